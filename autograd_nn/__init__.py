@@ -1,0 +1,67 @@
+"""autograd_nn: reverse-mode automatic differentiation on numpy.
+
+``Tensor`` records the operations applied to it; ``backward()`` differentiates in reverse mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .tensor import Tensor  # noqa: I001  (first: the other modules build on it)
+from . import autograd
+from .anomaly import AnomalyError, detect_anomaly
+from .creation import (
+    arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
+)
+from .function import Function
+from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import (
+    abs, add, amax, amin, astype, broadcast_to, clip, concatenate, cos, divide, exp,
+    expand_dims, flatten, getitem, leaky_relu, log, log_softmax, logsumexp, matmul, max,
+    maximum, mean, min, minimum, multiply, negative, power, prod, relu, reshape, sigmoid, sign,
+    sin, softmax, softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes, tanh,
+    transpose, var, where,
+)
+from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "gradcheck": ("gradcheck", "gradcheck"),
+    "gradgradcheck": ("gradcheck", "gradgradcheck"),
+    "numerical_grad": ("gradcheck", "numerical_grad"),
+    "numerical_jacobian": ("gradcheck", "numerical_jacobian"),
+    "compare_gradients": ("gradcheck", "compare_gradients"),
+    "check_three_way": ("gradcheck", "check_three_way"),
+    "eps_sweep": ("gradcheck", "eps_sweep"),
+    "GradcheckError": ("gradcheck", "GradcheckError"),
+    "draw_graph": ("viz", "draw_graph"),
+    "print_graph": ("viz", "print_graph"),
+    "trace_backward": ("viz", "trace_backward"),
+}
+_SUBMODULES = {"nn", "optim", "data", "datasets", "gradcheck", "viz", "reference", "cli"}
+
+
+def __getattr__(name: str) -> Any:
+    """Heavier parts load on first use, so ``import autograd_nn`` stays light."""
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module 'autograd_nn' has no attribute {name!r}")
+
+
+__all__ = [
+    "AnomalyError", "Function", "Tensor", "__version__", "abs", "add", "amax", "amin", "arange",
+    "astype", "autograd", "broadcast_to", "clip", "concatenate", "cos", "detect_anomaly",
+    "divide", "enable_grad", "exp", "expand_dims", "eye", "flatten", "full", "getitem", "grad",
+    "hessian", "hvp", "is_grad_enabled", "jacobian", "jvp", "leaky_relu", "linspace", "log",
+    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "multiply", "negative", "no_grad", "ones", "ones_like", "power", "prod", "rand", "randn",
+    "relu", "reshape", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus",
+    "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "tensor",
+    "transpose", "value_and_grad", "var", "where", "zeros", "zeros_like", *_LAZY,
+]

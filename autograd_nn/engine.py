@@ -1,0 +1,276 @@
+"""The reverse-mode pass: iterative topological order, gradient accumulation, the one place
+where gradients of broadcast operands are reduced to their shapes, and graph release."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .function import Function, GraphCtx
+from .mode import CLOCK, STATE
+
+RELEASED = (
+    "{op}: trying to backward through the graph a second time: its saved arrays were released "
+    "after the first backward. Pass retain_graph=True to the first backward() (or autograd.grad) "
+    "if you need to go through the graph again."
+)
+
+
+def reduce_to(g: Any, shape: tuple, xp: Any, op: str, index: int) -> Any:
+    """Sum a gradient over the axes along which its operand was broadcast."""
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(n != 1 and n != gshape[k + lead] for k, n in enumerate(shape)):
+        raise RuntimeError(
+            f"{op}.backward returned a gradient of shape {gshape} for operand {index} of shape "
+            f"{shape}: a gradient must have its operand's shape or broadcast to it"
+        )
+    axes = tuple(range(lead)) + tuple(
+        k + lead for k, n in enumerate(shape) if n == 1 and gshape[k + lead] != 1
+    )
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    return xp.reshape(g, shape) if g.shape != shape else g
+
+
+def run_backward(
+    roots: Sequence[Any],
+    seeds: Sequence[Any],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: Sequence[Any] | None = None,
+) -> list | None:
+    """Propagate ``seeds`` (one per root, root-shaped) back through the graph.
+
+    Without ``inputs`` gradients accumulate into the leaves' ``.grad`` (and retained non-leaf
+    grads are stored); with ``inputs`` nothing is stored and their gradients are returned.
+    Seeds are ndarrays for a plain pass and Tensors for ``create_graph``.
+    """
+    from .tensor import Tensor
+
+    # 1. count, for every tensor that will receive a gradient, the edges that will bring one
+    deps: dict = {}
+    visited = set(roots)
+    stack = list(visited)
+    while stack:
+        fn = stack.pop().grad_fn
+        if fn is None:
+            continue
+        for p, need in zip(fn.inputs, fn.needs_input_grad):
+            if need:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                if p not in visited:
+                    visited.add(p)
+                    stack.append(p)
+
+    # 2. process tensors whose gradient is complete, in reverse topological order
+    grads: dict = {}
+    for r, s in zip(roots, seeds):
+        grads[r] = s if r not in grads else grads[r] + s
+    wanted = None if inputs is None else set(inputs)
+    found: dict = {}
+    owned: set = set()  # ids of arrays the engine allocated while accumulating (safe to add into)
+    shared: set = {id(s) for s in seeds}  # ids of arrays already visible outside this pass
+    ready = [r for r in grads if r not in deps]
+    anomaly = STATE.anomaly
+    xp = GraphCtx.xp if create_graph else Function.xp
+    prev_mode = STATE.grad_enabled
+    if create_graph:
+        STATE.grad_enabled = True
+    try:
+        while ready:
+            t = ready.pop()
+            g = grads.pop(t, None)
+            if g is None:
+                continue
+            owned.discard(id(g))
+            if t._hooks:
+                g = _run_hooks(t, g, create_graph)
+            if wanted is not None and t in wanted:
+                found[t] = g
+            fn = t.grad_fn
+            if fn is None:
+                if wanted is None:
+                    _accumulate_leaf(t, g, create_graph, shared)
+                continue
+            if t._retains_grad and wanted is None:
+                t.grad = _visible(g, create_graph, shared)
+            if fn.saved_tensors is None:
+                raise RuntimeError(RELEASED.format(op=fn.name))
+            if fn._tick != CLOCK[0]:
+                _check_versions(fn, t)
+            if create_graph:
+                out = type(fn).backward(GraphCtx(fn, t), g)
+            else:
+                out = type(fn).backward(fn, g)
+            if type(out) is not tuple:
+                out = (out,) if not isinstance(out, list) else tuple(out)
+            inputs_ = fn.inputs
+            if len(out) != len(inputs_):
+                raise RuntimeError(
+                    f"{fn.name}.backward returned {len(out)} gradients for {len(inputs_)} operands"
+                )
+            if anomaly:
+                from .anomaly import check_backward
+
+                check_backward(fn, out)
+            for i, p in enumerate(inputs_):
+                if not fn.needs_input_grad[i]:
+                    continue
+                gi = out[i]
+                if gi is not None:
+                    gi = _conform(gi, p, xp, fn.name, i, create_graph)
+                    prev = grads.get(p)
+                    if prev is None:
+                        grads[p] = gi
+                    elif create_graph:
+                        grads[p] = prev + gi
+                    elif id(prev) in owned:
+                        np.add(prev, gi, out=prev)
+                    else:
+                        s = np.add(prev, gi)
+                        if type(s) is not np.ndarray:
+                            s = np.asarray(s)
+                        owned.add(id(s))
+                        grads[p] = s
+                n = deps[p] - 1
+                deps[p] = n
+                if n == 0:
+                    ready.append(p)
+            if not retain_graph:
+                fn.saved_tensors = None
+    finally:
+        STATE.grad_enabled = prev_mode
+    if inputs is None:
+        return None
+    return [found.get(x) for x in inputs]
+
+
+def _conform(gi: Any, p: Any, xp: Any, op: str, i: int, create_graph: bool) -> Any:
+    """A gradient as the engine keeps it: operand's shape and dtype, ndarray or Tensor."""
+    from .tensor import Tensor
+
+    if create_graph:
+        if not isinstance(gi, Tensor):
+            gi = Tensor._from_op(np.asarray(gi), None)
+    elif type(gi) is not np.ndarray:
+        if isinstance(gi, Tensor):
+            gi = gi._data
+        gi = np.asarray(gi)
+    data = p._data
+    if gi.shape != data.shape:
+        gi = reduce_to(gi, data.shape, xp, op, i)
+    if gi.dtype != data.dtype:
+        gi = gi.astype(data.dtype)
+    return gi
+
+
+def _visible(g: Any, create_graph: bool, shared: set) -> Any:
+    """Wrap a gradient for ``.grad``; copy an array that something else may hold or write."""
+    from .tensor import Tensor
+
+    if create_graph:
+        return g
+    if id(g) in shared or g.base is not None or not g.flags.writeable:
+        g = np.array(g)
+    shared.add(id(g))
+    return Tensor._from_op(g, None)
+
+
+def _accumulate_leaf(t: Any, g: Any, create_graph: bool, shared: set) -> None:
+    from .tensor import Tensor
+
+    old = t.grad
+    if old is None:
+        t.grad = _visible(g, create_graph, shared)
+    elif create_graph or old.grad_fn is not None:
+        t.grad = old + g
+    else:
+        t.grad = Tensor._from_op(old._data + g, None)
+
+
+def _run_hooks(t: Any, g: Any, create_graph: bool) -> Any:
+    from .tensor import Tensor
+
+    for hook in list(t._hooks.values()):
+        arg = g if create_graph else Tensor._from_op(g, None)
+        r = hook(arg)
+        if r is None:
+            continue
+        r = r if isinstance(r, Tensor) else Tensor(r, dtype=t.dtype)
+        if r.shape != t.shape:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape {r.shape} "
+                f"for a tensor of shape {t.shape}"
+            )
+        g = r if create_graph else r._data.astype(t.dtype, copy=False)
+    return g
+
+
+def _check_versions(fn: Function, out: Any) -> None:
+    """Raise if an array ``fn`` saved was modified in place (through the API) after saving."""
+    from .tensor import Tensor
+
+    candidates = [(a, f"operand {i}") for i, a in enumerate(fn.inputs) if isinstance(a, Tensor)]
+    candidates.append((out, "output"))
+    for s in fn.saved_tensors:
+        for t, role in candidates:
+            if s is t._data and t._vc is not None and t._vc[1] > fn._tick:
+                label = f" {t.name!r}" if t.name else ""
+                raise RuntimeError(
+                    f"{fn.name}: its {role}{label} (shape {t.shape}, dtype {t.dtype}) was modified "
+                    f"in place (now at version {t._vc[0]}) after {fn.name} saved it for backward, "
+                    "so the gradient would be wrong. Make the change out of place (y = x + 1), or "
+                    "change it only after backward()."
+                )
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned, not stored in ``.grad``
+    (like ``torch.autograd.grad``). With ``create_graph=True`` they carry a graph of their own."""
+    from .tensor import Tensor, seed_for
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if isinstance(outputs, Tensor):
+        gouts = [grad_outputs]
+    elif grad_outputs is None:
+        gouts = [None] * len(outs)
+    else:
+        gouts = list(grad_outputs)
+    if len(gouts) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(gouts)} grad_outputs")
+    for i, x in enumerate(ins):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise ValueError(f"grad: input {i} is not a Tensor that requires grad")
+    seeds = [seed_for(o, g, create_graph, "grad") for o, g in zip(outs, gouts)]
+    retain = create_graph if retain_graph is None else retain_graph
+    found = run_backward(outs, seeds, retain, create_graph, inputs=ins)
+    result = []
+    for i, (x, g) in enumerate(zip(ins, found)):
+        if g is None:
+            if not allow_unused:
+                raise ValueError(
+                    f"grad: input {i} (shape {x.shape}) is not part of the outputs' graph; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        elif isinstance(g, Tensor):
+            result.append(g)
+        else:
+            result.append(Tensor._from_op(np.array(g) if g.base is not None else g, None))
+    return tuple(result)

@@ -1,0 +1,68 @@
+"""Thread-local switches read by every op: grad mode, anomaly mode, the module scope; the
+mutation clock that version counters are read against."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State(threading.local):
+    grad_enabled: bool = True  # ops record a graph
+    anomaly: bool = False  # ops record their creation site and check for NaN/inf
+    scope: tuple = ()  # modules whose forward is running, outermost first
+
+
+STATE = _State()
+
+# CLOCK[0] counts in-place mutations made through the API (any tensor, any thread). A node
+# remembers the clock at its creation; backward looks at version counters only when it moved.
+CLOCK = [0]
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph they are part of."""
+    return STATE.grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off in this thread."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.prev.append(STATE.grad_enabled)
+        STATE.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.grad_enabled = self.prev.pop()
+
+    def __call__(self, fn: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(set_grad_enabled):
+    """``with no_grad():`` (or ``@no_grad()``): ops inside record nothing, results need no grad."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """``with enable_grad():`` re-enables recording inside a ``no_grad`` block."""
+
+    def __init__(self) -> None:
+        super().__init__(True)

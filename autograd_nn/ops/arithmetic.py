@@ -1,0 +1,166 @@
+"""Arithmetic primitives: + - * / ** unary minus and matmul, each with its derivative."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..function import Function
+from ..tensor import Tensor
+
+
+class Add(Function):
+    name = "add"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        return x + y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g, g
+
+
+class Sub(Function):
+    name = "subtract"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        return x - y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Neg(Function):
+    name = "negative"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        return -x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return -g
+
+
+class Mul(Function):
+    name = "multiply"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        return (g * y if nx else None), (g * x if ny else None)
+
+
+class Div(Function):
+    name = "divide"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return x / y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, y = ctx.saved_tensors
+        gx = g / y
+        return gx, (-gx * x / y if ctx.needs_input_grad[1] else None)
+
+
+class Pow(Function):
+    """x ** p. d/dx = p x^(p-1) (0 where p == 0); d/dp = x^p log x, taken as 0 where x == 0."""
+
+    name = "power"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, p: Any) -> Any:
+        out = x**p
+        ctx.save_for_backward(x, p, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp = ctx.xp
+        x, p, out = ctx.saved_tensors
+        nx, np_ = ctx.needs_input_grad
+        gx = gp = None
+        if nx:
+            if isinstance(p, (int, float)):
+                gx = g * p * x ** (p - 1) if p != 0 else g * 0
+            else:
+                gx = g * p * x ** xp.where(p == 0, 1, p - 1)
+        if np_:
+            if isinstance(x, (int, float)):
+                gp = g * out * math.log(x) if x > 0 else g * 0
+            else:
+                gp = xp.where(x == 0, 0, g * out * xp.log(xp.where(x == 0, 1, x)))
+        return gx, gp
+
+
+class MatMul(Function):
+    """numpy's matmul: 1-d operands are promoted and the added axis removed again; batch axes
+    broadcast (the engine sums their gradients back)."""
+
+    name = "matmul"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return x @ y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp = ctx.xp
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        if x.ndim == 1 and y.ndim == 1:
+            return (g * y if nx else None), (g * x if ny else None)
+        if x.ndim == 1:
+            g = xp.expand_dims(g, -2)
+            x = xp.expand_dims(x, 0)
+        if y.ndim == 1:
+            g = xp.expand_dims(g, -1)
+            y = xp.expand_dims(y, -1)
+        gx = g @ xp.swapaxes(y, -1, -2) if nx else None
+        gy = xp.swapaxes(x, -1, -2) @ g if ny else None
+        if ctx.saved_tensors[0].ndim == 1 and gx is not None:
+            gx = xp.squeeze(gx, -2)
+        if ctx.saved_tensors[1].ndim == 1 and gy is not None:
+            gy = xp.squeeze(gy, -1)
+        return gx, gy
+
+
+def add(x: Any, y: Any) -> Tensor:
+    return Add.apply(x, y)
+
+
+def subtract(x: Any, y: Any) -> Tensor:
+    return Sub.apply(x, y)
+
+
+def multiply(x: Any, y: Any) -> Tensor:
+    return Mul.apply(x, y)
+
+
+def divide(x: Any, y: Any) -> Tensor:
+    return Div.apply(x, y)
+
+
+def power(x: Any, p: Any) -> Tensor:
+    return Pow.apply(x, p)
+
+
+def negative(x: Any) -> Tensor:
+    return Neg.apply(x)
+
+
+def matmul(x: Any, y: Any) -> Tensor:
+    return MatMul.apply(x, y)

@@ -1,0 +1,233 @@
+"""Shape primitives (reshape, transpose, broadcast_to, indexing, concatenate, astype) and the
+composites built on them (swapaxes, squeeze, expand_dims, flatten, stack, split)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from ..function import Function
+from ..tensor import Tensor, _plain_index
+from .numpy_ns import index_add as _np_index_add
+
+
+class Reshape(Function):
+    name = "reshape"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, shape: Any) -> Any:
+        ctx.in_shape = np.shape(x)
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return ctx.xp.reshape(g, ctx.in_shape)
+
+
+class Transpose(Function):
+    name = "transpose"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axes: Any = None) -> Any:
+        ndim = np.ndim(x)
+        if axes is None:
+            axes = tuple(range(ndim))[::-1]
+        elif len(axes) != ndim or sorted(normalize_axis_tuple(axes, ndim)) != list(range(ndim)):
+            raise ValueError(f"axes {tuple(axes)} are not a permutation of the {ndim} axes")
+        ctx.axes = normalize_axis_tuple(axes, ndim)
+        return np.transpose(x, ctx.axes)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return ctx.xp.transpose(g, tuple(np.argsort(ctx.axes)))
+
+
+class BroadcastTo(Function):
+    name = "broadcast_to"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, shape: Any) -> Any:
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g  # the engine sums it back to the operand's shape
+
+
+def _is_basic(index: Any) -> bool:
+    """True for numpy's basic indexing (ints, slices, None, ...): no element picked twice."""
+    items = index if isinstance(index, tuple) else (index,)
+    for i in items:
+        if i is None or i is Ellipsis or isinstance(i, slice):
+            continue
+        if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            continue
+        return False
+    return True
+
+
+class GetItem(Function):
+    """x[index]; repeated (advanced) indices receive the sum of their gradients."""
+
+    name = "getitem"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, index: Any = None) -> Any:
+        ctx.in_shape = np.shape(x)
+        ctx.index = index
+        ctx.basic = _is_basic(index)
+        return np.asarray(x)[index]
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return ctx.xp.index_add(g, ctx.in_shape, ctx.index, ctx.basic)
+
+
+class IndexAdd(Function):
+    """zeros(shape) with g added at index (getitem's gradient); its own gradient is g2[index]."""
+
+    name = "index_add"
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, shape: Any = (), index: Any = None, basic: bool = True) -> Any:
+        ctx.index = index
+        return _np_index_add(g, shape, index, basic)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g[ctx.index]
+
+
+class Concatenate(Function):
+    name = "concatenate"
+
+    @staticmethod
+    def forward(ctx: Any, *xs: Any, axis: int = 0) -> Any:
+        out = np.concatenate(xs, axis=axis)
+        ctx.axis = normalize_axis_tuple(axis, out.ndim)[0]
+        ctx.sizes = [np.shape(x)[ctx.axis] for x in xs]
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        lead = (slice(None),) * ctx.axis
+        grads, start = [], 0
+        for n, need in zip(ctx.sizes, ctx.needs_input_grad):
+            grads.append(g[lead + (slice(start, start + n),)] if need else None)
+            start += n
+        return tuple(grads)
+
+
+class AsType(Function):
+    name = "astype"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, dtype: Any = None) -> Any:
+        x = np.asarray(x)
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g.astype(ctx.in_dtype)
+
+
+def _shape(x: Any) -> tuple:
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+
+
+def reshape(x: Any, shape: Any) -> Tensor:
+    return Reshape.apply(x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
+
+
+def transpose(x: Any, axes: Any = None) -> Tensor:
+    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+
+
+def broadcast_to(x: Any, shape: Any) -> Tensor:
+    return BroadcastTo.apply(x, shape=(shape,) if isinstance(shape, int) else tuple(shape))
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """x[index] with numpy's rules: slices, negative steps, integer arrays, boolean masks."""
+    return GetItem.apply(x, index=_plain_index(index))
+
+
+def index_add(g: Any, shape: tuple, index: Any, basic: bool) -> Tensor:
+    return IndexAdd.apply(g, shape=shape, index=index, basic=basic)
+
+
+def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+def astype(x: Any, dtype: Any) -> Tensor:
+    return AsType.apply(x, dtype=np.dtype(dtype))
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    ndim = len(_shape(x))
+    a, b = normalize_axis_tuple(axis1, ndim)[0], normalize_axis_tuple(axis2, ndim)[0]
+    perm = list(range(ndim))
+    perm[a], perm[b] = b, a
+    return transpose(x, perm)
+
+
+def squeeze(x: Any, axis: Any = None) -> Tensor:
+    shape = _shape(x)
+    axes = (
+        tuple(i for i, n in enumerate(shape) if n == 1)
+        if axis is None
+        else normalize_axis_tuple(axis, len(shape))
+    )
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def expand_dims(x: Any, axis: Any) -> Tensor:
+    shape = _shape(x)
+    axes = normalize_axis_tuple(axis, len(shape) + (len(axis) if isinstance(axis, tuple) else 1))
+    it = iter(shape)
+    return reshape(x, tuple(1 if i in axes else next(it) for i in range(len(shape) + len(axes))))
+
+
+def flatten(x: Any) -> Tensor:
+    return reshape(x, (-1,))
+
+
+def stack(tensors: Any, axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: need at least one tensor")
+    shapes = {_shape(t) for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    ndim = len(shapes.pop()) + 1
+    axis = normalize_axis_tuple(axis, ndim)[0]
+    return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+    """numpy's split: an int gives equal parts (it must divide the axis), a list gives cut points."""
+    shape = _shape(x)
+    axis = normalize_axis_tuple(axis, len(shape))[0]
+    n = shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"split: {k} sections do not divide axis {axis} of size {n} equally")
+        cuts = [i * (n // k) for i in range(1, k)]
+    else:
+        cuts = list(indices_or_sections)
+    bounds = [0] + cuts + [n]
+    lead = (slice(None),) * axis
+    return [getitem(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:])]
