@@ -10,6 +10,9 @@ import numpy as np
 
 from .function import Function, GraphCtx
 from .mode import CLOCK, STATE
+from .tensor import Tensor, seed_for
+
+_ndarray = np.ndarray
 
 RELEASED = (
     "{op}: trying to backward through the graph a second time: its saved arrays were released "
@@ -50,12 +53,10 @@ def run_backward(
     grads are stored); with ``inputs`` nothing is stored and their gradients are returned.
     Seeds are ndarrays for a plain pass and Tensors for ``create_graph``.
     """
-    from .tensor import Tensor
-
     # 1. count, for every tensor that will receive a gradient, the edges that will bring one
     deps: dict = {}
-    visited = set(roots)
-    stack = list(visited)
+    rootset = set(roots)
+    stack = list(rootset)
     while stack:
         fn = stack.pop().grad_fn
         if fn is None:
@@ -66,9 +67,8 @@ def run_backward(
                     deps[p] += 1
                 else:
                     deps[p] = 1
-                if p not in visited:
-                    visited.add(p)
-                    stack.append(p)
+                    if p not in rootset:
+                        stack.append(p)
 
     # 2. process tensors whose gradient is complete, in reverse topological order
     grads: dict = {}
@@ -90,7 +90,8 @@ def run_backward(
             g = grads.pop(t, None)
             if g is None:
                 continue
-            owned.discard(id(g))
+            if owned:
+                owned.discard(id(g))
             if t._hooks:
                 g = _run_hooks(t, g, create_graph)
             if wanted is not None and t in wanted:
@@ -106,27 +107,28 @@ def run_backward(
                 raise RuntimeError(RELEASED.format(op=fn.name))
             if fn._tick != CLOCK[0]:
                 _check_versions(fn, t)
-            if create_graph:
-                out = type(fn).backward(GraphCtx(fn, t), g)
-            else:
-                out = type(fn).backward(fn, g)
+            out = type(fn).backward(GraphCtx(fn, t) if create_graph else fn, g)
             if type(out) is not tuple:
-                out = (out,) if not isinstance(out, list) else tuple(out)
-            inputs_ = fn.inputs
-            if len(out) != len(inputs_):
+                out = tuple(out) if isinstance(out, list) else (out,)
+            needs = fn.needs_input_grad
+            if len(out) != len(needs):
                 raise RuntimeError(
-                    f"{fn.name}.backward returned {len(out)} gradients for {len(inputs_)} operands"
+                    f"{fn.name}.backward returned {len(out)} gradients for {len(needs)} operands"
                 )
             if anomaly:
                 from .anomaly import check_backward
 
                 check_backward(fn, out)
-            for i, p in enumerate(inputs_):
-                if not fn.needs_input_grad[i]:
+            for i, p in enumerate(fn.inputs):
+                if not needs[i]:
                     continue
                 gi = out[i]
                 if gi is not None:
-                    gi = _conform(gi, p, xp, fn.name, i, create_graph)
+                    if create_graph or type(gi) is not _ndarray:
+                        gi = _as_grad(gi, create_graph)
+                    d = p._data
+                    if gi.shape != d.shape or gi.dtype != d.dtype:
+                        gi = _fit(gi, d, xp, fn.name, i)
                     prev = grads.get(p)
                     if prev is None:
                         grads[p] = gi
@@ -135,11 +137,9 @@ def run_backward(
                     elif id(prev) in owned:
                         np.add(prev, gi, out=prev)
                     else:
-                        s = np.add(prev, gi)
-                        if type(s) is not np.ndarray:
-                            s = np.asarray(s)
-                        owned.add(id(s))
-                        grads[p] = s
+                        acc = np.asarray(prev + gi)
+                        owned.add(id(acc))
+                        grads[p] = acc
                 n = deps[p] - 1
                 deps[p] = n
                 if n == 0:
@@ -153,18 +153,15 @@ def run_backward(
     return [found.get(x) for x in inputs]
 
 
-def _conform(gi: Any, p: Any, xp: Any, op: str, i: int, create_graph: bool) -> Any:
-    """A gradient as the engine keeps it: operand's shape and dtype, ndarray or Tensor."""
-    from .tensor import Tensor
-
+def _as_grad(gi: Any, create_graph: bool) -> Any:
+    """A gradient as the engine keeps it: an ndarray, or a Tensor under create_graph."""
     if create_graph:
-        if not isinstance(gi, Tensor):
-            gi = Tensor._from_op(np.asarray(gi), None)
-    elif type(gi) is not np.ndarray:
-        if isinstance(gi, Tensor):
-            gi = gi._data
-        gi = np.asarray(gi)
-    data = p._data
+        return gi if isinstance(gi, Tensor) else Tensor._from_op(np.asarray(gi), None)
+    return np.asarray(gi._data if isinstance(gi, Tensor) else gi)
+
+
+def _fit(gi: Any, data: np.ndarray, xp: Any, op: str, i: int) -> Any:
+    """Reduce a gradient to its operand's shape (broadcasting) and cast it to its dtype."""
     if gi.shape != data.shape:
         gi = reduce_to(gi, data.shape, xp, op, i)
     if gi.dtype != data.dtype:
@@ -174,18 +171,15 @@ def _conform(gi: Any, p: Any, xp: Any, op: str, i: int, create_graph: bool) -> A
 
 def _visible(g: Any, create_graph: bool, shared: set) -> Any:
     """Wrap a gradient for ``.grad``; copy an array that something else may hold or write."""
-    from .tensor import Tensor
-
     if create_graph:
         return g
-    if id(g) in shared or g.base is not None or not g.flags.writeable:
-        g = np.array(g)
+    if g.base is not None or id(g) in shared:
+        g = g.copy()
     shared.add(id(g))
     return Tensor._from_op(g, None)
 
 
 def _accumulate_leaf(t: Any, g: Any, create_graph: bool, shared: set) -> None:
-    from .tensor import Tensor
 
     old = t.grad
     if old is None:
@@ -193,11 +187,10 @@ def _accumulate_leaf(t: Any, g: Any, create_graph: bool, shared: set) -> None:
     elif create_graph or old.grad_fn is not None:
         t.grad = old + g
     else:
-        t.grad = Tensor._from_op(old._data + g, None)
+        t.grad = Tensor._from_op(np.asarray(old._data + g), None)
 
 
 def _run_hooks(t: Any, g: Any, create_graph: bool) -> Any:
-    from .tensor import Tensor
 
     for hook in list(t._hooks.values()):
         arg = g if create_graph else Tensor._from_op(g, None)
@@ -216,7 +209,6 @@ def _run_hooks(t: Any, g: Any, create_graph: bool) -> Any:
 
 def _check_versions(fn: Function, out: Any) -> None:
     """Raise if an array ``fn`` saved was modified in place (through the API) after saving."""
-    from .tensor import Tensor
 
     candidates = [(a, f"operand {i}") for i, a in enumerate(fn.inputs) if isinstance(a, Tensor)]
     candidates.append((out, "output"))
@@ -242,7 +234,6 @@ def grad(
 ) -> tuple:
     """Gradients of ``outputs`` with respect to ``inputs``, returned, not stored in ``.grad``
     (like ``torch.autograd.grad``). With ``create_graph=True`` they carry a graph of their own."""
-    from .tensor import Tensor, seed_for
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)

@@ -25,7 +25,9 @@ from .mode import CLOCK, STATE
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-_BAD_KINDS = "OSUVMmc"  # object, str, bytes, void, datetime, timedelta, complex
+_BAD_KINDS = "OSUVMmc"
+_new = object.__new__
+_ndarray = np.ndarray  # object, str, bytes, void, datetime, timedelta, complex
 
 
 class Function:
@@ -47,11 +49,16 @@ class Function:
         y = Cube.apply(t)
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "kwargs", "scope", "_tick", "_anomaly")
+    # The stores every recorded op makes are slots; the rest default here (an op's own
+    # attributes, e.g. ``ctx.axes``, go to the instance __dict__).
+    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "_tick", "__dict__")
 
     name: ClassVar[str] = ""
     xp: ClassVar[Any] = None  # numpy's namespace, set once the ops are defined
     is_view: ClassVar[bool] = False  # output may share memory with operand 0 (version counter shared)
+    kwargs: dict = {}  # the op's keyword parameters (read-only)
+    scope: tuple = ()  # the modules whose forward made this op, outermost first
+    _anomaly: Any = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -74,25 +81,26 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
         arrays = []
-        needs = []
         record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                r = a._requires_grad
-                needs.append(r)
-                record = record or r
+                if a._requires_grad:
+                    record = True
+            elif type(a) is float or type(a) is int:
+                arrays.append(a)
             else:
                 arrays.append(as_operand(cls.name, a))
-                needs.append(False)
-        ctx = object.__new__(cls)
+        ctx = _new(cls)
         ctx.saved_tensors = ()
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _op_error(cls.name, e, arrays) from e
-        if type(out) is not np.ndarray:
+        if type(out) is not _ndarray:
             out = np.asarray(out)
+        t = _new(Tensor)
+        t._data = out
         st = STATE
         if st.anomaly:
             from .anomaly import check_forward
@@ -100,13 +108,17 @@ class Function:
             check_forward(ctx, out, arrays)
         if record and st.grad_enabled and out.dtype.kind == "f":
             ctx.inputs = args
-            ctx.needs_input_grad = tuple(needs)
-            ctx.kwargs = kwargs
-            ctx.scope = st.scope
+            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             ctx._tick = CLOCK[0]
-            t = Tensor._from_op(out, ctx)
+            if kwargs:
+                ctx.kwargs = kwargs
+            if st.scope:
+                ctx.scope = st.scope
+            t._requires_grad = True
+            t.grad_fn = ctx
         else:
-            t = Tensor._from_op(out, None)
+            t._requires_grad = False
+            t.grad_fn = None
         if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(out, arrays[0]):
             t._vc = args[0]._version_counter()
         return t

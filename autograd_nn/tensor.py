@@ -12,6 +12,7 @@ from .mode import CLOCK, STATE
 
 _ALLOWED_KINDS = "biuf"
 _HOOK_KEYS = itertools.count()
+_new = object.__new__
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
@@ -66,35 +67,33 @@ class Tensor:
     become float64; numpy arrays keep their dtype. Only floating tensors can require grad.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "grad", "name", "_retains_grad", "_hooks",
-                 "_vc", "__weakref__")
+    # Hot attributes are slots; rarely set ones default at class level and live in the
+    # instance __dict__ only once assigned, so making a tensor costs three stores.
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "__dict__", "__weakref__")
     __hash__ = object.__hash__  # identity: == is elementwise
+    grad: Tensor | None = None
+    name: str | None = None
+    _retains_grad = False
+    _hooks: dict | None = None
+    _vc: list | None = None  # [version, clock at last change], shared with views of the data
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
         self._data = _to_array(data, dtype)
         self._requires_grad = False
         self.grad_fn = None
-        self.grad: Tensor | None = None
-        self.name = name
-        self._retains_grad = False
-        self._hooks: dict | None = None
-        self._vc: list | None = None
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad = True
 
     @classmethod
     def _from_op(cls, data: np.ndarray, grad_fn: Any) -> Tensor:
         """Wrap an array without copying (the engine's constructor)."""
-        t = object.__new__(Tensor)
+        t = _new(Tensor)
         t._data = data
         t._requires_grad = grad_fn is not None
         t.grad_fn = grad_fn
-        t.grad = None
-        t.name = None
-        t._retains_grad = False
-        t._hooks = None
-        t._vc = None
         return t
 
     # ---- attributes -------------------------------------------------------------------------
@@ -252,8 +251,6 @@ class Tensor:
         has one element). The graph's saved arrays are released unless ``retain_graph``;
         ``create_graph`` records the backward pass so the gradients can be differentiated.
         """
-        from .engine import run_backward
-
         if not self._requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: nothing recorded it. Create "
@@ -261,7 +258,7 @@ class Tensor:
             )
         seed = seed_for(self, grad, create_graph, "backward()")
         retain = create_graph if retain_graph is None else retain_graph
-        run_backward([self], [seed], retain, create_graph)
+        engine.run_backward([self], [seed], retain, create_graph)
 
     # ---- in-place changes -------------------------------------------------------------------
     def _check_inplace(self, op: str, other: Any = None) -> None:
@@ -413,13 +410,9 @@ class Tensor:
 
     # ---- numpy interoperability -------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .ops.interop import array_ufunc
-
         return array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from .ops.interop import array_function
-
         return array_function(func, args, kwargs)
 
     # ---- methods with numpy's names ---------------------------------------------------------
@@ -632,3 +625,5 @@ from .ops import (  # noqa: E402  (the ops subclass Function, which needs Tensor
     transpose,
     var,
 )
+from .ops.interop import array_function, array_ufunc  # noqa: E402
+from . import engine  # noqa: E402

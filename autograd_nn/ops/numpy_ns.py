@@ -1,5 +1,10 @@
 """The array namespace backward rules use in a plain (first-order) pass: numpy, plus the few
-kernels numpy lacks. `tensor_ns` mirrors every name with a differentiable function."""
+kernels numpy lacks. `tensor_ns` mirrors every name with a differentiable function.
+
+Several names are leaner versions of numpy's own (numpy's ``broadcast_to``, ``expand_dims``
+and ``sum`` cost microseconds of Python on small arrays, which is the engine's speed on small
+networks); they accept arrays and numpy scalars alike.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+_ndarray = np.ndarray
 # exp's argument above which the result overflows, per float dtype
 _EXP_MAX = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 88.7, np.dtype(np.float64): 709.7}
 
@@ -16,10 +22,10 @@ def sigmoid(x: Any) -> Any:
     """1 / (1 + exp(-x)) without overflow: exp's argument is capped where it would overflow,
     which changes results only below the smallest normal float (e.g. x < -709 in float64)."""
     x = np.asarray(x)
-    cap = _EXP_MAX.get(x.dtype, 709.7)
-    e = np.minimum(np.negative(x), cap)
-    if type(e) is not np.ndarray:  # 0-d input gives a numpy scalar
-        return 1.0 / (1.0 + np.exp(e))
+    e = np.negative(x)
+    if type(e) is not _ndarray:  # 0-d input gives a numpy scalar
+        return 1.0 / (1.0 + np.exp(min(e, _EXP_MAX.get(x.dtype, 709.7))))
+    np.minimum(e, _EXP_MAX.get(x.dtype, 709.7), out=e)
     np.exp(e, out=e)
     e += 1.0
     return np.reciprocal(e, out=e)
@@ -45,6 +51,36 @@ def index_add(g: Any, shape: tuple, index: Any, basic: bool) -> Any:
     return out
 
 
+def broadcast_to(a: Any, shape: tuple) -> Any:
+    """A read-only view of ``a`` broadcast to ``shape`` (numpy's rules), without copying."""
+    a = np.asarray(a)
+    if a.shape == shape:
+        return a
+    lead = len(shape) - a.ndim
+    if lead < 0 or any(n != 1 and n != shape[k + lead] for k, n in enumerate(a.shape)):
+        return np.broadcast_to(a, shape)  # numpy raises its error
+    strides = (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(a.shape, a.strides))
+    view = _ndarray(shape, a.dtype, a, 0, strides) if a.flags.c_contiguous else None
+    if view is None:
+        return np.broadcast_to(a, shape)
+    view.flags.writeable = False
+    return view
+
+
+def expand_dims(a: Any, axis: Any) -> Any:
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    ndim = np.ndim(a) + len(axes)
+    axes = tuple(sorted(x % ndim for x in axes))
+    shape = list(np.shape(a))
+    for x in axes:
+        shape.insert(x, 1)
+    return np.reshape(a, shape)
+
+
+def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)
+
+
 def sign(x: Any) -> Any:
     return np.sign(x)
 
@@ -57,13 +93,13 @@ NUMPY_NS = SimpleNamespace(
     sigmoid=sigmoid,
     sign=sign,
     where=np.where,
-    sum=np.sum,
+    sum=sum,
     reshape=np.reshape,
     transpose=np.transpose,
     swapaxes=np.swapaxes,
-    expand_dims=np.expand_dims,
+    expand_dims=expand_dims,
     squeeze=np.squeeze,
-    broadcast_to=np.broadcast_to,
+    broadcast_to=broadcast_to,
     matmul=np.matmul,
     exclusive_prod=exclusive_prod,
     index_add=index_add,

@@ -26,7 +26,9 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 def _unreduce(g: Any, axes: tuple, keepdims: bool, xp: Any) -> Any:
     """A reduced gradient with the reduced axes put back as size-1 axes."""
-    return g if keepdims or not axes else xp.expand_dims(g, axes)
+    if keepdims or not axes or not g.ndim:  # a 0-d gradient broadcasts as it is
+        return g
+    return xp.expand_dims(g, axes)
 
 
 class Sum(Function):
