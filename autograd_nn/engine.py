@@ -46,12 +46,16 @@ def run_backward(
     retain_graph: bool = False,
     create_graph: bool = False,
     inputs: Sequence[Any] | None = None,
+    tracer: Any = None,
 ) -> list | None:
     """Propagate ``seeds`` (one per root, root-shaped) back through the graph.
 
     Without ``inputs`` gradients accumulate into the leaves' ``.grad`` (and retained non-leaf
     grads are stored); with ``inputs`` nothing is stored and their gradients are returned.
-    Seeds are ndarrays for a plain pass and Tensors for ``create_graph``.
+    Seeds are ndarrays for a plain pass and Tensors for ``create_graph``. ``tracer``, if
+    given, is called as ``tracer(tensor, grad, node, input_grads)`` for every tensor in the
+    order processed (``node`` is None and ``input_grads`` () for leaves); grads as kept by the
+    engine, input grads already reduced to their operands' shapes.
     """
     # 1. count, for every tensor that will receive a gradient, the edges that will bring one
     deps: dict = {}
@@ -98,6 +102,8 @@ def run_backward(
                 found[t] = g
             fn = t.grad_fn
             if fn is None:
+                if tracer is not None:
+                    tracer(t, g, None, ())
                 if wanted is None:
                     _accumulate_leaf(t, g, create_graph, shared)
                 continue
@@ -119,8 +125,12 @@ def run_backward(
                 from .anomaly import check_backward
 
                 check_backward(fn, out)
+            if tracer is not None:
+                sent = []
             for i, p in enumerate(fn.inputs):
                 if not needs[i]:
+                    if tracer is not None:
+                        sent.append(None)
                     continue
                 gi = out[i]
                 if gi is not None:
@@ -129,6 +139,9 @@ def run_backward(
                     d = p._data
                     if gi.shape != d.shape or gi.dtype != d.dtype:
                         gi = _fit(gi, d, xp, fn.name, i)
+                if tracer is not None:
+                    sent.append(gi)
+                if gi is not None:
                     prev = grads.get(p)
                     if prev is None:
                         grads[p] = gi
@@ -144,6 +157,8 @@ def run_backward(
                 deps[p] = n
                 if n == 0:
                     ready.append(p)
+            if tracer is not None:
+                tracer(t, g, fn, tuple(sent))
             if not retain_graph:
                 fn.saved_tensors = None
     finally:
