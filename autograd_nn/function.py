@@ -55,7 +55,7 @@ class Function:
 
     name: ClassVar[str] = ""
     xp: ClassVar[Any] = None  # numpy's namespace, set once the ops are defined
-    is_view: ClassVar[bool] = False  # output may share memory with operand 0 (version counter shared)
+    is_view: ClassVar[bool] = False  # output may share operand 0's memory (and version counter)
     kwargs: dict = {}  # the op's keyword parameters (read-only)
     scope: tuple = ()  # the modules whose forward made this op, outermost first
     _anomaly: Any = None

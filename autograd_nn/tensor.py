@@ -29,9 +29,11 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         try:
             arr = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as e:
-            raise TypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}: {e}") from e
+            raise TypeError(
+                f"Tensor: cannot make a numeric array from {type(data).__name__}: {e}"
+            ) from e
         if dtype is None and arr.dtype.kind in "iu":
-            arr = arr.astype(np.float64)  # Python numbers and lists are float64, as in numpy's floats
+            arr = arr.astype(np.float64)  # Python numbers and lists: float64, numpy's float
     if arr.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(
             f"Tensor: unsupported dtype {arr.dtype}; tensors hold bool, integer or floating data"
@@ -459,10 +461,10 @@ class Tensor:
         return log_softmax(self, axis=axis)
 
     def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_op(np.asarray(np.argmax(self._data, axis=axis, keepdims=keepdims)), None)
+        return _constant(np.argmax(self._data, axis=axis, keepdims=keepdims))
 
     def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_op(np.asarray(np.argmin(self._data, axis=axis, keepdims=keepdims)), None)
+        return _constant(np.argmin(self._data, axis=axis, keepdims=keepdims))
 
     def exp(self) -> Tensor:
         return Exp.apply(self)
@@ -522,6 +524,10 @@ class Tensor:
 
     def astype(self, dtype: Any) -> Tensor:
         return astype(self, dtype)
+
+
+def _constant(a: Any) -> Tensor:
+    return Tensor._from_op(np.asarray(a), None)
 
 
 def _no_out(op: str, dtype: Any, out: Any) -> None:
