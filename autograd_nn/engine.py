@@ -59,41 +59,39 @@ def run_backward(
     """
     # 1. count, for every tensor that will receive a gradient, the edges that will bring one
     deps: dict = {}
-    rootset = set(roots)
-    stack = list(rootset)
+    stack = list(roots)
+    rootset = set(roots) if len(roots) > 1 else ()  # a root may also feed another root
     while stack:
         fn = stack.pop().grad_fn
-        if fn is None:
-            continue
-        for p, need in zip(fn.inputs, fn.needs_input_grad):
-            if need:
-                if p in deps:
-                    deps[p] += 1
-                else:
-                    deps[p] = 1
-                    if p not in rootset:
-                        stack.append(p)
+        if fn is not None:
+            for p, need in zip(fn.inputs, fn.needs_input_grad):
+                if need:
+                    if p in deps:
+                        deps[p] += 1
+                    else:
+                        deps[p] = 1
+                        if p not in rootset:
+                            stack.append(p)
 
     # 2. process tensors whose gradient is complete, in reverse topological order
     grads: dict = {}
     for r, s in zip(roots, seeds):
         grads[r] = s if r not in grads else grads[r] + s
+    ready = [r for r in grads if r not in deps]
     wanted = None if inputs is None else set(inputs)
     found: dict = {}
     owned: set = set()  # ids of arrays the engine allocated while accumulating (safe to add into)
-    shared: set = {id(s) for s in seeds}  # ids of arrays already visible outside this pass
-    ready = [r for r in grads if r not in deps]
-    anomaly = STATE.anomaly
+    shared = set(map(id, seeds))  # ids of arrays already visible outside this pass
+    st = STATE
+    anomaly = st.anomaly
     xp = GraphCtx.xp if create_graph else Function.xp
-    prev_mode = STATE.grad_enabled
+    prev_mode = st.grad_enabled
     if create_graph:
-        STATE.grad_enabled = True
+        st.grad_enabled = True
     try:
         while ready:
             t = ready.pop()
-            g = grads.pop(t, None)
-            if g is None:
-                continue
+            g = grads.pop(t)
             if owned:
                 owned.discard(id(g))
             if t._hooks:
@@ -127,42 +125,42 @@ def run_backward(
                 check_backward(fn, out)
             if tracer is not None:
                 sent = []
-            for i, p in enumerate(fn.inputs):
-                if not needs[i]:
+            for p, need, gi in zip(fn.inputs, needs, out):
+                if not need:
                     if tracer is not None:
                         sent.append(None)
                     continue
-                gi = out[i]
                 if gi is not None:
                     if create_graph or type(gi) is not _ndarray:
                         gi = _as_grad(gi, create_graph)
                     d = p._data
                     if gi.shape != d.shape or gi.dtype != d.dtype:
-                        gi = _fit(gi, d, xp, fn.name, i)
+                        gi = _fit(gi, d, xp, fn, p)
+                    if p in grads:
+                        prev = grads[p]
+                        if create_graph:
+                            grads[p] = prev + gi
+                        elif id(prev) in owned:
+                            np.add(prev, gi, out=prev)
+                        else:
+                            acc = np.asarray(prev + gi)
+                            owned.add(id(acc))
+                            grads[p] = acc
+                    else:
+                        grads[p] = gi
                 if tracer is not None:
                     sent.append(gi)
-                if gi is not None:
-                    prev = grads.get(p)
-                    if prev is None:
-                        grads[p] = gi
-                    elif create_graph:
-                        grads[p] = prev + gi
-                    elif id(prev) in owned:
-                        np.add(prev, gi, out=prev)
-                    else:
-                        acc = np.asarray(prev + gi)
-                        owned.add(id(acc))
-                        grads[p] = acc
                 n = deps[p] - 1
-                deps[p] = n
-                if n == 0:
+                if n:
+                    deps[p] = n
+                elif p in grads:
                     ready.append(p)
             if tracer is not None:
                 tracer(t, g, fn, tuple(sent))
             if not retain_graph:
                 fn.saved_tensors = None
     finally:
-        STATE.grad_enabled = prev_mode
+        st.grad_enabled = prev_mode
     if inputs is None:
         return None
     return [found.get(x) for x in inputs]
@@ -175,10 +173,11 @@ def _as_grad(gi: Any, create_graph: bool) -> Any:
     return np.asarray(gi._data if isinstance(gi, Tensor) else gi)
 
 
-def _fit(gi: Any, data: np.ndarray, xp: Any, op: str, i: int) -> Any:
+def _fit(gi: Any, data: np.ndarray, xp: Any, fn: Any, p: Any) -> Any:
     """Reduce a gradient to its operand's shape (broadcasting) and cast it to its dtype."""
     if gi.shape != data.shape:
-        gi = reduce_to(gi, data.shape, xp, op, i)
+        index = next(i for i, a in enumerate(fn.inputs) if a is p)
+        gi = reduce_to(gi, data.shape, xp, fn.name, index)
     if gi.dtype != data.dtype:
         gi = gi.astype(data.dtype)
     return gi

@@ -81,16 +81,18 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
         arrays = []
+        needs = []
         record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                if a._requires_grad:
+                r = a._requires_grad
+                needs.append(r)
+                if r:
                     record = True
-            elif type(a) is float or type(a) is int:
-                arrays.append(a)
             else:
-                arrays.append(as_operand(cls.name, a))
+                needs.append(False)
+                arrays.append(a if type(a) is float or type(a) is int else as_operand(cls.name, a))
         ctx = _new(cls)
         ctx.saved_tensors = ()
         try:
@@ -108,7 +110,7 @@ class Function:
             check_forward(ctx, out, arrays)
         if record and st.grad_enabled and out.dtype.kind == "f":
             ctx.inputs = args
-            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+            ctx.needs_input_grad = tuple(needs)
             ctx._tick = CLOCK[0]
             if kwargs:
                 ctx.kwargs = kwargs
