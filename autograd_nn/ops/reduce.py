@@ -158,7 +158,8 @@ class LogSumExp(Function):
         ctx.keepdims = keepdims
         m = np.maximum.reduce(x, axis=ctx.axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.add.reduce(np.exp(x - m), axis=ctx.axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # an all -inf slice gives -inf, as numpy's log(0)
+            out = np.log(np.add.reduce(np.exp(x - m), axis=ctx.axes, keepdims=True)) + m
         out = out if keepdims else np.squeeze(out, axis=ctx.axes)
         ctx.save_for_backward(x, out)
         return out
