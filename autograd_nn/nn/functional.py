@@ -1,0 +1,52 @@
+"""Functional forms of the layers and losses (``import autograd_nn.nn.functional as F``).
+
+Activations are the engine's primitives; ``linear`` and ``dropout`` are composites of them.
+The losses are documented in `autograd_nn.nn.losses`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..creation import as_generator
+from ..ops import (
+    leaky_relu, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh,
+)
+from ..tensor import Tensor
+from .losses import (
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
+    nll_loss,
+)
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
+    "softmax", "softplus", "tanh",
+]
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """``x @ weight + bias`` with ``weight`` of shape ``(in_features, out_features)``."""
+    out = matmul(x, weight)
+    return out if bias is None else out + bias
+
+
+def check_dropout_p(p: Any) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) \
+            or not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"dropout probability must be a number in [0, 1], got {p!r}")
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Any:
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale the
+    others by 1/(1-p); otherwise (or with p=0) return ``x`` unchanged. p=1 gives zeros."""
+    check_dropout_p(p)
+    if not training or p == 0:
+        return x
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if p == 1:
+        return x * np.zeros(x.shape, dtype=x.dtype)
+    keep = as_generator(rng).random(x.shape) >= p
+    return x * (keep / (1.0 - p)).astype(x.dtype, copy=False)

@@ -1,0 +1,211 @@
+"""Layers: `Linear`, containers (`Sequential`, `ModuleList`), activations, `Dropout`.
+
+Convention: rows are samples and ``Linear.weight`` has shape ``(in_features, out_features)``,
+so a layer computes ``x @ weight + bias`` exactly as the hand-derived reference networks write
+``X @ W`` (PyTorch stores the transpose, ``(out_features, in_features)``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..creation import as_generator
+from ..tensor import Tensor
+from . import functional as F
+from . import init as nn_init
+from .module import Module, Parameter
+
+InitSpec = str | Callable[..., Any]
+
+
+class Linear(Module):
+    """``y = x @ weight + bias`` with ``weight`` of shape ``(in_features, out_features)``.
+
+    ``init`` chooses the weight initialiser: ``"default"`` (PyTorch's: weight and bias uniform
+    on ±1/sqrt(in_features)), or one of ``init.INITIALISERS`` (``"xavier_uniform"``,
+    ``"glorot_normal"``, ``"he_normal"``, ``"kaiming_uniform"``, ``"normal"``, ``"uniform"``,
+    ``"zeros"``, ...) with the bias set to zero, or a callable ``f(weight, rng=...)`` that fills
+    the weight in place. ``rng`` is an int seed or a ``np.random.Generator``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 init: InitSpec = "default", rng: Any = None, dtype: Any = np.float64) -> None:
+        super().__init__()
+        for arg, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"Linear: {arg} must be a positive int, got {v!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        gen = as_generator(rng)
+        self.weight = Parameter(np.empty((self.in_features, self.out_features), dtype=dtype))
+        self.bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
+        self.reset_parameters(init, gen)
+
+    def reset_parameters(self, init: InitSpec = "default", rng: Any = None) -> None:
+        """Initialise weight (and bias) again, as described in the class docstring."""
+        gen = as_generator(rng)
+        if init == "default":
+            bound = 1.0 / np.sqrt(self.in_features)
+            nn_init.uniform_(self.weight, -bound, bound, rng=gen)
+            if self.bias is not None:
+                nn_init.uniform_(self.bias, -bound, bound, rng=gen)
+            return
+        if callable(init):
+            init(self.weight, rng=gen)
+        elif isinstance(init, str) and init in nn_init.INITIALISERS:
+            nn_init.INITIALISERS[init](self.weight, rng=gen)
+        else:
+            raise ValueError(
+                f"Linear: unknown init {init!r}; use 'default', a callable, or one of "
+                f"{sorted(nn_init.INITIALISERS)}"
+            )
+        if self.bias is not None:
+            nn_init.zeros_(self.bias)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Sequential(Module):
+    """Modules applied one after the other; children are named ``"0"``, ``"1"``, ... (or by
+    the keys of an ``OrderedDict`` passed as the only argument)."""
+
+    def __init__(self, *modules: Module | OrderedDict) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: element {name!r} is a "
+                            f"{type(module).__name__}, not a Module")
+        super().add_module(name, module)
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            if isinstance(self, ModuleList):
+                return ModuleList(mods[idx])
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        try:
+            return mods[idx]
+        except (IndexError, TypeError) as e:
+            raise type(e)(f"{type(self).__name__} index {idx!r}: {e} (length {len(mods)})") from e
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+
+class ModuleList(Sequential):
+    """A list of sub-modules, registered (so their parameters are found) but not called."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__(*modules)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList is a container; iterate over it in forward()")
+
+
+class Identity(Module):
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Flatten(Module):
+    """Flatten every axis after the first: (N, ...) -> (N, prod(...))."""
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return x.reshape(x.shape[0], -1)
+
+
+class Sigmoid(Module):
+    def forward(self, x: Any) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x: Any) -> Tensor:
+        return F.tanh(x)
+
+
+class ReLU(Module):
+    def forward(self, x: Any) -> Tensor:
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softplus(Module):
+    def forward(self, x: Any) -> Tensor:
+        return F.softplus(x)
+
+
+class Softmax(Module):
+    """Softmax along ``axis`` (``dim`` is accepted as PyTorch's name for it)."""
+
+    def __init__(self, axis: int = -1, *, dim: int | None = None) -> None:
+        super().__init__()
+        self.axis = int(dim if dim is not None else axis)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softmax(x, axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x: Any) -> Tensor:
+        return F.log_softmax(x, axis=self.axis)
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training mode and scale the rest by
+    1/(1-p) (inverted dropout); the identity in eval mode. ``rng`` (int seed or Generator)
+    makes the masks reproducible: one generator, created here, serves every call."""
+
+    def __init__(self, p: float = 0.5, rng: Any = None, *, seed: int | None = None) -> None:
+        super().__init__()
+        F.check_dropout_p(p)
+        self.p = float(p)
+        self.rng = as_generator(seed if seed is not None else rng)
+
+    def forward(self, x: Any) -> Any:
+        return F.dropout(x, self.p, training=self.training, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

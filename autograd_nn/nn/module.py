@@ -1,0 +1,318 @@
+"""`Module` (a container of parameters and sub-modules) and `Parameter` (a trainable leaf).
+
+A module registers a `Parameter` or another `Module` when it is assigned as an attribute, the
+way PyTorch's ``nn.Module`` does, so ``named_parameters()`` can list them with dotted names
+(``"hidden.weight"``). Calling a module runs ``forward`` with the module pushed on the module
+scope (``autograd_nn.mode.STATE.scope``), so every op recorded inside knows which modules made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..mode import STATE
+from ..tensor import Tensor
+
+
+class StateDictError(ValueError):
+    """A state dict (or a parameter file) does not fit the module; nothing was changed."""
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Parameter(Tensor):
+    """A leaf tensor that a `Module` registers as trainable: floating point, requires grad.
+
+    ``Parameter(data)`` copies ``data`` (Python numbers and lists become float64).
+    """
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
+                 name: str | None = None) -> None:
+        super().__init__(data, requires_grad=False, dtype=dtype, name=name)
+        if self._data.dtype.kind != "f":
+            raise TypeError(
+                f"Parameter: data must be floating point, got dtype {self._data.dtype}; "
+                "convert first, e.g. Parameter(x.astype(np.float64))"
+            )
+        self._requires_grad = bool(requires_grad)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        if arr.dtype.kind != "f":
+            raise TypeError(f"Parameter: data must be floating point, got dtype {arr.dtype}")
+        self._data = arr
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign parameters and sub-modules in
+    ``__init__`` (after ``super().__init__()``), and write ``forward``."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # ---- registration -----------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        params, modules = d.get("_parameters"), d.get("_modules")
+        if isinstance(value, (Parameter, Module)) and params is None:
+            raise AttributeError(
+                f"cannot assign {type(value).__name__} {name!r} before Module.__init__() "
+                f"was called: call super().__init__() first in {type(self).__name__}.__init__"
+            )
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} of "
+                    f"{type(self).__name__}: a Parameter (or None) is expected"
+                )
+            params[name] = None
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as sub-module {name!r} of "
+                    f"{type(self).__name__}: a Module (or None) is expected"
+                )
+            modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+        self.__dict__["_parameters"].pop(name, None)
+        self.__dict__["_modules"].pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: parameters and sub-modules live in the dicts
+        d = self.__dict__
+        for store in ("_parameters", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        for store in ("_parameters", "_modules"):
+            if store in d and name in d[store]:
+                del d[store][name]
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules))
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (same as assigning it as an attribute)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, "
+                            f"got {type(param).__name__}")
+        self._check_name(name)
+        self._forget(name)
+        self._parameters[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register a sub-module under ``name`` (same as assigning it as an attribute)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module({name!r}): expected a Module or None, "
+                            f"got {type(module).__name__}")
+        self._check_name(name)
+        self._forget(name)
+        self._modules[name] = module
+
+    @staticmethod
+    def _check_name(name: Any) -> None:
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"invalid name {name!r}: a non-empty string without '.' is needed")
+
+    # ---- traversal --------------------------------------------------------------------------
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs in registration order; a shared parameter once."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else iter([(prefix, self)])
+        for mod_name, mod in modules:
+            for name, p in mod._parameters.items():
+                if p is None or (remove_duplicate and id(p) in seen):
+                    continue
+                seen.add(id(p))
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (each shared one once), in registration order."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ('' or ``prefix``) and all below, depth first."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, mod = stack.pop()
+            if remove_duplicate:
+                if id(mod) in seen:
+                    continue
+                seen.add(id(mod))
+            yield name, mod
+            subs = [(f"{name}.{k}" if name else k, m) for k, m in mod._modules.items()
+                    if m is not None]
+            stack.extend(reversed(subs))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn(module)`` on every sub-module (children first) and on this one."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ---- training state ---------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set the ``training`` flag here and below (Dropout is active only in training)."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Same as ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget gradients: ``.grad = None`` (PyTorch's default), or zero them in place."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._from_op(np.zeros_like(p.grad._data), None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze (True) every parameter."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    # ---- calling ----------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward() method")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        st = STATE
+        outer = st.scope
+        st.scope = outer + (self,)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            st.scope = outer
+
+    # ---- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """{dotted name: copy of the parameter's array}; a shared parameter under every name."""
+        return {name: p._data.copy()
+                for name, p in self.named_parameters(remove_duplicate=False)}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
+                        ) -> IncompatibleKeys:
+        """Copy arrays into the parameters, after checking all of them.
+
+        Missing or unexpected keys (when ``strict``), mismatched shapes and non-floating values
+        raise `StateDictError` naming every problem, and then nothing has been changed.
+        Floating values are cast to the parameter's dtype (as PyTorch's ``copy_`` does).
+        Returns the missing and unexpected keys (empty lists when ``strict``).
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of name -> array, "
+                            f"got {type(state_dict).__name__}")
+        own = dict(self.named_parameters(remove_duplicate=False))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        problems = []
+        if strict:
+            problems += [f"missing key {k!r}" for k in missing]
+            problems += [f"unexpected key {k!r}" for k in unexpected]
+        arrays = {}
+        for name, p in own.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            try:
+                arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+            except Exception as e:  # noqa: BLE001 - any conversion failure is reported
+                problems.append(f"{name!r}: cannot read the value as an array ({e})")
+                continue
+            if arr.dtype.kind != "f":
+                problems.append(f"{name!r}: dtype {arr.dtype} is not floating point "
+                                f"(the parameter is {p.dtype})")
+            elif arr.shape != p.shape:
+                problems.append(f"{name!r}: shape {arr.shape} does not match the parameter's "
+                                f"shape {p.shape}")
+            else:
+                arrays[name] = arr
+        if problems:
+            raise StateDictError(
+                f"Error(s) in loading state_dict for {type(self).__name__}: "
+                + "; ".join(problems) + ". Nothing was loaded."
+            )
+        for name, arr in arrays.items():
+            p = own[name]
+            p._data[...] = arr
+            p._bump_version()
+        return IncompatibleKeys(missing if not strict else [], unexpected if not strict else [])
+
+    # ---- printing ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in ``repr`` (layers override it)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}(" + (f"\n  {extra}" if extra else "")
+        return head + "\n" + "\n".join(lines) + "\n)"
