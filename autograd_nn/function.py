@@ -99,8 +99,10 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _op_error(cls.name, e, arrays) from e
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
+        if type(out) is not _ndarray:  # numpy gives scalars for 0-d results
+            raw, out = out, np.asarray(out)
+            if ctx.saved_tensors:  # a saved output must stay the output (create_graph maps it)
+                ctx.saved_tensors = tuple(out if s is raw else s for s in ctx.saved_tensors)
         t = _new(Tensor)
         t._data = out
         st = STATE

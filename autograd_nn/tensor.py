@@ -410,6 +410,24 @@ class Tensor:
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, other)
 
+    def __and__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_and, self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_and, other, self)
+
+    def __or__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_or, self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_or, other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_xor, self, other)
+
+    def __invert__(self) -> Tensor:
+        return _constant(np.invert(self._data))
+
     # ---- numpy interoperability -------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return array_ufunc(ufunc, method, inputs, kwargs)
@@ -547,7 +565,7 @@ def _plain_index(index: Any) -> Any:
 
 
 def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
-    """Comparisons give bool tensors outside the graph."""
+    """Comparisons and logical operators give tensors outside the graph."""
     x = a._data if isinstance(a, Tensor) else a
     y = b._data if isinstance(b, Tensor) else b
     try:
