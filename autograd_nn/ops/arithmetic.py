@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..function import Function
 from ..tensor import Tensor
 
@@ -82,7 +84,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, p: Any) -> Any:
-        out = x**p
+        out = np.asarray(x**p)  # an array (0-d too): create_graph knows it as the output
         ctx.save_for_backward(x, p, out)
         return out
 

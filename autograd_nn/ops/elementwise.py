@@ -125,7 +125,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
-        out = _np_sigmoid(x)
+        out = np.asarray(_np_sigmoid(x))  # an array (0-d too): create_graph knows it as the output
         ctx.save_for_backward(out)
         return out
 
@@ -197,12 +197,13 @@ class Clip(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
+        x = np.asarray(x)  # the mask is a constant (x is a Tensor under create_graph)
         lo, hi = ctx.a_min, ctx.a_max
-        inside = True
+        inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
-            inside = x >= lo
+            inside = inside & (x >= lo)
         if hi is not None:
-            inside = (x <= hi) if lo is None else inside & (x <= hi)
+            inside = inside & (x <= hi)
         return ctx.xp.where(inside, g, 0)
 
 
