@@ -1,0 +1,229 @@
+"""The benchmark runner: ``python -m benchmarks`` or ``python benchmarks/run.py`` (repo root).
+
+For every workload and engine it starts a fresh worker process, which first checks that the
+engine's loss and gradients after one step agree with the hand-written numpy baseline's (from the
+same initial arrays), and only then times it. It prints medians, spreads and each engine's ratio
+to the numpy baseline measured in the same run, with the issue's targets and whether they are met.
+Timings are never asserted; the exit status is non-zero only if an engine disagrees with the
+baseline or a worker fails.
+
+Threads: every worker runs with one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1 and
+``torch.set_num_threads(1)``; change with ``--threads``): the engines are then compared on the
+same single core, numpy's BLAS and torch's kernels alike, and the machine's other core absorbs
+the noise of the rest of the system.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import report  # noqa: E402
+from benchmarks.workloads import BASELINE, ENGINES, WORKLOADS  # noqa: E402
+from benchmarks.workloads.importtime import time_import  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MARK = "BENCH-RESULT "  # the worker's result line (benchmarks/worker.py)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Check, time and compare autograd_nn against hand-written numpy and PyTorch.",
+    )
+    p.add_argument("--quick", "--smoke", action="store_true",
+                   help="one step of every workload per engine: correctness only, no timings")
+    p.add_argument("--only", default="",
+                   help=f"comma-separated workloads (of {','.join(WORKLOADS)})")
+    p.add_argument("--engines", default=",".join(ENGINES),
+                   help="comma-separated engines (numpy always runs: it is the baseline)")
+    p.add_argument("--repeat", type=int, default=7, help="samples per (workload, engine)")
+    p.add_argument("--sample-time", type=float, default=0.2,
+                   help="seconds per sample (the inner loop is sized to reach it)")
+    p.add_argument("--threads", type=int, default=1, help="threads per worker (BLAS, torch)")
+    p.add_argument("--import-runs", type=int, default=7, help="fresh processes per import time")
+    p.add_argument("--jobs", type=int, default=2, help="parallel workers in --quick mode")
+    p.add_argument("--json", metavar="PATH", help="write all raw results to PATH")
+    p.add_argument("--markdown", action="store_true", help="print markdown tables")
+    a = p.parse_args(argv)
+    keys = [k.strip() for k in a.only.split(",") if k.strip()] or list(WORKLOADS)
+    lower = {k.lower(): k for k in WORKLOADS}
+    unknown = [k for k in keys if k.lower() not in lower]
+    if unknown:
+        p.error(f"--only: unknown workload(s) {', '.join(unknown)}; choose from "
+                f"{', '.join(WORKLOADS)}")
+    a.keys = [lower[k.lower()] for k in keys]
+    engines = [e.strip() for e in a.engines.split(",") if e.strip()]
+    bad = [e for e in engines if e not in ENGINES]
+    if bad:
+        p.error(f"--engines: unknown engine(s) {', '.join(bad)}; choose from {', '.join(ENGINES)}")
+    if "torch" in engines and importlib.util.find_spec("torch") is None:
+        engines.remove("torch")
+    a.engine_list = [BASELINE] + [e for e in engines if e != BASELINE]
+    if a.repeat < 1 or a.sample_time <= 0 or a.threads < 1 or a.import_runs < 1:
+        p.error("--repeat, --threads and --import-runs must be >= 1, --sample-time > 0")
+    return a
+
+
+def worker_env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    return env
+
+
+def run_worker(engine: str, keys: list[str], a: argparse.Namespace) -> dict:
+    """One fresh process for ``engine`` running ``keys``; its results by workload."""
+    cmd = [sys.executable, "-m", "benchmarks.worker", "--engine", engine,
+           "--workloads", ",".join(keys), "--scale", "quick" if a.quick else "full",
+           "--repeat", str(a.repeat), "--sample-time", str(a.sample_time),
+           "--threads", str(a.threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=worker_env(a.threads),
+                          cwd=ROOT)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARK):
+            return json.loads(line[len(MARK):])
+    tail = (proc.stderr or proc.stdout).strip()[-2000:]
+    return {k: {"error": f"worker exited with status {proc.returncode}:\n{tail}"} for k in keys}
+
+
+def run_all(a: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Results as {workload: {engine: result}}, engines in baseline-first order."""
+    keys = [k for k in a.keys if WORKLOADS[k].kind != "import"]
+    results: dict[str, dict[str, Any]] = {k: {} for k in keys}
+    if a.quick:  # one process per engine for all workloads, in parallel
+        with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+            futures = {e: pool.submit(run_worker, e, keys, a) for e in a.engine_list}
+        for e in a.engine_list:
+            for k, r in futures[e].result().items():
+                results[k][e] = r
+        return results
+    for k in keys:  # one process per (workload, engine), one after the other
+        for e in a.engine_list:
+            t0 = time.perf_counter()
+            r = run_worker(e, [k], a)[k]
+            results[k][e] = r
+            log(f"{k:6} {e:12} {report.problem(r) or 'done'} ({time.perf_counter() - t0:.1f} s)\n")
+    return results
+
+
+def run_imports(a: argparse.Namespace) -> dict[str, Any]:
+    if "import" not in a.keys:
+        return {}
+    runs = 1 if a.quick else a.import_runs
+    labels = ["numpy", "autograd_nn", "autograd_nn after numpy"]
+    if "torch" in a.engine_list and not a.quick:
+        labels.append("torch")
+    env = worker_env(a.threads)
+    out = {}
+    for label in labels:
+        log(f"import {label} ...\n")
+        out[label] = time_import(label, runs if label != "torch" else min(runs, 3), env, str(ROOT))
+    return out
+
+
+def environment(a: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
+    import numpy as np
+
+    meta: dict[str, Any] = {
+        "command": "python -m benchmarks " + " ".join(argv),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(), "numpy": np.__version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu_model()}",
+        "threads": a.threads, "quick": a.quick, "repeat": a.repeat,
+        "sample_time": a.sample_time, "engines": a.engine_list,
+    }
+    if "torch" in a.engine_list:
+        meta["torch"] = version_of("torch")
+    try:
+        meta["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                        capture_output=True, text=True).stdout.strip()
+    except OSError:
+        meta["commit"] = ""
+    return meta
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def version_of(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(msg)
+    sys.stderr.flush()
+
+
+def failures(results: dict) -> list[str]:
+    """(workload, engine) pairs whose worker failed or whose results disagree with numpy."""
+    bad = []
+    for key, per_engine in results.items():
+        for engine, r in per_engine.items():
+            if "error" in r or ("check" in r and not r["check"]["ok"]):
+                bad.append(f"{key}/{engine}")
+    return bad
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    a = parse_args(argv)
+    meta = environment(a, argv)
+    results = run_all(a)
+    imports = run_imports(a)
+    print(f"# {meta['command']}")
+    print(f"# {meta['date']}  commit {meta.get('commit', '')}  Python {meta['python']}  numpy "
+          f"{meta['numpy']}" + (f"  torch {meta['torch']}" if "torch" in meta else "")
+          + f"  {meta['machine']}  threads={meta['threads']}")
+    if a.quick:
+        print("# quick (smoke) mode: one step per workload and engine; correctness only, "
+              "no timings")
+    else:
+        print(f"# medians of {a.repeat} samples of ~{a.sample_time} s each; ratios to the numpy "
+              "baseline of this run")
+    print("\n".join(report.check_summary(results)))
+    print()
+    print(report.render(results, imports, meta, a.markdown))
+    bad = failures(results)
+    if a.json:
+        Path(a.json).write_text(json.dumps({"meta": meta, "results": results,
+                                            "imports": imports, "failures": bad}, indent=1))
+    if bad:
+        print(f"\nFAILED: {', '.join(bad)}", file=sys.stderr)
+        for key, per_engine in results.items():
+            for engine, r in per_engine.items():
+                if "error" in r:
+                    print(f"--- {key}/{engine}:\n{r['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

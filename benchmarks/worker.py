@@ -1,0 +1,131 @@
+"""The child process of the runner: for one engine, check each workload against the numpy
+baseline, then time it (or run it once, or measure its memory), and print one JSON line.
+
+``python -m benchmarks.worker --engine autograd_nn --workloads W1,W3 --scale full``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from .timing import sample
+from .workloads import BASELINE, WORKLOADS, Workload
+from .workloads.common import compare_results
+from .workloads.memory import current_rss_bytes, peak_rss_bytes
+
+MARK = "BENCH-RESULT "
+
+
+def check(wl: Workload, engine: str, data: dict) -> dict:
+    """One step of the engine and of the baseline from the same initial arrays, compared."""
+    ref_impl = wl.builders[BASELINE](data)
+    ref_impl.step()
+    ref = ref_impl.results()
+    if engine == BASELINE:
+        finite = all(np.all(np.isfinite(v)) for v in ref.values())
+        return {"ok": bool(finite), "errors": {}, "tolerance": 0.0, "keys": sorted(ref)}
+    impl = wl.builders[engine](data)
+    impl.step()
+    dtype = next(v.dtype for v in ref.values() if v.dtype.kind == "f")
+    ok, errors, tol = compare_results(impl.results(), ref, dtype)
+    return {"ok": ok, "errors": errors, "tolerance": tol, "keys": sorted(ref)}
+
+
+def run_timed(wl: Workload, engine: str, scale: str, repeat: int, sample_time: float) -> dict:
+    data = wl.make_data(scale)
+    out: dict[str, Any] = {"check": check(wl, engine, data)}
+    if not out["check"]["ok"]:
+        return out
+    impl = wl.builders[engine](data)
+    if wl.ops is not None:
+        out["ops"] = wl.ops(data)
+    if scale == "full":
+        impl.step()  # warm-up (first-call costs: imports, caches, allocator)
+        out["timing"] = sample(impl.step, sample_time, repeat)
+    else:
+        t0 = time.perf_counter()
+        impl.step()
+        out["one_step"] = time.perf_counter() - t0
+    return out
+
+
+def run_once(wl: Workload, engine: str, scale: str) -> dict:
+    """Check on the small 'check' size, then one run at ``scale``: wall time and peak RSS."""
+    out: dict[str, Any] = {"check": check(wl, engine, wl.make_data("check"))}
+    if not out["check"]["ok"]:
+        return out
+    data = wl.make_data(scale)
+    impl = wl.builders[engine](data)
+    rss0 = current_rss_bytes()
+    t0 = time.perf_counter()
+    impl.step()
+    t1 = time.perf_counter()
+    result = impl.results()
+    del impl  # frees the whole graph: must not overflow the stack either
+    t2 = time.perf_counter()
+    out.update({
+        "ops": wl.ops(data) if wl.ops else None, "seconds": t1 - t0, "free_seconds": t2 - t1,
+        "rss_before": rss0, "peak_rss": peak_rss_bytes(),
+        "finite": bool(all(np.all(np.isfinite(v)) for v in result.values())),
+    })
+    return out
+
+
+def run_memory(wl: Workload, engine: str, scale: str) -> dict:
+    """Build the engine's W2 and run its steps; nothing else in the process."""
+    data = wl.make_data(scale)
+    steps = int(data.pop("steps"))
+    impl = wl.builders[engine](data)
+    rss_import = current_rss_bytes()
+    for _ in range(steps):
+        impl.step()
+    return {"steps": steps, "rss_after_setup": rss_import, "peak_rss": peak_rss_bytes()}
+
+
+def run(engine: str, keys: list[str], scale: str, repeat: int, sample_time: float,
+        threads: int) -> dict:
+    if engine == "torch":
+        try:
+            import torch
+        except Exception as e:  # noqa: BLE001 - any failure means torch is not usable here
+            return {k: {"unavailable": f"import torch failed: {e}"} for k in keys}
+        torch.set_num_threads(threads)
+    results = {}
+    for key in keys:
+        wl = WORKLOADS[key]
+        try:
+            if wl.kind == "timed":
+                results[key] = run_timed(wl, engine, scale, repeat, sample_time)
+            elif wl.kind == "once":
+                results[key] = run_once(wl, engine, scale)
+            elif wl.kind == "memory":
+                results[key] = run_memory(wl, engine, scale)
+            else:
+                raise ValueError(f"workload {key} of kind {wl.kind!r} does not run in a worker")
+        except Exception:  # noqa: BLE001 - reported to the runner, which fails the run
+            results[key] = {"error": traceback.format_exc()}
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--engine", required=True)
+    p.add_argument("--workloads", required=True)
+    p.add_argument("--scale", choices=("quick", "full"), default="full")
+    p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--sample-time", type=float, default=0.2)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    res = run(a.engine, a.workloads.split(","), a.scale, a.repeat, a.sample_time, a.threads)
+    print(MARK + json.dumps(res), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

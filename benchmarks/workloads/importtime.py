@@ -1,0 +1,58 @@
+"""Import time: ``import autograd_nn`` in a fresh interpreter (numpy's own import included, since
+a user pays for it), measured inside that process with perf_counter, median of several runs.
+numpy's import alone, autograd_nn's on top of an already imported numpy, and torch's (for
+reference) are measured the same way."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+from .common import Target, Workload
+
+SNIPPETS = {
+    "numpy": ("", "import numpy"),
+    "autograd_nn": ("", "import autograd_nn"),
+    "autograd_nn after numpy": ("import numpy", "import autograd_nn"),
+    "torch": ("", "import torch"),
+}
+
+_CODE = """
+import time
+{pre}
+t0 = time.perf_counter()
+{stmt}
+print(time.perf_counter() - t0)
+"""
+
+
+def time_import(label: str, runs: int, env: dict | None = None, cwd: str | None = None) -> dict:
+    """Median, min and max of ``runs`` fresh-interpreter import times for ``SNIPPETS[label]``."""
+    pre, stmt = SNIPPETS[label]
+    code = _CODE.format(pre=pre, stmt=stmt)
+    times = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env or dict(os.environ), cwd=cwd, timeout=120)
+        if proc.returncode != 0:
+            return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+        times.append(float(proc.stdout.strip().splitlines()[-1]))
+    return {"samples": times, "median": statistics.median(times), "min": min(times),
+            "max": max(times)}
+
+
+IMPORT = Workload(
+    key="import",
+    title="import time of autograd_nn (fresh process, numpy included)",
+    make_data=lambda scale: {},
+    builders={},
+    kind="import",
+    target=Target("< 0.15 s"),
+)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    print(json.dumps({k: time_import(k, 5) for k in SNIPPETS}, indent=1))
