@@ -5,6 +5,12 @@ arrays it saved; the first non-finite value in a forward result or a backward gr
 `AnomalyError` naming the op, its operands' shapes and that line. A saved array changed behind
 the engine's back (e.g. ``t.data[...] = ...`` in numpy) is reported too. Off by default; when
 off it costs one flag test per op.
+
+Only what happens inside the context is checked: ops created outside it have no recorded line
+(their backward is still checked for NaN/inf), and a backward run outside it checks nothing.
+The record keeps checksums, not the arrays, so saved arrays are still released after backward.
+Under ``create_graph=True`` the backward rules run recorded ops; a NaN made there is reported
+as coming from the backward of the op whose rule was running.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ class AnomalyError(RuntimeError):
 
 
 class detect_anomaly:
-    """Context manager that turns on anomaly detection in this thread."""
+    """Context manager that turns on anomaly detection in this thread (and restores the
+    previous setting on exit, also when an exception leaves the block)."""
 
     def __init__(self) -> None:
         self._prev: list[bool] = []
@@ -41,12 +48,16 @@ class detect_anomaly:
         STATE.anomaly = self._prev.pop()
 
 
+def _outside_package(path: str) -> bool:
+    return not os.path.abspath(path).startswith(_PACKAGE_DIR + os.sep)
+
+
 def creation_site() -> str:
     """The first frame outside the autograd_nn package (the user's line that made the op)."""
     frame = sys._getframe(1)
     while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_PACKAGE_DIR + os.sep):
+        path = frame.f_code.co_filename
+        if _outside_package(path):
             line = linecache.getline(path, frame.f_lineno).strip()
             return f'File "{path}", line {frame.f_lineno}, in {frame.f_code.co_name}: {line}'
         frame = frame.f_back
@@ -63,39 +74,79 @@ def _nonfinite(a: Any) -> str | None:
     return None
 
 
-def _shapes(arrays: Any) -> str:
-    return ", ".join(str(np.shape(a)) for a in arrays)
+def _shape_of(a: Any) -> str:
+    data = getattr(a, "_data", a)
+    if isinstance(data, np.ndarray):
+        return str(data.shape)
+    return repr(data)  # a constant operand (Python number, index...)
+
+
+def _shapes(operands: Any) -> str:
+    return ", ".join(_shape_of(a) for a in operands)
+
+
+def _site_of(node: Any) -> str:
+    record = getattr(node, "_anomaly", None)
+    return record[0] if record else "an unknown line (created outside detect_anomaly())"
+
+
+def _running_backward() -> Any:
+    """The node whose backward rule is running (recorded, under create_graph), if any."""
+    from .function import Function, GraphCtx
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "backward":
+            ctx = frame.f_locals.get("ctx")
+            if isinstance(ctx, GraphCtx):
+                return ctx._node
+            if isinstance(ctx, Function):
+                return ctx
+        frame = frame.f_back
+    return None
 
 
 def check_forward(ctx: Any, out: np.ndarray, arrays: Any) -> None:
+    """Record the creation site and the saved arrays' checksums; raise on a NaN/inf result."""
     site = creation_site()
-    saved = [(s, _checksum(s)) for s in ctx.saved_tensors if isinstance(s, np.ndarray)]
+    saved = [(i, _checksum(s)) for i, s in enumerate(ctx.saved_tensors)
+             if isinstance(s, np.ndarray)]
     ctx._anomaly = (site, saved)
     bad = _nonfinite(out)
-    if bad:
-        pre = [i for i, a in enumerate(arrays) if _nonfinite(np.asarray(a))]
-        cause = f"; operand(s) {pre} already held non-finite values" if pre else ""
+    if not bad:
+        return
+    pre = [i for i, a in enumerate(arrays) if _nonfinite(np.asarray(a))]
+    cause = f"; operand(s) {pre} already held non-finite values" if pre else ""
+    node = _running_backward()
+    if node is not None:
         raise AnomalyError(
-            f"{ctx.name} produced {bad} in its forward result (operand shapes: {_shapes(arrays)})"
-            f"{cause}. Created at {site}"
+            f"{node.name} backward produced {bad} (in its {ctx.name}, recorded under "
+            f"create_graph; operand shapes of {node.name}: {_shapes(node.inputs)}){cause}. "
+            f"{node.name} was created at {_site_of(node)}"
         )
+    raise AnomalyError(
+        f"{ctx.name} produced {bad} in its forward result (operand shapes: {_shapes(arrays)})"
+        f"{cause}. Created at {site}"
+    )
 
 
 def check_backward(fn: Any, grads: tuple) -> None:
+    """Raise if a saved array changed since forward, or if a gradient holds NaN/inf."""
     record = getattr(fn, "_anomaly", None)
-    site = record[0] if record else "an unknown line (created outside detect_anomaly())"
-    shapes = _shapes([getattr(a, "shape", a) if not np.isscalar(a) else a for a in fn.inputs])
-    if record:
-        for i, (s, crc) in enumerate(record[1]):
+    site = _site_of(fn)
+    if record and fn.saved_tensors:
+        for i, crc in record[1]:
+            s = fn.saved_tensors[i]
             if _checksum(s) != crc:
                 raise AnomalyError(
-                    f"{fn.name}: saved array {i} (shape {s.shape}) was modified after the forward "
-                    f"pass, so its gradient would be wrong. Created at {site}"
+                    f"{fn.name}: saved array {i} (shape {s.shape}) was modified after the "
+                    "forward pass (outside the API, so no version counter saw it), so its "
+                    f"gradient would be wrong. Created at {site}"
                 )
     for i, g in enumerate(grads):
-        bad = _nonfinite(g if not hasattr(g, "_data") else g._data)
+        bad = _nonfinite(getattr(g, "_data", g))
         if bad:
             raise AnomalyError(
                 f"{fn.name} backward produced {bad} in the gradient of operand {i} "
-                f"(operand shapes: {shapes}). Created at {site}"
+                f"(operand shapes: {_shapes(fn.inputs)}). Created at {site}"
             )
