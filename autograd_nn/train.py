@@ -1,0 +1,265 @@
+"""A training loop (`fit`), evaluation (`evaluate`, `accuracy`) and `plot_history`.
+
+The optional dependencies are imported only when used: tqdm draws the progress bar (without
+it `fit` prints plain lines), matplotlib draws `plot_history` (without it a
+`MissingDependencyError` says what to install).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .data import BatchIterator
+from .mode import no_grad
+from .tensor import Tensor
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency is needed for this function; the message says how to get it."""
+
+
+def _plain(a: Any) -> np.ndarray:
+    return a._data if isinstance(a, Tensor) else np.asarray(a)
+
+
+def accuracy(outputs: Any, targets: Any, threshold: float = 0.5) -> float:
+    """Fraction of correct predictions.
+
+    Outputs with several columns are read as classes by their largest entry (targets: class
+    indices, or one-hot / probability rows read the same way). A single column (or a 1-d
+    output) is a binary prediction ``output >= threshold`` (0.5 suits probabilities; pass
+    ``threshold=0`` for logits) against targets 0/1.
+    """
+    out, tgt = _plain(outputs), _plain(targets)
+    n = len(out) if out.ndim else 0
+    if out.ndim == 2 and out.shape[1] > 1:
+        pred = out.argmax(axis=1)
+        if tgt.shape == out.shape:
+            tgt = tgt.argmax(axis=1)
+        elif tgt.shape in ((n,), (n, 1)):
+            tgt = tgt.reshape(n)
+        else:
+            raise ValueError(f"accuracy: targets of shape {tgt.shape} do not fit outputs of "
+                             f"shape {out.shape} (class indices (N,) or one-hot (N, C))")
+        return float(np.mean(pred == tgt))
+    if out.ndim not in (1, 2) or tgt.size != out.size or (tgt.ndim and len(tgt) != n):
+        raise ValueError(f"accuracy: outputs of shape {out.shape} and targets of shape "
+                         f"{tgt.shape} do not fit")
+    return float(np.mean((out.reshape(n) >= threshold) == (tgt.reshape(n) > 0.5)))
+
+
+_METRICS: dict[str, Metric] = {"accuracy": accuracy, "acc": accuracy}
+
+
+def _resolve_metrics(metrics: Any) -> list[tuple[str, Metric]]:
+    if metrics is None:
+        return []
+    if isinstance(metrics, (str,)) or callable(metrics):
+        metrics = [metrics]
+    items = metrics.items() if isinstance(metrics, dict) else [(None, m) for m in metrics]
+    out = []
+    for name, m in items:
+        if isinstance(m, str):
+            if m not in _METRICS:
+                raise ValueError(f"unknown metric {m!r}; use one of {sorted(_METRICS)} or a "
+                                 "callable metric(outputs, targets) -> float")
+            out.append((name or ("accuracy" if m == "acc" else m), _METRICS[m]))
+        elif callable(m):
+            out.append((name or getattr(m, "__name__", "metric"), m))
+        else:
+            raise TypeError(f"a metric must be a name or a callable, got {type(m).__name__}")
+    return out
+
+
+def _as_input(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor._from_op(np.asarray(x), None)
+
+
+def _batches(data: Any, batch_size: int | None, shuffle: bool, rng: Any) -> Iterable[Any]:
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        X, y = data
+        n = len(_plain(X))
+        return BatchIterator(X, y, batch_size=batch_size or n, shuffle=shuffle, rng=rng)
+    if not isinstance(data, Iterable):
+        raise TypeError(f"fit: data must be (X, y) or an iterable of (inputs, targets) "
+                        f"batches such as a BatchIterator, got {type(data).__name__}")
+    return data
+
+
+def _scalar_loss(loss: Any) -> Tensor:
+    if not isinstance(loss, Tensor) or loss.size != 1:
+        raise TypeError("fit: loss_fn(outputs, targets) must return a single-element Tensor, "
+                        f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
+    return loss
+
+
+def evaluate(model: Any, loss_fn: Callable[[Any, Any], Tensor] | None, X: Any, y: Any,
+             metrics: Any = (), batch_size: int | None = None) -> dict[str, float]:
+    """Loss (when ``loss_fn`` is given) and metrics of ``model`` on ``(X, y)``, in eval mode
+    and without recording a graph; the mean over batches, weighted by batch size."""
+    resolved = _resolve_metrics(metrics)
+    n = len(_plain(X))
+    sums: dict[str, float] = {}
+    was_training = getattr(model, "training", None)
+    if was_training is not None:
+        model.eval()
+    try:
+        with no_grad():
+            for xb, yb in BatchIterator(X, y, batch_size=batch_size or max(n, 1)):
+                out = model(_as_input(xb))
+                k = len(_plain(xb))
+                if loss_fn is not None:
+                    sums["loss"] = sums.get("loss", 0.0) + _scalar_loss(loss_fn(out, yb)).item() * k
+                for name, fn in resolved:
+                    sums[name] = sums.get(name, 0.0) + float(fn(_plain(out), _plain(yb))) * k
+    finally:
+        if was_training is not None:
+            model.train(was_training)
+    return {k: v / n for k, v in sums.items()}
+
+
+def _tqdm() -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+def _line(epoch: int, epochs: int, history: dict[str, list[float]]) -> str:
+    parts = [f"{k} {v[-1]:.4g}" for k, v in history.items() if v]
+    return f"epoch {epoch}/{epochs}  " + "  ".join(parts)
+
+
+def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data: Any,
+        epochs: int = 1, *, batch_size: int | None = 32, shuffle: bool = True, rng: Any = None,
+        metrics: Any = (), validation_data: tuple[Any, Any] | None = None,
+        callback: Callable[[int, dict[str, list[float]]], Any] | None = None,
+        progress: bool | int = True) -> dict[str, list[float]]:
+    """Train ``model`` for ``epochs`` passes over ``data`` and return the history.
+
+    ``data`` is ``(X, y)`` (batched here: ``batch_size``, None for full batch; ``shuffle``
+    with ``rng``) or any re-iterable of ``(inputs, targets)`` batches, e.g. a
+    `BatchIterator`. Each batch: ``zero_grad``, ``loss_fn(model(inputs), targets)``,
+    ``backward``, ``optimizer.step()``. ``metrics``: names (``"accuracy"``) or callables
+    ``f(outputs, targets) -> float``, computed on the training batches as they go.
+    ``validation_data=(X_val, y_val)`` is evaluated after each epoch (``val_loss``,
+    ``val_<metric>``). ``callback(epoch, history)`` runs after each epoch (epoch counts from
+    1); returning ``False`` stops training. ``progress``: a tqdm bar when tqdm is installed,
+    else a plain line every ``epochs // 10`` epochs (an int sets that interval; False: quiet).
+
+    Returns ``{"loss": [...], "<metric>": [...], "val_loss": [...], ...}`` (one entry per
+    epoch; loss and metrics are means over the epoch's batches weighted by batch size).
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+    resolved = _resolve_metrics(metrics)
+    batches = _batches(data, batch_size, shuffle, rng)
+    if iter(batches) is batches and epochs > 1:
+        raise ValueError("fit: data is a one-shot iterator (e.g. a generator) but several "
+                         "epochs were asked for; pass (X, y) or a BatchIterator")
+    history: dict[str, list[float]] = {"loss": [], **{name: [] for name, _ in resolved}}
+    if validation_data is not None:
+        history["val_loss"] = []
+        history.update({f"val_{name}": [] for name, _ in resolved})
+    bar, every = None, 0
+    if progress:
+        tqdm = _tqdm()
+        if tqdm is not None and progress is True:
+            bar = tqdm(total=epochs, unit="epoch", desc="fit")
+        else:
+            every = progress if progress is not True else max(1, epochs // 10)
+    was_training = getattr(model, "training", True)
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            sums, count = dict.fromkeys(["loss"] + [n for n, _ in resolved], 0.0), 0
+            for batch in batches:
+                xb, yb = batch
+                optimizer.zero_grad()
+                out = model(_as_input(xb))
+                loss = _scalar_loss(loss_fn(out, yb))
+                loss.backward()
+                optimizer.step()
+                k = len(_plain(xb))
+                count += k
+                sums["loss"] += loss.item() * k
+                for name, fn in resolved:
+                    sums[name] += float(fn(_plain(out), _plain(yb))) * k
+            if count == 0:
+                raise ValueError("fit: the data yielded no batches")
+            for key, total in sums.items():
+                history[key].append(total / count)
+            if validation_data is not None:
+                Xv, yv = validation_data
+                scores = evaluate(model, loss_fn, Xv, yv, dict(resolved), batch_size)
+                for key, v in scores.items():
+                    history[f"val_{key}"].append(v)
+            if bar is not None:
+                bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items() if v},
+                                refresh=False)
+                bar.update(1)
+            elif every and (epoch % every == 0 or epoch in (1, epochs)):
+                print(_line(epoch, epochs, history), flush=True)
+            if callback is not None and callback(epoch, history) is False:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+        if hasattr(model, "train"):
+            model.train(was_training)
+    return history
+
+
+def _matplotlib() -> tuple[Any, Any]:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MissingDependencyError(
+            "plot_history needs matplotlib, which is not installed. Install it with "
+            "pip install 'autograd_nn[plot]' (or: pip install matplotlib)"
+        ) from None
+    return Figure, FigureCanvasAgg
+
+
+def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike,
+                 metrics: Sequence[str] | None = None, title: str | None = None) -> str:
+    """Save the curves of a `fit` history as a PNG at ``path``: one panel per quantity
+    (loss, accuracy, ...), training and ``val_`` curves together. Returns the path.
+
+    Uses matplotlib's object API (no pyplot state, no window); raises
+    `MissingDependencyError` with the install command when matplotlib is missing.
+    """
+    if not isinstance(history, dict) or not any(len(v) for v in history.values()):
+        raise ValueError("plot_history: history must be a non-empty dict of per-epoch lists "
+                         "(what fit() returns)")
+    names = list(metrics) if metrics is not None else \
+        [k for k in history if not k.startswith("val_")]
+    missing = [k for k in names if k not in history]
+    if missing or not names:
+        raise ValueError(f"plot_history: no series {missing or names} in the history "
+                         f"(it has {sorted(history)})")
+    Figure, FigureCanvasAgg = _matplotlib()
+    path = os.fspath(path)
+    fig = Figure(figsize=(4.5 * len(names), 3.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        for key, label in ((name, "train"), (f"val_{name}", "validation")):
+            if history.get(key):
+                ax.plot(range(1, len(history[key]) + 1), history[key], label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, format="png", dpi=100)
+    return path
