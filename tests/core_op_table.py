@@ -19,7 +19,7 @@ import autograd_nn as ag
 Domain = Callable[[np.random.Generator, tuple], np.ndarray]
 
 
-# ---- operand domains ---------------------------------------------------------------------------
+# ---- operand domains ----------------------------------------------------------------------------
 def uniform(lo: float, hi: float) -> Domain:
     return lambda rng, shape: rng.uniform(lo, hi, shape)
 
@@ -91,7 +91,7 @@ def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-# ---- elementwise and arithmetic ----------------------------------------------------------------
+# ---- elementwise and arithmetic -----------------------------------------------------------------
 S1 = [(), (4,), (2, 3), (2, 1, 3)]  # shapes for unary ops
 UNARY = [
     ("negative", lambda x: -x, lambda x: -x, STD),
@@ -151,7 +151,7 @@ CASES += [
     for a, b in PAIRS
 ]
 
-# ---- matmul: 1-d, 2-d, batched N-d with broadcast batch dims, 1-d x N-d --------------------
+# ---- matmul: 1-d, 2-d, batched N-d with broadcast batch dims, 1-d x N-d -------------------------
 MATMUL = [((3,), (3,)), ((3,), (3, 4)), ((2, 3), (3,)), ((2, 3), (3, 4)), ((2, 2, 3), (3, 4)),
           ((2, 1, 2, 3), (4, 3, 2)), ((3,), (2, 3, 4)), ((2, 2, 3), (3,)), ((1, 2, 3), (5, 3, 2))]
 CASES += [OpCase(f"matmul-{a}-{b}", lambda x, y: x @ y, np.matmul, (a, b), (STD, STD))
@@ -166,7 +166,7 @@ CASES += [
            consts=_const_matrix((4, 3))),
 ]
 
-# ---- reductions --------------------------------------------------------------------------------
+# ---- reductions ---------------------------------------------------------------------------------
 AXES = [(None, False), (None, True), (1, False), (-1, True), ((0, 2), False), ((2, 0), True),
         (-2, False)]
 REDUCTIONS = [
@@ -211,7 +211,7 @@ CASES += [
     OpCase("log_softmax-1d", ag.log_softmax, lambda x: np.log(_softmax(x, -1)), ((5,),), (STD,)),
 ]
 
-# ---- shape ops -------------------------------------------------------------------------------
+# ---- shape ops ----------------------------------------------------------------------------------
 X = ((2, 3, 4),)
 MASK = np.array([[True, False, True], [False, False, True]])
 SHAPE_OPS = [
@@ -271,7 +271,7 @@ CASES += [
            lambda a, b: np.stack([a, b], axis=-1), ((2, 3),) * 2, (STD,) * 2),
 ]
 
-# ---- a few composites that mix ops (shared operands, broadcasting inside) ------------------------
+# ---- a few composites that mix ops (shared operands, broadcasting inside) -----------------------
 CASES += [
     OpCase("mlp_layer", lambda x, w, b: ag.tanh(x @ w + b), lambda x, w, b: np.tanh(x @ w + b),
            ((4, 3), (3, 2), (2,)), (STD,) * 3),
@@ -286,7 +286,7 @@ assert len(set(CASE_IDS)) == len(CASE_IDS), "duplicate case ids"
 BROADCAST_CASES = {c.id.split("-")[0]: c for c in CASES if c.broadcast}
 
 
-# ---- running a row -----------------------------------------------------------------------------
+# ---- running a row ------------------------------------------------------------------------------
 def as_list(out: Any) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 

@@ -99,7 +99,7 @@ def test_plain_backward_records_nothing(monkeypatch: pytest.MonkeyPatch) -> None
             assert t.grad is None or (t.grad.grad_fn is None and not t.grad.requires_grad)
 
 
-# ---- closed forms --------------------------------------------------------------------------------
+# ---- closed forms -------------------------------------------------------------------------------
 def nth_derivative(f, x: np.ndarray, n: int) -> np.ndarray:
     """d^n/dx^n of elementwise f, by repeated grad with create_graph."""
     t = ag.Tensor(x, requires_grad=True)

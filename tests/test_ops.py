@@ -162,7 +162,7 @@ def test_kinked_ops_away_from_kinks(data):
         np.testing.assert_array_equal(t.grad.data, d)
 
 
-# ---- conventions at non-differentiable points (documented in ops/elementwise.py, reduce.py) ------
+# ---- conventions at non-differentiable points (documented in ops/elementwise.py, reduce.py) -----
 def grad_of_sum(f, x):
     t = ag.Tensor(x, requires_grad=True)
     f(t).sum().backward()
@@ -235,7 +235,7 @@ def test_comparisons_and_sign_are_outside_the_graph():
     np.testing.assert_array_equal(s.data, [-1, 0, 1])
 
 
-# ---- numerical stability -----------------------------------------------------------------------
+# ---- numerical stability ------------------------------------------------------------------------
 @pytest.fixture
 def no_warnings():
     with warnings.catch_warnings():
