@@ -1,0 +1,191 @@
+"""Where each part of a graph is drawn: module clusters and collapsed module boxes.
+
+An op made inside a module's forward carries the module stack in ``node.scope`` (outermost
+first); it is drawn inside nested clusters, one per module of that stack. A collapsed module
+becomes one box (an op-like node): its ops, the tensors they make and use only among
+themselves, its parameters and constants used only inside it are absorbed into the box; the
+tensors entering and leaving it stay visible, so edges keep going tensor -> box -> tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .graph import PARAMETER, ConstEntry, GraphView, OpEntry, TensorEntry
+
+
+class Box:
+    """A collapsed module drawn as one node ``m<k>`` inside the clusters of ``path``."""
+
+    __slots__ = ("key", "module", "path", "ops", "absorbed", "inputs", "outputs")
+
+    def __init__(self, key: str, module: Any, path: tuple) -> None:
+        self.key, self.module, self.path = key, module, path
+        self.ops: list[OpEntry] = []
+        self.absorbed: list[TensorEntry | ConstEntry] = []
+        self.inputs: list[TensorEntry | ConstEntry] = []
+        self.outputs: list[TensorEntry] = []
+
+
+class Layout:
+    """``path[key]``: the module stack whose clusters hold the entry; ``box[key]``: the box
+    that absorbed it (ops of a collapsed module and what they use only among themselves)."""
+
+    def __init__(self) -> None:
+        self.path: dict[str, tuple] = {}
+        self.box: dict[str, Box] = {}
+        self.boxes: list[Box] = []
+
+    def rep(self, key: str) -> str:
+        """The DOT node that stands for an entry (its box when absorbed)."""
+        b = self.box.get(key)
+        return b.key if b is not None else key
+
+
+def module_paths(view: GraphView) -> dict[int, tuple]:
+    """id(module) -> the module stack from the outermost module down to it."""
+    paths: dict[int, tuple] = {}
+    seen_scopes: set = set()
+    for op in view.ops:
+        scope = op.scope
+        if not scope or id(scope) in seen_scopes:
+            continue
+        seen_scopes.add(id(scope))
+        for k, m in enumerate(scope):
+            paths.setdefault(id(m), scope[: k + 1])
+    return paths
+
+
+def resolve_collapse(view: GraphView, spec: Any, paths: dict[int, tuple]) -> set[int]:
+    """ids of the modules to collapse.
+
+    ``True`` or ``"all"``: every innermost module (one whose forward called no other module
+    that made ops), so a model of layers shows one box per layer. A string: the module of
+    that name (from ``named_modules()``), or else every module of that class name. A module
+    object, or a list of names and modules, also works.
+    """
+    if spec is None or spec is False:
+        return set()
+    modules = {i: p[-1] for i, p in paths.items()}
+    if spec is True or spec == "all":
+        outer = {id(m) for p in paths.values() for m in p[:-1]}
+        return {i for i in modules if i not in outer}
+    items = [spec] if isinstance(spec, str) or not isinstance(spec, (list, tuple, set)) else spec
+    chosen: set[int] = set()
+    for item in items:
+        if isinstance(item, str):
+            found = {i for i, m in modules.items() if view.module_names.get(i) == item}
+            if not found:
+                found = {i for i, m in modules.items() if type(m).__name__ == item}
+            if not found:
+                known = sorted({view.module_label(m) for m in modules.values()})
+                raise ValueError(
+                    f"draw_graph: collapse={item!r} names no module of this graph; modules in it: "
+                    f"{', '.join(known) or 'none (no op was made inside a module)'}"
+                )
+            chosen |= found
+        elif id(item) in modules:
+            chosen.add(id(item))
+        else:
+            raise ValueError(
+                f"draw_graph: collapse item {item!r:.60} is not a module that made ops of this "
+                "graph (give a module, its name, its class name, a list of those, or True)"
+            )
+    return chosen
+
+
+def plan(view: GraphView, collapse: Any, keep: set[str]) -> Layout:
+    """Decide clusters and boxes. ``keep`` holds keys that must stay visible (the roots)."""
+    lay = Layout()
+    paths = module_paths(view)
+    collapsed = resolve_collapse(view, collapse, paths)
+    boxes: dict[int, Box] = {}
+    for op in view.ops:
+        scope = op.scope
+        for k, m in enumerate(scope):
+            if id(m) in collapsed:
+                b = boxes.get(id(m))
+                if b is None:
+                    b = boxes[id(m)] = Box(f"m{len(boxes)}", m, scope[:k])
+                    lay.boxes.append(b)
+                b.ops.append(op)
+                lay.box[op.key] = b
+                lay.path[op.key] = b.path
+                break
+        else:
+            lay.path[op.key] = scope
+
+    def only_in(entry: TensorEntry | ConstEntry) -> Box | None:
+        users = entry.consumers
+        if not users or entry.key in keep:
+            return None
+        b = lay.box.get(users[0].key)
+        if b is None or any(lay.box.get(u.key) is not b for u in users):
+            return None
+        return b
+
+    def outside_boxes(path: tuple) -> tuple:
+        for k, m in enumerate(path):
+            if id(m) in collapsed:
+                return path[:k]
+        return path
+
+    for t in view.tensors:
+        if t.op is not None:
+            b = lay.box.get(t.op.key)
+            if b is not None and only_in(t) is b:
+                absorb(lay, b, t)
+            else:
+                lay.path[t.key] = lay.path[t.op.key]
+            continue
+        b = only_in(t)
+        if b is not None and t.kind == PARAMETER:
+            absorb(lay, b, t)
+            continue
+        owner = view.param_owner.get(id(t.tensor))
+        owner_path = paths.get(id(owner)) if owner is not None else None
+        lay.path[t.key] = outside_boxes(owner_path) if owner_path else ()
+    for c in view.consts:
+        b = only_in(c)
+        if b is not None:
+            absorb(lay, b, c)
+        elif len(c.consumers) == 1:
+            lay.path[c.key] = lay.path[c.consumers[0].key]
+        else:
+            lay.path[c.key] = ()
+    for b in lay.boxes:
+        seen: set[str] = set()
+        for op in b.ops:
+            for a in op.operands:
+                if a.key not in lay.box and a.key not in seen:
+                    seen.add(a.key)
+                    b.inputs.append(a)
+            b.outputs.extend(t for t in op.outputs if t.key not in lay.box)
+    return lay
+
+
+def absorb(lay: Layout, b: Box, entry: TensorEntry | ConstEntry) -> None:
+    lay.box[entry.key] = b
+    b.absorbed.append(entry)
+
+
+def box_lines(view: GraphView, b: Box) -> list[str]:
+    """The text of a collapsed module: name (class), parameter shapes, input/output shapes."""
+    lines = [view.module_label(b.module)]
+    prefix = view.module_names.get(id(b.module))
+    order = {k: n for n, k in enumerate(view.param_names)}  # named_parameters() order
+    params = [e for e in b.absorbed if isinstance(e, TensorEntry) and e.kind == PARAMETER]
+    params.sort(key=lambda e: order.get(id(e.tensor), len(order)))
+    for e in params:
+        name = e.name or e.key
+        if prefix and name.startswith(prefix + "."):
+            name = name[len(prefix) + 1 :]
+        lines.append(f"{name} {tuple(e.tensor.shape)}")
+    ins = [str(tuple(e.tensor.shape)) for e in b.inputs if isinstance(e, TensorEntry)]
+    outs = [str(tuple(e.tensor.shape)) for e in b.outputs]
+    if ins:
+        lines.append("in " + ", ".join(ins))
+    if outs:
+        lines.append("out " + ", ".join(outs))
+    lines.append(f"{len(b.ops)} ops")
+    return lines

@@ -1,0 +1,96 @@
+"""Rendering through Graphviz's ``dot`` program, with an install hint when it is missing.
+
+graphviz is imported on first use, not when autograd_nn (or autograd_nn.viz) is imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+INSTALL_HINT = (
+    "graphviz's `dot` program was not found on PATH, so the graph cannot be rendered to {fmt} "
+    "(the DOT text is still available as graph.source). Install Graphviz: "
+    "`sudo apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS), "
+    "`conda install -c conda-forge graphviz`, or https://graphviz.org/download/ (Windows)."
+)
+
+
+def _graphviz() -> Any:
+    try:
+        import graphviz
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise ImportError(
+            "autograd_nn.viz needs the graphviz Python package: pip install graphviz"
+        ) from e
+    return graphviz
+
+
+_CLASSES: list[type] = []
+
+
+def _classes() -> tuple[type, type]:
+    """(Digraph, DotNotFound), made on first use so graphviz is imported lazily."""
+    if _CLASSES:
+        return _CLASSES[0], _CLASSES[1]
+    graphviz = _graphviz()
+
+    class DotNotFound(graphviz.ExecutableNotFound):
+        """graphviz's ``dot`` is missing; the message says how to install it."""
+
+        def __init__(self, fmt: Any) -> None:
+            RuntimeError.__init__(self, INSTALL_HINT.format(fmt=fmt))
+
+    class Digraph(graphviz.Digraph):
+        """A graphviz.Digraph made by autograd_nn.viz (render/pipe explain a missing ``dot``)."""
+
+        def render(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().render(*args, **kwargs)
+            except DotNotFound:
+                raise
+            except graphviz.ExecutableNotFound as e:
+                raise DotNotFound(kwargs.get("format") or self.format) from e
+
+        def pipe(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().pipe(*args, **kwargs)
+            except DotNotFound:
+                raise
+            except graphviz.ExecutableNotFound as e:
+                raise DotNotFound(kwargs.get("format") or (args or [self.format])[0]) from e
+
+    Digraph.__module__ = DotNotFound.__module__ = __name__
+    _CLASSES.extend((Digraph, DotNotFound))
+    return Digraph, DotNotFound
+
+
+def digraph_class() -> type:
+    """``graphviz.Digraph`` whose render/pipe (and so Jupyter's display) explain how to
+    install ``dot`` when it is missing; the error is still a ``graphviz.ExecutableNotFound``."""
+    return _classes()[0]
+
+
+def render(graph: Any, path: str | Path | None = None, format: str | None = None) -> Any:
+    """Render a Digraph with graphviz's ``pipe``: write it to ``path`` (format from the suffix
+    unless given) and return the path, or return the bytes when ``path`` is None (default SVG).
+
+    When graphviz's ``dot`` program is missing this raises a ``RuntimeError`` (a
+    ``graphviz.ExecutableNotFound``) saying how to install Graphviz.
+    """
+    graphviz = _graphviz()
+    _, DotNotFound = _classes()
+    if format is None:
+        format = Path(path).suffix.lstrip(".").lower() if path is not None else "svg"
+        if not format:
+            raise ValueError(f"render: cannot tell the format of {str(path)!r}; pass format=")
+    try:
+        data = graph.pipe(format=format)
+    except DotNotFound:
+        raise
+    except graphviz.ExecutableNotFound as e:
+        raise DotNotFound(format) from e
+    if path is None:
+        return data
+    Path(path).write_bytes(data)
+    return Path(path)

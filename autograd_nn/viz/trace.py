@@ -1,0 +1,321 @@
+"""`trace_backward`: run the backward pass and record what every step of it did.
+
+The engine's own pass runs (``engine.run_backward`` with a tracer); nothing is re-derived.
+For every tensor, in the order the engine processed it, a `TraceStep` keeps the upstream
+gradient (d root / d tensor, complete at that point), and for each operand of the op that
+made the tensor the *local derivative* used and the gradient sent to it.
+
+The local derivative is described by a rule and, where it is an array, its value:
+
+- elementwise ops (add, multiply, sigmoid, exp, power, ...): ``g ⊙ d`` with ``d`` the
+  elementwise derivative d out / d operand, e.g. ``σ(z)·(1 - σ(z))`` for sigmoid. Its value is
+  obtained by running the op's own backward rule on an upstream gradient of ones (exact for
+  elementwise ops); the gradient sent is ``g ⊙ d``, summed over broadcast axes.
+- matmul of two matrices, ``C = A @ B``: the local derivative of A is ``Bᵀ`` (sent ``g @ Bᵀ``),
+  of B it is ``Aᵀ`` (sent ``Aᵀ @ g``); the value is that transposed operand.
+- anything else (reductions, shape ops, softmax, your own Functions): the rule in words, e.g.
+  ``broadcast g to (4, 1)`` for a sum, and as value the op's backward rule applied to ones
+  (the vector-Jacobian product with a ones upstream gradient: for a sum all ones, for a
+  mean 1/N, for a max the indicator of the maximum).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..engine import run_backward
+from ..function import Function
+from ..tensor import Tensor, seed_for
+from .dot import draw_view
+from .graph import GraphView, TensorEntry, array_inline, build_view, op_label
+
+# The elementwise derivative of each operand ({0}, {1}: the operands' labels).
+ELEMENTWISE_RULES: dict[str, tuple[str, ...]] = {
+    "add": ("1", "1"),
+    "subtract": ("1", "-1"),
+    "negative": ("-1",),
+    "multiply": ("{1}", "{0}"),
+    "divide": ("1/{1}", "-{0}/{1}²"),
+    "power": ("{1}·{0}^({1}-1)", "{0}^{1}·ln({0})"),
+    "exp": ("exp({0})",),
+    "log": ("1/{0}",),
+    "sqrt": ("1/(2·sqrt({0}))",),
+    "abs": ("sign({0})",),
+    "sin": ("cos({0})",),
+    "cos": ("-sin({0})",),
+    "tanh": ("1 - tanh({0})²",),
+    "sigmoid": ("σ({0})·(1 - σ({0}))",),
+    "relu": ("1[{0} > 0]",),
+    "leaky_relu": ("1[{0} > 0] or slope",),
+    "softplus": ("σ({0})",),
+    "clip": ("1[a_min ≤ {0} ≤ a_max]",),
+    "maximum": ("1[{0} > {1}] (½ at ties)", "1[{1} > {0}] (½ at ties)"),
+    "minimum": ("1[{0} < {1}] (½ at ties)", "1[{1} < {0}] (½ at ties)"),
+    "where": ("-", "1[cond]", "1[not cond]"),
+    "astype": ("1",),
+}
+# The rule of the other ops, in words ({shape}: the operand's shape, {count}: a mean's N).
+VJP_RULES: dict[str, str] = {
+    "sum": "broadcast g to {shape}",
+    "mean": "broadcast g/{count} to {shape}",
+    "max": "g to the maxima of {0} (shared at ties)",
+    "min": "g to the minima of {0} (shared at ties)",
+    "prod": "g ⊙ product of the other elements",
+    "exclusive_prod": "g ⊙ product of the other elements",
+    "reshape": "reshape g to {shape}",
+    "transpose": "transpose g back",
+    "broadcast_to": "sum g over the broadcast axes",
+    "getitem": "g scattered into zeros{shape}",
+    "index_add": "g[index]",
+    "concatenate": "the slice of g from operand {i}",
+    "softmax": "s ⊙ (g - Σ g⊙s), s = softmax({0})",
+    "log_softmax": "g - softmax({0})·Σ g",
+    "logsumexp": "g ⊙ softmax({0})",
+}
+
+
+@dataclass(frozen=True)
+class LocalDerivative:
+    """How one operand's gradient was made from the upstream gradient ``g``.
+
+    ``kind`` is ``"elementwise"`` (sent = g ⊙ value, summed over broadcast axes), ``"matmul"``
+    (value is the other operand transposed: sent = g @ value or value @ g) or ``"vjp"``
+    (value = the op's backward rule applied to ones). ``rule`` is the formula in words.
+    """
+
+    kind: str
+    rule: str
+    value: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One tensor processed by the engine: ``upstream`` is d root / d tensor; ``operands``,
+    ``local`` and ``sent`` have one entry per operand of ``node`` (None where no gradient
+    goes). Leaves have ``node`` None, ``op`` ``"leaf"`` and empty tuples."""
+
+    index: int
+    tensor: Tensor
+    label: str
+    op: str
+    node: Function | None
+    upstream: np.ndarray
+    operands: tuple[str, ...]
+    local: tuple[LocalDerivative | None, ...]
+    sent: tuple[np.ndarray | None, ...]
+
+
+def trace_backward(
+    root: Tensor,
+    grad: Any = None,
+    retain_graph: bool = False,
+    params: Any = None,
+    accumulate: bool = True,
+) -> BackwardTrace:
+    """Run ``root.backward(grad, retain_graph)`` and return the `BackwardTrace` of its steps.
+
+    Leaves' ``.grad`` accumulate as with ``backward()`` unless ``accumulate=False`` (then
+    nothing outside the trace changes except, without ``retain_graph``, the graph's saved
+    arrays being released). ``params`` (a Module or dict name -> Tensor) names tensors.
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"trace_backward: root must be a Tensor, got {type(root).__name__}")
+    seed = seed_for(root, grad, False, "trace_backward")
+    view = build_view([root], params, "trace_backward")
+    steps: list[TraceStep] = []
+
+    def tracer(t: Tensor, g: Any, node: Any, sent: tuple) -> None:
+        steps.append(_record(view, len(steps) + 1, t, g, node, sent))
+
+    run_backward([root], [seed], retain_graph, False, inputs=None if accumulate else [],
+                 tracer=tracer)
+    return BackwardTrace(view, steps)
+
+
+def _label(view: GraphView, x: Any) -> str:
+    if isinstance(x, Tensor):
+        e = view.tensor_by_id.get(id(x))
+        return e.label if e is not None else (x.name or "?")
+    if isinstance(x, np.ndarray):
+        return f"array{tuple(x.shape)}"
+    return f"{x:g}" if isinstance(x, float) else repr(x)
+
+
+def _record(view: GraphView, index: int, t: Tensor, g: Any, node: Any, sent: tuple) -> TraceStep:
+    label = _label(view, t)
+    upstream = np.array(g, copy=True)
+    if node is None:
+        return TraceStep(index, t, label, "leaf", None, upstream, (), (), ())
+    names = tuple(_label(view, a) for a in node.inputs)
+    local = _local_derivatives(node, names, upstream)
+    sent_copy = tuple(None if s is None else np.array(s, copy=True) for s in sent)
+    return TraceStep(index, t, label, op_label(node), node, upstream, names, local, sent_copy)
+
+
+def _local_derivatives(node: Any, names: tuple[str, ...], g: np.ndarray) -> tuple:
+    """One LocalDerivative per operand that received a gradient (None for the others)."""
+    name = node.name
+    needs = node.needs_input_grad
+    arrays = [a._data if isinstance(a, Tensor) else np.asarray(a) for a in node.inputs]
+    ones: list = []
+
+    def on_ones(i: int) -> np.ndarray | None:
+        if not ones:
+            try:
+                out = type(node).backward(node, np.ones_like(g))
+                out = out if isinstance(out, (tuple, list)) else (out,)
+                ones.extend(out)
+            except Exception:  # a rule that cannot run on ones: describe it only
+                ones.extend([None] * len(needs))
+        v = ones[i] if i < len(ones) else None
+        return None if v is None else np.array(getattr(v, "_data", v), copy=True)
+
+    result = []
+    for i, need in enumerate(needs):
+        if not need:
+            result.append(None)
+            continue
+        if name == "matmul" and len(arrays) == 2 and arrays[0].ndim == 2 and arrays[1].ndim == 2:
+            other = arrays[1 - i].T.copy()
+            rule = f"g @ {names[1]}ᵀ" if i == 0 else f"{names[0]}ᵀ @ g"
+            result.append(LocalDerivative("matmul", rule, other))
+        elif name in ELEMENTWISE_RULES and i < len(ELEMENTWISE_RULES[name]):
+            d = ELEMENTWISE_RULES[name][i].format(*names)
+            rule = "g" if d == "1" else "-g" if d == "-1" else f"g ⊙ {d}"
+            result.append(LocalDerivative("elementwise", rule, on_ones(i)))
+        else:
+            template = VJP_RULES.get(name, f"{name}.backward(g)")
+            count = getattr(node, "count", None)
+            rule = template.format(*names, shape=tuple(arrays[i].shape), count=count, i=i)
+            result.append(LocalDerivative("vjp", rule, on_ones(i)))
+    return tuple(result)
+
+
+class BackwardTrace:
+    """The steps of one backward pass, in the engine's order.
+
+    ``str(trace)`` is a table; ``trace[t]`` (or ``trace.grad_of(t)``) is the gradient of the
+    root with respect to tensor ``t``; ``trace[i]`` the i-th step (from 0); ``trace.step_of(t)``
+    the step that processed ``t``; ``trace.draw()`` a picture with the gradients on the edges,
+    ``trace.draw(step=k)`` the state after step k, ``trace.draw_steps()`` one picture per step.
+    """
+
+    def __init__(self, view: GraphView, steps: list[TraceStep]) -> None:
+        self.view = view
+        self.steps = steps
+        self.root = view.roots[0].tensor
+        self._by_id = {id(s.tensor): s for s in steps}
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[TraceStep]:
+        return iter(self.steps)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, Tensor):
+            return self.grad_of(key)
+        return self.steps[key]
+
+    def __repr__(self) -> str:
+        return f"<BackwardTrace of {len(self.steps)} steps from {self.steps[0].label!r}>"
+
+    def step_of(self, t: Tensor) -> TraceStep:
+        """The step in which the engine processed ``t``."""
+        s = self._by_id.get(id(t))
+        if s is None:
+            what = f"{t.name!r}" if isinstance(t, Tensor) and t.name else "this tensor"
+            raise KeyError(
+                f"trace: {what} received no gradient in this backward pass (it is not part of "
+                "the root's graph, or does not require grad)"
+            )
+        return s
+
+    def grad_of(self, t: Tensor) -> np.ndarray:
+        """d root / d t as the engine computed it (an ndarray shaped like ``t``)."""
+        return self.step_of(t).upstream
+
+    def grad_map(self) -> dict[int, np.ndarray]:
+        """id(tensor) -> gradient, for ``draw_graph(..., grads=trace)``."""
+        return {id(s.tensor): s.upstream for s in self.steps}
+
+    # ---- text -------------------------------------------------------------------------------
+    def format(self, max_elements: int = 4, precision: int = 4) -> str:
+        """The table: one row per gradient sent (arrays inline up to ``max_elements``)."""
+        def cell(a: Any) -> str:
+            return "" if a is None else array_inline(a, max_elements, precision)
+
+        head = ("step", "tensor", "op", "upstream grad", "-> operand", "local derivative",
+                "local value", "grad sent")
+        rows = []
+        for s in self.steps:
+            first = (str(s.index), s.label, s.op, cell(s.upstream))
+            if s.node is None:
+                rows.append(first + ("(leaf)", "", "", ""))
+                continue
+            sent_rows = [
+                (s.operands[i], s.local[i].rule if s.local[i] else "",
+                 cell(s.local[i].value) if s.local[i] else "", cell(s.sent[i]))
+                for i in range(len(s.operands)) if s.local[i] is not None or s.sent[i] is not None
+            ]
+            for k, r in enumerate(sent_rows or [("", "", "", "")]):
+                rows.append((first if k == 0 else ("", "", "", "")) + r)
+        widths = [max(len(h), *(len(r[c]) for r in rows)) for c, h in enumerate(head)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
+        lines.append("  ".join("-" * w for w in widths))
+        lines.extend("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+    # ---- pictures ---------------------------------------------------------------------------
+    def draw(self, step: int | None = None, edge_elements: int = 4, **options: Any) -> Any:
+        """The graph with every gradient computed up to ``step`` (1-based; all by default)
+        in its tensor's box and on the edge it travelled (``g -> operand``); the step's tensor
+        and op painted orange. ``options`` go to the renderer: show_data, show_grad,
+        max_elements, precision, rankdir, collapse, hide_constants, legend."""
+        n = len(self.steps)
+        if step is None:
+            done, title = self.steps, f"backward pass: {n} steps, gradients on the edges"
+            current: set[str] = set()
+        else:
+            if not 1 <= step <= n:
+                raise IndexError(f"trace.draw: step must be in 1..{n}, got {step}")
+            done = self.steps[:step]
+            s = self.steps[step - 1]
+            title = f"backward step {step}/{n}: {s.label} ({s.op}), upstream " + array_inline(
+                s.upstream, edge_elements, 3)
+            current = {self._key(s.tensor)}
+            if s.node is not None:
+                current.add(self.view.op_by_id[id(s.node)].key)
+        grads = {id(s.tensor): s.upstream for s in done}
+        labels: dict[tuple[str, str], str] = {}
+        for s in done:
+            if s.node is None:
+                continue
+            op = self.view.op_by_id[id(s.node)]
+            for a, g in zip(op.operands, s.sent):
+                if g is not None:
+                    labels[(a.key, op.key)] = array_inline(g, edge_elements, 3)
+        unknown = set(options) - {"show_data", "show_grad", "max_elements", "precision",
+                                  "rankdir", "collapse", "hide_constants", "legend"}
+        if unknown:
+            raise TypeError(f"trace.draw: unexpected options {sorted(unknown)}")
+        options.setdefault("show_grad", True)
+        return draw_view(
+            self.view, grad_of=lambda t: grads.get(id(t)), edge_labels=labels,
+            current=current, title=title, grad_fallback=False, **options,
+        )
+
+    def draw_steps(self, **options: Any) -> list:
+        """One picture per step (``draw(step=k)`` for k = 1..len(trace))."""
+        return [self.draw(step=k, **options) for k in range(1, len(self.steps) + 1)]
+
+    def _key(self, t: Tensor) -> str:
+        e: TensorEntry | None = self.view.tensor_by_id.get(id(t))
+        return e.key if e is not None else ""
