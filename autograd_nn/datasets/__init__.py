@@ -3,8 +3,14 @@
 from .bundled import IRIS_FEATURES, load_digits, load_iris
 from .synthetic import make_moons, make_spirals
 from .tables import (
-    HEIGHT_SHIFT_IN, WEIGHT_SHIFT_LB, people_new, people_weight_height, person_features,
-    study_sleep_scores, xor_table_r1, xor_table_r2,
+    HEIGHT_SHIFT_IN,
+    WEIGHT_SHIFT_LB,
+    people_new,
+    people_weight_height,
+    person_features,
+    study_sleep_scores,
+    xor_table_r1,
+    xor_table_r2,
 )
 
 __all__ = [

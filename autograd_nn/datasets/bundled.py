@@ -25,7 +25,7 @@ def _open_text(name: str) -> str:
     return data.decode("ascii")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _iris() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     text = _open_text("iris.csv")
     header, body = text.split("\n", 1)
@@ -36,7 +36,7 @@ def _iris() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     return table[:, :-1], table[:, -1].astype(np.int64), tuple(names)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     table = np.loadtxt(io.StringIO(_open_text("digits.csv.gz")), delimiter=",", ndmin=2)
     if table.shape != (1797, 65):

@@ -3,11 +3,28 @@
 
 from . import functional, init
 from .layers import (
-    Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ModuleList, ReLU, Sequential,
-    Sigmoid, Softmax, Softplus, Tanh,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ModuleList,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
 )
 from .losses import (
-    BCELoss, BCEWithLogitsLoss, BinaryCrossEntropy, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss,
+    BCELoss,
+    BCEWithLogitsLoss,
+    BinaryCrossEntropy,
+    CrossEntropyLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
 )
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
 from .serialization import SerializationError, load, save

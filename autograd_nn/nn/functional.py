@@ -12,11 +12,22 @@ import numpy as np
 
 from ..creation import as_generator
 from ..ops import (
-    leaky_relu, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh,
+    leaky_relu,
+    log_softmax,
+    matmul,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
 )
 from ..tensor import Tensor
 from .losses import (
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
     nll_loss,
 )
 
