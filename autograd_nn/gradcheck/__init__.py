@@ -1,0 +1,67 @@
+"""Gradient checking: does a backward pass really compute the derivative?
+
+``gradcheck(f, inputs)`` compares the engine's full Jacobian (one vector-Jacobian product per
+output element) with central finite differences; ``gradgradcheck`` does the same for second
+derivatives; ``compare_gradients`` and ``check_three_way`` put engine, hand-derived and
+numerical gradients side by side; ``eps_sweep`` shows how the finite-difference error depends
+on the step. ``numerical_grad`` and ``numerical_jacobian`` are the finite differences alone.
+
+Float64 policy. Finite differences are always computed in float64, on copies: the caller's
+arrays and tensors are never modified. With a step eps the central difference has a truncation
+error ~eps²·f'''/6 and a round-off error ~ε·|f|/eps (ε the machine epsilon). In float64
+(ε ≈ 2e-16) eps = 1e-6 balances the two at ~1e-10 relative accuracy; in float32 (ε ≈ 1e-7)
+the best possible accuracy is ~1e-3 at eps ≈ 1e-3, no better than the errors a gradient check
+must find. So float32 (or float16) inputs get a `GradcheckPrecisionWarning` and the check runs
+on float64 copies (``eps_sweep(..., dtype="float32")`` shows the float32 curve). The step
+actually taken, ``(x + eps) - (x - eps)`` in float64, is the denominator.
+
+Tolerances. An entry passes when ``|analytical - numerical| <= atol + rtol * |numerical|``
+(numpy's ``allclose`` rule, the numerical value as reference). The defaults ``atol=1e-5,
+rtol=1e-4`` sit ~1e4 above float64's finite-difference noise for well-scaled functions and
+below a 0.1% error: a derivative off by a factor 1.001 fails (with ``rtol=1e-3``, PyTorch's
+default, it would pass). Reported relative errors are ``|a - n| / max(|a|, |n|, atol)``.
+For outputs of very large magnitude (|f| ~ 1e5 and more) the round-off term grows: loosen
+``atol`` or rescale. ``compare_gradients`` compares two analytical gradients and defaults to
+``rtol=1e-7, atol=1e-12``.
+
+Non-differentiable points. Where the forward and backward differences disagree (a stencil
+straddling a kink such as relu or abs at 0, or a tie in max), f is evaluated at two more
+points; a step in the slopes marks the entry non-differentiable. If the engine's value lies
+between the one-sided derivatives (a subgradient, as the ops' documented conventions give)
+the point is reported, not failed (``nondiff='fail'`` fails it); otherwise it fails.
+
+A failed check re-checks every op of f's graph on its own and lists the culprits in
+``result.failed_nodes`` (``ag.draw_graph(result.outputs[0], highlight=result)`` paints them).
+This module is callable: ``ag.gradcheck(f, x)`` is ``ag.gradcheck.gradcheck(f, x)``.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from .check import gradcheck, gradgradcheck
+from .numerical import Kink, numerical_grad, numerical_jacobian
+from .problem import GradcheckPrecisionWarning
+from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult
+from .sweep import SweepTable, eps_sweep
+from .tables import GradientTable, ThreeWayTable, check_three_way, compare_gradients
+
+
+class _CallableModule(types.ModuleType):
+    """``autograd_nn.gradcheck`` is both this package and the function: once the package is
+    imported, ``ag.gradcheck`` is the module, so calling it runs `gradcheck`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> GradcheckResult:
+        return gradcheck(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+__all__ = [
+    "GradcheckError", "GradcheckPrecisionWarning", "GradcheckResult", "GradientTable", "Kink",
+    "NondiffPoint", "PairResult", "SweepTable", "ThreeWayTable", "check_three_way",
+    "compare_gradients", "eps_sweep", "gradcheck", "gradgradcheck", "numerical_grad",
+    "numerical_jacobian",
+]

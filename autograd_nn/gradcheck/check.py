@@ -1,0 +1,326 @@
+"""`gradcheck` and `gradgradcheck`: the engine's derivatives against float64 finite differences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import engine
+from ..anomaly import AnomalyError, detect_anomaly
+from ..tensor import Tensor
+from .numerical import Kink, check_eps, direction_line, jacobian_columns, line_derivative
+from .problem import Problem, _floating_or_none
+from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult
+
+FAST_FLAGGED = "full (after fast mode flagged it)"
+
+
+@dataclass(frozen=True)
+class Options:
+    eps: float
+    atol: float
+    rtol: float
+    nondiff: str
+    fast_mode: bool
+    seed: int
+    locate: bool = True  # fast mode: re-check flagged pairs in full to find the worst entry
+
+
+def make_options(where: str, eps: float, atol: float, rtol: float, nondiff: str,
+                 fast_mode: bool, seed: int | None) -> Options:
+    eps = check_eps(eps, where)
+    for name, v in (("atol", atol), ("rtol", rtol)):
+        if not np.isfinite(v) or v < 0:
+            raise ValueError(f"{where}: {name} must be a finite number >= 0, got {v!r}")
+    if nondiff not in ("report", "fail"):
+        raise ValueError(f"{where}: nondiff must be 'report' or 'fail', got {nondiff!r}")
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    return Options(eps, float(atol), float(rtol), nondiff, bool(fast_mode), int(seed))
+
+
+class BackwardFailure(Exception):
+    """The engine raised while computing a vector-Jacobian product."""
+
+
+class Analytical:
+    """The engine's derivatives of f's outputs w.r.t. the differentiable inputs, by VJPs."""
+
+    def __init__(self, problem: Problem, outs: tuple, leaves: dict[int, Tensor]) -> None:
+        self.problem, self.outs, self.leaves = problem, outs, leaves
+        self._rows: dict[int, Any] = {}
+
+    def in_graph(self, k: int) -> bool:
+        o = self.outs[k]
+        return isinstance(o, Tensor) and o.requires_grad
+
+    def vjp(self, k: int, seed: np.ndarray) -> dict[int, np.ndarray]:
+        """seedᵀ J for output ``k``, flattened, per input (zeros for inputs it does not use)."""
+        zeros = {i: np.zeros(t.size) for i, t in self.leaves.items()}
+        if not self.in_graph(k):
+            return zeros
+        o = self.outs[k]
+        try:
+            seed = np.asarray(seed, o.dtype).reshape(o.shape)
+            gs = engine.grad(o, list(self.leaves.values()), seed, retain_graph=True,
+                             allow_unused=True)
+        except Exception as e:  # the op's backward is under test: report, don't crash
+            raise BackwardFailure(f"the backward pass raised {type(e).__name__}: {e}") from e
+        return {i: zeros[i] if g is None else np.asarray(g.data, dtype=np.float64).ravel()
+                for i, g in zip(self.leaves, gs)}
+
+    def rows(self, k: int) -> dict[int, np.ndarray]:
+        """The Jacobian of output ``k``, one VJP per output element: ``{input: (m, n)}``."""
+        if k not in self._rows:
+            m = int(np.prod(self.problem.out_shapes[k], dtype=np.int64))
+            jac = {i: np.zeros((m, t.size)) for i, t in self.leaves.items()}
+            try:
+                for r in range(m):
+                    seed = np.zeros(m)
+                    seed[r] = 1.0
+                    for i, g in self.vjp(k, seed).items():
+                        jac[i][r] = g
+            except BackwardFailure as e:
+                jac = e  # type: ignore[assignment]
+            self._rows[k] = jac
+        if isinstance(self._rows[k], BackwardFailure):
+            raise self._rows[k]
+        return self._rows[k]
+
+
+def forward(problem: Problem, sites: bool) -> tuple[tuple, list]:
+    """Run f on fresh float64 leaves; with ``sites`` under detect_anomaly(), so that every node
+    knows the user line that created it (retried without when that run raises)."""
+    args = problem.arguments()
+    if sites:
+        try:
+            with detect_anomaly():
+                return problem.call(args), args
+        except AnomalyError:
+            args = problem.arguments()
+    return problem.call(args), args
+
+
+def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) -> GradcheckResult:
+    """Compare the engine's Jacobian with finite differences for every (input, output) pair."""
+    outs, args = forward(problem, sites)
+    leaves = {i: args[i] for i in problem.diff}
+    y0 = [_floating_or_none(o) for o in outs]
+    notes = []
+    for k in problem.checked_outputs:
+        dt = np.asarray(outs[k].data if isinstance(outs[k], Tensor) else outs[k]).dtype
+        if dt != np.float64:
+            notes.append(f"{problem.output_name(k)} has dtype {dt} although the inputs are "
+                         "float64: f casts, so the finite differences are only that accurate")
+    ana = Analytical(problem, outs, leaves)
+    columns: dict[int, tuple] = {}
+
+    def numeric(i: int) -> tuple:
+        if i not in columns:
+            columns[i] = jacobian_columns(problem, i, opts.eps, y0, opts.atol, opts.rtol)
+        return columns[i]
+
+    if opts.fast_mode:
+        pairs = _fast_pairs(problem, ana, numeric, y0, opts)
+    else:
+        pairs = [_full_pair(problem, ana, numeric, i, k, opts)
+                 for i in problem.diff for k in problem.checked_outputs]
+    return GradcheckResult(order=order, pairs=pairs, eps=opts.eps, atol=opts.atol, rtol=opts.rtol,
+                           nondiff_policy=opts.nondiff, fast_mode=opts.fast_mode, seed=opts.seed,
+                           outputs=tuple(outs), notes=notes)
+
+
+def _pair_base(problem: Problem, i: int, k: int) -> dict:
+    return dict(input=problem.names[i], input_index=i, input_shape=problem.base[i].shape,
+                output=problem.output_name(k), output_index=k,
+                output_shape=tuple(problem.out_shapes[k]))
+
+
+def _full_pair(problem: Problem, ana: Analytical, numeric: Callable, i: int, k: int,
+               opts: Options, mode: str = "full") -> PairResult:
+    base = _pair_base(problem, i, k)
+    in_shape, out_shape = base["input_shape"], base["output_shape"]
+    size = problem.base[i].size * int(np.prod(out_shape, dtype=np.int64))
+    try:
+        a = ana.rows(k)[i]
+    except BackwardFailure as e:
+        return PairResult(**base, passed=False, mode=mode, n_checked=size, n_failed=size,
+                          max_abs_error=np.inf, max_rel_error=np.inf, note=str(e))
+    jac, kinks = numeric(i)
+    n = jac[k]
+    err, rel, failed, kinked, points = compare_entries(a, n, kinks[k], opts)
+    nondiff = [
+        NondiffPoint(input=base["input"], input_index=i, output=base["output"], output_index=k,
+                     input_element=_unravel(j, in_shape), output_element=_unravel(m, out_shape),
+                     left=kink.left, right=kink.right, analytical=float(a[m, j]),
+                     at_point=kink.at_point, domain_edge=kink.domain_edge)
+        for m, j, kink in points
+    ]
+    smooth = ~kinked
+    max_abs = float(np.max(err[smooth], initial=0.0))
+    max_rel = float(np.max(rel[smooth], initial=0.0))
+    if failed.any():
+        tol = opts.atol + opts.rtol * np.abs(n)
+        with np.errstate(all="ignore"):
+            ratio = np.where(failed, np.nan_to_num(err / tol, nan=np.inf), -1.0)
+        m, j = np.unravel_index(int(np.argmax(ratio)), a.shape)
+    elif smooth.any():
+        m, j = np.unravel_index(int(np.argmax(np.where(smooth, err, -1.0))), a.shape)
+    else:
+        m = j = None
+    note = ""
+    n_failed = int(failed.sum())
+    if n_failed and not ana.in_graph(k):
+        note = (f"{base['output']} is not a Tensor that requires grad (no graph), so its "
+                "analytical derivative is taken as zero")
+    return PairResult(
+        **base, passed=n_failed == 0, mode=mode, n_checked=a.size, n_failed=n_failed,
+        max_abs_error=max_abs, max_rel_error=max_rel,
+        worst_input_element=None if j is None else _unravel(j, in_shape),
+        worst_output_element=None if m is None else _unravel(m, out_shape),
+        analytical=None if m is None else float(a[m, j]),
+        numerical=None if m is None else float(n[m, j]),
+        nondiff=nondiff, note=note,
+        analytical_jacobian=a.reshape(out_shape + in_shape),
+        numerical_jacobian=n.reshape(out_shape + in_shape),
+    )
+
+
+def compare_entries(a: np.ndarray, n: np.ndarray, kinks: dict, opts: Options) -> tuple:
+    """Per entry: abs error, rel error, failed mask, non-differentiable mask, and the list of
+    ``(m, j, Kink)`` non-differentiable points where ``a`` is a valid subgradient."""
+    with np.errstate(all="ignore"):
+        err = np.abs(a - n)
+        same = a == n  # equal infinities
+        err = np.where(same, 0.0, np.nan_to_num(err, nan=np.inf))
+        rel = err / np.maximum(np.maximum(np.abs(a), np.abs(n)), max(opts.atol, 1e-300))
+        rel = np.nan_to_num(rel, nan=np.inf)
+        bad = err > opts.atol + opts.rtol * np.abs(n)
+    kinked = np.zeros(a.shape, dtype=bool)
+    points = []
+    for (m, j), kink in sorted(kinks.items()):
+        if _is_subgradient(float(a[m, j]), kink, opts):
+            kinked[m, j] = True
+            points.append((m, j, kink))
+        else:
+            bad[m, j] = True
+    failed = bad & ~kinked
+    if opts.nondiff == "fail":
+        failed |= kinked
+    return err, rel, failed, kinked, points
+
+
+def _is_subgradient(value: float, kink: Kink, opts: Options) -> bool:
+    if kink.domain_edge:
+        return True
+    tol = opts.atol + opts.rtol * max(abs(kink.lo), abs(kink.hi))
+    return bool(kink.lo - tol <= value <= kink.hi + tol)
+
+
+def _unravel(flat: int, shape: tuple) -> tuple:
+    return tuple(int(x) for x in np.unravel_index(int(flat), shape)) if shape else ()
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.standard_normal(n)
+    norm = np.linalg.norm(v)
+    return v / norm if norm > 0 else v
+
+
+def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
+                opts: Options) -> list[PairResult]:
+    """Random projections uᵀ J v: one VJP per output, one directional difference per input."""
+    rng = np.random.default_rng(opts.seed)
+    v = {i: _unit(rng, problem.base[i].size) for i in problem.diff}
+    u = [None if s is None else _unit(rng, int(np.prod(s, dtype=np.int64)))
+         for s in problem.out_shapes]
+    analytic: dict = {}
+    for k in problem.checked_outputs:
+        try:
+            g = ana.vjp(k, u[k])
+            analytic[k] = {i: float(g[i] @ v[i]) for i in problem.diff}
+        except BackwardFailure as e:
+            analytic[k] = e
+    y0p = [None if y is None or w is None else np.array([w @ y.ravel()]) for y, w in zip(y0, u)]
+    pairs = []
+    for i in problem.diff:
+        line = direction_line(problem, i, v[i].reshape(problem.base[i].shape), project=u)
+        central, kinks = line_derivative(line, opts.eps, y0p, opts.atol, opts.rtol)
+        for k in problem.checked_outputs:
+            base = _pair_base(problem, i, k)
+            if isinstance(analytic[k], BackwardFailure):
+                if opts.locate:
+                    pairs.append(_full_pair(problem, ana, numeric, i, k, opts, FAST_FLAGGED))
+                else:
+                    pairs.append(PairResult(**base, passed=False, mode="fast", n_checked=1,
+                                            n_failed=1, max_abs_error=np.inf,
+                                            max_rel_error=np.inf, note=str(analytic[k])))
+                continue
+            a_val, n_val = analytic[k][i], float(central[k][0])
+            err, rel, failed, kinked, _ = compare_entries(
+                np.array([[a_val]]), np.array([[n_val]]),
+                {(0, 0): kinks[k][0]} if 0 in kinks[k] else {}, opts)
+            flagged = bool(failed[0, 0] or kinked[0, 0] or (0 in kinks[k]))
+            if flagged and opts.locate:
+                pairs.append(_full_pair(problem, ana, numeric, i, k, opts, FAST_FLAGGED))
+                continue
+            pairs.append(PairResult(
+                **base, passed=not failed[0, 0], mode="fast", n_checked=1,
+                n_failed=int(failed[0, 0]), max_abs_error=float(err[0, 0]),
+                max_rel_error=float(rel[0, 0]), analytical=a_val, numerical=n_val))
+    return pairs
+
+
+def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-4, raise_exception: bool = True, fast_mode: bool = False,
+              nondiff: str = "report", seed: int | None = None) -> GradcheckResult:
+    """Check the engine's first derivatives of ``f`` at ``inputs`` against finite differences.
+
+    ``f(*inputs)`` returns a Tensor or a tuple of Tensors; every input that requires grad
+    (Tensors with ``requires_grad=True``, floating ndarrays) is checked against every output,
+    on float64 copies (a warning says so for other dtypes). Returns a `GradcheckResult`
+    (truthy when it passes); on failure raises `GradcheckError` with the report, unless
+    ``raise_exception=False``. ``fast_mode`` checks one random projection ``uᵀJv`` per pair
+    (seeded by ``seed``; a pair it flags is re-checked in full to find the worst entry).
+    ``nondiff='fail'`` counts non-differentiable points (kinks, ties) as failures.
+    """
+    opts = make_options("gradcheck", eps, atol, rtol, nondiff, fast_mode, seed)
+    problem = Problem(f, inputs, "gradcheck")
+    result = run_check(problem, opts, order=1, sites=True)
+    return _finish(result, opts, 1, raise_exception)
+
+
+def _finish(result: GradcheckResult, opts: Options, order: int,
+            raise_exception: bool) -> GradcheckResult:
+    if not result.passed:
+        from .localise import localise
+
+        localise(result, opts, order)
+        if raise_exception:
+            raise GradcheckError(result.report, result)
+    return result
+
+
+def gradgradcheck(f: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4,
+                  raise_exception: bool = True, fast_mode: bool = False,
+                  nondiff: str = "report", seed: int | None = None) -> GradcheckResult:
+    """Check second derivatives: the Jacobian of ``(inputs, grad_outputs) -> VJP`` (computed
+    with ``create_graph=True``) against finite differences of that VJP.
+
+    ``grad_outputs`` (one per output of f that has a graph) default to seeded random normals.
+    Same options and result as `gradcheck`; ``result.outputs`` and ``failed_nodes`` refer to
+    the graph of f itself, whose ops are re-checked one by one to first and second order.
+    """
+    from .localise import vjp_problem
+
+    opts = make_options("gradgradcheck", eps, atol, rtol, nondiff, fast_mode, seed)
+    first = Problem(f, inputs, "gradgradcheck")
+    outs, _ = forward(first, sites=True)
+    problem = vjp_problem(first, outs, grad_outputs, opts.seed, "gradgradcheck")
+    result = run_check(problem, opts, order=2)
+    result.outputs = tuple(outs)
+    return _finish(result, opts, 2, raise_exception)

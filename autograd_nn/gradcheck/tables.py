@@ -1,0 +1,304 @@
+"""Named gradients side by side: `compare_gradients` (two sets) and `check_three_way`
+(engine, hand-derived and finite differences), each returning a printable, bool-like table."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import engine
+from ..tensor import Tensor
+from .numerical import check_eps, jacobian_columns
+from .problem import GradcheckPrecisionWarning, Problem, warn_precision
+
+
+def format_table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
+    """Aligned text columns: the first ``left`` columns left-aligned, the rest right-aligned."""
+    widths = [max(len(r[c]) for r in [headers, *rows]) for c in range(len(headers))]
+    lines = []
+    for r in [headers, *rows]:
+        cells = [r[c].ljust(widths[c]) if c < left else r[c].rjust(widths[c])
+                 for c in range(len(headers))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _array(x: Any) -> np.ndarray | None:
+    if x is None:
+        return None
+    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+
+
+def difference(a: np.ndarray, ref: np.ndarray, rtol: float,
+               atol: float) -> tuple[float, float, bool]:
+    """(max |a - ref|, max |a - ref| / max(|a|, |ref|, atol), all within atol + rtol*|ref|)."""
+    with np.errstate(all="ignore"):
+        err = np.where(a == ref, 0.0, np.nan_to_num(np.abs(a - ref), nan=np.inf))
+        rel = err / np.maximum(np.maximum(np.abs(a), np.abs(ref)), max(atol, 1e-300))
+        ok = bool(np.all(err <= atol + rtol * np.abs(ref)))
+    return float(np.max(err, initial=0.0)), float(np.max(rel, initial=0.0)), ok
+
+
+def _e(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2e}"
+
+
+@dataclass
+class GradientRow:
+    name: str
+    shape: tuple
+    max_abs_diff: float
+    max_rel_diff: float
+    ok: bool
+    note: str = ""
+
+
+class GradientTable:
+    """Per name: max abs and rel difference and an ok flag. Truthy when every row is ok."""
+
+    def __init__(self, rows: list[GradientRow], labels: tuple[str, str], rtol: float,
+                 atol: float) -> None:
+        self.rows, self.labels, self.rtol, self.atol = rows, labels, rtol, atol
+
+    def __bool__(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+    def __getitem__(self, name: str) -> GradientRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no gradient named {name!r}; names: {[r.name for r in self.rows]}")
+
+    def __str__(self) -> str:
+        a, b = self.labels
+        head = (f"{a} vs {b}: ok when |{a} - {b}| <= atol + rtol*|{b}| "
+                f"(rtol={self.rtol:g}, atol={self.atol:g})")
+        rows = [[r.name, str(r.shape), _e(r.max_abs_diff), _e(r.max_rel_diff),
+                 "yes" if r.ok else "NO", r.note] for r in self.rows]
+        table = format_table(["name", "shape", f"max |{a}-{b}|", "max rel", "ok", ""], rows, 2)
+        bad = sum(not r.ok for r in self.rows)
+        tail = (f"all {len(self.rows)} agree" if not bad
+                else f"{bad} of {len(self.rows)} DISAGREE")
+        return f"{head}\n{table}\n{tail}"
+
+    __repr__ = __str__
+
+
+def _named(x: Any, names: list[str] | None, keys: list[str] | None, what: str) -> dict:
+    if isinstance(x, Mapping):
+        return dict(x)
+    seq = [x] if isinstance(x, (Tensor, np.ndarray)) else list(x)
+    labels = names or keys or ([f"#{i}" for i in range(len(seq))] if len(seq) > 1 else ["grad"])
+    if len(labels) != len(seq):
+        raise ValueError(f"compare_gradients: {what} has {len(seq)} gradients but "
+                         f"{len(labels)} names")
+    return dict(zip(labels, seq))
+
+
+def compare_gradients(a: Any, b: Any, names: list[str] | None = None, rtol: float = 1e-7,
+                      atol: float = 1e-12, labels: tuple[str, str] = ("a", "b")) -> GradientTable:
+    """Compare two sets of named gradients (``b`` is the reference), e.g. engine vs hand.
+
+    ``a`` and ``b`` are dicts ``name -> array/Tensor`` or sequences (named by ``names``, or
+    by the other argument's keys). ``names`` also selects and orders the rows. The defaults
+    suit two analytical float64 gradients; loosen them for float32 or finite differences.
+    """
+    da = _named(a, names, list(b) if isinstance(b, Mapping) else None, "a")
+    db = _named(b, names, list(da), "b")
+    order = list(names) if names is not None else list(da)
+    missing = [n for n in order if n not in da or n not in db]
+    extra = [] if names is not None else [n for n in db if n not in da]
+    if missing or extra:
+        raise ValueError(f"compare_gradients: names missing from one side: {missing + extra}; "
+                         f"a has {list(da)}, b has {list(db)}")
+    rows = []
+    for n in order:
+        x, y = _array(da[n]), _array(db[n])
+        if x is None or y is None:
+            both = x is None and y is None
+            rows.append(GradientRow(n, () if y is None else y.shape, 0.0 if both else np.inf,
+                                    0.0 if both else np.inf, both,
+                                    "" if both else f"{labels[0] if x is None else labels[1]} "
+                                    "is None"))
+        elif x.shape != y.shape:
+            rows.append(GradientRow(n, y.shape, np.inf, np.inf, False,
+                                    f"shape {x.shape} vs {y.shape}"))
+        else:
+            rows.append(GradientRow(n, y.shape, *difference(x, y, rtol, atol)))
+    return GradientTable(rows, labels, rtol, atol)
+
+
+@dataclass
+class ThreeWayRow:
+    name: str
+    shape: tuple
+    engine_hand_abs: float
+    engine_hand_rel: float
+    engine_fd_abs: float
+    engine_fd_rel: float
+    hand_fd_abs: float
+    hand_fd_rel: float
+    ok: bool
+
+
+class ThreeWayTable:
+    """Engine vs hand-derived vs finite differences, one row per parameter; truthy when all
+    three agree for every parameter. ``engine``, ``hand``, ``numerical`` hold the gradients."""
+
+    def __init__(self, rows: list[ThreeWayRow], engine: dict, hand: dict, numerical: dict,
+                 tolerances: dict) -> None:
+        self.rows, self.engine, self.hand, self.numerical = rows, engine, hand, numerical
+        self.tolerances = tolerances
+
+    def __bool__(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+    def __getitem__(self, name: str) -> ThreeWayRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no parameter named {name!r}; names: {[r.name for r in self.rows]}")
+
+    def __str__(self) -> str:
+        t = self.tolerances
+        head = (f"gradients: engine vs hand-derived vs central differences (eps={t['eps']:g})\n"
+                f"ok when |engine-hand| <= {t['atol']:g} + {t['rtol']:g}*|hand| and each vs "
+                f"finite differences <= {t['fd_atol']:g} + {t['fd_rtol']:g}*|fd|")
+        rows = [[r.name, str(r.shape), _e(r.engine_hand_abs), _e(r.engine_hand_rel),
+                 _e(r.engine_fd_abs), _e(r.engine_fd_rel), _e(r.hand_fd_abs),
+                 _e(r.hand_fd_rel), "yes" if r.ok else "NO"] for r in self.rows]
+        table = format_table(["name", "shape", "max|engine-hand|", "rel", "max|engine-fd|",
+                              "rel", "max|hand-fd|", "rel", "ok"], rows, 2)
+        bad = sum(not r.ok for r in self.rows)
+        tail = (f"all {len(self.rows)} parameters agree" if not bad
+                else f"{bad} of {len(self.rows)} parameters DISAGREE")
+        return f"{head}\n{table}\n{tail}"
+
+    __repr__ = __str__
+
+
+def _takes_arguments(fn: Callable) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind is p.VAR_POSITIONAL or (
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
+        for p in params)
+
+
+def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: bool,
+                   need_fd: bool) -> tuple[dict, dict]:
+    names = list(params)
+    values = [params[n] for n in names]
+    base = [np.array(_array(v), dtype=np.float64) for v in values]
+    for n, v in zip(names, values):
+        dt = np.asarray(v.data if isinstance(v, Tensor) else v).dtype
+        if dt != np.float64:
+            warn_precision("check_three_way", repr(n), dt, stacklevel=5)
+    closure = not _takes_arguments(loss_fn)
+    if closure:
+        bad = [n for n, v in zip(names, values) if not isinstance(v, Tensor)]
+        if bad:
+            raise TypeError(f"check_three_way: loss_fn takes no arguments, so params must be "
+                            f"the live Tensors it uses; {bad} are not Tensors")
+        saved = [v.data for v in values]
+
+        def f(*xs: Any) -> Any:
+            for v, x in zip(values, xs):
+                v.data = np.asarray(x.data)  # float64; the originals come back below
+            return loss_fn()
+    else:
+        f = loss_fn
+    grads: dict = {}
+    fd: dict = {}
+    try:
+        if need_engine:
+            leaves = [Tensor(b, requires_grad=True) for b in base]
+            if closure:
+                for v, leaf in zip(values, leaves):
+                    v.data = leaf.data
+                loss = loss_fn()
+                wrt = values
+            else:
+                loss = loss_fn(*leaves)
+                wrt = leaves
+            if not isinstance(loss, Tensor) or loss.size != 1:
+                raise ValueError("check_three_way: loss_fn must return a single-element Tensor, "
+                                 f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
+            gs = engine.grad(loss, wrt, allow_unused=True)
+            grads = {n: np.zeros(b.shape) if g is None else np.array(g.data, dtype=np.float64)
+                     for n, b, g in zip(names, base, gs)}
+        if need_fd:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", GradcheckPrecisionWarning)
+                problem = Problem(f, list(base), "check_three_way", warn=False)
+                problem.values()
+                for i, n in enumerate(names):
+                    fd[n] = jacobian_columns(problem, i, eps)[0][0].reshape(base[i].shape)
+    finally:
+        if closure:
+            for v, s in zip(values, saved):
+                v.data = s
+    return grads, fd
+
+
+def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Mapping[str, Any],
+                    hand: Mapping[str, Any], *, engine: Mapping[str, Any] | None = None,
+                    numerical: Mapping[str, Any] | None = None, eps: float = 1e-6,
+                    rtol: float = 1e-7, atol: float = 1e-12, fd_rtol: float = 1e-4,
+                    fd_atol: float = 1e-5) -> ThreeWayTable:
+    """Engine vs hand-derived vs central-difference gradients of a scalar loss, per parameter.
+
+    ``loss_fn`` either takes the parameters as positional arguments, in the order of
+    ``params`` (a dict ``name -> Tensor/array``), and runs on float64 copies of them; or takes
+    no arguments (a closure over the live parameter Tensors, e.g. a model's), in which case
+    each parameter's ``.data`` is swapped for a float64 copy during the check and the original
+    array put back afterwards (bit for bit, so no version bump). ``hand`` maps the names to
+    hand-derived gradients. Pass ``engine=`` or ``numerical=`` dicts to use gradients computed
+    elsewhere instead of computing them. ``rtol/atol`` judge engine vs hand (two analytical
+    gradients), ``fd_rtol/fd_atol`` anything vs finite differences.
+    """
+    eps = check_eps(eps, "check_three_way")
+    names = list(params)
+    missing = [n for n in names if n not in hand]
+    if missing:
+        raise ValueError(f"check_three_way: hand-derived gradients missing for {missing}")
+    need_engine, need_fd = engine is None, numerical is None
+    if (need_engine or need_fd) and loss_fn is None:
+        raise ValueError("check_three_way: give loss_fn, or both engine= and numerical=")
+    got_e, got_fd = _engine_and_fd(loss_fn, dict(params), eps, need_engine, need_fd) if (
+        need_engine or need_fd) else ({}, {})
+    eng = {n: _array(engine[n]) for n in names} if engine is not None else got_e
+    num = {n: _array(numerical[n]) for n in names} if numerical is not None else got_fd
+    hnd = {n: _array(hand[n]) for n in names}
+    rows = []
+    for n in names:
+        e, h, d = eng[n], hnd[n], num[n]
+        if not (e.shape == h.shape == d.shape):
+            rows.append(ThreeWayRow(n, e.shape, *([np.inf] * 6), False))
+            continue
+        eh = difference(e, h, rtol, atol)
+        ef = difference(e, d, fd_rtol, fd_atol)
+        hf = difference(h, d, fd_rtol, fd_atol)
+        rows.append(ThreeWayRow(n, e.shape, eh[0], eh[1], ef[0], ef[1], hf[0], hf[1],
+                                eh[2] and ef[2] and hf[2]))
+    tol = dict(eps=eps, rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol)
+    return ThreeWayTable(rows, eng, hnd, num, tol)
