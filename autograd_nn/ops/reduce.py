@@ -15,6 +15,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from ..function import Function
 from ..tensor import Tensor
 from .numpy_ns import exclusive_prod as _np_exclusive_prod
+from .shape import axis_tuple
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -239,20 +240,25 @@ def exclusive_prod(x: Any) -> Tensor:
 
 def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
     """Variance, ``sum((x - mean)**2) / (N - ddof)`` as numpy; N - ddof must be positive."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    axes = _axes(axis, x.ndim)
-    n = int(np.prod([x.shape[a] for a in axes]))
-    if n - ddof <= 0:
-        raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
-    d = x - mean(x, axis=axes, keepdims=True)
-    return sum(d * d, axis=axes, keepdims=keepdims) / (n - ddof)
+    return _var("var", x, axis, ddof, keepdims)
 
 
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """Standard deviation: sqrt(var)."""
+    """Standard deviation: sqrt(var). Its derivative is infinite where the variance is 0
+    (e.g. over a single element), as sqrt's at 0."""
     from .elementwise import sqrt
 
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    return sqrt(_var("std", x, axis, ddof, keepdims))
+
+
+def _var(op: str, x: Any, axis: Any, ddof: int, keepdims: bool) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    axes = tuple(range(x.ndim)) if axis is None else axis_tuple(op, axis, x.ndim, x.shape)
+    n = int(np.prod([x.shape[a] for a in axes]))
+    if n - ddof <= 0:
+        raise ValueError(f"{op}: {n} elements with ddof={ddof} leave no degrees of freedom")
+    d = x - mean(x, axis=axes, keepdims=True)
+    return sum(d * d, axis=axes, keepdims=keepdims) / (n - ddof)
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:

@@ -142,8 +142,19 @@ def _shape(x: Any) -> tuple:
     return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
 
 
+def axis_tuple(op: str, axis: Any, ndim: int, shape: tuple | None = None) -> tuple[int, ...]:
+    """``axis`` (int or tuple, negatives allowed) as non-negative ints; an axis out of range
+    (numpy's AxisError) or repeated (ValueError) is reported with the op's name and shape."""
+    try:
+        return normalize_axis_tuple(axis, ndim)
+    except ValueError as e:  # numpy's AxisError, or a repeated axis
+        where = f" (operand shape {tuple(shape)})" if shape is not None else ""
+        raise type(e)(f"{op}: {e}{where}") from None
+
+
 def reshape(x: Any, shape: Any) -> Tensor:
-    return Reshape.apply(x, shape=(shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return Reshape.apply(x, shape=shape)
 
 
 def transpose(x: Any, axes: Any = None) -> Tensor:
@@ -173,7 +184,8 @@ def astype(x: Any, dtype: Any) -> Tensor:
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     ndim = len(_shape(x))
-    a, b = normalize_axis_tuple(axis1, ndim)[0], normalize_axis_tuple(axis2, ndim)[0]
+    a = axis_tuple("swapaxes", axis1, ndim, _shape(x))[0]
+    b = axis_tuple("swapaxes", axis2, ndim, _shape(x))[0]
     perm = list(range(ndim))
     perm[a], perm[b] = b, a
     return transpose(x, perm)
@@ -184,7 +196,7 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
     axes = (
         tuple(i for i, n in enumerate(shape) if n == 1)
         if axis is None
-        else normalize_axis_tuple(axis, len(shape))
+        else axis_tuple("squeeze", axis, len(shape), shape)
     )
     for a in axes:
         if shape[a] != 1:
@@ -194,7 +206,8 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
 
 def expand_dims(x: Any, axis: Any) -> Tensor:
     shape = _shape(x)
-    axes = normalize_axis_tuple(axis, len(shape) + (len(axis) if isinstance(axis, tuple) else 1))
+    ndim = len(shape) + (len(axis) if isinstance(axis, tuple) else 1)
+    axes = axis_tuple("expand_dims", axis, ndim, shape)
     it = iter(shape)
     return reshape(x, tuple(1 if i in axes else next(it) for i in range(len(shape) + len(axes))))
 
@@ -211,15 +224,15 @@ def stack(tensors: Any, axis: int = 0) -> Tensor:
     shapes = {_shape(t) for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
-    ndim = len(shapes.pop()) + 1
-    axis = normalize_axis_tuple(axis, ndim)[0]
+    shape = shapes.pop()
+    axis = axis_tuple("stack", axis, len(shape) + 1, shape)[0]
     return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
 def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
-    """numpy's split: an int gives equal parts (it must divide the axis), a list gives cut points."""
+    """numpy's split: an int gives equal parts (it must divide the axis), a list cut points."""
     shape = _shape(x)
-    axis = normalize_axis_tuple(axis, len(shape))[0]
+    axis = axis_tuple("split", axis, len(shape), shape)[0]
     n = shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
