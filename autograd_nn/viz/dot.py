@@ -341,7 +341,8 @@ def _edge_lines(
     view: GraphView, layout: Layout, hidden: set[str],
     edge_labels: Mapping[tuple[str, str], str],
 ) -> list[str]:
-    """tensor -> op -> tensor, operands in order; edges inside a collapsed box left out."""
+    """tensor -> op -> tensor, operands in order (``x * x`` has two edges from x); edges
+    inside a collapsed box are left out, edges to and from a box drawn once."""
     lines: list[str] = []
     seen: set[tuple[str, str]] = set()
     rep = layout.rep
@@ -351,9 +352,10 @@ def _edge_lines(
             if a.key in hidden:
                 continue
             src = rep(a.key)
-            if src == dst or (src, dst) in seen:
-                continue
-            seen.add((src, dst))
+            if src != a.key or dst != op.key:  # an edge of a collapsed box: draw it once
+                if src == dst or (src, dst) in seen:
+                    continue
+                seen.add((src, dst))
             label = edge_labels.get((a.key, op.key))
             if label:
                 lines.append(f"\t{src} -> {dst} [label={_q(_text(label.splitlines(), False))}]\n")

@@ -243,11 +243,11 @@ def short_value(v: Any, limit: int = 24) -> str:
 
 def op_label(node: Function, constants: Sequence[Any] | None = None) -> str:
     """``sum(axis=0)``: the op's name and its keyword parameters (None and False left out);
-    with ``constants`` (one per operand, None for tensors) also the folded constant operands,
-    e.g. ``power(·, 2)``."""
+    with ``constants`` (one text per operand, None for the tensors drawn as nodes) also the
+    constant operands folded in, e.g. ``power(·, 2)``."""
     parts = []
     if constants is not None and any(c is not None for c in constants):
-        parts = ["·" if c is None else short_value(c) for c in constants]
+        parts = ["·" if c is None else c for c in constants]
     for k, v in (getattr(node, "kwargs", None) or {}).items():
         if v is None or v is False:
             continue

@@ -187,5 +187,5 @@ def box_lines(view: GraphView, b: Box) -> list[str]:
         lines.append("in " + ", ".join(ins))
     if outs:
         lines.append("out " + ", ".join(outs))
-    lines.append(f"{len(b.ops)} ops")
+    lines.append(f"{len(b.ops)} op" + ("s" if len(b.ops) != 1 else ""))
     return lines

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import run_backward
+from .. import engine
 from ..function import Function
 from ..tensor import Tensor, seed_for
 from .dot import draw_view
@@ -131,7 +131,7 @@ def trace_backward(
     def tracer(t: Tensor, g: Any, node: Any, sent: tuple) -> None:
         steps.append(_record(view, len(steps) + 1, t, g, node, sent))
 
-    run_backward([root], [seed], retain_graph, False, inputs=None if accumulate else [],
+    engine.run_backward([root], [seed], retain_graph, False, inputs=None if accumulate else [],
                  tracer=tracer)
     return BackwardTrace(view, steps)
 
