@@ -9,12 +9,12 @@ from .tables import (
     people_weight_height,
     person_features,
     study_sleep_scores,
-    xor_table_r1,
-    xor_table_r2,
+    truth_table_r1,
+    truth_table_r2,
 )
 
 __all__ = [
     "HEIGHT_SHIFT_IN", "IRIS_FEATURES", "WEIGHT_SHIFT_LB", "load_digits", "load_iris",
     "make_moons", "make_spirals", "people_new", "people_weight_height", "person_features",
-    "study_sleep_scores", "xor_table_r1", "xor_table_r2",
+    "study_sleep_scores", "truth_table_r1", "truth_table_r2",
 ]

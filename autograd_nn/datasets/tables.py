@@ -14,16 +14,22 @@ POUNDS_PER_KG = 1 / 0.45359237
 INCHES_PER_CM = 1 / 2.54
 
 
-def xor_table_r1() -> tuple[np.ndarray, np.ndarray]:
-    """R1's four rows: the label is the XOR of the first two columns, the third is a constant 1.
-    ``X`` (4, 3), ``y`` (4, 1)."""
+def truth_table_r1() -> tuple[np.ndarray, np.ndarray]:
+    """R1's four rows exactly as specified, ``X`` (4, 3) (third column a constant 1) and
+    ``y`` (4, 1).
+
+    Note: reference-networks.md calls the label the XOR of the first two columns, but with
+    these rows it equals the first column (row [1, 1, 1] has label 1, row [0, 1, 1] label 0);
+    the rows and labels are kept as specified. R2's table is the XOR one.
+    """
     X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=np.float64)
     y = np.array([[0], [1], [1], [0]], dtype=np.float64)
     return X, y
 
 
-def xor_table_r2() -> tuple[np.ndarray, np.ndarray]:
-    """R2's four rows (the same truth table in counting order). ``X`` (4, 3), ``y`` (4, 1)."""
+def truth_table_r2() -> tuple[np.ndarray, np.ndarray]:
+    """R2's four rows: the label is the XOR of the first two columns, the third is a constant 1.
+    ``X`` (4, 3), ``y`` (4, 1)."""
     X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float64)
     y = np.array([[0], [1], [1], [0]], dtype=np.float64)
     return X, y
