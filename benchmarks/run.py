@@ -7,6 +7,9 @@ to the numpy baseline measured in the same run, with the issue's targets and whe
 Timings are never asserted; the exit status is non-zero only if an engine disagrees with the
 baseline or a worker fails.
 
+Timed workloads run all their engines' processes at once, but only one of them runs at any
+moment: the runner asks each in turn for one sample (see ``benchmarks/worker.py --serve``).
+
 Threads: every worker runs with one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1 and
 ``torch.set_num_threads(1)``; change with ``--threads``): the engines are then compared on the
 same single core, numpy's BLAS and torch's kernels alike, and the machine's other core absorbs
@@ -23,6 +26,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -101,6 +105,69 @@ def run_worker(engine: str, keys: list[str], a: argparse.Namespace) -> dict:
     return {k: {"error": f"worker exited with status {proc.returncode}:\n{tail}"} for k in keys}
 
 
+class Served:
+    """A worker in ``--serve`` mode: one engine, one timed workload, commands over a pipe."""
+
+    def __init__(self, engine: str, key: str, a: argparse.Namespace) -> None:
+        self.engine = engine
+        self.err = tempfile.TemporaryFile(mode="w+")
+        cmd = [sys.executable, "-m", "benchmarks.worker", "--serve", "--engine", engine,
+               "--workloads", key, "--sample-time", str(a.sample_time),
+               "--threads", str(a.threads)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.err, text=True, env=worker_env(a.threads),
+                                     cwd=ROOT)
+        self.result: dict | None = None
+
+    def ask(self, command: str | None) -> dict:
+        """Send ``command`` (None: just read) and return the worker's next message."""
+        try:
+            if command is not None:
+                self.proc.stdin.write(command + "\n")
+                self.proc.stdin.flush()
+            for line in self.proc.stdout:
+                if line.startswith(MARK):
+                    msg = json.loads(line[len(MARK):])
+                    if "done" in msg:
+                        self.close(msg["done"])
+                    return msg
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.wait()
+        self.err.seek(0)
+        tail = self.err.read().strip()[-2000:]
+        msg = {"done": {"error": f"worker exited with status {self.proc.returncode}:\n{tail}"}}
+        self.close(msg["done"])
+        return msg
+
+    def close(self, result: dict) -> None:
+        self.result = result
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        self.proc.wait()
+        self.err.close()
+
+
+def run_interleaved(key: str, a: argparse.Namespace) -> dict[str, Any]:
+    """Time ``key`` on every engine, one process each, their samples taken in turns (the
+    engine order rotating every round) so that drifting background load hits all alike."""
+    workers = [Served(e, key, a) for e in a.engine_list]
+    live = [w for w in workers if "ready" in w.ask(None)]
+    for w in list(live):
+        if "done" in w.ask("calibrate"):
+            live.remove(w)
+    for r in range(a.repeat):
+        for w in live[r % len(live):] + live[: r % len(live)] if live else []:
+            if "done" in w.ask("sample"):
+                live.remove(w)
+    for w in live:
+        w.ask("finish")
+    return {w.engine: w.result for w in workers}
+
+
 def run_all(a: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Results as {workload: {engine: result}}, engines in baseline-first order."""
     keys = [k for k in a.keys if WORKLOADS[k].kind != "import"]
@@ -112,8 +179,15 @@ def run_all(a: argparse.Namespace) -> dict[str, dict[str, Any]]:
             for k, r in futures[e].result().items():
                 results[k][e] = r
         return results
-    for k in keys:  # one process per (workload, engine), one after the other
-        for e in a.engine_list:
+    for k in keys:  # one process per (workload, engine)
+        if WORKLOADS[k].kind == "timed":
+            t0 = time.perf_counter()
+            results[k] = run_interleaved(k, a)
+            for e, r in results[k].items():
+                log(f"{k:6} {e:12} {report.problem(r) or 'done'}\n")
+            log(f"{k:6} took {time.perf_counter() - t0:.1f} s\n")
+            continue
+        for e in a.engine_list:  # memory and survival: one process at a time
             t0 = time.perf_counter()
             r = run_worker(e, [k], a)[k]
             results[k][e] = r

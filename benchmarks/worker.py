@@ -2,19 +2,27 @@
 baseline, then time it (or run it once, or measure its memory), and print one JSON line.
 
 ``python -m benchmarks.worker --engine autograd_nn --workloads W1,W3 --scale full``
+
+With ``--serve`` (one timed workload) the worker checks, warms up, prints a ready line and then
+takes commands on stdin, one per line: ``calibrate`` (size the inner loop), ``sample`` (time one
+sample), ``finish`` (print the result and exit). The runner uses this to interleave the samples
+of all engines of a workload in time, so that a change in the machine's background load hits
+every engine alike instead of whichever ran at that moment.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import sys
 import time
 import traceback
 from typing import Any
 
 import numpy as np
 
-from .timing import sample
+from .timing import autorange, sample, summarize
 from .workloads import BASELINE, WORKLOADS, Workload
 from .workloads.common import compare_results
 from .workloads.memory import current_rss_bytes, peak_rss_bytes
@@ -88,14 +96,65 @@ def run_memory(wl: Workload, engine: str, scale: str) -> dict:
     return {"steps": steps, "rss_after_setup": rss_import, "peak_rss": peak_rss_bytes()}
 
 
+def emit(message: dict) -> None:
+    print(MARK + json.dumps(message), flush=True)
+
+
+def serve(engine: str, key: str, sample_time: float, threads: int) -> None:
+    """Check and warm up ``key`` on ``engine``, then time samples as the runner asks."""
+    wl = WORKLOADS[key]
+    try:
+        setup_torch(engine, threads)
+        data = wl.make_data("full")
+        result: dict[str, Any] = {"check": check(wl, engine, data)}
+        if wl.ops is not None:
+            result["ops"] = wl.ops(data)
+        if not result["check"]["ok"]:
+            emit({"done": result})
+            return
+        impl = wl.builders[engine](data)
+        impl.step()  # warm-up (first-call costs: imports, caches, allocator)
+        impl.step()
+    except ImportError as e:
+        emit({"done": {"unavailable": str(e)}})
+        return
+    except Exception:  # noqa: BLE001 - reported to the runner, which fails the run
+        emit({"done": {"error": traceback.format_exc()}})
+        return
+    emit({"ready": True})
+    inner, samples = 1, []
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "calibrate":
+            inner = autorange(impl.step, sample_time)
+            gc.collect()
+            emit({"inner": inner})
+        elif cmd == "sample":
+            step = impl.step
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                step()
+            samples.append((time.perf_counter() - t0) / inner)
+            emit({"sample": samples[-1]})
+        elif cmd == "finish":
+            result["timing"] = {"samples": samples, "inner": inner, **summarize(samples)}
+            emit({"done": result})
+            return
+
+
+def setup_torch(engine: str, threads: int) -> None:
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def run(engine: str, keys: list[str], scale: str, repeat: int, sample_time: float,
         threads: int) -> dict:
-    if engine == "torch":
-        try:
-            import torch
-        except Exception as e:  # noqa: BLE001 - any failure means torch is not usable here
-            return {k: {"unavailable": f"import torch failed: {e}"} for k in keys}
-        torch.set_num_threads(threads)
+    try:
+        setup_torch(engine, threads)
+    except Exception as e:  # noqa: BLE001 - any failure means torch is not usable here
+        return {k: {"unavailable": f"import torch failed: {e}"} for k in keys}
     results = {}
     for key in keys:
         wl = WORKLOADS[key]
@@ -121,9 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--sample-time", type=float, default=0.2)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--serve", action="store_true", help="interleaved timing (see module doc)")
     a = p.parse_args(argv)
+    if a.serve:
+        serve(a.engine, a.workloads, a.sample_time, a.threads)
+        return 0
     res = run(a.engine, a.workloads.split(","), a.scale, a.repeat, a.sample_time, a.threads)
-    print(MARK + json.dumps(res), flush=True)
+    emit(res)
     return 0
 
 

@@ -62,6 +62,22 @@ def test_script_form_markdown_and_only():
     assert "torch" not in proc.stdout.split("\n", 3)[-1]
 
 
+def test_timed_mode_interleaves_samples_and_reports_ratios(tmp_path):
+    out = tmp_path / "timed.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "W1", "--engines", "autograd_nn",
+         "--repeat", "3", "--sample-time", "0.01", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())["results"]["W1"]
+    for engine in ("numpy", "autograd_nn"):
+        timing = data[engine]["timing"]
+        assert len(timing["samples"]) == 3 and timing["inner"] >= 1
+        assert timing["min"] <= timing["median"] <= timing["max"]
+    assert "1.00x" in proc.stdout and "<= 1.5x numpy" in proc.stdout
+
+
 def test_unknown_workload_is_a_usage_error():
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "W9"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
