@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,16 +66,23 @@ def _read(path: str) -> dict[str, np.ndarray]:
     where = f"cannot load parameters from {path!r}"
     if not os.path.exists(path):
         raise FileNotFoundError(f"{where}: no such file")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise SerializationError(f"{where}: not an .npz archive of arrays (the file is not "
-                                 f"numpy data, or holds pickled objects): {e}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise SerializationError(f"{where}: the file is truncated or corrupted: {e}") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if not head:
+        raise SerializationError(f"{where}: the file is empty")
+    if head.startswith(b"\x93NUMPY"):
         raise SerializationError(f"{where}: it holds a single .npy array, not an .npz archive "
                                  "of named parameters")
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise SerializationError(f"{where}: not an .npz archive (it does not start with the "
+                                 "zip signature: a foreign or corrupted file)")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 - zip, EOF and format errors of a damaged archive
+        raise SerializationError(f"{where}: the file is truncated or corrupted: "
+                                 f"{type(e).__name__}: {e}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):  # pragma: no cover - the signature said zip
+        raise SerializationError(f"{where}: not an .npz archive")
     arrays = {}
     with npz:
         for key in npz.files:
