@@ -271,6 +271,41 @@ CASES += [
            lambda a, b: np.stack([a, b], axis=-1), ((2, 3),) * 2, (STD,) * 2),
 ]
 
+# ---- numpy functions on tensors, constants mixed in, and edge arguments ------------------------
+MIXED = [
+    ("np.max", lambda x: np.max(x, axis=0), lambda x: np.max(x, axis=0), grid(-2, 2)),
+    ("np.var_ddof", lambda x: np.var(x, axis=0, ddof=1), lambda x: np.var(x, 0, ddof=1), STD),
+    ("np.std", np.std, np.std, STD),
+    ("np.prod", lambda x: np.prod(x, axis=1), lambda x: np.prod(x, axis=1), nonzero(0.6, 1.4)),
+    ("np.where", lambda x: np.where(x.data > 0, x, 0.5), lambda x: np.where(x > 0, x, 0.5),
+     away(-2, 2, (0.0,))),
+    ("np.clip", lambda x: np.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5),
+     away(-2, 2, (-0.5, 0.5))),
+    ("np.split", lambda x: np.split(x, 2, axis=1), lambda x: np.split(x, 2, axis=1), STD),
+    ("np.dot", lambda x: np.dot(x, x.T), lambda x: np.dot(x, x.T), STD),
+    ("np.maximum", lambda x: np.maximum(x, 0.3), lambda x: np.maximum(x, 0.3),
+     away(-2, 2, (0.3,))),
+    ("np.abs", np.abs, np.abs, away(-2, 2, (0.0,))),
+    ("np.power", lambda x: np.power(x, 3), lambda x: x**3, STD),
+    ("sum_axis_empty_tuple", lambda x: ag.sum(x, axis=()), lambda x: np.sum(x, axis=()), STD),
+    ("max_axis_empty_tuple", lambda x: ag.max(x, axis=()), lambda x: np.max(x, axis=()), STD),
+    ("getitem_bool_tensor_mask", lambda x: x[x > 0.1], lambda x: x[x > 0.1],
+     away(-2, 2, (0.1,))),
+    ("getitem_int_tensor_index", lambda x: x[ag.Tensor(np.array([1, 0, 1]))],
+     lambda x: x[np.array([1, 0, 1])], STD),
+    ("getitem_empty_slice", lambda x: x[2:1], lambda x: x[2:1], STD),
+    ("concatenate_with_ndarray", lambda x: ag.concatenate([x, np.ones((1, 4))]),
+     lambda x: np.concatenate([x, np.ones((1, 4))]), STD),
+    ("stack_with_ndarray", lambda x: ag.stack([np.ones((2, 4)), x], axis=1),
+     lambda x: np.stack([np.ones((2, 4)), x], axis=1), STD),
+    ("where_tensor_condition", lambda x: ag.where(x > 0.1, x * x, -x),
+     lambda x: np.where(x > 0.1, x * x, -x), away(-2, 2, (0.1,))),
+    ("clip_tensor_bounds", lambda x: ag.clip(x, ag.Tensor(-0.5), ag.Tensor(0.5)),
+     lambda x: np.clip(x, -0.5, 0.5), away(-2, 2, (-0.5, 0.5))),
+    ("rpow_tensor_tensor", lambda x: (x[0] + 2.5) ** x[1], lambda x: (x[0] + 2.5) ** x[1], STD),
+]
+CASES += [OpCase(n, f, r, ((2, 4),), (d,)) for n, f, r, d in MIXED]
+
 # ---- a few composites that mix ops (shared operands, broadcasting inside) -----------------------
 CASES += [
     OpCase("mlp_layer", lambda x, w, b: ag.tanh(x @ w + b), lambda x, w, b: np.tanh(x @ w + b),

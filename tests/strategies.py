@@ -68,3 +68,16 @@ def float_arrays(shape: tuple, lo: float = -2.0, hi: float = 2.0,
 def seeds() -> st.SearchStrategy:
     """Seeds for numpy generators (the values of table inputs are drawn with them)."""
     return st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def indices(draw: st.DrawFn, shape: tuple) -> object:
+    """An index for an array of ``shape``: basic (ints, slices with any step, None, ...),
+    integer arrays (one per leading axis, negatives and repeats included) or a boolean mask."""
+    kind = draw(st.sampled_from(["basic", "integer", "mask"]))
+    if kind == "basic":
+        return draw(hnp.basic_indices(shape, allow_newaxis=True))
+    if kind == "integer":
+        return draw(hnp.integer_array_indices(shape, result_shape=shapes(1, 2, 4)))
+    mask_dims = draw(st.integers(1, len(shape)))
+    return draw(hnp.arrays(np.bool_, shape[:mask_dims]))

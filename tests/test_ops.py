@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from strategies import (
     broadcastable_shape_pairs,
     float_arrays,
+    indices,
     matmul_shape_pairs,
     seeds,
     shapes,
@@ -312,3 +313,15 @@ def test_prod_with_a_zero_matches_finite_differences(seed, shape):
     c = OpCase("prod", lambda t: ag.prod(t, axis=-1), lambda a: np.prod(a, axis=-1),
                (shape,), (uniform(0, 1),))
     check_backward(c, [x], {}, rng)
+
+
+@given(data=st.data())
+def test_getitem_on_drawn_indices(data):
+    """Basic slices (negative steps too), integer arrays with repeats, boolean masks."""
+    shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4))
+    index = data.draw(indices(shape))
+    c = OpCase("getitem", lambda x: x[index], lambda x: x[index], (shape,), (STD,))
+    rng = np.random.default_rng(0)
+    xs, consts = draw_inputs(c, rng)
+    check_forward(c, xs, consts)
+    check_backward(c, xs, consts, rng)
