@@ -99,7 +99,7 @@ class PairResult:
         stats = (f"max abs error {fmt_err(self.max_abs_error)}, "
                  f"max rel error {fmt_err(self.max_rel_error)}")
         if self.nondiff:
-            stats += f" (excluding {len(self.nondiff)} non-differentiable points)"
+            stats += f"; {len(self.nondiff)} non-differentiable point(s) excluded"
         if self.mode == "fast":
             proj = (f"uᵀJv analytical {fmt_num(self.analytical)}, numerical "
                     f"{fmt_num(self.numerical)}")

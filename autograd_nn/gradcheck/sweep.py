@@ -107,7 +107,7 @@ class SweepTable:
         ax.set_ylabel("error")
         ax.set_title(f"Central-difference error vs step ({self.dtype.name}); "
                      f"best eps={best.eps:.0e}")
-        ax.legend(loc="lower center", fontsize="small")
+        ax.legend(loc="upper center", fontsize="small")
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         self.plot_path = str(path)
