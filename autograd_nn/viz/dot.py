@@ -167,11 +167,12 @@ def resolve_highlight(view: GraphView, highlight: Any) -> tuple[set[str], bool]:
 
 def tensor_lines(
     e: TensorEntry, show_data: bool, show_grad: bool, grad: Any, max_elements: int,
-    precision: int,
+    precision: int, show_ids: bool = False,
 ) -> list[str]:
-    """Name, shape and dtype; then the values and the gradient (or their summaries)."""
+    """Name (or, with ``show_ids``, the id ``t3`` of an unnamed tensor), shape and dtype;
+    then the values and the gradient (or their summaries)."""
     t = e.tensor
-    head = f"{e.name}  " if e.name else ""
+    head = f"{e.name}  " if e.name else f"{e.key}  " if show_ids else ""
     dtype = _DTYPE_NAMES.get(t._data.dtype)
     if dtype is None:
         dtype = _DTYPE_NAMES[t._data.dtype] = str(t._data.dtype)
@@ -224,6 +225,7 @@ def draw_view(
     current: set[str] | None = None,
     legend: bool = False,
     title: str | None = None,
+    show_ids: bool = False,
 ) -> Any:
     """Emit the Digraph of a view (draw_graph's and the backward trace's common renderer)."""
     Digraph = digraph_class()
@@ -252,7 +254,7 @@ def draw_view(
         grad = grad_of(e.tensor) if grad_of is not None else None
         if grad is None and show_grad and grad_fallback:
             grad = e.tensor.grad
-        lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision)
+        lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision, show_ids)
         attrs = {"fillcolor": COLORS[e.kind], **_TENSOR_STYLE[e.kind]}
         put(layout.path[e.key], e.key, _text(lines), attrs)
     for c in view.consts:

@@ -277,8 +277,9 @@ class BackwardTrace:
     def draw(self, step: int | None = None, edge_elements: int = 4, **options: Any) -> Any:
         """The graph with every gradient computed up to ``step`` (1-based; all by default)
         in its tensor's box and on the edge it travelled (``g -> operand``); the step's tensor
-        and op painted orange. ``options`` go to the renderer: show_data, show_grad,
-        max_elements, precision, rankdir, collapse, hide_constants, legend."""
+        and op painted orange; unnamed tensors labelled with their ids from the table.
+        ``options`` go to the renderer: show_data, show_grad, max_elements, precision,
+        rankdir, collapse, hide_constants, legend."""
         n = len(self.steps)
         if step is None:
             done, title = self.steps, f"backward pass: {n} steps, gradients on the edges"
@@ -309,7 +310,7 @@ class BackwardTrace:
         options.setdefault("show_grad", True)
         return draw_view(
             self.view, grad_of=lambda t: grads.get(id(t)), edge_labels=labels,
-            current=current, title=title, grad_fallback=False, **options,
+            current=current, title=title, grad_fallback=False, show_ids=True, **options,
         )
 
     def draw_steps(self, **options: Any) -> list:
