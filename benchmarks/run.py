@@ -10,6 +10,11 @@ baseline or a worker fails.
 Timed workloads run all their engines' processes at once, but only one of them runs at any
 moment: the runner asks each in turn for one sample (see ``benchmarks/worker.py --serve``).
 
+Clock: a sample is the worker process's CPU time by default (``--clock cpu``), not elapsed
+time: on a shared machine a process that is descheduled for a while loses no CPU time, so the
+medians depend far less on what else runs. With one thread per worker the two agree on an idle
+machine; ``--clock wall`` measures elapsed time (the default with ``--threads`` > 1).
+
 Threads: every worker runs with one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1 and
 ``torch.set_num_threads(1)``; change with ``--threads``): the engines are then compared on the
 same single core, numpy's BLAS and torch's kernels alike, and the machine's other core absorbs
@@ -58,6 +63,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sample-time", type=float, default=0.2,
                    help="seconds per sample (the inner loop is sized to reach it)")
     p.add_argument("--threads", type=int, default=1, help="threads per worker (BLAS, torch)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                   help="what a sample measures: the worker's CPU time (default with one "
+                        "thread: robust on a shared machine) or elapsed time (default otherwise)")
     p.add_argument("--import-runs", type=int, default=7, help="fresh processes per import time")
     p.add_argument("--jobs", type=int, default=2, help="parallel workers in --quick mode")
     p.add_argument("--json", metavar="PATH", help="write all raw results to PATH")
@@ -76,6 +84,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--engines: unknown engine(s) {', '.join(bad)}; choose from {', '.join(ENGINES)}")
     if "torch" in engines and importlib.util.find_spec("torch") is None:
         engines.remove("torch")
+    if a.clock is None:
+        a.clock = "cpu" if a.threads == 1 else "wall"
+    elif a.clock == "cpu" and a.threads > 1:
+        p.error("--clock cpu adds up the CPU time of all threads; use --clock wall with --threads")
     a.engine_list = [BASELINE] + [e for e in engines if e != BASELINE]
     if a.repeat < 1 or a.sample_time <= 0 or a.threads < 1 or a.import_runs < 1:
         p.error("--repeat, --threads and --import-runs must be >= 1, --sample-time > 0")
@@ -113,7 +125,7 @@ class Served:
         self.err = tempfile.TemporaryFile(mode="w+")
         cmd = [sys.executable, "-m", "benchmarks.worker", "--serve", "--engine", engine,
                "--workloads", key, "--sample-time", str(a.sample_time),
-               "--threads", str(a.threads)]
+               "--threads", str(a.threads), "--clock", a.clock]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.err, text=True, env=worker_env(a.threads),
                                      cwd=ROOT)
@@ -218,7 +230,7 @@ def environment(a: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "python": platform.python_version(), "numpy": np.__version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu_model()}",
-        "threads": a.threads, "quick": a.quick, "repeat": a.repeat,
+        "threads": a.threads, "clock": a.clock, "quick": a.quick, "repeat": a.repeat,
         "sample_time": a.sample_time, "engines": a.engine_list,
     }
     if "torch" in a.engine_list:
@@ -280,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         print("# quick (smoke) mode: one step per workload and engine; correctness only, "
               "no timings")
     else:
-        print(f"# medians of {a.repeat} samples of ~{a.sample_time} s each; ratios to the numpy "
-              "baseline of this run")
+        clock = "CPU time" if a.clock == "cpu" else "elapsed time"
+        print(f"# medians of {a.repeat} samples of ~{a.sample_time} s each ({clock} per step, "
+              "engines sampled in turns); ratios to the numpy baseline of this run")
     print("\n".join(report.check_summary(results)))
     print()
     print(report.render(results, imports, meta, a.markdown))

@@ -100,8 +100,13 @@ def emit(message: dict) -> None:
     print(MARK + json.dumps(message), flush=True)
 
 
-def serve(engine: str, key: str, sample_time: float, threads: int) -> None:
-    """Check and warm up ``key`` on ``engine``, then time samples as the runner asks."""
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def serve(engine: str, key: str, sample_time: float, threads: int, clock: str) -> None:
+    """Check and warm up ``key`` on ``engine``, then time samples as the runner asks, with the
+    process's CPU time ("cpu") or elapsed time ("wall")."""
+    timer = CLOCKS[clock]
     wl = WORKLOADS[key]
     try:
         setup_torch(engine, threads)
@@ -131,10 +136,10 @@ def serve(engine: str, key: str, sample_time: float, threads: int) -> None:
             emit({"inner": inner})
         elif cmd == "sample":
             step = impl.step
-            t0 = time.perf_counter()
+            t0 = timer()
             for _ in range(inner):
                 step()
-            samples.append((time.perf_counter() - t0) / inner)
+            samples.append((timer() - t0) / inner)
             emit({"sample": samples[-1]})
         elif cmd == "finish":
             result["timing"] = {"samples": samples, "inner": inner, **summarize(samples)}
@@ -181,9 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample-time", type=float, default=0.2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--serve", action="store_true", help="interleaved timing (see module doc)")
+    p.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
     a = p.parse_args(argv)
     if a.serve:
-        serve(a.engine, a.workloads, a.sample_time, a.threads)
+        serve(a.engine, a.workloads, a.sample_time, a.threads, a.clock)
         return 0
     res = run(a.engine, a.workloads.split(","), a.scale, a.repeat, a.sample_time, a.threads)
     emit(res)

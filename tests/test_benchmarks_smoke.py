@@ -244,3 +244,23 @@ def test_w4_baseline_matches_finite_differences(rng):
         for idx in _sample_indices(p[name].shape, 10, rng):
             fd = _central_diff(loss, p, name, idx, eps=1e-4)  # the loss sums 1000 terms
             assert res["d" + name][idx] == pytest.approx(fd, rel=1e-6, abs=1e-8)
+
+
+def test_profile_aggregation_splits_python_and_native_time(tmp_path):
+    from benchmarks.profile import aggregate, part_of
+
+    raw = tmp_path / "p.raw"
+    raw.write_text(
+        "<module> (x.py:1);EngineW1.step (benchmarks/workloads/w1.py:80);"
+        "Function.apply (autograd_nn/function.py:99) 6\n"
+        "<module> (x.py:1);EngineW1.step (benchmarks/workloads/w1.py:80);"
+        "Function.apply (autograd_nn/function.py:99);MatMul.forward (autograd_nn/ops/a.py:9);"
+        "dgemm_kernel (libopenblas.so) 3\n"
+        "<module> (x.py:1);setup (x.py:5) 100\n"
+    )
+    total, py, nat = aggregate(str(raw))
+    assert total == 9
+    assert py[("autograd_nn/function.py", "Function.apply")] == 6
+    assert nat[("autograd_nn/ops/a.py", "MatMul.forward")] == 3
+    assert part_of("autograd_nn/engine.py", "run_backward").startswith("run_backward")
+    assert part_of("/x/numpy/_core/numeric.py", "ones_like").startswith("numpy")
