@@ -70,6 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=2, help="parallel workers in --quick mode")
     p.add_argument("--json", metavar="PATH", help="write all raw results to PATH")
     p.add_argument("--markdown", action="store_true", help="print markdown tables")
+    p.add_argument("--from-json", metavar="PATH",
+                   help="print the tables of a run saved with --json (runs nothing)")
     a = p.parse_args(argv)
     keys = [k.strip() for k in a.only.split(",") if k.strip()] or list(WORKLOADS)
     lower = {k.lower(): k for k in WORKLOADS}
@@ -278,26 +280,34 @@ def failures(results: dict) -> list[str]:
     return bad
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    a = parse_args(argv)
-    meta = environment(a, argv)
-    results = run_all(a)
-    imports = run_imports(a)
+def print_report(meta: dict, results: dict, imports: dict, markdown: bool) -> None:
     print(f"# {meta['command']}")
     print(f"# {meta['date']}  commit {meta.get('commit', '')}  Python {meta['python']}  numpy "
           f"{meta['numpy']}" + (f"  torch {meta['torch']}" if "torch" in meta else "")
           + f"  {meta['machine']}  threads={meta['threads']}")
-    if a.quick:
+    if meta["quick"]:
         print("# quick (smoke) mode: one step per workload and engine; correctness only, "
               "no timings")
     else:
-        clock = "CPU time" if a.clock == "cpu" else "elapsed time"
-        print(f"# medians of {a.repeat} samples of ~{a.sample_time} s each ({clock} per step, "
-              "engines sampled in turns); ratios to the numpy baseline of this run")
+        clock = "CPU time" if meta.get("clock") == "cpu" else "elapsed time"
+        print(f"# medians of {meta['repeat']} samples of ~{meta['sample_time']} s each ({clock} "
+              "per step, engines sampled in turns); ratios to the numpy baseline of this run")
     print("\n".join(report.check_summary(results)))
     print()
-    print(report.render(results, imports, meta, a.markdown))
+    print(report.render(results, imports, meta, markdown))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    a = parse_args(argv)
+    if a.from_json:  # re-render a saved run
+        saved = json.loads(Path(a.from_json).read_text())
+        print_report(saved["meta"], saved["results"], saved["imports"], a.markdown)
+        return 1 if saved["failures"] else 0
+    meta = environment(a, argv)
+    results = run_all(a)
+    imports = run_imports(a)
+    print_report(meta, results, imports, a.markdown)
     bad = failures(results)
     if a.json:
         Path(a.json).write_text(json.dumps({"meta": meta, "results": results,
