@@ -416,6 +416,20 @@ def test_collapse_all_turns_a_784_256_128_10_mlp_into_a_readable_picture():
     assert [nodes[d]["label"].split("\\l")[0] for s, d, _ in edges if s == h] == ["1 (ReLU)"]
 
 
+def test_collapsed_box_shows_the_norm_of_each_parameter_gradient():
+    model, x, loss = mlp([6, 4, 3])
+    loss.backward()
+    nodes, _, _ = parse_dot(draw_graph(loss, model, collapse="0").source)
+    (box,) = [lines_of(a["label"]) for a in nodes.values() if a.get("shape") == "box3d"]
+    norms = {ln.split()[0]: float(ln.split("|grad| ")[1]) for ln in box if "|grad|" in ln}
+    assert norms["weight"] == pytest.approx(np.sqrt(np.sum(model[0].weight.grad.data ** 2)),
+                                            rel=2e-3)
+    assert norms["bias"] == pytest.approx(np.sqrt(np.sum(model[0].bias.grad.data ** 2)),
+                                          rel=2e-3)
+    nodes, _, _ = parse_dot(draw_graph(loss, model, collapse="0", show_grad=False).source)
+    assert "|grad|" not in "".join(a["label"] for a in nodes.values())
+
+
 def test_collapse_by_name_class_module_and_errors():
     model, x, loss = mlp([5, 4, 3, 2])
 

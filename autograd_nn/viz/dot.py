@@ -248,12 +248,14 @@ def draw_view(
             text = attr_text[items] = _attrs(attrs)
         bodies.setdefault(tuple(path), []).append((key, label, text))
 
+    def grad_for(t: Tensor) -> Any:
+        grad = grad_of(t) if grad_of is not None else None
+        return t.grad if grad is None and grad_fallback else grad
+
     for e in view.tensors:
         if e.key in layout.box or e.key in hidden:
             continue
-        grad = grad_of(e.tensor) if grad_of is not None else None
-        if grad is None and show_grad and grad_fallback:
-            grad = e.tensor.grad
+        grad = grad_for(e.tensor) if show_grad else None
         lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision, show_ids)
         attrs = {"fillcolor": COLORS[e.kind], **_TENSOR_STYLE[e.kind]}
         put(layout.path[e.key], e.key, _text(lines), attrs)
@@ -277,7 +279,8 @@ def draw_view(
         put(layout.path[op.key], op.key, _text(lines, left=False),
             {"fillcolor": COLORS["op"], **_OP_STYLE})
     for b in layout.boxes:
-        put(b.path, b.key, _text(box_lines(view, b)), _BOX_STYLE)
+        put(b.path, b.key, _text(box_lines(view, b, grad_for if show_grad else None)),
+            _BOX_STYLE)
 
     graph_attr = {"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"}
     if title:

@@ -9,7 +9,10 @@ tensors entering and leaving it stay visible, so edges keep going tensor -> box 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from .graph import PARAMETER, ConstEntry, GraphView, OpEntry, TensorEntry
 
@@ -169,8 +172,9 @@ def absorb(lay: Layout, b: Box, entry: TensorEntry | ConstEntry) -> None:
     b.absorbed.append(entry)
 
 
-def box_lines(view: GraphView, b: Box) -> list[str]:
-    """The text of a collapsed module: name (class), parameter shapes, input/output shapes."""
+def box_lines(view: GraphView, b: Box, grad_of: Callable[[Any], Any] | None = None) -> list[str]:
+    """The text of a collapsed module: name (class), parameter shapes (with the norm of their
+    gradient when ``grad_of`` finds one), input/output shapes, number of ops."""
     lines = [view.module_label(b.module)]
     prefix = view.module_names.get(id(b.module))
     order = {k: n for n, k in enumerate(view.param_names)}  # named_parameters() order
@@ -180,7 +184,11 @@ def box_lines(view: GraphView, b: Box) -> list[str]:
         name = e.name or e.key
         if prefix and name.startswith(prefix + "."):
             name = name[len(prefix) + 1 :]
-        lines.append(f"{name} {tuple(e.tensor.shape)}")
+        line = f"{name} {tuple(e.tensor.shape)}"
+        grad = grad_of(e.tensor) if grad_of is not None else None
+        if grad is not None:
+            line += f"  |grad| {np.linalg.norm(np.asarray(getattr(grad, '_data', grad))):.3g}"
+        lines.append(line)
     ins = [str(tuple(e.tensor.shape)) for e in b.inputs if isinstance(e, TensorEntry)]
     outs = [str(tuple(e.tensor.shape)) for e in b.outputs]
     if ins:
