@@ -59,8 +59,8 @@ def run_backward(
     """
     # 1. count, for every tensor that will receive a gradient, the edges that will bring one
     deps: dict = {}
-    stack = list(roots)
-    rootset = set(roots) if len(roots) > 1 else ()  # a root may also feed another root
+    stack = list(roots) if len(roots) == 1 else list(dict.fromkeys(roots))
+    rootset = set(stack) if len(stack) > 1 else ()  # a root may also feed another root
     while stack:
         fn = stack.pop().grad_fn
         if fn is not None:
@@ -106,7 +106,7 @@ def run_backward(
                     _accumulate_leaf(t, g, create_graph, shared)
                 continue
             if t._retains_grad and wanted is None:
-                t.grad = _visible(g, create_graph, shared)
+                _accumulate_leaf(t, g, create_graph, shared)
             if fn.saved_tensors is None:
                 raise RuntimeError(RELEASED.format(op=fn.name))
             if fn._tick != CLOCK[0]:
@@ -194,6 +194,7 @@ def _visible(g: Any, create_graph: bool, shared: set) -> Any:
 
 
 def _accumulate_leaf(t: Any, g: Any, create_graph: bool, shared: set) -> None:
+    """Add a gradient into ``t.grad`` (a leaf, or a non-leaf that retains its grad)."""
 
     old = t.grad
     if old is None:

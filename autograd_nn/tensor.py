@@ -589,11 +589,10 @@ def seed_for(out: Tensor, grad: Any, create_graph: bool, where: str) -> Any:
         return Tensor._from_op(seed, None) if create_graph else seed
     if isinstance(grad, Tensor):
         g = grad
-    else:
-        arr = np.asarray(grad)
-        if arr.dtype.kind in "iub" and not isinstance(grad, np.ndarray):
-            arr = arr.astype(out.dtype)  # Python numbers and lists take the output's dtype
-        g = Tensor._from_op(arr, None)
+    elif isinstance(grad, np.ndarray):
+        g = Tensor._from_op(grad, None)
+    else:  # Python numbers and lists take the output's dtype
+        g = Tensor._from_op(_to_array(grad, out.dtype), None)
     if g.dtype.kind != "f" or g.dtype != out.dtype:
         raise TypeError(
             f"{where}: the gradient has dtype {g.dtype} but the output has dtype {out.dtype}; "
