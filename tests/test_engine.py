@@ -353,9 +353,7 @@ def test_hook_sees_and_can_replace_the_gradient():
     np.testing.assert_allclose(x.grad.data, np.full(3, 2.0))
 
 
-# ---- known core bugs (engine.py / tensor.py belong to the lead; see the helper report) -----------
-@pytest.mark.xfail(reason="core bug: a root listed twice double-counts its inputs' dependencies "
-                   "in run_backward, so no gradient reaches the leaves", strict=True)
+# ---- regressions: duplicate roots, retained grads, Python-number seeds ------------------------
 def test_root_listed_twice_contributes_twice():
     x = leaf(X)
     y = (x * x).sum()
@@ -364,8 +362,6 @@ def test_root_listed_twice_contributes_twice():
     np.testing.assert_allclose(x.grad.data, 4 * X)  # as torch.autograd.backward([y, y])
 
 
-@pytest.mark.xfail(reason="core bug: autograd.grad with an output listed twice says the input is "
-                   "not part of the graph", strict=True)
 def test_grad_of_an_output_listed_twice():
     x = leaf(X)
     y = (x * x).sum()
