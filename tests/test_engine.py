@@ -369,8 +369,6 @@ def test_grad_of_an_output_listed_twice():
     np.testing.assert_allclose(g.data, 4 * X)
 
 
-@pytest.mark.xfail(reason="core bug: a retained non-leaf .grad is overwritten, not accumulated, "
-                   "by a second backward (PyTorch accumulates, as for leaves)", strict=True)
 def test_retained_non_leaf_grad_accumulates_like_a_leaf():
     x = leaf(X)
     h = x * 2.0
@@ -382,8 +380,6 @@ def test_retained_non_leaf_grad_accumulates_like_a_leaf():
     np.testing.assert_allclose(h.grad.data, 2 * 2 * (2 * X))
 
 
-@pytest.mark.xfail(reason="core bug: seed_for casts Python ints to the output dtype but not Python "
-                   "floats, so y.backward(1.0) on a float32 output raises TypeError", strict=True)
 def test_python_float_seed_takes_the_output_dtype():
     x = ag.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     (x * 2.0).sum().backward(1.0)
