@@ -3,7 +3,9 @@
 Conventions at points where the derivative does not exist (the subgradient the engine uses,
 the same as PyTorch's): relu'(0) = 0; leaky_relu'(0) = negative_slope; abs'(0) = 0;
 clip passes the gradient where a_min <= x <= a_max (bounds included); maximum/minimum split
-the gradient equally between tied operands; sqrt'(0) = inf.
+the gradient equally between tied operands; sqrt'(0) = inf. The reductions max/min (reduce.py)
+share the gradient equally among tied extremes, and prod's gradient is exact when entries are 0.
+Each convention is tested in tests/test_ops.py.
 """
 
 from __future__ import annotations
