@@ -67,7 +67,7 @@ def timing_rows(results: dict, quick: bool) -> list[list[str]]:
     return rows
 
 
-def memory_rows(results: dict, quick: bool) -> list[list[str]]:
+def memory_rows(results: dict, quick: bool, cpu: bool) -> list[list[str]]:
     """Rows: workload, engine, time, peak RSS, growth, per op / vs numpy, target, met."""
     rows = []
     for key, wl in WORKLOADS.items():
@@ -87,7 +87,9 @@ def memory_rows(results: dict, quick: bool) -> list[list[str]]:
                 growth = max(r["peak_rss"] - r["rss_before"], 0)
                 per_op = f"{growth / r['ops']:.0f} B/op" if r.get("ops") else ""
                 met = _met(r["finite"]) if target else ""
-                took = f"{fmt_time(r['seconds'])} (+{fmt_time(r['free_seconds'])} to free)"
+                pre = "cpu_" if cpu and "cpu_seconds" in r else ""
+                took = (f"{fmt_time(r[pre + 'seconds'])} "
+                        f"(+{fmt_time(r[pre + 'free_seconds'])} to free)")
                 rows.append([label, engine, took,
                              f"{peak:.1f} MiB", f"+{growth / MIB:.1f} MiB", per_op, target, met])
             else:
@@ -102,19 +104,21 @@ def memory_rows(results: dict, quick: bool) -> list[list[str]]:
     return rows
 
 
-def import_rows(imports: dict) -> list[list[str]]:
+def import_rows(imports: dict, cpu: bool) -> list[list[str]]:
     """Rows: what, median, min–max, runs, target, met."""
     rows = []
     for label, r in imports.items():
         if "error" in r:
-            rows.append([label, f"error: {r['error']}", "", "", "", ""])
+            rows.append([label, f"error: {r['error']}", "", "", "", "", ""])
             continue
+        wall = fmt_time(r["median"])
+        r = r["cpu"] if cpu and "cpu" in r else r
         target = met = ""
         if label == "autograd_nn":
             target = f"< {IMPORT_LIMIT_S} s"
             met = _met(r["median"] < IMPORT_LIMIT_S)
         rows.append([label, fmt_time(r["median"]), f"{fmt_time(r['min'])} – {fmt_time(r['max'])}",
-                     str(len(r["samples"])), target, met])
+                     wall, str(len(r["samples"])), target, met])
     return rows
 
 
@@ -167,11 +171,15 @@ def render(results: dict, imports: dict, meta: dict[str, Any], markdown: bool) -
     if t_rows:
         parts.append(table(["Workload", "Engine", "Median", "IQR", "Min – max", "vs numpy",
                             "Target", "Met"], t_rows, markdown))
-    m_rows = memory_rows(results, quick)
+    cpu = meta.get("clock") == "cpu"
+    m_rows = memory_rows(results, quick, cpu)
     if m_rows:
-        parts.append(table(["Workload", "Engine", "Time", "Peak RSS", "Growth", "Per op / vs numpy",
-                            "Target", "Met"], m_rows, markdown))
+        headers = ["Workload", "Engine", "CPU time" if cpu else "Time", "Peak RSS", "Growth",
+                   "Per op / vs numpy", "Target", "Met"]
+        parts.append(table(headers, m_rows, markdown))
     if imports:
-        parts.append(table(["Import (fresh process)", "Median", "Min – max", "Runs", "Target",
-                            "Met"], import_rows(imports), markdown))
+        what = "Import (fresh process" + (", CPU time)" if cpu else ")")
+        parts.append(table([what, "Median", "Min – max", "Elapsed (median)", "Runs", "Target",
+                            "Met"],
+                           import_rows(imports, cpu), markdown))
     return "\n\n".join(parts)

@@ -71,14 +71,15 @@ def run_once(wl: Workload, engine: str, scale: str) -> dict:
     data = wl.make_data(scale)
     impl = wl.builders[engine](data)
     rss0 = current_rss_bytes()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     impl.step()
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     result = impl.results()
     del impl  # frees the whole graph: must not overflow the stack either
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     out.update({
         "ops": wl.ops(data) if wl.ops else None, "seconds": t1 - t0, "free_seconds": t2 - t1,
+        "cpu_seconds": c1 - c0, "cpu_free_seconds": c2 - c1,
         "rss_before": rss0, "peak_rss": peak_rss_bytes(),
         "finite": bool(all(np.all(np.isfinite(v)) for v in result.values())),
     })
