@@ -423,9 +423,9 @@ def test_collapsed_box_shows_the_norm_of_each_parameter_gradient():
     (box,) = [lines_of(a["label"]) for a in nodes.values() if a.get("shape") == "box3d"]
     norms = {ln.split()[0]: float(ln.split("|grad| ")[1]) for ln in box if "|grad|" in ln}
     assert norms["weight"] == pytest.approx(np.sqrt(np.sum(model[0].weight.grad.data ** 2)),
-                                            rel=2e-3)
+                                            rel=5e-3)  # 3 digits
     assert norms["bias"] == pytest.approx(np.sqrt(np.sum(model[0].bias.grad.data ** 2)),
-                                          rel=2e-3)
+                                          rel=5e-3)
     nodes, _, _ = parse_dot(draw_graph(loss, model, collapse="0", show_grad=False).source)
     assert "|grad|" not in "".join(a["label"] for a in nodes.values())
 
@@ -545,10 +545,15 @@ def test_deep_chain_walk_is_iterative(deep_chain):
         src = draw_graph(y, show_data=False).source
     finally:
         sys.setrecursionlimit(limit)
-    nodes, edges, _ = parse_dot(src)
-    assert len(nodes) == 200_001 and len(edges) == 200_000
-    assert sum(1 for a in nodes.values() if a["label"] == "sin") == 100_000
-    assert nodes[by_label(nodes, "x ")]["fillcolor"] != nodes["t0"]["fillcolor"]
+    lines = src.splitlines()
+    node_lines = [ln for ln in lines if re.match(r"^\t\w+ \[label=", ln)]
+    edge_lines = [ln for ln in lines if " -> " in ln]
+    assert len(node_lines) == 200_001 and len(edge_lines) == 200_000
+    assert sum(1 for ln in node_lines if 'label="sin"' in ln) == 100_000
+    assert sum(1 for ln in node_lines if 'label="x  () float64' in ln) == 1
+    # the chain is connected end to end: every tensor but x feeds one op, every op one tensor
+    sources = {ln.split()[0] for ln in edge_lines}
+    assert len(sources) == 200_000
 
 
 def test_draw_graph_is_pure(tmp_path, monkeypatch):

@@ -69,12 +69,16 @@ def test_deep_chain_needs_no_recursion_and_is_cut_at_max_depth():
         y = ag.tanh(y)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(300)
+    short = x
+    for _ in range(1_000):
+        short = ag.tanh(short)
     try:
         text = print_graph(y, file=None)
-        full = print_graph(y, file=None, max_depth=30_000, show_data=False)
+        # indentation grows with depth, so a full print is quadratic: keep it to 1,000 levels
+        full = print_graph(short, file=None, max_depth=5_000, show_data=False)
     finally:
         sys.setrecursionlimit(limit)
     lines = text.splitlines()
     assert len(lines) == 102 and "max_depth=100" in lines[-1]
-    assert len(full.splitlines()) == 20_001 and full.splitlines()[-1].lstrip(" └─").startswith(
-        "t20000 x")
+    assert len(full.splitlines()) == 1_001 and full.splitlines()[-1].lstrip(" └─").startswith(
+        "t1000 x")
