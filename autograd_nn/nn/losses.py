@@ -178,9 +178,9 @@ def _class_indices(op: str, target: Any, input_shape: tuple) -> np.ndarray | Non
     bad = (arr < 0) | (arr >= n_classes)
     if np.any(bad):
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{op}: class index {arr[pos] if pos else arr.item()} at target"
-                         f"{list(pos)} is out of range for {n_classes} classes "
-                         f"(0..{n_classes - 1})")
+        where = f" at target{list(pos)}" if pos else ""
+        raise ValueError(f"{op}: class index {arr[pos]}{where} is out of range for "
+                         f"{n_classes} classes (0..{n_classes - 1})")
     return arr
 
 
