@@ -178,11 +178,16 @@ def describe_operands(arrays: Any) -> str:
 
 
 def _op_error(op: str, e: Exception, arrays: Any) -> Exception:
-    msg = f"{op}: {e} (operands: {describe_operands(arrays)})"
+    """numpy's error, prefixed with the op's name and the operands, of the same kind."""
+    text = str(e)
+    if not text.startswith(f"{op}:"):
+        text = f"{op}: {text}"
+    msg = f"{text} (operands: {describe_operands(arrays)})"
     try:
         return type(e)(msg)
-    except Exception:
-        return ValueError(msg)
+    except Exception:  # numpy's own error classes take other constructor arguments
+        kind = next(k for k in (TypeError, IndexError, ValueError) if isinstance(e, k))
+        return kind(msg)
 
 
 class GraphCtx:
