@@ -198,7 +198,7 @@ def compare_entries(a: np.ndarray, n: np.ndarray, kinks: dict, opts: Options) ->
         err = np.where(same, 0.0, np.nan_to_num(err, nan=np.inf))
         rel = err / np.maximum(np.maximum(np.abs(a), np.abs(n)), max(opts.atol, 1e-300))
         rel = np.nan_to_num(rel, nan=np.inf)
-        bad = err > opts.atol + opts.rtol * np.abs(n)
+        bad = ~(err <= opts.atol + opts.rtol * np.abs(n))  # a NaN numerical value fails
     kinked = np.zeros(a.shape, dtype=bool)
     points = []
     for (m, j), kink in sorted(kinks.items()):
