@@ -9,6 +9,7 @@ slows sampling down but not the ratios). The same samples are also summed by par
 given per step and per recorded op, from the step time and op count measured in a run of the
 same step without the profiler (sampling slows the process; the shares are what it measures).
 
+Like the benchmark's workers, the profiled process runs with one BLAS thread.
 Without py-spy, falls back to cProfile (deterministic, so it inflates Python-heavy code).
 """
 
@@ -59,11 +60,11 @@ def child(key: str, engine: str, seconds: float, out: str) -> None:
     for (file, _, func), (_, ncalls, *_rest) in stats.items():
         if "autograd_nn" in file:
             counts[func if func != "apply" else "Function.apply"] += ncalls
-    steps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
+    steps, t0 = 0, time.process_time()  # CPU time: what the step costs on a busy machine
+    while time.process_time() - t0 < seconds:
         impl.step()
         steps += 1
-    wall = time.perf_counter() - t0
+    wall = time.process_time() - t0
     Path(out).write_text(json.dumps({"steps": steps, "seconds": wall,
                                      "applies": counts.get("Function.apply", 0),
                                      "calls": counts.most_common(12)}))
@@ -71,7 +72,8 @@ def child(key: str, engine: str, seconds: float, out: str) -> None:
 
 def aggregate(raw: str) -> tuple[int, collections.Counter, collections.Counter]:
     """Samples inside ``step``: total, and per innermost Python frame the python and native
-    shares (keys are (file, function))."""
+    shares (keys are (file, function)); ``nat[("lib", name)]`` also counts native samples by
+    the library of the innermost native frame."""
     py, nat, total = collections.Counter(), collections.Counter(), 0
     for line in Path(raw).read_text().splitlines():
         stack, _, n = line.rpartition(" ")
@@ -85,6 +87,11 @@ def aggregate(raw: str) -> tuple[int, collections.Counter, collections.Counter]:
         m = PY_FRAME.match(frames[j])
         key = (m.group(2), m.group(1))
         (py if j == len(frames) - 1 else nat)[key] += count
+        if j < len(frames) - 1:
+            lib = re.search(r"\(([^()]*)\)$", frames[-1])
+            name = lib.group(1) if lib else "?"
+            name = re.split(r"[-.]cpython|\.so|-[0-9a-f]{8}", name.split("/")[-1])[0]
+            nat[("lib", name)] += count
     return total, py, nat
 
 
@@ -98,13 +105,16 @@ def report(key: str, info: dict, total: int, py: collections.Counter,
     ops = info["applies"] or 1
     us = step_us / max(total, 1)  # µs per sample, per step
 
-    lines = [f"== {key}: {step_us:.1f} µs/step, {info['applies']} Function.apply calls per step "
+    lines = [f"== {key}: {step_us:.1f} µs/step (CPU time), {info['applies']} Function.apply calls "
+             "per step "
              f"({step_us / ops:.2f} µs per applied op, forward+backward+update); "
              f"{total} samples" + ("" if native else " (python only: run with --native to "
                                    "separate numpy's C time)")]
     by_part: collections.Counter = collections.Counter()
     for (file, func), n in py.items():
         by_part[part_of(file, func)] += n
+    libs = {k[1]: n for k, n in nat.items() if k[0] == "lib"}
+    nat = collections.Counter({k: n for k, n in nat.items() if k[0] != "lib"})
     nat_total = sum(nat.values())
     lines.append(f"{'part (python time in the innermost frame)':58} {'µs/step':>8} {'µs/op':>7} "
                  f"{'share':>6}")
@@ -113,6 +123,9 @@ def report(key: str, info: dict, total: int, py: collections.Counter,
     if native:
         lines.append(f"{'native C (numpy ufuncs + kernels, BLAS, libm)':58} {nat_total * us:8.1f} "
                      f"{nat_total * us / ops:7.2f} {100 * nat_total / total:5.1f}%")
+        for name, n in sorted(libs.items(), key=lambda kv: -kv[1])[:5]:
+            lines.append(f"{'    of which ' + name:58} {n * us:8.1f} {n * us / ops:7.2f} "
+                         f"{100 * n / total:5.1f}%")
     lines.append("")
     lines.append(f"{'function (innermost Python frame)':58} {'python':>8} {'native':>8}  µs/step")
     keys = sorted(set(py) | set(nat), key=lambda k: -(py[k] + nat[k]))
@@ -131,6 +144,8 @@ def profile_one(key: str, engine: str, seconds: float, native: bool, rate: int, 
                "--seconds", str(seconds), "--info", info_path]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = "1"  # as in the benchmark's workers (and CPU time counts every thread)
         spy = shutil.which("py-spy")
         if spy is None:
             return fallback(key, engine, top)
