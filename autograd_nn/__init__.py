@@ -38,8 +38,12 @@ _LAZY = {
     "draw_graph": ("viz", "draw_graph"),
     "print_graph": ("viz", "print_graph"),
     "trace_backward": ("viz", "trace_backward"),
+    "fit": ("train", "fit"),
+    "plot_history": ("train", "plot_history"),
 }
-_SUBMODULES = {"nn", "optim", "data", "datasets", "gradcheck", "viz", "reference", "cli"}
+_SUBMODULES = {
+    "nn", "optim", "data", "datasets", "train", "gradcheck", "viz", "reference", "cli",
+}
 
 
 def __getattr__(name: str) -> Any:
