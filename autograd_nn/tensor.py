@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from .mode import CLOCK, STATE
+from .tensor_methods import TensorMethods
 
 _ALLOWED_KINDS = "biuf"
 _HOOK_KEYS = itertools.count()
@@ -62,7 +64,7 @@ class RemovableHandle:
         self._hooks.pop(self._key, None)
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array with an optional gradient and the graph that produced it.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data``. Python numbers and lists
@@ -148,10 +150,6 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self._data.dtype
-
-    @property
-    def T(self) -> Tensor:
-        return transpose(self)
 
     @property
     def version(self) -> int:
@@ -291,16 +289,16 @@ class Tensor:
         return self._inplace(op, ufunc, other)
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._augmented("+=", np.add, other, add)
+        return self._augmented("+=", np.add, other, operator.add)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._augmented("-=", np.subtract, other, subtract)
+        return self._augmented("-=", np.subtract, other, operator.sub)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._augmented("*=", np.multiply, other, multiply)
+        return self._augmented("*=", np.multiply, other, operator.mul)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._augmented("/=", np.divide, other, divide)
+        return self._augmented("/=", np.divide, other, operator.truediv)
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
         """In place ``self += alpha * other``."""
@@ -343,216 +341,6 @@ class Tensor:
             raise type(e)(f"item assignment on shape {self.shape}: {e}") from e
         self._bump_version()
 
-    # ---- operators --------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return Add.apply(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return Sub.apply(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return Mul.apply(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Div.apply(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return Pow.apply(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return Pow.apply(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(other, self)
-
-    def __neg__(self) -> Tensor:
-        return Neg.apply(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return Abs.apply(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return getitem(self, index)
-
-    def __lt__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _compare(np.less, self, other)
-
-    def __le__(self, other: Any) -> Tensor:
-        return _compare(np.less_equal, self, other)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return _compare(np.greater, self, other)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return _compare(np.greater_equal, self, other)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _compare(np.equal, self, other)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _compare(np.not_equal, self, other)
-
-    def __and__(self, other: Any) -> Tensor:
-        return _compare(np.bitwise_and, self, other)
-
-    def __rand__(self, other: Any) -> Tensor:
-        return _compare(np.bitwise_and, other, self)
-
-    def __or__(self, other: Any) -> Tensor:
-        return _compare(np.bitwise_or, self, other)
-
-    def __ror__(self, other: Any) -> Tensor:
-        return _compare(np.bitwise_or, other, self)
-
-    def __xor__(self, other: Any) -> Tensor:
-        return _compare(np.bitwise_xor, self, other)
-
-    def __invert__(self) -> Tensor:
-        return _constant(np.invert(self._data))
-
-    # ---- numpy interoperability -------------------------------------------------------------
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        return array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        return array_function(func, args, kwargs)
-
-    # ---- methods with numpy's names ---------------------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None,
-            out: Any = None) -> Tensor:
-        _no_out("sum", dtype, out)
-        return sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False, dtype: Any = None,
-             out: Any = None) -> Tensor:
-        _no_out("mean", dtype, out)
-        return mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
-        _no_out("max", None, out)
-        return max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False, out: Any = None) -> Tensor:
-        _no_out("min", None, out)
-        return min(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis: Any = None, keepdims: bool = False, dtype: Any = None,
-             out: Any = None) -> Tensor:
-        _no_out("prod", dtype, out)
-        return prod(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False, dtype: Any = None,
-            out: Any = None) -> Tensor:
-        _no_out("var", dtype, out)
-        return var(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False, dtype: Any = None,
-            out: Any = None) -> Tensor:
-        _no_out("std", dtype, out)
-        return std(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return logsumexp(self, axis=axis, keepdims=keepdims)
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        return softmax(self, axis=axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return log_softmax(self, axis=axis)
-
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _constant(np.argmax(self._data, axis=axis, keepdims=keepdims))
-
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _constant(np.argmin(self._data, axis=axis, keepdims=keepdims))
-
-    def exp(self) -> Tensor:
-        return Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        return Abs.apply(self)
-
-    def sin(self) -> Tensor:
-        return Sin.apply(self)
-
-    def cos(self) -> Tensor:
-        return Cos.apply(self)
-
-    def tanh(self) -> Tensor:
-        return Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return Relu.apply(self)
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return leaky_relu(self, negative_slope)
-
-    def softplus(self) -> Tensor:
-        return Softplus.apply(self)
-
-    def clip(self, a_min: Any = None, a_max: Any = None) -> Tensor:
-        return clip(self, a_min, a_max)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return transpose(self, axes or None)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        return swapaxes(self, axis1, axis2)
-
-    def squeeze(self, axis: Any = None) -> Tensor:
-        return squeeze(self, axis)
-
-    def flatten(self) -> Tensor:
-        return flatten(self)
-
-    def ravel(self) -> Tensor:
-        return flatten(self)
-
-    def astype(self, dtype: Any) -> Tensor:
-        return astype(self, dtype)
-
-
-def _constant(a: Any) -> Tensor:
-    return Tensor._from_op(np.asarray(a), None)
-
-
-def _no_out(op: str, dtype: Any, out: Any) -> None:
-    if out is not None or dtype is not None:
-        raise TypeError(f"{op}: the out= and dtype= arguments are not supported on Tensors")
-
-
 def _plain_index(index: Any) -> Any:
     """An index with Tensors replaced by their arrays (indices never carry gradients)."""
     if isinstance(index, Tensor):
@@ -562,16 +350,6 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, list) and any(isinstance(i, Tensor) for i in index):
         return [i._data if isinstance(i, Tensor) else i for i in index]
     return index
-
-
-def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
-    """Comparisons and logical operators give tensors outside the graph."""
-    x = a._data if isinstance(a, Tensor) else a
-    y = b._data if isinstance(b, Tensor) else b
-    try:
-        return Tensor._from_op(np.asarray(ufunc(x, y)), None)
-    except (TypeError, ValueError) as e:
-        raise type(e)(f"{ufunc.__name__}: {e}") from e
 
 
 def seed_for(out: Tensor, grad: Any, create_graph: bool, where: str) -> Any:
@@ -606,47 +384,7 @@ def seed_for(out: Tensor, grad: Any, create_graph: bool, where: str) -> Any:
     return g if create_graph else g._data
 
 
-from .ops import (  # noqa: E402  (the ops subclass Function, which needs Tensor)
-    Abs,
-    Add,
-    Cos,
-    Div,
-    Exp,
-    Log,
-    MatMul,
-    Mul,
-    Neg,
-    Pow,
-    Relu,
-    Sigmoid,
-    Sin,
-    Softplus,
-    Sqrt,
-    Sub,
-    Tanh,
-    add,
-    astype,
-    clip,
-    divide,
-    flatten,
-    getitem,
-    leaky_relu,
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    multiply,
-    prod,
-    reshape,
-    softmax,
-    squeeze,
-    std,
-    subtract,
-    sum,
-    swapaxes,
-    transpose,
-    var,
-)
-from .ops.interop import array_function, array_ufunc  # noqa: E402
+from .tensor_methods import bind_ops  # noqa: E402
+
+bind_ops()
 from . import engine  # noqa: E402
