@@ -66,7 +66,10 @@ def full(shape: Shape, fill_value: float, dtype: Any = np.float64,
 def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
     """numpy's arange (integer arguments give an integer tensor unless dtype says otherwise)."""
-    arr = np.arange(start, stop, step, dtype=dtype) if stop is not None else np.arange(start, dtype=dtype)
+    if stop is None:
+        arr = np.arange(start, dtype=dtype)
+    else:
+        arr = np.arange(start, stop, step, dtype=dtype)
     return _leaf(arr, requires_grad)
 
 
@@ -75,7 +78,8 @@ def linspace(start: float, stop: float, num: int = 50, dtype: Any = None,
     return _leaf(np.linspace(start, stop, num, dtype=dtype), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = np.float64,
+        requires_grad: bool = False) -> Tensor:
     return _leaf(np.eye(n, m, dtype=dtype), requires_grad)
 
 

@@ -26,7 +26,9 @@ def _leaves(args: tuple, argnums: Argnums, name: str) -> tuple[list, list[Tensor
     nested = False
     for i in nums:
         if i >= len(args) or i < -len(args):
-            raise ValueError(f"{name}: argnums {argnums} but the function got {len(args)} arguments")
+            raise ValueError(
+                f"{name}: argnums {argnums} but the function got {len(args)} arguments"
+            )
         a = args[i]
         if isinstance(a, Tensor) and a.requires_grad and is_grad_enabled():
             nested = True
