@@ -1,0 +1,196 @@
+"""R1: a three-layer sigmoid network (3 -> 4 -> 5 -> 1, no biases) on a four-row truth table.
+
+Specification (../shared/reference-networks.md, R1):
+
+- data ``X = [[0,0,1],[1,1,1],[1,0,1],[0,1,1]]``, ``y = [[0],[1],[1],[0]]``. The spec calls the
+  label the XOR of the first two columns, but with these rows it equals the *first* column
+  (row [1,1,1] -> 1, row [0,1,1] -> 0); the rows are kept exactly as written;
+- ``np.random.seed(1)``, then ``W1 = randn(3,4)``, ``W2 = randn(4,5)``, ``W3 = randn(5,1)``
+  (numpy's legacy global generator, in that order);
+- ``J = Σ ½(y - ŷ)²`` (a sum over the samples), full-batch gradient descent with learning rate
+  0.1 for 5000 epochs.
+
+The hand-derived backward pass writes σ' as a separate factor computed from σ(z),
+``δ4 = -(y - ŷ) ⊙ σ'(z4)`` with ``σ'(z) = σ(z)(1 - σ(z))``, exactly as the spec writes it.
+The engine's network is written as a forward pass only (`R1Net`, three ``Linear`` layers
+without bias, sigmoid after each, ``J = 0.5 * F.mse_loss(ŷ, y, reduction="sum")``); its
+gradients come from the graph. Both runs do the same floating-point operations in the same
+order, so the two trainings are identical bit for bit: every gradient, every weight, every
+prediction (`train_side_by_side` checks it, ``report.bitwise_equal``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import nn, optim
+from ..datasets import truth_table_r1
+from ..gradcheck import check_three_way
+from ..mode import no_grad
+from ..nn import functional as F
+from ..tensor import Tensor
+from .common import (
+    Progress,
+    ReferenceReport,
+    bitwise_equal,
+    engine_grads,
+    format_rows,
+    gradient_difference,
+    log_rows,
+    max_abs_difference,
+    sigmoid,
+    sigmoid_prime,
+)
+
+SEED = 1
+LEARNING_RATE = 0.1
+EPOCHS = 5000
+NAMES = ("W1", "W2", "W3")
+
+
+# ---- hand-derived (plain numpy, as specified) ---------------------------------------------------
+def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
+    """``np.random.seed(seed)``, then W1 (3,4), W2 (4,5), W3 (5,1) from ``np.random.randn``."""
+    np.random.seed(seed)
+    W1 = np.random.randn(3, 4)
+    W2 = np.random.randn(4, 5)
+    W3 = np.random.randn(5, 1)
+    return {"W1": W1, "W2": W2, "W3": W3}
+
+
+def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``z2 = X@W1, a2 = σ(z2), z3 = a2@W2, a3 = σ(z3), z4 = a3@W3, ŷ = σ(z4)``."""
+    z2 = X @ W["W1"]
+    a2 = sigmoid(z2)
+    z3 = a2 @ W["W2"]
+    a3 = sigmoid(z3)
+    z4 = a3 @ W["W3"]
+    yhat = sigmoid(z4)
+    return {"z2": z2, "a2": a2, "z3": z3, "a3": a3, "z4": z4, "yhat": yhat}
+
+
+def hand_cost(y: np.ndarray, yhat: np.ndarray) -> float:
+    """``J = Σ ½(y - ŷ)²``."""
+    return float(np.sum(0.5 * (y - yhat) ** 2))
+
+
+def hand_gradients(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
+                   ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(J, {"W1": ∂J/∂W1, ...}, {"delta4": δ4, "delta3": δ3, "delta2": δ2})``.
+
+    δ4 = -(y-ŷ) ⊙ σ'(z4), ∂J/∂W3 = a3ᵀ@δ4; δ3 = (δ4@W3ᵀ) ⊙ σ'(z3), ∂J/∂W2 = a2ᵀ@δ3;
+    δ2 = (δ3@W2ᵀ) ⊙ σ'(z2), ∂J/∂W1 = Xᵀ@δ2. Each δk is the gradient of J with respect to zk.
+    """
+    f = hand_forward(X, W)
+    delta4 = -(y - f["yhat"]) * sigmoid_prime(f["z4"])
+    dJdW3 = f["a3"].T @ delta4
+    delta3 = (delta4 @ W["W3"].T) * sigmoid_prime(f["z3"])
+    dJdW2 = f["a2"].T @ delta3
+    delta2 = (delta3 @ W["W2"].T) * sigmoid_prime(f["z2"])
+    dJdW1 = X.T @ delta2
+    grads = {"W1": dJdW1, "W2": dJdW2, "W3": dJdW3}
+    return hand_cost(y, f["yhat"]), grads, {"delta4": delta4, "delta3": delta3, "delta2": delta2}
+
+
+def hand_update(W: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+                lr: float = LEARNING_RATE) -> None:
+    """``W ← W - lr·∂J/∂W`` in place."""
+    for k in W:
+        W[k] -= lr * grads[k]
+
+
+# ---- the same network from the engine's ops and modules -----------------------------------------
+class R1Net(nn.Module):
+    """3 -> 4 -> 5 -> 1, sigmoid after every layer, no biases. ``weights()`` names the
+    parameters as the spec does: W1 = ``hidden1.weight``, W2 = ``hidden2.weight``,
+    W3 = ``output.weight`` (shapes (3,4), (4,5), (5,1): ``Linear`` computes ``x @ W``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden1 = nn.Linear(3, 4, bias=False)
+        self.hidden2 = nn.Linear(4, 5, bias=False)
+        self.output = nn.Linear(5, 1, bias=False)
+
+    def forward(self, X: Tensor) -> Tensor:
+        a2 = F.sigmoid(self.hidden1(X))
+        a3 = F.sigmoid(self.hidden2(a2))
+        return F.sigmoid(self.output(a3))
+
+    def weights(self) -> dict[str, nn.Parameter]:
+        return {"W1": self.hidden1.weight, "W2": self.hidden2.weight, "W3": self.output.weight}
+
+
+def engine_model(seed: int = SEED) -> R1Net:
+    """`R1Net` initialised from numpy's legacy generator exactly as the spec's recipe."""
+    model = R1Net()
+    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed)
+    return model
+
+
+def engine_cost(model: R1Net, X: Tensor, y: Tensor) -> Tensor:
+    """``J = Σ ½(y - ŷ)²`` from the engine's ops."""
+    return 0.5 * F.mse_loss(model(X), y, reduction="sum")
+
+
+# ---- side by side -------------------------------------------------------------------------------
+def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARNING_RATE,
+                       log_every: int | None = None, check_fd: bool = True,
+                       progress: bool = False) -> ReferenceReport:
+    """Train R1 twice from the same seed, once with the hand-derived backward pass and once
+    with the engine's, and compare their gradients at every epoch (and, at the first, both
+    with central finite differences). Returns the report (``print(report)``)."""
+    X, y = truth_table_r1()
+    W = hand_init(seed)
+    model = engine_model(seed)
+    params = model.weights()
+    opt = optim.SGD(model.parameters(), lr=lr)
+    Xt, yt = Tensor(X), Tensor(y)
+    diffs, losses, engine_losses, three_way = [], [], [], None
+    bar = Progress(epochs, "R1", progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            J_hand, g_hand, _ = hand_gradients(X, y, W)
+            opt.zero_grad()
+            J = engine_cost(model, Xt, yt)
+            J.backward()
+            g_eng = engine_grads(params)
+            diffs.append(gradient_difference(g_eng, g_hand))
+            losses.append(J_hand)
+            engine_losses.append(J.item())
+            if epoch == 1 and check_fd:
+                three_way = check_three_way(lambda: engine_cost(model, Xt, yt), params, g_hand,
+                                            engine=g_eng)
+            hand_update(W, g_hand, lr)
+            opt.step()
+            bar.update(J_hand)
+    finally:
+        bar.close()
+    with no_grad():
+        pred_engine = model(Xt).numpy()
+    pred_hand = hand_forward(X, W)["yhat"]
+    final_engine = {k: p.numpy() for k, p in params.items()}
+    same = bitwise_equal(final_engine, W) and bitwise_equal({"p": pred_engine}, {"p": pred_hand})
+    labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
+    result_lines = format_rows(
+        labels, [f"hand {h:.6f}   engine {e:.6f}" for h, e in zip(pred_hand[:, 0],
+                                                                    pred_engine[:, 0])])
+    rounded = (pred_engine[:, 0] > 0.5).astype(int).tolist()
+    return ReferenceReport(
+        name="R1",
+        title="three-layer sigmoid network 3 -> 4 -> 5 -> 1, no biases, on a 4-row truth table",
+        settings=[f"np.random.seed({seed}); W1, W2, W3 = randn(3,4), randn(4,5), randn(5,1)",
+                  f"J = Σ ½(y - ŷ)², full-batch gradient descent, lr {lr:g}, {epochs} epochs"],
+        step_diffs=np.asarray(diffs), losses=np.asarray(losses),
+        engine_losses=np.asarray(engine_losses),
+        log=log_rows(diffs, losses, engine_losses, 1, log_every or max(1, epochs // 10)),
+        three_way=three_way,
+        result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
+               f"(labels {y[:, 0].astype(int).tolist()})",
+        result_lines=result_lines + [f"read as 0/1: {rounded}"],
+        max_param_diff=max_abs_difference(final_engine, W),
+        bitwise_equal=same,
+        notes=["with the rows as specified the label equals the first column of X "
+               "(the spec's 'XOR' remark does not hold for R1's rows)."],
+        extra={"pred_hand": pred_hand, "pred_engine": pred_engine, "W_hand": W,
+               "W_engine": final_engine, "model": model},
+    )

@@ -1,0 +1,176 @@
+"""R2: a two-layer sigmoid network (3 -> 4 -> 1, no biases), uniform initialisation, XOR data.
+
+Specification (../shared/reference-networks.md, R2):
+
+- data ``X = [[0,0,1],[0,1,1],[1,0,1],[1,1,1]]``, ``y = [[0],[1],[1],[0]]`` (XOR of the first
+  two columns; the third is a constant 1);
+- ``W1 = np.random.rand(3,4)``, ``W2 = np.random.rand(4,1)`` (uniform on [0, 1)). The spec
+  leaves the seed open: we use ``np.random.seed(1)`` (`SEED`, the seed R1 specifies);
+- loss ``L = Σ (y - ŷ)²`` (sum of squares, no ½);
+- the hand-derived update is written as an *addition* with learning rate 1:
+  ``dW2 = a1ᵀ @ (2(y-ŷ) ⊙ ŷ(1-ŷ))``, ``dW1 = Xᵀ @ (((2(y-ŷ) ⊙ ŷ(1-ŷ)) @ W2ᵀ) ⊙ a1(1-a1))``,
+  ``W1 += dW1``, ``W2 += dW2``; 1500 iterations.
+
+Two things to notice: ``dW = -∂L/∂W`` (the update adds it, so it must be the *negative*
+gradient), and σ' is computed from the layer's *output*, ``s(1-s)`` with ``s = σ(z)``. The
+engine computes ``∂L/∂W`` and steps with ``SGD(lr=1)``: ``W - 1·∂L/∂W`` is ``W + dW`` exactly,
+so here too both trainings are identical bit for bit. The comparison at each step is engine
+``∂L/∂W`` against the hand-derived ``-dW``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import nn, optim
+from ..datasets import truth_table_r2
+from ..gradcheck import check_three_way
+from ..mode import no_grad
+from ..nn import functional as F
+from ..tensor import Tensor
+from .common import (
+    Progress,
+    ReferenceReport,
+    bitwise_equal,
+    engine_grads,
+    format_rows,
+    gradient_difference,
+    log_rows,
+    max_abs_difference,
+    sigmoid,
+)
+
+SEED = 1
+ITERATIONS = 1500
+
+
+# ---- hand-derived (plain numpy, as specified) ---------------------------------------------------
+def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
+    """``np.random.seed(seed)``, then ``W1 = rand(3,4)``, ``W2 = rand(4,1)``."""
+    np.random.seed(seed)
+    W1 = np.random.rand(3, 4)
+    W2 = np.random.rand(4, 1)
+    return {"W1": W1, "W2": W2}
+
+
+def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(a1, ŷ)`` with ``a1 = σ(X@W1)``, ``ŷ = σ(a1@W2)``."""
+    a1 = sigmoid(X @ W["W1"])
+    yhat = sigmoid(a1 @ W["W2"])
+    return a1, yhat
+
+
+def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
+                 ) -> tuple[float, dict[str, np.ndarray]]:
+    """``(L, {"W1": dW1, "W2": dW2})``: the loss ``Σ(y-ŷ)²`` and the updates to *add*
+    (``dW = -∂L/∂W``), σ' from each layer's output."""
+    a1, yhat = hand_forward(X, W)
+    dW2 = a1.T @ (2 * (y - yhat) * (yhat * (1 - yhat)))
+    dW1 = X.T @ (((2 * (y - yhat) * (yhat * (1 - yhat))) @ W["W2"].T) * (a1 * (1 - a1)))
+    return float(np.sum((y - yhat) ** 2)), {"W1": dW1, "W2": dW2}
+
+
+def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
+    """``W1 += dW1``, ``W2 += dW2`` (learning rate 1)."""
+    for k in W:
+        W[k] += dW[k]
+
+
+# ---- the same network from the engine's ops and modules -----------------------------------------
+class R2Net(nn.Module):
+    """3 -> 4 -> 1, sigmoid after both layers, no biases; W1 = ``hidden.weight`` (3, 4),
+    W2 = ``output.weight`` (4, 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(3, 4, bias=False)
+        self.output = nn.Linear(4, 1, bias=False)
+
+    def forward(self, X: Tensor) -> Tensor:
+        return F.sigmoid(self.output(F.sigmoid(self.hidden(X))))
+
+    def weights(self) -> dict[str, nn.Parameter]:
+        return {"W1": self.hidden.weight, "W2": self.output.weight}
+
+
+def engine_model(seed: int = SEED) -> R2Net:
+    """`R2Net` filled from ``np.random.seed(seed)``, ``rand(3,4)``, ``rand(4,1)``."""
+    model = R2Net()
+    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed,
+                                   distribution="rand")
+    return model
+
+
+def engine_loss(model: R2Net, X: Tensor, y: Tensor) -> Tensor:
+    """``L = Σ (y - ŷ)²``."""
+    return F.mse_loss(model(X), y, reduction="sum")
+
+
+# ---- side by side -------------------------------------------------------------------------------
+def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
+                       log_every: int | None = None, check_fd: bool = True,
+                       progress: bool = False) -> ReferenceReport:
+    """Train R2 with the hand-derived updates and with the engine's gradients side by side;
+    ``report.extra["monotonic"]`` says whether the loss decreased at every iteration."""
+    X, y = truth_table_r2()
+    W = hand_init(seed)
+    model = engine_model(seed)
+    params = model.weights()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    Xt, yt = Tensor(X), Tensor(y)
+    diffs, losses, engine_losses, three_way = [], [], [], None
+    bar = Progress(iterations, "R2", progress)
+    try:
+        for it in range(1, iterations + 1):
+            L_hand, dW = hand_updates(X, y, W)
+            grad_hand = {k: -v for k, v in dW.items()}  # dW = -∂L/∂W
+            opt.zero_grad()
+            L = engine_loss(model, Xt, yt)
+            L.backward()
+            g_eng = engine_grads(params)
+            diffs.append(gradient_difference(g_eng, grad_hand))
+            losses.append(L_hand)
+            engine_losses.append(L.item())
+            if it == 1 and check_fd:
+                three_way = check_three_way(lambda: engine_loss(model, Xt, yt), params,
+                                            grad_hand, engine=g_eng)
+            hand_update(W, dW)
+            opt.step()
+            bar.update(L_hand)
+    finally:
+        bar.close()
+    with no_grad():
+        pred_engine = model(Xt).numpy()
+    pred_hand = hand_forward(X, W)[1]
+    final_engine = {k: p.numpy() for k, p in params.items()}
+    same = bitwise_equal(final_engine, W) and bitwise_equal({"p": pred_engine}, {"p": pred_hand})
+    steps = np.diff(np.asarray(losses))
+    monotonic = bool(np.all(steps < 0))
+    labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
+    result_lines = format_rows(
+        labels, [f"hand {h:.6f}   engine {e:.6f}" for h, e in zip(pred_hand[:, 0],
+                                                                    pred_engine[:, 0])])
+    result_lines.append("the loss decreased at every iteration" if monotonic else
+                        f"the loss rose at {int(np.sum(steps >= 0))} iterations "
+                        f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
+    return ReferenceReport(
+        name="R2",
+        title="two-layer sigmoid network 3 -> 4 -> 1, no biases, uniform init, XOR",
+        settings=[f"np.random.seed({seed}); W1, W2 = rand(3,4), rand(4,1)",
+                  f"L = Σ (y - ŷ)², updates W += dW with dW = -∂L/∂W (lr 1), "
+                  f"{iterations} iterations"],
+        step_diffs=np.asarray(diffs), losses=np.asarray(losses),
+        engine_losses=np.asarray(engine_losses),
+        log=log_rows(diffs, losses, engine_losses, 1, log_every or max(1, iterations // 10)),
+        three_way=three_way,
+        result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
+               f"(labels {y[:, 0].astype(int).tolist()})",
+        result_lines=result_lines,
+        max_param_diff=max_abs_difference(final_engine, W),
+        bitwise_equal=same,
+        epoch_label="iter",
+        notes=["the hand-derived dW is the negative gradient (-∂L/∂W), so the engine's "
+               "∂L/∂W is compared with -dW; σ' is taken from the layer output, s(1-s)."],
+        extra={"monotonic": monotonic, "pred_hand": pred_hand, "pred_engine": pred_engine,
+               "W_hand": W, "W_engine": final_engine, "model": model},
+    )
