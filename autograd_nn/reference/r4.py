@@ -226,7 +226,7 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
     diffs, losses, engine_losses, three_way = [], [], [], None
     bar = Progress(epochs, "R4", progress)
     try:
-        for epoch in range(1, epochs + 1):
+        for _ in range(epochs):
             for x, y_true in zip(X, y):
                 xt, target = Tensor(x), Tensor(y_true)
                 opt.zero_grad()
@@ -236,8 +236,10 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
                 g_hand = hand.train_sample(x, y_true, lr)  # computes its gradients, then steps
                 diffs.append(gradient_difference(g_eng, g_hand))
                 if check_fd and three_way is None:  # the engine model has not stepped yet
-                    three_way = check_three_way(lambda: F.mse_loss(model(xt), target), params,
-                                                g_hand, engine=g_eng)
+                    def sample_loss(xt: Tensor = xt, t: Tensor = target) -> Tensor:
+                        return F.mse_loss(model(xt), t)
+
+                    three_way = check_three_way(sample_loss, params, g_hand, engine=g_eng)
                 opt.step()
             losses.append(mse(y, [hand.feedforward(x) for x in X]))
             with no_grad():
@@ -265,7 +267,9 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
         title="neurons with biases 2 -> (h1, h2) -> o1, trained one sample at a time",
         settings=[f"np.random.seed({seed}); w1..w6, b1..b3 = np.random.normal() in that order",
                   f"per-sample (y - ŷ)², SGD in data order, lr {lr:g}, {epochs} epochs; "
-                  "loss = MSE over the data set after each epoch"],
+                  "loss = MSE over the data set after each epoch",
+                  "engine names: h1.weight = [w1, w2], h2.weight = [w3, w4], "
+                  "o1.weight = [w5, w6], h1.bias = b1, h2.bias = b2, o1.bias = b3"],
         step_diffs=np.asarray(diffs), losses=np.asarray(losses),
         engine_losses=np.asarray(engine_losses),
         log=log_rows(diffs, losses, engine_losses, len(X), log_every),
