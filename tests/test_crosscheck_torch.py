@@ -16,6 +16,7 @@ from strategies_graphs import OPS, Program, programs
 import autograd_nn as ag
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # tiny tensors: threads only add contention (10x slower on 2 cores)
 
 RTOL = 1e-10  # first order
 RTOL2 = 1e-8  # second order: PyTorch's own double-backward formulas lose ~1e-9 (e.g. BCE)
