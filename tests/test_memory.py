@@ -47,7 +47,9 @@ def graph_nodes(out: ag.Tensor) -> list:
 
 def live_graph_objects() -> int:
     """Tensors and nodes alive now (cyclic garbage included while the collector is off)."""
-    return sum(isinstance(o, (ag.Tensor, ag.Function)) for o in gc.get_objects())
+    kinds = (ag.Tensor, ag.Function)
+    # type(), not isinstance(): some foreign objects (torch's) warn when asked for __class__
+    return sum(issubclass(type(o), kinds) for o in gc.get_objects())
 
 
 def rss_kib() -> int | None:
