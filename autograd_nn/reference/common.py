@@ -60,8 +60,9 @@ class Progress:
     """A tqdm bar when tqdm is installed, else a plain line every ``total // 10`` steps;
     nothing at all when ``enabled`` is False."""
 
-    def __init__(self, total: int, desc: str, enabled: bool = True) -> None:
-        self.total, self.desc, self.enabled = total, desc, enabled
+    def __init__(self, total: int, desc: str, enabled: bool = True,
+                 unit: str = "step") -> None:
+        self.total, self.desc, self.enabled, self.unit = total, desc, enabled, unit
         self.count, self.bar = 0, None
         self.every = max(1, total // 10)
         if enabled:
@@ -70,7 +71,7 @@ class Progress:
             except ImportError:
                 tqdm = None
             if tqdm is not None:
-                self.bar = tqdm(total=total, desc=desc, unit="step")
+                self.bar = tqdm(total=total, desc=desc, unit=unit)
 
     def update(self, loss: float) -> None:
         self.count += 1
@@ -80,7 +81,8 @@ class Progress:
             self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
             self.bar.update(1)
         elif self.count % self.every == 0 or self.count in (1, self.total):
-            print(f"{self.desc}: step {self.count}/{self.total}  loss {loss:.6g}", flush=True)
+            print(f"{self.desc}: {self.unit} {self.count}/{self.total}  loss {loss:.6g}",
+                  flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -103,8 +105,10 @@ class ReferenceReport:
     """The side-by-side run of one reference network; ``str()`` prints all of it.
 
     ``step_diffs`` has one engine-vs-hand figure per gradient step; ``losses`` one reported
-    loss per epoch (hand-derived run; ``engine_losses`` the engine run's); ``three_way`` the
-    table at the first step; ``result`` a one-line summary and ``result_lines`` the details.
+    loss per epoch or iteration (hand-derived run; ``engine_losses`` the engine run's), taken
+    at the parameters the step's gradient was computed at (R4: after each epoch's updates, as
+    the original reports it); ``three_way`` the table at the first step; ``result`` a
+    one-line summary and ``result_lines`` the details.
     """
 
     name: str

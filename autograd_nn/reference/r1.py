@@ -112,9 +112,18 @@ class R1Net(nn.Module):
         self.output = nn.Linear(5, 1, bias=False)
 
     def forward(self, X: Tensor) -> Tensor:
-        a2 = F.sigmoid(self.hidden1(X))
-        a3 = F.sigmoid(self.hidden2(a2))
-        return F.sigmoid(self.output(a3))
+        """ŷ; the intermediates carry the spec's names (z2, a2, z3, a3, z4, yhat), so a graph
+        picture shows where each hand-derived δk lives (the gradient of J at zk)."""
+        z2 = self.hidden1(X)
+        a2 = F.sigmoid(z2)
+        z3 = self.hidden2(a2)
+        a3 = F.sigmoid(z3)
+        z4 = self.output(a3)
+        yhat = F.sigmoid(z4)
+        for t, name in ((z2, "z2"), (a2, "a2"), (z3, "z3"), (a3, "a3"), (z4, "z4"),
+                        (yhat, "yhat")):
+            t.name = name
+        return yhat
 
     def weights(self) -> dict[str, nn.Parameter]:
         return {"W1": self.hidden1.weight, "W2": self.hidden2.weight, "W3": self.output.weight}
@@ -146,7 +155,7 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
     opt = optim.SGD(model.parameters(), lr=lr)
     Xt, yt = Tensor(X), Tensor(y)
     diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(epochs, "R1", progress)
+    bar = Progress(epochs, "R1", progress, unit="epoch")
     try:
         for epoch in range(1, epochs + 1):
             J_hand, g_hand, _ = hand_gradients(X, y, W)

@@ -119,7 +119,7 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     opt = optim.SGD(model.parameters(), lr=1.0)
     Xt, yt = Tensor(X), Tensor(y)
     diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(iterations, "R2", progress)
+    bar = Progress(iterations, "R2", progress, unit="iter")
     try:
         for it in range(1, iterations + 1):
             L_hand, dW = hand_updates(X, y, W)

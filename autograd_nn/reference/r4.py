@@ -224,7 +224,7 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
     opt = optim.SGD(model.parameters(), lr=lr)
     Xt, yt = Tensor(X), Tensor(y)
     diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(epochs, "R4", progress)
+    bar = Progress(epochs, "R4", progress, unit="epoch")
     try:
         for _ in range(epochs):
             for x, y_true in zip(X, y):

@@ -181,7 +181,7 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
     opt = optim.SGD(model.parameters(), lr=lr)
     Xt, Yt = Tensor(X), Tensor(Y)
     diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(iterations, f"R5 ({activation})", progress)
+    bar = Progress(iterations, f"R5 ({activation})", progress, unit="iter")
     try:
         for it in range(1, iterations + 1):
             C_hand, g_hand = hand_gradients(X, Y, W, activation)
@@ -231,7 +231,7 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
         engine_losses=np.asarray(engine_losses),
         log=log_rows(diffs, losses, engine_losses, 1, log_every or max(1, iterations // 10)),
         three_way=three_way,
-        result=f"test accuracy {acc_test:.3f} (training cost {final_cost:.4f})",
+        result=f"test accuracy {acc_test:.3f}",
         result_lines=result_lines,
         max_param_diff=max_abs_difference(final_engine, W),
         bitwise_equal=same,

@@ -1,0 +1,264 @@
+"""The ``autograd-nn`` command (also ``python -m autograd_nn``).
+
+    autograd-nn demo                 train reference network R1 both ways, show the gradients
+    autograd-nn gradcheck [OPS...]   check every primitive op to first and second order
+    autograd-nn seeds [R1 ... R5]    train the reference networks both ways, one line each
+    autograd-nn eps-sweep OP         finite-difference error vs step for one op
+
+Exit codes: 0 success, 1 a check failed, 2 a usage error (unknown op, bad flag).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+NETWORKS = ("R1", "R2", "R3", "R4", "R5")
+
+DESCRIPTION = """\
+autograd_nn: reverse-mode automatic differentiation on numpy, with the tools to check that a
+backward pass really computes the derivative. Start with `autograd-nn demo`."""
+
+EXAMPLES = """\
+examples:
+  autograd-nn demo                          # R1: three-way gradient table, graph, loss curve
+  autograd-nn demo --out /tmp/r1 --epochs 500
+  autograd-nn gradcheck                     # every op, first and second order
+  autograd-nn gradcheck matmul sigmoid --seed 3
+  autograd-nn seeds R1 R4                   # engine vs hand-derived backprop
+  autograd-nn eps-sweep tanh --plot eps.png
+  autograd-nn COMMAND --help                # the options of one command"""
+
+
+def wrap(text: str) -> str:
+    """A help paragraph wrapped to 88 columns (the raw formatter keeps the examples' layout)."""
+    return textwrap.fill(text, 88)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def network_name(text: str) -> str:
+    name = text.upper()
+    if name not in NETWORKS:
+        raise argparse.ArgumentTypeError(
+            f"unknown reference network {text!r}; choose from {', '.join(NETWORKS)}")
+    return name
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="autograd-nn", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=fmt)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"autograd_nn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo", formatter_class=fmt, help="train reference network R1 and show its gradients",
+        description=wrap("Train reference network R1 (3 -> 4 -> 5 -> 1 sigmoid, no biases, "
+        "np.random.seed(1)) twice: with the hand-derived backward pass and with the engine's. "
+        "Prints the gradient table at the first step (engine, hand-derived, central finite "
+        "differences), the loss along the run, whether both runs end bit for bit identical, "
+        "and the final predictions; writes the computation graph (graph.svg, or graph.dot "
+        "without graphviz's `dot`) and the loss curve (loss.png, with matplotlib) to --out."),
+        epilog="examples:\n  autograd-nn demo\n  autograd-nn demo --out /tmp/r1 --epochs 500 "
+        "--no-progress")
+    demo.add_argument("--out", type=Path, default=Path("autograd_nn_demo"), metavar="DIR",
+                      help="output folder, created if needed (default: ./autograd_nn_demo)")
+    demo.add_argument("--epochs", type=positive_int, default=5000, metavar="N",
+                      help="training epochs (default: 5000, as R1 specifies)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.set_defaults(run=cmd_demo, parser=demo)
+
+    from .cli_ops import known_ops
+
+    check = sub.add_parser(
+        "gradcheck", formatter_class=fmt,
+        help="check every primitive op (or the named ones) to first and second order",
+        description=wrap("Check the engine's derivatives of each op against central finite "
+        "differences in float64: gradcheck (first order) and gradgradcheck (second order) on "
+        "several shapes, broadcasting pairs included, with inputs drawn from each op's domain "
+        "away from kinks and ties. One line per case, then a summary table; the exit code is 1 "
+        "when any case fails."),
+        epilog=textwrap.fill("known ops: " + " ".join(known_ops()), 88) + "\n\nexamples:\n"
+        "  autograd-nn gradcheck\n  autograd-nn gradcheck matmul divide --seed 7\n"
+        "  autograd-nn gradcheck --fast --dtype float32")
+    check.add_argument("ops", nargs="*", metavar="OP", help="ops to check (default: all)")
+    check.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                       help="dtype of the inputs (default float64; float32 inputs are checked "
+                       "on float64 copies, since finite differences need float64)")
+    check.add_argument("--seed", type=int, default=0, help="seed of the inputs (default 0)")
+    check.add_argument("--fast", action="store_true",
+                       help="fast mode: random projections uᵀJv instead of full Jacobians")
+    check.add_argument("--list", action="store_true", help="list the ops and their cases")
+    check.set_defaults(run=cmd_gradcheck, parser=check)
+
+    seeds = sub.add_parser(
+        "seeds", formatter_class=fmt,
+        help="train reference networks both ways (hand-derived vs engine)",
+        description=wrap("Train each reference network (R1..R5, see the README) with "
+        "its hand-derived backward pass and with the engine's, side by side, and print per "
+        "network the largest relative engine-vs-hand gradient difference over the run, the "
+        "final loss and the result. R5 runs with sigmoid, tanh and ReLU hidden layers."),
+        epilog="examples:\n  autograd-nn seeds\n  autograd-nn seeds R1 R4\n"
+        "  autograd-nn seeds R5 --verbose")
+    seeds.add_argument("networks", nargs="*", type=network_name, metavar="NETWORK",
+                       help="R1 R2 R3 R4 R5 (default: all)")
+    seeds.add_argument("--quick", action="store_true",
+                       help="a tenth of the specified steps (for a fast look)")
+    seeds.add_argument("--verbose", action="store_true", help="print each full report")
+    seeds.set_defaults(run=cmd_seeds, parser=seeds)
+
+    sweep = sub.add_parser(
+        "eps-sweep", formatter_class=fmt,
+        help="finite-difference error vs step size for one op",
+        description=wrap("The eps experiment: the largest difference between the engine's "
+        "Jacobian of OP and central differences, for steps eps = 1e-1 ... 1e-12. Large steps "
+        "suffer truncation error (~eps²), tiny ones round-off (~1e-16/eps): the V-shaped curve."),
+        epilog="examples:\n  autograd-nn eps-sweep tanh\n"
+        "  autograd-nn eps-sweep exp --plot eps_exp.png\n"
+        "  autograd-nn eps-sweep sigmoid --dtype float32")
+    sweep.add_argument("op", metavar="OP", help="an op name (see `autograd-nn gradcheck --list`)")
+    sweep.add_argument("--plot", metavar="FILE", help="save the log-log curve (needs matplotlib)")
+    sweep.add_argument("--case", type=int, default=0, metavar="K",
+                       help="which of the op's cases (shapes) to use (default 0)")
+    sweep.add_argument("--seed", type=int, default=0, help="seed of the inputs (default 0)")
+    sweep.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                       help="dtype of the finite differences (default float64)")
+    sweep.set_defaults(run=cmd_eps_sweep, parser=sweep)
+    return parser
+
+
+# ---- demo ---------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .cli_helpers import write_graph, write_loss_curve
+    from .reference import r1
+
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        parser.error(f"cannot create the output folder {str(out)!r}: {e.strerror}")
+    print(f"Reference network R1: 3 -> 4 -> 5 -> 1 sigmoid, no biases, np.random.seed(1), "
+          f"{args.epochs} epochs of full-batch gradient descent (lr 0.1).")
+    print("Trained twice: with the hand-derived backward pass and with the engine's.\n",
+          flush=True)
+    report = r1.train_side_by_side(epochs=args.epochs, progress=not args.no_progress)
+    print(report)
+    print(f"\nbit for bit identical runs (weights and predictions): {report.bitwise_equal}")
+    written = [write_graph(report.extra["model"], out)]
+    written.append(write_loss_curve(report.losses, out / "loss.png"))
+    print("\nwrote:")
+    for path in written:
+        if path is not None:
+            print(f"  {path}")
+    return 0 if report.ok and report.bitwise_equal else 1
+
+
+# ---- gradcheck ----------------------------------------------------------------------------------
+def cmd_gradcheck(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .cli_helpers import gradcheck_summary
+    from .cli_ops import CATALOG, known_ops, run_case, unknown_ops
+
+    names = list(dict.fromkeys(args.ops)) or known_ops()
+    bad = unknown_ops(names)
+    if bad:
+        parser.error(f"unknown op(s) {', '.join(bad)}; known ops: "
+                     + " ".join(known_ops()))
+    if args.list:
+        for name in names:
+            print(f"{name}: " + "; ".join(c.label for c in CATALOG[name]))
+        return 0
+    n_cases = sum(len(CATALOG[n]) for n in names)
+    mode = "fast mode (random projections)" if args.fast else "full Jacobians"
+    print(f"gradcheck + gradgradcheck of {len(names)} op(s), {n_cases} cases: {args.dtype} "
+          f"inputs, seed {args.seed}, {mode}; central differences in float64")
+    if args.dtype == "float32":
+        print("note: float32 inputs are checked on float64 copies (finite differences in "
+              "float32 are too coarse to check gradients)")
+    rng = np.random.default_rng(args.seed)
+    results = []
+    for name in names:
+        for case in CATALOG[name]:
+            result = run_case(case, rng, np.dtype(args.dtype), args.fast, args.seed)
+            results.append(result)
+            print(result.line(), flush=True)
+    print()
+    print(gradcheck_summary(results))
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        print(f"\n--- {r.case.op} {r.case.label} ---")
+        print(r.error or (r.first.report if not r.first else r.second.report))
+    return 1 if failed else 0
+
+
+# ---- seeds --------------------------------------------------------------------------------------
+def cmd_seeds(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .cli_helpers import seeds_table, train_network
+
+    names = list(dict.fromkeys(args.networks)) or list(NETWORKS)
+    reports = []
+    for name in names:
+        for report in train_network(name, quick=args.quick):
+            reports.append(report)
+            if args.verbose:
+                print(report, end="\n\n")
+            print(f"{report.name}: done, max rel diff {report.max_rel_diff:.1e}", flush=True)
+    print()
+    print(seeds_table(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+# ---- eps-sweep ----------------------------------------------------------------------------------
+def cmd_eps_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .cli_ops import CATALOG, known_ops
+    from .gradcheck import eps_sweep
+
+    if args.op not in CATALOG:
+        parser.error(f"unknown op {args.op!r}; known ops: " + " ".join(known_ops()))
+    cases = CATALOG[args.op]
+    if not 0 <= args.case < len(cases):
+        parser.error(f"{args.op} has cases 0..{len(cases) - 1}, got --case "
+                     f"{args.case}")
+    case = cases[args.case]
+    rng = np.random.default_rng(args.seed)
+    inputs, fn = case.inputs(rng), case.function(rng)
+    print(f"eps sweep of {case.op} on {case.label} (inputs seeded {args.seed})")
+    if len(cases) > 1:
+        print("other cases (--case K): " + "; ".join(f"{k}: {c.label}" for k, c in
+                                                      enumerate(cases) if k != args.case))
+    try:
+        table = eps_sweep(fn, inputs, plot=args.plot, dtype=args.dtype)
+    except ImportError as e:  # matplotlib missing for --plot
+        print(f"autograd-nn eps-sweep: {e}", file=sys.stderr)
+        return 1
+    print(table)
+    best = table.best
+    print(f"\nbest step eps={best.eps:.0e}: max abs error {best.max_abs_error:.2e}")
+    if args.plot:
+        print(f"wrote {table.plot_path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args, args.parser))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
