@@ -40,7 +40,7 @@ PARTS = (  # (part, test on the innermost Python frame's file and function)
     ("Function.apply (record a node)", lambda f, fn: f.endswith("autograd_nn/function.py")),
     ("run_backward (engine loop)", lambda f, fn: f.endswith("autograd_nn/engine.py")),
     ("Tensor methods (operators, backward(), in-place, creation)",
-     lambda f, fn: f.endswith("autograd_nn/tensor.py")),
+     lambda f, fn: f.endswith(("autograd_nn/tensor.py", "autograd_nn/tensor_methods.py"))),
     ("ops: forward/backward rules (Python part)", lambda f, fn: "autograd_nn/ops/" in f),
     ("grad mode (no_grad) and other engine code", lambda f, fn: "autograd_nn/" in f),
     ("numpy's Python-level functions", lambda f, fn: "numpy/" in f),

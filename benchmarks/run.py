@@ -281,18 +281,22 @@ def failures(results: dict) -> list[str]:
 
 
 def print_report(meta: dict, results: dict, imports: dict, markdown: bool) -> None:
-    print(f"# {meta['command']}")
-    print(f"# {meta['date']}  commit {meta.get('commit', '')}  Python {meta['python']}  numpy "
-          f"{meta['numpy']}" + (f"  torch {meta['torch']}" if "torch" in meta else "")
+    head = "" if markdown else "# "  # in markdown, plain lines (a '#' would make headings)
+    cmd = f"`{meta['command']}`" if markdown else meta["command"]
+    print(f"{head}{cmd}")
+    print(f"{head}{meta['date']}  commit {meta.get('commit', '')}  Python {meta['python']}  "
+          f"numpy {meta['numpy']}" + (f"  torch {meta['torch']}" if "torch" in meta else "")
           + f"  {meta['machine']}  threads={meta['threads']}")
     if meta["quick"]:
-        print("# quick (smoke) mode: one step per workload and engine; correctness only, "
+        print(f"{head}quick (smoke) mode: one step per workload and engine; correctness only, "
               "no timings")
     else:
         clock = "CPU time" if meta.get("clock") == "cpu" else "elapsed time"
-        print(f"# medians of {meta['repeat']} samples of ~{meta['sample_time']} s each ({clock} "
-              "per step, engines sampled in turns); ratios to the numpy baseline of this run")
-    print("\n".join(report.check_summary(results)))
+        print(f"{head}medians of {meta['repeat']} samples of ~{meta['sample_time']} s each "
+              f"({clock} per step, engines sampled in turns); ratios to the numpy baseline of "
+              "this run")
+    if not markdown:
+        print("\n".join(report.check_summary(results)))
     print()
     print(report.render(results, imports, meta, markdown))
 
