@@ -736,6 +736,35 @@ def load_of_a_missing_file():
     return [m], lambda: nn.load(os.path.join(_tmp(), "nowhere.npz"), m)
 
 
+@case(ValueError, "dropout", "[0, 1]", "1.5")
+def dropout_probability_above_one():
+    return [], lambda: nn.Dropout(1.5)
+
+
+@case(TypeError, "Sequential", "'0'", "not a Module")
+def sequential_of_a_plain_function():
+    return [], lambda: nn.Sequential(lambda x: x)
+
+
+@case(AttributeError, "super().__init__()", "'w'")
+def module_without_super_init():
+    class Net(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(np.ones(2))
+    return [], Net
+
+
+@case(TypeError, "'weight'", "ndarray", "Parameter")
+def assigning_an_array_over_a_parameter():
+    m = model()
+    return [m], lambda: setattr(m[0], "weight", np.ones((3, 4)))
+
+
+@case(TypeError, "Parameter", "int64", "floating")
+def integer_parameter():
+    return [], lambda: nn.Parameter(np.arange(3))
+
+
 # ==== losses ======================================================================================
 @case(ValueError, "mse_loss", "unknown reduction", "'avg'")
 def unknown_loss_reduction():
@@ -885,6 +914,36 @@ def fit_with_a_loss_that_is_not_reduced():
     return [m, opt], lambda: ag_train.fit(
         m, lambda o, y: F.mse_loss(o, y, reduction="none"), opt,
         (np.zeros((4, 3)), np.zeros((4, 2))), progress=False)
+
+
+@case(ValueError, "unknown metric", "'f1'")
+def fit_with_an_unknown_metric():
+    m, opt = stepped()
+    return [m, opt], lambda: ag_train.fit(m, F.mse_loss, opt, (np.zeros((4, 3)),
+                                                               np.zeros((4, 2))),
+                                          metrics=["f1"], progress=False)
+
+
+@case(ValueError, "accuracy", "(5,)", "(4, 3)")
+def accuracy_of_outputs_and_labels_that_do_not_fit():
+    return [], lambda: ag_train.accuracy(np.zeros((4, 3)), np.zeros(5))
+
+
+@case(ValueError, "one_hot", "label 3", "3 classes")
+def one_hot_label_out_of_range():
+    from autograd_nn.data import one_hot
+    return [], lambda: one_hot(np.array([0, 3]), 3)
+
+
+@case(ValueError, "train_test_split", "test_size", "1.5")
+def train_test_split_with_a_fraction_above_one():
+    from autograd_nn.data import train_test_split
+    return [], lambda: train_test_split(np.zeros((4, 3)), np.zeros(4), test_size=1.5)
+
+
+@case(TypeError, "rng", "str")
+def random_tensor_with_a_string_seed():
+    return [], lambda: ag.randn(2, 3, rng="seed")
 
 
 # ==== NaN semantics: numpy's, unless detect_anomaly() is on =====================================
