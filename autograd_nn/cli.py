@@ -240,16 +240,16 @@ def cmd_eps_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if len(cases) > 1:
         print("other cases (--case K): " + "; ".join(f"{k}: {c.label}" for k, c in
                                                       enumerate(cases) if k != args.case))
-    try:
-        table = eps_sweep(fn, inputs, plot=args.plot, dtype=args.dtype)
-    except ImportError as e:  # matplotlib missing for --plot
-        print(f"autograd-nn eps-sweep: {e}", file=sys.stderr)
-        return 1
+    table = eps_sweep(fn, inputs, dtype=args.dtype)
     print(table)
     best = table.best
     print(f"\nbest step eps={best.eps:.0e}: max abs error {best.max_abs_error:.2e}")
     if args.plot:
-        print(f"wrote {table.plot_path}")
+        try:
+            print(f"wrote {table.plot(args.plot)}")
+        except ImportError as e:  # matplotlib is missing
+            print(f"autograd-nn eps-sweep: {e}", file=sys.stderr)
+            return 1
     return 0
 
 

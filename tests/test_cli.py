@@ -136,6 +136,12 @@ def test_gradcheck_exits_1_and_reports_a_wrong_backward(capsys, monkeypatch):
     assert "gradcheck FAILED" in out and "worst at" in out
 
 
+def test_gradcheck_list(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--list", "where", "getitem")
+    assert code == 0
+    assert out.startswith("where: where(cond, (2, 3), (2, 3))") and "getitem: (2, 3, 4)[1]" in out
+
+
 def test_gradcheck_float32_and_fast_mode(capsys):
     code, out, _ = run(capsys, "gradcheck", "tanh", "--dtype", "float32", "--fast")
     assert code == 0 and "float64 copies" in out and "fast mode" in out
@@ -173,6 +179,15 @@ def test_eps_sweep_prints_the_v_curve_and_saves_the_plot(capsys, tmp_path):
     assert len(errors) == 12 and min(errors) < 1e-8 and errors[0] > 1e-5 and errors[-1] > 1e-8
     if HAVE_MPL:
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eps_sweep_plot_without_matplotlib_prints_the_table_and_exits_1(capsys, tmp_path,
+                                                                       monkeypatch):
+    for name in ("matplotlib", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)
+    code, out, err = run(capsys, "eps-sweep", "exp", "--plot", str(tmp_path / "e.png"))
+    assert code == 1 and "<- best" in out and "needs matplotlib" in err
+    assert not (tmp_path / "e.png").exists()
 
 
 def test_eps_sweep_unknown_op_and_case(capsys):
