@@ -608,6 +608,23 @@ def autograd_grad_of_a_python_number():
     return [x], lambda: ag.autograd.grad(3.0, [x])
 
 
+@case(ValueError, "gradcheck", "eps", "positive")
+def gradcheck_with_a_zero_step():
+    x = leaf((3,))
+    return [x], lambda: ag.gradcheck(lambda t: (t * t).sum(), [x], eps=0)
+
+
+@case(ValueError, "numerical_grad", "single-element", "(3,)", "numerical_jacobian")
+def numerical_grad_of_a_non_scalar_function():
+    return [], lambda: ag.numerical_grad(lambda t: t * 2, [np.ones(3)])
+
+
+@case(ag.GradcheckError, "FAILED", "not a Tensor that requires grad")
+def gradcheck_of_a_function_that_detaches_its_output():
+    x = leaf((3,))
+    return [x], lambda: ag.gradcheck(lambda t: ag.Tensor((t * t).sum().data), [x])
+
+
 # ==== anomaly mode ===============================================================================
 @case(ag.AnomalyError, "multiply produced NaN", "operand(s) [0] already held", "(3,)")
 def nan_input_under_anomaly_mode():
