@@ -196,13 +196,13 @@ def _visible(g: Any, create_graph: bool, shared: set) -> Any:
 def _accumulate_leaf(t: Any, g: Any, create_graph: bool, shared: set) -> None:
     """Add a gradient into ``t.grad`` (a leaf, or a non-leaf that retains its grad)."""
 
-    old = t.grad
+    old = t._grad
     if old is None:
-        t.grad = _visible(g, create_graph, shared)
+        t._grad = _visible(g, create_graph, shared)
     elif create_graph or old.grad_fn is not None:
-        t.grad = old + g
+        t._grad = old + g
     else:
-        t.grad = Tensor._from_op(np.asarray(old._data + g), None)
+        t._grad = Tensor._from_op(np.asarray(old._data + g), None)
 
 
 def _run_hooks(t: Any, g: Any, create_graph: bool) -> Any:
@@ -252,6 +252,9 @@ def grad(
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"grad: output {i} is a {type(o).__name__}, not a Tensor")
     if isinstance(outputs, Tensor):
         gouts = [grad_outputs]
     elif grad_outputs is None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .errors import same_kind
 from .mode import CLOCK, STATE
 
 if TYPE_CHECKING:
@@ -71,11 +72,13 @@ class Function:
 
     @staticmethod
     def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError(f"{ctx.name} defines no forward(ctx, *arrays)")
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{ctx.name} defines no backward(ctx, grad): give one returning a gradient per operand"
+        )
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -110,7 +113,8 @@ class Function:
             from .anomaly import check_forward
 
             check_forward(ctx, out, arrays)
-        if record and st.grad_enabled and out.dtype.kind == "f":
+        kind = out.dtype.kind
+        if record and st.grad_enabled and kind == "f":
             ctx.inputs = args
             ctx.needs_input_grad = tuple(needs)
             ctx._tick = CLOCK[0]
@@ -121,6 +125,9 @@ class Function:
             t._requires_grad = True
             t.grad_fn = ctx
         else:
+            if kind in _BAD_KINDS:
+                raise TypeError(f"{cls.name}: forward returned data of dtype {out.dtype}; tensors "
+                                "hold bool, integer or floating data")
             t._requires_grad = False
             t.grad_fn = None
         if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(out, arrays[0]):
@@ -182,12 +189,7 @@ def _op_error(op: str, e: Exception, arrays: Any) -> Exception:
     text = str(e)
     if not text.startswith(f"{op}:"):
         text = f"{op}: {text}"
-    msg = f"{text} (operands: {describe_operands(arrays)})"
-    try:
-        return type(e)(msg)
-    except Exception:  # numpy's own error classes take other constructor arguments
-        kind = next(k for k in (TypeError, IndexError, ValueError) if isinstance(e, k))
-        return kind(msg)
+    return same_kind(e, f"{text} (operands: {describe_operands(arrays)})")
 
 
 class GraphCtx:

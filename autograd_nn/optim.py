@@ -102,16 +102,15 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad._data
-                if g.shape != p.shape:
-                    raise ValueError(f"{type(self).__name__}: gradient of shape {g.shape} for "
-                                     f"a parameter of shape {p.shape}")
-                self._update(p, g, group, self.state.setdefault(p, {}))
-                p._bump_version()
+        work = [(p, p.grad._data, group) for group in self.param_groups
+                for p in group["params"] if p.grad is not None]
+        for p, g, _ in work:  # check everything before changing anything
+            if g.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}: gradient of shape {g.shape} for "
+                                 f"a parameter of shape {p.shape}")
+        for p, g, group in work:
+            self._update(p, g, group, self.state.setdefault(p, {}))
+            p._bump_version()
         return loss
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict, state: dict) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import same_kind
+
 from .mode import CLOCK, STATE
 from .tensor_methods import TensorMethods
 
@@ -75,7 +77,7 @@ class Tensor(TensorMethods):
     # instance __dict__ only once assigned, so making a tensor costs three stores.
     __slots__ = ("_data", "_requires_grad", "grad_fn", "__dict__", "__weakref__")
     __hash__ = object.__hash__  # identity: == is elementwise
-    grad: Tensor | None = None
+    _grad: Tensor | None = None
     name: str | None = None
     _retains_grad = False
     _hooks: dict | None = None
@@ -108,9 +110,29 @@ class Tensor(TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = _to_array(value, None) if not isinstance(value, np.ndarray) else value
-        if self._requires_grad and self._data.dtype.kind != "f":
-            raise TypeError(f"data of dtype {self._data.dtype} cannot require grad")
+        arr = value if isinstance(value, np.ndarray) else _to_array(value, None)
+        if arr.dtype.kind not in _ALLOWED_KINDS:
+            raise TypeError(f"data: unsupported dtype {arr.dtype}")
+        if self._requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"data of dtype {arr.dtype} cannot require grad (the tensor does)")
+        self._data = arr
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype) or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape or value.dtype != self.dtype:
+                raise ValueError(
+                    f"grad of shape {value.shape} and dtype {value.dtype} assigned to a tensor of "
+                    f"shape {self.shape} and dtype {self.dtype}; they must match"
+                )
+        self._grad = value
 
     @property
     def requires_grad(self) -> bool:
@@ -276,7 +298,7 @@ class Tensor(TensorMethods):
         try:
             ufunc(self._data, value, out=self._data)
         except (TypeError, ValueError) as e:
-            raise type(e)(f"in-place {op} on shape {self.shape} {self.dtype}: {e}") from e
+            raise same_kind(e, f"in-place {op} on shape {self.shape} {self.dtype}: {e}") from e
         self._bump_version()
         return self
 
@@ -322,7 +344,7 @@ class Tensor(TensorMethods):
         try:
             np.copyto(self._data, value)
         except (TypeError, ValueError) as e:
-            raise type(e)(f"copy_ into shape {self.shape} {self.dtype}: {e}") from e
+            raise same_kind(e, f"copy_ into shape {self.shape} {self.dtype}: {e}") from e
         self._bump_version()
         return self
 
@@ -338,7 +360,7 @@ class Tensor(TensorMethods):
         try:
             self._data[_plain_index(index)] = value
         except (TypeError, ValueError, IndexError) as e:
-            raise type(e)(f"item assignment on shape {self.shape}: {e}") from e
+            raise same_kind(e, f"item assignment on shape {self.shape}: {e}") from e
         self._bump_version()
 
 def _plain_index(index: Any) -> Any:

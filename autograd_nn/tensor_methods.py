@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import same_kind
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -301,4 +303,4 @@ def _compare(ufunc: Any, a: Any, b: Any) -> Tensor:
     try:
         return Tensor._from_op(np.asarray(ufunc(x, y)), None)
     except (TypeError, ValueError) as e:
-        raise type(e)(f"{ufunc.__name__}: {e}") from e
+        raise same_kind(e, f"{ufunc.__name__}: {e}") from e

@@ -85,7 +85,8 @@ def _batches(data: Any, batch_size: int | None, shuffle: bool, rng: Any) -> Iter
     if isinstance(data, (tuple, list)) and len(data) == 2:
         X, y = data
         n = len(_plain(X))
-        return BatchIterator(X, y, batch_size=batch_size or n, shuffle=shuffle, rng=rng)
+        size = n if batch_size is None else batch_size  # None: full batch; 0 is an error
+        return BatchIterator(X, y, batch_size=size, shuffle=shuffle, rng=rng)
     if not isinstance(data, Iterable):
         raise TypeError(f"fit: data must be (X, y) or an iterable of (inputs, targets) "
                         f"batches such as a BatchIterator, got {type(data).__name__}")
@@ -111,7 +112,8 @@ def evaluate(model: Any, loss_fn: Callable[[Any, Any], Tensor] | None, X: Any, y
         model.eval()
     try:
         with no_grad():
-            for xb, yb in BatchIterator(X, y, batch_size=batch_size or max(n, 1)):
+            size = max(n, 1) if batch_size is None else batch_size
+            for xb, yb in BatchIterator(X, y, batch_size=size):
                 out = model(_as_input(xb))
                 k = len(_plain(xb))
                 if loss_fn is not None:

@@ -100,8 +100,8 @@ class Pow(Function):
                     gx = g * 2 * x  # the same numbers as x ** 1, one array pass less
                 else:
                     gx = g * p * x ** (p - 1) if p != 0 else g * 0
-            else:
-                gx = g * p * x ** xp.where(p == 0, 1, p - 1)
+            else:  # 0 ** -1 is avoided where p == 0 (the term is 0 there, p ** 0 is constant)
+                gx = g * p * xp.where((x == 0) & (p == 0), 1, x) ** (p - 1)
         if np_:
             if isinstance(x, (int, float)):
                 gp = g * out * math.log(x) if x > 0 else g * 0

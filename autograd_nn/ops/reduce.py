@@ -178,9 +178,9 @@ class Softmax(Function):
     name = "softmax"
 
     @staticmethod
-    def forward(ctx: Any, x: Any, axis: int = -1) -> Any:
+    def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
         x = np.asarray(x)
-        ctx.axis = normalize_axis_tuple(axis, x.ndim)[0]
+        ctx.axis = _axes(axis, x.ndim)
         e = np.exp(x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True))
         e /= np.add.reduce(e, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(e)
@@ -196,9 +196,9 @@ class LogSoftmax(Function):
     name = "log_softmax"
 
     @staticmethod
-    def forward(ctx: Any, x: Any, axis: int = -1) -> Any:
+    def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
         x = np.asarray(x)
-        ctx.axis = normalize_axis_tuple(axis, x.ndim)[0]
+        ctx.axis = _axes(axis, x.ndim)
         shifted = x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True)
         out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=ctx.axis, keepdims=True))
         ctx.save_for_backward(out)
@@ -266,12 +266,13 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along one axis (default the last), stable for large |x|."""
+def softmax(x: Any, axis: Any = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) over ``axis`` (default the last; a tuple or None for several),
+    stable for large |x|."""
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along one axis (default the last)."""
+def log_softmax(x: Any, axis: Any = -1) -> Tensor:
+    """x - logsumexp(x) over ``axis`` (default the last; a tuple or None for several)."""
     return LogSoftmax.apply(x, axis=axis)
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from ..errors import same_kind
 from ..function import Function
 from ..tensor import Tensor, _plain_index
 from .numpy_ns import index_add as _np_index_add
@@ -130,6 +131,9 @@ class AsType(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, dtype: Any = None) -> Any:
         x = np.asarray(x)
+        if np.dtype(dtype).kind not in "biuf":
+            raise TypeError(f"cannot convert to dtype {np.dtype(dtype)}: tensors hold bool, "
+                            "integer or floating data")
         ctx.in_dtype = x.dtype
         return x.astype(dtype)
 
@@ -149,7 +153,7 @@ def axis_tuple(op: str, axis: Any, ndim: int, shape: tuple | None = None) -> tup
         return normalize_axis_tuple(axis, ndim)
     except ValueError as e:  # numpy's AxisError, or a repeated axis
         where = f" (operand shape {tuple(shape)})" if shape is not None else ""
-        raise type(e)(f"{op}: {e}{where}") from None
+        raise same_kind(e, f"{op}: {e}{where}") from None
 
 
 def reshape(x: Any, shape: Any) -> Tensor:
