@@ -250,8 +250,8 @@ def grad(
     """Gradients of ``outputs`` with respect to ``inputs``, returned, not stored in ``.grad``
     (like ``torch.autograd.grad``). With ``create_graph=True`` they carry a graph of their own."""
 
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
             raise TypeError(f"grad: output {i} is a {type(o).__name__}, not a Tensor")
