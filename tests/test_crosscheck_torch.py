@@ -114,11 +114,10 @@ def test_random_graphs_second_derivatives_agree_with_torch(prog):
 
 
 # ---- found while building the differential tests ------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="core bug: Pow's backward uses x ** where(p == 0, 1, p-1), "
-                   "so under create_graph the mixed derivative d2(x**p)/dx dp at p == 0 is x, "
-                   "not 1/x (PyTorch is wrong there too, giving 0: hence compared with FD here "
-                   "and the exponent kept away from 0 in the random graphs)")
 def test_power_mixed_second_derivative_at_exponent_zero():
+    """Found by the random graphs (fixed in the core): d2(x**p)/dx dp at p == 0 is 1/x.
+    PyTorch gives 0 there, so this is compared with central differences, and the random
+    graphs keep the exponent away from 0."""
     x0, p0 = 1.5, 0.0
     x, p = ag.Tensor(x0, requires_grad=True), ag.Tensor(p0, requires_grad=True)
     (gx,) = ag.autograd.grad(x**p, [x], create_graph=True)
