@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies_graphs import programs
 
 import autograd_nn as ag
 
@@ -340,3 +343,33 @@ def test_an_optimizer_step_between_forward_and_backward_is_caught():
     opt.step()  # ...then a step with the old gradient before its backward
     with pytest.raises(RuntimeError, match="multiply: its operand 0 .*modified in place"):
         loss.backward()
+
+
+# ---- on random graphs: every in-place edit is caught or harmless --------------------------------
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(prog=programs(max_steps=5), pick=st.integers(0, 10**6))
+def test_an_edit_of_any_node_is_either_caught_or_harmless(prog, pick):
+    """Build a random graph (tests/strategies_graphs.py), scale one of its tensors (leaf or
+    intermediate) in place under no_grad, then backward: it must raise the version error, or
+    give exactly the gradients of the unedited graph (never a silently different number)."""
+    leaves, _, loss = prog.build("ag")
+    loss.backward()
+    want = [None if x.grad is None else x.grad.data.copy() for x in leaves]
+
+    leaves, nodes, loss = prog.build("ag")
+    target = list(nodes.values())[pick % len(nodes)]
+    if not target.data.flags.writeable:  # broadcast_to views are read-only, as in numpy
+        return
+    with ag.no_grad():
+        target.mul_(1.5)
+        target.add_(0.25)
+    try:
+        loss.backward()
+    except RuntimeError as e:
+        assert "modified in place" in str(e)
+        return
+    for x, w in zip(leaves, want):
+        assert (x.grad is None) == (w is None)
+        if w is not None:
+            np.testing.assert_array_equal(x.grad.data, w, err_msg=f"silently different\n{prog}")
