@@ -11,6 +11,9 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies_graphs import programs
 
 import autograd_nn as ag
 
@@ -233,3 +236,32 @@ def test_module_and_optimizer_loop_keeps_objects_flat(no_gc):
         if step in (300, 1500):
             counts.append(live_graph_objects())
     assert counts[0] == counts[1]
+
+
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(prog=programs(max_steps=5), second_order=st.booleans())
+def test_no_op_makes_a_reference_cycle(prog, second_order):
+    """Random graphs over every op (tests/strategies_graphs.py), first or second order: with
+    the collector off, every node and tensor of the graph dies with the last reference."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        leaves, nodes, loss = prog.build("ag")
+        if second_order:
+            gs = ag.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)
+            total = sum((g * g).sum() for g in gs if g is not None and g.requires_grad)
+            if isinstance(total, ag.Tensor):
+                total.backward()
+        else:
+            loss.backward()
+        refs = [weakref.ref(t) for t in nodes.values()]
+        refs += [weakref.ref(n) for n in graph_nodes(loss)]
+        del nodes, loss, leaves
+        if second_order:
+            del gs, total
+        alive = [r() for r in refs if r() is not None]
+        assert not alive, f"kept alive: {alive[:3]}\n{prog}"
+    finally:
+        if was:
+            gc.enable()
