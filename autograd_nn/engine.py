@@ -3,6 +3,7 @@ where gradients of broadcast operands are reduced to their shapes, and graph rel
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ RELEASED = (
 
 
 def reduce_to(g: Any, shape: tuple, xp: Any, op: str, index: int) -> Any:
-    """Sum a gradient over the axes along which its operand was broadcast."""
+    """Sum a gradient over the axes along which its operand was broadcast (a new array)."""
     gshape = g.shape
     if gshape == shape:
         return g
@@ -32,12 +33,12 @@ def reduce_to(g: Any, shape: tuple, xp: Any, op: str, index: int) -> Any:
             f"{op}.backward returned a gradient of shape {gshape} for operand {index} of shape "
             f"{shape}: a gradient must have its operand's shape or broadcast to it"
         )
-    axes = tuple(range(lead)) + tuple(
-        k + lead for k, n in enumerate(shape) if n == 1 and gshape[k + lead] != 1
-    )
-    if axes:
-        g = xp.sum(g, axis=axes, keepdims=True)
-    return xp.reshape(g, shape) if g.shape != shape else g
+    if lead:
+        g = xp.sum(g, axis=tuple(range(lead)))
+    ones = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
+    if ones:
+        g = xp.sum(g, axis=ones, keepdims=True)
+    return g
 
 
 def run_backward(
@@ -88,6 +89,9 @@ def run_backward(
     prev_mode = st.grad_enabled
     if create_graph:
         st.grad_enabled = True
+    collecting = gc.isenabled()
+    if collecting:  # the pass makes no reference cycles: spare it the collector's sweeps
+        gc.disable()
     try:
         while ready:
             t = ready.pop()
@@ -161,6 +165,8 @@ def run_backward(
                 fn.saved_tensors = None
     finally:
         st.grad_enabled = prev_mode
+        if collecting:
+            gc.enable()
     if inputs is None:
         return None
     return [found.get(x) for x in inputs]

@@ -84,18 +84,16 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
         arrays = []
-        needs = []
-        record = False
+        mask = 0  # bit i set: operand i requires grad
+        bit = 1
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                r = a._requires_grad
-                needs.append(r)
-                if r:
-                    record = True
+                if a._requires_grad:
+                    mask |= bit
             else:
-                needs.append(False)
                 arrays.append(a if type(a) is float or type(a) is int else as_operand(cls.name, a))
+            bit <<= 1
         ctx = _new(cls)
         ctx.saved_tensors = ()
         try:
@@ -114,9 +112,10 @@ class Function:
 
             check_forward(ctx, out, arrays)
         kind = out.dtype.kind
-        if record and st.grad_enabled and kind == "f":
+        if mask and st.grad_enabled and kind == "f":
             ctx.inputs = args
-            ctx.needs_input_grad = tuple(needs)
+            n = len(args)
+            ctx.needs_input_grad = _NEEDS.get(mask << 4 | n) or _needs(mask, n)
             ctx._tick = CLOCK[0]
             if kwargs:
                 ctx.kwargs = kwargs
@@ -136,6 +135,16 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+_NEEDS: dict = {}  # mask << 4 | n -> the n bools the mask encodes; shared: ops allocate none
+
+
+def _needs(mask: int, n: int) -> tuple:
+    t = tuple(bool(mask >> i & 1) for i in range(n))
+    if n < 16:
+        _NEEDS[mask << 4 | n] = t
+    return t
 
 
 def as_operand(op: str, a: Any) -> Any:

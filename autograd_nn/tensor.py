@@ -385,7 +385,8 @@ def seed_for(out: Tensor, grad: Any, create_graph: bool, where: str) -> Any:
                 f"of that shape is needed: pass grad=ones_like(output) (or a weighting of shape "
                 f"{out.shape}), or reduce the output to a scalar first (e.g. .sum())"
             )
-        seed = np.ones_like(out._data)
+        data = out._data
+        seed = np.array(1, data.dtype).reshape(data.shape)  # one element; numpy's ones_like is slow
         return Tensor._from_op(seed, None) if create_graph else seed
     if isinstance(grad, Tensor):
         g = grad
