@@ -179,3 +179,17 @@ def test_gradient_clipping_by_hook():
 def test_register_hook_needs_a_tensor_that_requires_grad():
     with pytest.raises(RuntimeError, match="register_hook.*does not require grad"):
         ag.Tensor(X).register_hook(lambda g: g)
+
+
+def test_a_hook_cannot_change_the_gradient_in_place():
+    """The array a hook sees may also be another tensor's gradient (both operands of add get
+    the same one), so it is read-only: return a new value instead."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+
+    def scribble(g):
+        g.data[...] = 100.0
+
+    a.register_hook(scribble)
+    with pytest.raises(ValueError, match="read-only"):
+        (a + b).sum().backward()
+    assert b.grad is None or np.array_equal(b.grad.data, [1.0, 1.0])
