@@ -7,6 +7,7 @@ shift by the maximum, so logits of +-1000 are fine.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:
+        return (axis % ndim,)
     return tuple(sorted(normalize_axis_tuple(axis, ndim)))
 
 
@@ -58,7 +61,7 @@ class Mean(Function):
         ctx.axes = _axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
-        ctx.count = int(np.prod([x.shape[a] for a in ctx.axes]))
+        ctx.count = math.prod(x.shape[a] for a in ctx.axes)
         if ctx.count == 0:
             raise ValueError(f"the mean over an empty selection of shape {x.shape} is undefined")
         return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims) / ctx.count
@@ -83,7 +86,7 @@ class _Extreme(Function):
         hit = x == m
         weights = hit / np.add.reduce(hit, axis=ctx.axes, keepdims=True)
         ctx.save_for_backward(weights.astype(x.dtype, copy=False))
-        return m if keepdims else np.squeeze(m, axis=ctx.axes)
+        return m if keepdims else m.squeeze(axis=ctx.axes)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -161,7 +164,7 @@ class LogSumExp(Function):
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):  # an all -inf slice gives -inf, as numpy's log(0)
             out = np.log(np.add.reduce(np.exp(x - m), axis=ctx.axes, keepdims=True)) + m
-        out = out if keepdims else np.squeeze(out, axis=ctx.axes)
+        out = out if keepdims else out.squeeze(axis=ctx.axes)
         ctx.save_for_backward(x, out)
         return out
 
@@ -254,7 +257,7 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tens
 def _var(op: str, x: Any, axis: Any, ddof: int, keepdims: bool) -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(x)
     axes = tuple(range(x.ndim)) if axis is None else axis_tuple(op, axis, x.ndim, x.shape)
-    n = int(np.prod([x.shape[a] for a in axes]))
+    n = math.prod(x.shape[a] for a in axes)
     if n - ddof <= 0:
         raise ValueError(f"{op}: {n} elements with ddof={ddof} leave no degrees of freedom")
     d = x - mean(x, axis=axes, keepdims=True)

@@ -20,7 +20,7 @@ class Reshape(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, shape: Any) -> Any:
-        ctx.in_shape = np.shape(x)
+        ctx.in_shape = x.shape if type(x) is np.ndarray else np.shape(x)
         return np.reshape(x, shape)
 
     @staticmethod
@@ -34,7 +34,7 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any = None) -> Any:
-        ndim = np.ndim(x)
+        ndim = x.ndim if type(x) is np.ndarray else np.ndim(x)
         if axes is None:
             axes = tuple(range(ndim))[::-1]
         elif len(axes) != ndim or sorted(normalize_axis_tuple(axes, ndim)) != list(range(ndim)):
@@ -80,7 +80,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any, index: Any = None) -> Any:
-        ctx.in_shape = np.shape(x)
+        ctx.in_shape = x.shape if type(x) is np.ndarray else np.shape(x)
         ctx.index = index
         ctx.basic = _is_basic(index)
         return np.asarray(x)[index]
