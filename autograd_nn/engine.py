@@ -22,16 +22,20 @@ RELEASED = (
 )
 
 
-def reduce_to(g: Any, shape: tuple, xp: Any, op: str, index: int) -> Any:
-    """Sum a gradient over the axes along which its operand was broadcast (a new array)."""
+def reduce_to(g: Any, shape: tuple, xp: Any, op: str, index: Any) -> Any:
+    """Sum a gradient over the axes along which its operand was broadcast (a new array).
+    ``index`` names the operand in errors (a callable giving it is accepted)."""
     gshape = g.shape
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
+    if lead > 0 and gshape[lead:] == shape:  # only leading axes were added (a bias, a scalar)
+        return xp.sum(g, axis=0 if lead == 1 else tuple(range(lead)))
     if lead < 0 or any(n != 1 and n != gshape[k + lead] for k, n in enumerate(shape)):
         raise RuntimeError(
-            f"{op}.backward returned a gradient of shape {gshape} for operand {index} of shape "
-            f"{shape}: a gradient must have its operand's shape or broadcast to it"
+            f"{op}.backward returned a gradient of shape {gshape} for operand "
+            f"{index() if callable(index) else index} of shape {shape}: a gradient must have its "
+            "operand's shape or broadcast to it"
         )
     if lead:
         g = xp.sum(g, axis=tuple(range(lead)))
@@ -182,8 +186,8 @@ def _as_grad(gi: Any, create_graph: bool) -> Any:
 def _fit(gi: Any, data: np.ndarray, xp: Any, fn: Any, p: Any) -> Any:
     """Reduce a gradient to its operand's shape (broadcasting) and cast it to its dtype."""
     if gi.shape != data.shape:
-        index = next(i for i, a in enumerate(fn.inputs) if a is p)
-        gi = reduce_to(gi, data.shape, xp, fn.name, index)
+        gi = reduce_to(gi, data.shape, xp, fn.name,
+                       lambda: next(i for i, a in enumerate(fn.inputs) if a is p))
     if gi.dtype != data.dtype:
         gi = gi.astype(data.dtype)
     return gi
