@@ -185,10 +185,13 @@ class Tensor(TensorMethods):
 
     def _bump_version(self) -> None:
         """Record an in-place change of ``data`` (optimizers and in-place ops call this)."""
-        CLOCK[0] += 1
-        vc = self._version_counter()
-        vc[0] += 1
-        vc[1] = CLOCK[0]
+        CLOCK[0] = now = CLOCK[0] + 1
+        vc = self._vc
+        if vc is None:
+            self._vc = [1, now]
+        else:
+            vc[0] += 1
+            vc[1] = now
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -292,8 +295,9 @@ class Tensor(TensorMethods):
                 "the operation out of place (x = x + y)."
             )
 
-    def _inplace(self, op: str, ufunc: Any, other: Any) -> Tensor:
-        self._check_inplace(op, other)
+    def _inplace(self, op: str, ufunc: Any, other: Any, checked: bool = False) -> Tensor:
+        if not checked:
+            self._check_inplace(op, other)
         value = other._data if isinstance(other, Tensor) else other
         try:
             ufunc(self._data, value, out=self._data)
@@ -308,7 +312,7 @@ class Tensor(TensorMethods):
             if self.grad_fn is None and self._requires_grad:
                 self._check_inplace(op, other)
             return fallback(self, other)  # inside a graph, x += y means x = x + y
-        return self._inplace(op, ufunc, other)
+        return self._inplace(op, ufunc, other, checked=True)
 
     def __iadd__(self, other: Any) -> Tensor:
         return self._augmented("+=", np.add, other, operator.add)

@@ -53,16 +53,21 @@ def index_add(g: Any, shape: tuple, index: Any, basic: bool) -> Any:
 
 def broadcast_to(a: Any, shape: tuple) -> Any:
     """A read-only view of ``a`` broadcast to ``shape`` (numpy's rules), without copying."""
-    a = np.asarray(a)
+    if type(a) is not _ndarray:
+        a = np.asarray(a)
     if a.shape == shape:
         return a
+    if not a.ndim:  # the common case: a scalar gradient from sum or mean
+        view = _ndarray(shape, a.dtype, a, 0, (0,) * len(shape))
+        view.flags.writeable = False
+        return view
     lead = len(shape) - a.ndim
     if lead < 0 or any(n != 1 and n != shape[k + lead] for k, n in enumerate(a.shape)):
         return np.broadcast_to(a, shape)  # numpy raises its error
-    strides = (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(a.shape, a.strides))
-    view = _ndarray(shape, a.dtype, a, 0, strides) if a.flags.c_contiguous else None
-    if view is None:
+    if not a.flags.c_contiguous:
         return np.broadcast_to(a, shape)
+    strides = (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(a.shape, a.strides))
+    view = _ndarray(shape, a.dtype, a, 0, strides)
     view.flags.writeable = False
     return view
 
