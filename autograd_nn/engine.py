@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .function import Function, GraphCtx
-from .mode import CLOCK, STATE
+from .mode import CLOCK, LOCAL
 from .tensor import Tensor, seed_for
 
 _ndarray = np.ndarray
@@ -87,7 +87,7 @@ def run_backward(
     found: dict = {}
     owned: set = set()  # ids of arrays the engine allocated while accumulating (safe to add into)
     shared = set(map(id, seeds))  # ids of arrays already visible outside this pass
-    st = STATE
+    st = LOCAL.mode
     anomaly = st.anomaly
     xp = GraphCtx.xp if create_graph else Function.xp
     prev_mode = st.grad_enabled

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from .errors import same_kind
-from .mode import CLOCK, STATE
+from .mode import CLOCK, LOCAL
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -106,7 +106,7 @@ class Function:
                 ctx.saved_tensors = tuple(out if s is raw else s for s in ctx.saved_tensors)
         t = _new(Tensor)
         t._data = out
-        st = STATE
+        st = LOCAL.mode
         if st.anomaly:
             from .anomaly import check_forward
 

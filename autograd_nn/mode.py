@@ -11,13 +11,38 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _State(threading.local):
-    grad_enabled: bool = True  # ops record a graph
-    anomaly: bool = False  # ops record their creation site and check for NaN/inf
-    scope: tuple = ()  # modules whose forward is running, outermost first
+class Mode:
+    """The switches of one thread (ops read them on every call)."""
+
+    __slots__ = ("grad_enabled", "anomaly", "scope")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True  # ops record a graph
+        self.anomaly = False  # ops record their creation site and check for NaN/inf
+        self.scope: tuple = ()  # modules whose forward is running, outermost first
 
 
-STATE = _State()
+class _Local(threading.local):
+    def __init__(self) -> None:  # runs once in every thread that looks
+        self.mode = Mode()
+
+
+LOCAL = _Local()  # hot paths read ``LOCAL.mode`` once (one thread-local lookup), then its slots
+
+
+class _StateView:
+    """``STATE.grad_enabled`` etc.: this thread's `Mode`, for code off the hot path."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(LOCAL.mode, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(LOCAL.mode, name, value)
+
+
+STATE: Any = _StateView()
 
 # CLOCK[0] counts in-place mutations made through the API (any tensor, any thread). A node
 # remembers the clock at its creation; backward looks at version counters only when it moved.

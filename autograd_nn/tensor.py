@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import same_kind
 
-from .mode import CLOCK, STATE
+from .mode import CLOCK, LOCAL
 from .tensor_methods import TensorMethods
 
 _ALLOWED_KINDS = "biuf"
@@ -288,7 +288,7 @@ class Tensor(TensorMethods):
     # ---- in-place changes -------------------------------------------------------------------
     def _check_inplace(self, op: str, other: Any = None) -> None:
         other_rg = isinstance(other, Tensor) and other._requires_grad
-        if STATE.grad_enabled and (self._requires_grad or other_rg):
+        if LOCAL.mode.grad_enabled and (self._requires_grad or other_rg):
             raise RuntimeError(
                 f"in-place {op} on a tensor that requires grad (or with an operand that does) "
                 "would corrupt the graph. Update parameters inside `with no_grad():`, or write "
@@ -308,7 +308,7 @@ class Tensor(TensorMethods):
 
     def _augmented(self, op: str, ufunc: Any, other: Any, fallback: Callable) -> Tensor:
         other_rg = isinstance(other, Tensor) and other._requires_grad
-        if STATE.grad_enabled and (self._requires_grad or other_rg):
+        if LOCAL.mode.grad_enabled and (self._requires_grad or other_rg):
             if self.grad_fn is None and self._requires_grad:
                 self._check_inplace(op, other)
             return fallback(self, other)  # inside a graph, x += y means x = x + y

@@ -3,7 +3,8 @@
 A module registers a `Parameter` or another `Module` when it is assigned as an attribute, the
 way PyTorch's ``nn.Module`` does, so ``named_parameters()`` can list them with dotted names
 (``"hidden.weight"``). Calling a module runs ``forward`` with the module pushed on the module
-scope (``autograd_nn.mode.STATE.scope``), so every op recorded inside knows which modules made it.
+scope (``autograd_nn.mode.STATE.scope``), so every op recorded inside knows which modules
+made it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..mode import STATE
+from ..mode import LOCAL
 from ..tensor import Tensor
 
 
@@ -239,7 +240,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        st = STATE
+        st = LOCAL.mode
         outer = st.scope
         st.scope = outer + (self,)
         try:
