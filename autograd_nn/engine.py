@@ -69,6 +69,8 @@ def run_backward(
     while stack:
         fn = stack.pop().grad_fn
         if fn is not None:
+            if fn.saved_tensors is None:
+                raise RuntimeError(RELEASED.format(op=fn.name))
             for p, need in zip(fn.inputs, fn.needs_input_grad):
                 if need:
                     if p in deps:
@@ -171,9 +173,36 @@ def run_backward(
         st.grad_enabled = prev_mode
         if collecting:
             gc.enable()
+    if not retain_graph and tracer is None:
+        for r in roots:
+            _let_go(r)
     if inputs is None:
         return None
     return [found.get(x) for x in inputs]
+
+
+class _Released:
+    """Stands, in a root's operands, for an intermediate tensor a finished backward let go of."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<released by backward>"
+
+
+RELEASED_OPERAND = _Released()
+
+
+def _let_go(root: Any) -> None:
+    """After a backward without retain_graph, the output no longer holds the tensors it was
+    computed from: unless the user holds them, the intermediates and their arrays are freed
+    (as in PyTorch), even while the output itself is kept (``losses.append(loss)``)."""
+    fn = root.grad_fn
+    if fn is not None:
+        fn.inputs = tuple(
+            RELEASED_OPERAND if isinstance(p, Tensor) and p.grad_fn is not None else p
+            for p in fn.inputs
+        )
 
 
 def _as_grad(gi: Any, create_graph: bool) -> Any:

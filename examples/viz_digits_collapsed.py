@@ -42,7 +42,7 @@ def main() -> int:
     x = ag.Tensor(X, name="pixels")
     loss = nn.functional.cross_entropy(model(x), y)
     loss.name = "loss"
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph (and its values) to draw it
     graph = draw_graph(loss, model, collapse=None if args.expanded else True, rankdir="TB")
     print(f"loss = {loss.item():.4f}; {graph.source.count(' -> ')} edges in the picture")
     try:

@@ -126,7 +126,7 @@ def hand_r1(X, y, W):
 # ---- structure and labels ------------------------------------------------------------------
 def test_r1_nodes_edges_and_labels():
     r = build_r1()
-    r["J"].backward()
+    r["J"].backward(retain_graph=True)  # keep the graph to draw it
     h = hand_r1(r["X"], r["y"], r["W"])
     nodes, edges, clusters = parse_dot(draw_graph(r["J"], r["params"]).source)
     assert not clusters
@@ -190,7 +190,7 @@ def test_small_values_in_full_big_ones_summarised():
     big = ag.Tensor(rng.standard_normal((10, 10)), requires_grad=True, name="big")
     small = ag.Tensor(rng.standard_normal(6), requires_grad=True, name="small")
     y = (big * 2).sum() + small.sum()
-    y.backward()
+    y.backward(retain_graph=True)  # keep the graph to draw it
     nodes, _, _ = parse_dot(draw_graph(y, max_elements=20).source)
     lb = nodes[by_label(nodes, "big ")]["label"]
     value_line = [ln for ln in lines_of(lb) if ln.startswith("value")][0]
@@ -211,7 +211,7 @@ def test_small_values_in_full_big_ones_summarised():
 
 def test_show_data_and_show_grad_switch_blocks_off():
     r = build_r1()
-    r["J"].backward()
+    r["J"].backward(retain_graph=True)  # keep the graph to draw it
     src = draw_graph(r["J"], r["params"], show_data=False, show_grad=False).source
     assert "value" not in src and "grad" not in src
     src = draw_graph(r["J"], r["params"], show_data=False).source
@@ -418,7 +418,7 @@ def test_collapse_all_turns_a_784_256_128_10_mlp_into_a_readable_picture():
 
 def test_collapsed_box_shows_the_norm_of_each_parameter_gradient():
     model, x, loss = mlp([6, 4, 3])
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph to draw it
     nodes, _, _ = parse_dot(draw_graph(loss, model, collapse="0").source)
     (box,) = [lines_of(a["label"]) for a in nodes.values() if a.get("shape") == "box3d"]
     norms = {ln.split()[0]: float(ln.split("|grad| ")[1]) for ln in box if "|grad|" in ln}
@@ -588,7 +588,7 @@ def test_graphviz_is_imported_lazily():
 @needs_dot
 def test_render_real_svg_and_png(tmp_path):
     r = build_r1()
-    r["J"].backward()
+    r["J"].backward(retain_graph=True)  # keep the graph to draw it
     g = draw_graph(r["J"], r["params"], legend=True)
     svg = render(g, tmp_path / "r1.svg")
     root = ET.parse(svg).getroot()

@@ -13,7 +13,7 @@ from autograd_nn.viz import print_graph
 
 def test_r1_tree(capsys):
     r = build_r1()
-    r["J"].backward()
+    r["J"].backward(retain_graph=True)  # keep the graph to draw it
     text = print_graph(r["J"], r["params"])
     assert capsys.readouterr().out == text + "\n"
     lines = text.splitlines()
