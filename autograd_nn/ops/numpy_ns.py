@@ -14,19 +14,17 @@ from typing import Any
 import numpy as np
 
 _ndarray = np.ndarray
-# exp's argument above which the result overflows, per float dtype
-_EXP_MAX = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 88.7, np.dtype(np.float64): 709.7}
 
 
 def sigmoid(x: Any) -> Any:
-    """1 / (1 + exp(-x)) without overflow: exp's argument is capped where it would overflow,
-    which changes results only below the smallest normal float (e.g. x < -709 in float64)."""
-    x = np.asarray(x)
+    """1 / (1 + exp(-x)) at every x, without warnings: where exp(-x) overflows (x < -709.8 in
+    float64, where the true value is below 1e-308) the result is 1 / inf = 0."""
     e = np.negative(x)
     if type(e) is not _ndarray:  # 0-d input gives a numpy scalar
-        return 1.0 / (1.0 + np.exp(min(e, _EXP_MAX.get(x.dtype, 709.7))))
-    np.minimum(e, _EXP_MAX.get(x.dtype, 709.7), out=e)
-    np.exp(e, out=e)
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(e))
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
     e += 1.0
     return np.reciprocal(e, out=e)
 
