@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import nn
 from ..gradcheck import ThreeWayTable, compare_gradients
+from ..nn import functional as F
 from ..tensor import Tensor
 
 TOLERANCE = 1e-10  # the largest relative engine-vs-hand gradient difference allowed
@@ -225,3 +227,19 @@ def format_rows(labels: Iterable[str], values: Iterable[Any], fmt: str = "{:.6f}
     width = max((len(s) for s in labels), default=0)
     return [f"{s.ljust(width)}  {fmt.format(v) if not isinstance(v, str) else v}"
             for s, v in zip(labels, values)]
+
+
+class TwoLayerSigmoid(nn.Module):
+    """``n_in -> n_hidden -> n_out``, sigmoid after both layers, no biases (R2 and R3):
+    W1 = ``hidden.weight`` (n_in, n_hidden), W2 = ``output.weight`` (n_hidden, n_out)."""
+
+    def __init__(self, n_in: int, n_hidden: int, n_out: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(n_in, n_hidden, bias=False)
+        self.output = nn.Linear(n_hidden, n_out, bias=False)
+
+    def forward(self, X: Tensor) -> Tensor:
+        return F.sigmoid(self.output(F.sigmoid(self.hidden(X))))
+
+    def weights(self) -> dict[str, nn.Parameter]:
+        return {"W1": self.hidden.weight, "W2": self.output.weight}

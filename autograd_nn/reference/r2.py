@@ -31,6 +31,7 @@ from ..tensor import Tensor
 from .common import (
     Progress,
     ReferenceReport,
+    TwoLayerSigmoid,
     bitwise_equal,
     engine_grads,
     format_rows,
@@ -77,23 +78,12 @@ def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
-class R2Net(nn.Module):
-    """3 -> 4 -> 1, sigmoid after both layers, no biases; W1 = ``hidden.weight`` (3, 4),
-    W2 = ``output.weight`` (4, 1)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(3, 4, bias=False)
-        self.output = nn.Linear(4, 1, bias=False)
-
-    def forward(self, X: Tensor) -> Tensor:
-        return F.sigmoid(self.output(F.sigmoid(self.hidden(X))))
-
-    def weights(self) -> dict[str, nn.Parameter]:
-        return {"W1": self.hidden.weight, "W2": self.output.weight}
+def R2Net() -> TwoLayerSigmoid:
+    """3 -> 4 -> 1, sigmoid after both layers, no biases."""
+    return TwoLayerSigmoid(3, 4, 1)
 
 
-def engine_model(seed: int = SEED) -> R2Net:
+def engine_model(seed: int = SEED) -> TwoLayerSigmoid:
     """`R2Net` filled from ``np.random.seed(seed)``, ``rand(3,4)``, ``rand(4,1)``."""
     model = R2Net()
     nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed,
@@ -101,7 +91,7 @@ def engine_model(seed: int = SEED) -> R2Net:
     return model
 
 
-def engine_loss(model: R2Net, X: Tensor, y: Tensor) -> Tensor:
+def engine_loss(model: TwoLayerSigmoid, X: Tensor, y: Tensor) -> Tensor:
     """``L = Σ (y - ŷ)²``."""
     return F.mse_loss(model(X), y, reduction="sum")
 

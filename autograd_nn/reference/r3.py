@@ -34,6 +34,7 @@ from ..tensor import Tensor
 from .common import (
     Progress,
     ReferenceReport,
+    TwoLayerSigmoid,
     bitwise_equal,
     engine_grads,
     format_rows,
@@ -89,35 +90,24 @@ def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
-class R3Net(nn.Module):
-    """2 -> 3 -> 1, sigmoid after both layers, no biases; W1 = ``hidden.weight`` (2, 3),
-    W2 = ``output.weight`` (3, 1)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(2, 3, bias=False)
-        self.output = nn.Linear(3, 1, bias=False)
-
-    def forward(self, X: Tensor) -> Tensor:
-        return F.sigmoid(self.output(F.sigmoid(self.hidden(X))))
-
-    def weights(self) -> dict[str, nn.Parameter]:
-        return {"W1": self.hidden.weight, "W2": self.output.weight}
+def R3Net() -> TwoLayerSigmoid:
+    """2 -> 3 -> 1, sigmoid after both layers, no biases."""
+    return TwoLayerSigmoid(2, 3, 1)
 
 
-def engine_model(seed: int = SEED) -> R3Net:
+def engine_model(seed: int = SEED) -> TwoLayerSigmoid:
     """`R3Net` filled from ``np.random.seed(seed)``, ``randn(2,3)``, ``randn(3,1)``."""
     model = R3Net()
     nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed)
     return model
 
 
-def engine_objective(model: R3Net, X: Tensor, y: Tensor) -> Tensor:
+def engine_objective(model: TwoLayerSigmoid, X: Tensor, y: Tensor) -> Tensor:
     """What the updates minimise: ``½ Σ (y - o)²``."""
     return 0.5 * F.mse_loss(model(X), y, reduction="sum")
 
 
-def predict_score(net: R3Net | dict[str, np.ndarray], hours_studied: Any,
+def predict_score(net: TwoLayerSigmoid | dict[str, np.ndarray], hours_studied: Any,
                   hours_slept: Any) -> np.ndarray | float:
     """The predicted test score (0..100) for raw hours, scaled with the *training* maxima.
 
