@@ -58,12 +58,11 @@ class GradientRow:
     note: str = ""
 
 
-class GradientTable:
-    """Per name: max abs and rel difference and an ok flag. Truthy when every row is ok."""
+class _Rows:
+    """Rows with a ``name`` and an ``ok``: truthy when every row is ok; ``table[name]``."""
 
-    def __init__(self, rows: list[GradientRow], labels: tuple[str, str], rtol: float,
-                 atol: float) -> None:
-        self.rows, self.labels, self.rtol, self.atol = rows, labels, rtol, atol
+    rows: list
+    _what = "row"
 
     def __bool__(self) -> bool:
         return all(r.ok for r in self.rows)
@@ -74,11 +73,21 @@ class GradientTable:
     def __iter__(self) -> Any:
         return iter(self.rows)
 
-    def __getitem__(self, name: str) -> GradientRow:
+    def __getitem__(self, name: str) -> Any:
         for r in self.rows:
             if r.name == name:
                 return r
-        raise KeyError(f"no gradient named {name!r}; names: {[r.name for r in self.rows]}")
+        raise KeyError(f"no {self._what} named {name!r}; names: {[r.name for r in self.rows]}")
+
+
+class GradientTable(_Rows):
+    """Per name: max abs and rel difference and an ok flag. Truthy when every row is ok."""
+
+    _what = "gradient"
+
+    def __init__(self, rows: list[GradientRow], labels: tuple[str, str], rtol: float,
+                 atol: float) -> None:
+        self.rows, self.labels, self.rtol, self.atol = rows, labels, rtol, atol
 
     def __str__(self) -> str:
         a, b = self.labels
@@ -152,29 +161,16 @@ class ThreeWayRow:
     ok: bool
 
 
-class ThreeWayTable:
+class ThreeWayTable(_Rows):
     """Engine vs hand-derived vs finite differences, one row per parameter; truthy when all
     three agree for every parameter. ``engine``, ``hand``, ``numerical`` hold the gradients."""
+
+    _what = "parameter"
 
     def __init__(self, rows: list[ThreeWayRow], engine: dict, hand: dict, numerical: dict,
                  tolerances: dict) -> None:
         self.rows, self.engine, self.hand, self.numerical = rows, engine, hand, numerical
         self.tolerances = tolerances
-
-    def __bool__(self) -> bool:
-        return all(r.ok for r in self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Any:
-        return iter(self.rows)
-
-    def __getitem__(self, name: str) -> ThreeWayRow:
-        for r in self.rows:
-            if r.name == name:
-                return r
-        raise KeyError(f"no parameter named {name!r}; names: {[r.name for r in self.rows]}")
 
     def __str__(self) -> str:
         t = self.tolerances
