@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn
-from ..gradcheck import ThreeWayTable, compare_gradients
+from ..gradcheck import ThreeWayTable, check_three_way, compare_gradients
 from ..nn import functional as F
 from ..tensor import Tensor
 
@@ -47,6 +47,19 @@ def engine_grads(params: Mapping[str, Tensor]) -> dict[str, np.ndarray]:
             raise RuntimeError(f"parameter {name} has no gradient: was backward() called?")
         out[name] = np.array(p.grad.data, dtype=np.float64)
     return out
+
+
+def engine_step(opt: Any, loss_fn: Any, params: Mapping[str, Tensor],
+                hand_grads: Mapping[str, Any], with_fd: bool) -> tuple[Tensor, float, Any]:
+    """The engine's gradient beside the hand-derived one: zero the grads, ``loss_fn()``,
+    backward; returns the loss, the largest relative difference of the two gradients and,
+    ``with_fd``, the three-way table with finite differences (else None). No step is taken."""
+    opt.zero_grad()
+    loss = loss_fn()
+    loss.backward()
+    g_eng = engine_grads(params)
+    three_way = check_three_way(loss_fn, params, hand_grads, engine=g_eng) if with_fd else None
+    return loss, gradient_difference(g_eng, hand_grads), three_way
 
 
 def gradient_difference(engine: Mapping[str, Any], hand: Mapping[str, Any]) -> float:

@@ -25,7 +25,6 @@ import numpy as np
 
 from .. import nn, optim
 from ..datasets import truth_table_r1
-from ..gradcheck import check_three_way
 from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -33,9 +32,8 @@ from .common import (
     Progress,
     ReferenceReport,
     bitwise_equal,
-    engine_grads,
+    engine_step,
     format_rows,
-    gradient_difference,
     log_rows,
     max_abs_difference,
     sigmoid,
@@ -159,16 +157,13 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
     try:
         for epoch in range(1, epochs + 1):
             J_hand, g_hand, _ = hand_gradients(X, y, W)
-            opt.zero_grad()
-            J = engine_cost(model, Xt, yt)
-            J.backward()
-            g_eng = engine_grads(params)
-            diffs.append(gradient_difference(g_eng, g_hand))
+            J, diff, table = engine_step(opt, lambda: engine_cost(model, Xt, yt), params, g_hand,
+                                         epoch == 1 and check_fd)
+            if table is not None:
+                three_way = table
+            diffs.append(diff)
             losses.append(J_hand)
             engine_losses.append(J.item())
-            if epoch == 1 and check_fd:
-                three_way = check_three_way(lambda: engine_cost(model, Xt, yt), params, g_hand,
-                                            engine=g_eng)
             hand_update(W, g_hand, lr)
             opt.step()
             bar.update(J_hand)

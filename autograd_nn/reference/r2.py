@@ -24,7 +24,6 @@ import numpy as np
 
 from .. import nn, optim
 from ..datasets import truth_table_r2
-from ..gradcheck import check_three_way
 from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -33,9 +32,8 @@ from .common import (
     ReferenceReport,
     TwoLayerSigmoid,
     bitwise_equal,
-    engine_grads,
+    engine_step,
     format_rows,
-    gradient_difference,
     log_rows,
     max_abs_difference,
     sigmoid,
@@ -114,16 +112,13 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
         for it in range(1, iterations + 1):
             L_hand, dW = hand_updates(X, y, W)
             grad_hand = {k: -v for k, v in dW.items()}  # dW = -∂L/∂W
-            opt.zero_grad()
-            L = engine_loss(model, Xt, yt)
-            L.backward()
-            g_eng = engine_grads(params)
-            diffs.append(gradient_difference(g_eng, grad_hand))
+            L, diff, table = engine_step(opt, lambda: engine_loss(model, Xt, yt), params,
+                                         grad_hand, it == 1 and check_fd)
+            if table is not None:
+                three_way = table
+            diffs.append(diff)
             losses.append(L_hand)
             engine_losses.append(L.item())
-            if it == 1 and check_fd:
-                three_way = check_three_way(lambda: engine_loss(model, Xt, yt), params,
-                                            grad_hand, engine=g_eng)
             hand_update(W, dW)
             opt.step()
             bar.update(L_hand)

@@ -27,7 +27,6 @@ import numpy as np
 
 from .. import nn, optim
 from ..datasets import study_sleep_scores
-from ..gradcheck import check_three_way
 from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -36,9 +35,8 @@ from .common import (
     ReferenceReport,
     TwoLayerSigmoid,
     bitwise_equal,
-    engine_grads,
+    engine_step,
     format_rows,
-    gradient_difference,
     log_rows,
     max_abs_difference,
     sigmoid,
@@ -146,18 +144,14 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
         for it in range(1, iterations + 1):
             mse_hand, dW = hand_updates(X, y, W)
             grad_hand = {k: -v for k, v in dW.items()}  # the updates are -∂(½Σ(y-o)²)/∂W
-            opt.zero_grad()
-            out = model(Xt)
-            objective = 0.5 * F.mse_loss(out, yt, reduction="sum")
-            objective.backward()
+            _, diff, table = engine_step(opt, lambda: engine_objective(model, Xt, yt), params,
+                                         grad_hand, it == 1 and check_fd)
+            if table is not None:
+                three_way = table
             with no_grad():
-                engine_losses.append(F.mse_loss(out, yt).item())  # reported: mean((y-o)²)
-            g_eng = engine_grads(params)
-            diffs.append(gradient_difference(g_eng, grad_hand))
+                engine_losses.append(F.mse_loss(model(Xt), yt).item())  # reported: mean((y-o)²)
+            diffs.append(diff)
             losses.append(mse_hand)
-            if it == 1 and check_fd:
-                three_way = check_three_way(lambda: engine_objective(model, Xt, yt), params,
-                                            grad_hand, engine=g_eng)
             hand_update(W, dW)
             opt.step()
             bar.update(mse_hand)

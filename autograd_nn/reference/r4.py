@@ -33,7 +33,6 @@ import numpy as np
 
 from .. import nn, optim
 from ..datasets import people_new, people_weight_height, person_features
-from ..gradcheck import check_three_way
 from ..mode import no_grad
 from ..nn import functional as F
 from ..ops import stack
@@ -42,9 +41,8 @@ from .common import (
     Progress,
     ReferenceReport,
     bitwise_equal,
-    engine_grads,
+    engine_step,
     format_rows,
-    gradient_difference,
     log_rows,
     max_abs_difference,
     sigmoid,
@@ -229,17 +227,17 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
         for _ in range(epochs):
             for x, y_true in zip(X, y):
                 xt, target = Tensor(x), Tensor(y_true)
-                opt.zero_grad()
-                L = F.mse_loss(model(xt), target)
-                L.backward()
-                g_eng = engine_grads(params)
-                g_hand = hand.train_sample(x, y_true, lr)  # computes its gradients, then steps
-                diffs.append(gradient_difference(g_eng, g_hand))
-                if check_fd and three_way is None:  # the engine model has not stepped yet
-                    def sample_loss(xt: Tensor = xt, t: Tensor = target) -> Tensor:
-                        return F.mse_loss(model(xt), t)
+                g_hand = hand.train_sample(x, y_true, lr)  # its gradients, then its step
 
-                    three_way = check_three_way(sample_loss, params, g_hand, engine=g_eng)
+                def sample_loss(xt: Tensor = xt, t: Tensor = target) -> Tensor:
+                    return F.mse_loss(model(xt), t)
+
+                # the three-way table at the first sample, before the engine model steps
+                _, diff, table = engine_step(opt, sample_loss, params, g_hand,
+                                             check_fd and three_way is None)
+                if table is not None:
+                    three_way = table
+                diffs.append(diff)
                 opt.step()
             losses.append(mse(y, [hand.feedforward(x) for x in X]))
             with no_grad():

@@ -33,7 +33,6 @@ import numpy as np
 from .. import nn, optim
 from ..data import Standardizer, one_hot, train_test_split
 from ..datasets import load_iris
-from ..gradcheck import check_three_way
 from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -42,8 +41,7 @@ from .common import (
     Progress,
     ReferenceReport,
     bitwise_equal,
-    engine_grads,
-    gradient_difference,
+    engine_step,
     log_rows,
     max_abs_difference,
     sigmoid,
@@ -185,16 +183,13 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
     try:
         for it in range(1, iterations + 1):
             C_hand, g_hand = hand_gradients(X, Y, W, activation)
-            opt.zero_grad()
-            C = F.mse_loss(model(Xt), Yt)
-            C.backward()
-            g_eng = engine_grads(params)
-            diffs.append(gradient_difference(g_eng, g_hand))
+            C, diff, table = engine_step(opt, lambda: F.mse_loss(model(Xt), Yt), params, g_hand,
+                                         it == 1 and check_fd)
+            if table is not None:
+                three_way = table
+            diffs.append(diff)
             losses.append(C_hand)
             engine_losses.append(C.item())
-            if it == 1 and check_fd:
-                three_way = check_three_way(lambda: F.mse_loss(model(Xt), Yt), params, g_hand,
-                                            engine=g_eng)
             hand_update(W, g_hand, lr)
             opt.step()
             bar.update(C_hand)
