@@ -87,21 +87,17 @@ class Module:
         elif isinstance(value, Module):
             self._forget(name)
             modules[name] = value
-        elif params is not None and name in params:
-            if value is not None:
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as parameter {name!r} of "
-                    f"{type(self).__name__}: a Parameter (or None) is expected"
-                )
-            params[name] = None
-        elif modules is not None and name in modules:
-            if value is not None:
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as sub-module {name!r} of "
-                    f"{type(self).__name__}: a Module (or None) is expected"
-                )
-            modules[name] = None
         else:
+            for store, what, kind in ((params, "parameter", "Parameter"),
+                                      (modules, "sub-module", "Module")):
+                if store is not None and name in store:  # a registered slot keeps its kind
+                    if value is not None:
+                        raise TypeError(
+                            f"cannot assign {type(value).__name__} as {what} {name!r} of "
+                            f"{type(self).__name__}: a {kind} (or None) is expected"
+                        )
+                    store[name] = None
+                    return
             object.__setattr__(self, name, value)
 
     def _forget(self, name: str) -> None:

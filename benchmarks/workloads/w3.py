@@ -10,6 +10,8 @@ local derivatives in reverse, the same array operations as the engine's rules.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .common import Target, Workload
@@ -59,6 +61,19 @@ class NumpyChain:
         return {"loss": self.out.copy(), "dx0": self.grad.copy()}
 
 
+def chain(x0: Any, tanh: Any, cycles: int, rem: int) -> Any:
+    """``x*MUL``, ``+ADD``, ``tanh`` repeated ``cycles`` times, then ``rem`` more ops; the
+    same code drives autograd_nn tensors and torch tensors."""
+    h = x0
+    for _ in range(cycles):
+        h = tanh(h * MUL + ADD)
+    if rem >= 1:
+        h = h * MUL
+    if rem == 2:
+        h = h + ADD
+    return h
+
+
 class EngineChain:
     def __init__(self, data: dict[str, np.ndarray]) -> None:
         import autograd_nn as ag
@@ -68,16 +83,7 @@ class EngineChain:
         self.cycles, self.rem = divmod(n_ops(data), 3)
 
     def step(self) -> None:
-        tanh = self.ag.tanh
-        h = self.x0
-        for _ in range(self.cycles):
-            h = h * MUL
-            h = h + ADD
-            h = tanh(h)
-        if self.rem >= 1:
-            h = h * MUL
-        if self.rem == 2:
-            h = h + ADD
+        h = chain(self.x0, self.ag.tanh, self.cycles, self.rem)
         self.x0.grad = None
         h.backward()
         self.out = h
@@ -95,16 +101,7 @@ class TorchChain:
         self.cycles, self.rem = divmod(n_ops(data), 3)
 
     def step(self) -> None:
-        tanh = self.torch.tanh
-        h = self.x0
-        for _ in range(self.cycles):
-            h = h * MUL
-            h = h + ADD
-            h = tanh(h)
-        if self.rem >= 1:
-            h = h * MUL
-        if self.rem == 2:
-            h = h + ADD
+        h = chain(self.x0, self.torch.tanh, self.cycles, self.rem)
         self.x0.grad = None
         h.backward()
         self.out = h
