@@ -142,6 +142,21 @@ class ReferenceReport:
     extra: dict[str, Any] = field(default_factory=dict)
     epoch_label: str = "epoch"  # what one logged row counts ("epoch" or "iter")
 
+    @classmethod
+    def from_run(cls, diffs: list[float], losses: list[float], engine_losses: list[float],
+                 log_every: int, hand: tuple[Mapping[str, Any], Any],
+                 engine: tuple[Mapping[str, Any], Any], steps_per_epoch: int = 1,
+                 **fields: Any) -> ReferenceReport:
+        """The report of a finished side-by-side run: ``hand`` and ``engine`` are each
+        ``(final parameters, final predictions)``; the log keeps every ``log_every``-th row."""
+        (w_hand, p_hand), (w_engine, p_engine) = hand, engine
+        same = bitwise_equal(w_engine, w_hand) and bitwise_equal({"p": p_engine}, {"p": p_hand})
+        return cls(step_diffs=np.asarray(diffs), losses=np.asarray(losses),
+                   engine_losses=np.asarray(engine_losses),
+                   log=log_rows(diffs, losses, engine_losses, steps_per_epoch, log_every),
+                   max_param_diff=max_abs_difference(w_engine, w_hand), bitwise_equal=same,
+                   **fields)
+
     @property
     def max_rel_diff(self) -> float:
         """The largest engine-vs-hand relative gradient difference over the whole run."""

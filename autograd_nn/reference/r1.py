@@ -31,11 +31,8 @@ from ..tensor import Tensor
 from .common import (
     Progress,
     ReferenceReport,
-    bitwise_equal,
     engine_step,
     format_rows,
-    log_rows,
-    max_abs_difference,
     sigmoid,
     sigmoid_prime,
 )
@@ -173,26 +170,22 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
         pred_engine = model(Xt).numpy()
     pred_hand = hand_forward(X, W)["yhat"]
     final_engine = {k: p.numpy() for k, p in params.items()}
-    same = bitwise_equal(final_engine, W) and bitwise_equal({"p": pred_engine}, {"p": pred_hand})
     labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
     result_lines = format_rows(
         labels, [f"hand {h:.6f}   engine {e:.6f}" for h, e in zip(pred_hand[:, 0],
                                                                     pred_engine[:, 0])])
     rounded = (pred_engine[:, 0] > 0.5).astype(int).tolist()
-    return ReferenceReport(
+    return ReferenceReport.from_run(
+        diffs, losses, engine_losses, log_every or max(1, epochs // 10),
+        hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R1",
         title="three-layer sigmoid network 3 -> 4 -> 5 -> 1, no biases, on a 4-row truth table",
         settings=[f"np.random.seed({seed}); W1, W2, W3 = randn(3,4), randn(4,5), randn(5,1)",
                   f"J = Σ ½(y - ŷ)², full-batch gradient descent, lr {lr:g}, {epochs} epochs"],
-        step_diffs=np.asarray(diffs), losses=np.asarray(losses),
-        engine_losses=np.asarray(engine_losses),
-        log=log_rows(diffs, losses, engine_losses, 1, log_every or max(1, epochs // 10)),
         three_way=three_way,
         result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
                f"(labels {y[:, 0].astype(int).tolist()})",
         result_lines=result_lines + [f"read as 0/1: {rounded}"],
-        max_param_diff=max_abs_difference(final_engine, W),
-        bitwise_equal=same,
         notes=["with the rows as specified the label equals the first column of X "
                "(the spec's 'XOR' remark does not hold for R1's rows)."],
         extra={"pred_hand": pred_hand, "pred_engine": pred_engine, "W_hand": W,

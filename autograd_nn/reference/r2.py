@@ -31,11 +31,8 @@ from .common import (
     Progress,
     ReferenceReport,
     TwoLayerSigmoid,
-    bitwise_equal,
     engine_step,
     format_rows,
-    log_rows,
-    max_abs_difference,
     sigmoid,
 )
 
@@ -128,7 +125,6 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
         pred_engine = model(Xt).numpy()
     pred_hand = hand_forward(X, W)[1]
     final_engine = {k: p.numpy() for k, p in params.items()}
-    same = bitwise_equal(final_engine, W) and bitwise_equal({"p": pred_engine}, {"p": pred_hand})
     steps = np.diff(np.asarray(losses))
     monotonic = bool(np.all(steps < 0))
     labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
@@ -138,21 +134,18 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     result_lines.append("the loss decreased at every iteration" if monotonic else
                         f"the loss rose at {int(np.sum(steps >= 0))} iterations "
                         f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
-    return ReferenceReport(
+    return ReferenceReport.from_run(
+        diffs, losses, engine_losses, log_every or max(1, iterations // 10),
+        hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R2",
         title="two-layer sigmoid network 3 -> 4 -> 1, no biases, uniform init, XOR",
         settings=[f"np.random.seed({seed}); W1, W2 = rand(3,4), rand(4,1)",
                   f"L = Σ (y - ŷ)², updates W += dW with dW = -∂L/∂W (lr 1), "
                   f"{iterations} iterations"],
-        step_diffs=np.asarray(diffs), losses=np.asarray(losses),
-        engine_losses=np.asarray(engine_losses),
-        log=log_rows(diffs, losses, engine_losses, 1, log_every or max(1, iterations // 10)),
         three_way=three_way,
         result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
                f"(labels {y[:, 0].astype(int).tolist()})",
         result_lines=result_lines,
-        max_param_diff=max_abs_difference(final_engine, W),
-        bitwise_equal=same,
         epoch_label="iter",
         notes=["the hand-derived dW is the negative gradient (-∂L/∂W), so the engine's "
                "∂L/∂W is compared with -dW; σ' is taken from the layer output, s(1-s)."],

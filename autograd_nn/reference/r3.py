@@ -34,11 +34,8 @@ from .common import (
     Progress,
     ReferenceReport,
     TwoLayerSigmoid,
-    bitwise_equal,
     engine_step,
     format_rows,
-    log_rows,
-    max_abs_difference,
     sigmoid,
 )
 
@@ -161,7 +158,6 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
         pred_engine = model(Xt).numpy()
     pred_hand = hand_forward(X, W)[1]
     final_engine = {k: p.numpy() for k, p in params.items()}
-    same = bitwise_equal(final_engine, W) and bitwise_equal({"p": pred_engine}, {"p": pred_hand})
     q_hand, q_engine = predict_score(W, *QUERY), predict_score(model, *QUERY)
     raw, _ = study_sleep_scores()
     labels = [f"studied {a:g} h, slept {b:g} h, scored {t:g}:" for (a, b), t in
@@ -172,21 +168,18 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     result_lines.append(f"4 h studied, 8 h slept: scaled with the training maxima "
                         f"{x_max.tolist()} to {np.round(np.array(QUERY) / x_max, 4).tolist()}; "
                         f"hand {q_hand:.3f}, engine {q_engine:.3f}")
-    return ReferenceReport(
+    return ReferenceReport.from_run(
+        diffs, losses, engine_losses, log_every or max(1, iterations // 10),
+        hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R3",
         title="test score from hours studied and slept, 2 -> 3 -> 1 sigmoid, no biases",
         settings=[f"np.random.seed({seed}); W1, W2 = randn(2,3), randn(3,1); "
                   "X / X.max(axis=0), y / 100",
                   f"updates W += Xᵀ@delta (gradient descent on ½Σ(y-o)², lr 1), {iterations} "
                   "iterations; loss reported: mean((y-o)²)"],
-        step_diffs=np.asarray(diffs), losses=np.asarray(losses),
-        engine_losses=np.asarray(engine_losses),
-        log=log_rows(diffs, losses, engine_losses, 1, log_every or max(1, iterations // 10)),
         three_way=three_way,
         result=f"predicted score for 4 h studied, 8 h slept: {q_engine:.2f}",
         result_lines=result_lines,
-        max_param_diff=max_abs_difference(final_engine, W),
-        bitwise_equal=same,
         epoch_label="iter",
         notes=["the gradient is of ½Σ(y-o)² while the loss printed is mean((y-o)²); "
                "new inputs are scaled with the training maxima (3 h, 9 h)."],

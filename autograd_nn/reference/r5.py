@@ -42,8 +42,6 @@ from .common import (
     ReferenceReport,
     bitwise_equal,
     engine_step,
-    log_rows,
-    max_abs_difference,
     sigmoid,
 )
 
@@ -200,7 +198,6 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
         out_train = model(Xt).numpy()
         out_test = model(Tensor(d["X_test"])).numpy()
     hand_test = hand_forward(d["X_test"], W, activation)["yhat"]
-    same = bitwise_equal(final_engine, W) and bitwise_equal({"p": out_test}, {"p": hand_test})
     acc_train = accuracy(out_train, d["y_train"])
     acc_test = accuracy(out_test, d["y_test"])
     acc_hand = accuracy(hand_test, d["y_test"])
@@ -214,7 +211,9 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
     ]
     if acc_test < 0.9:
         result_lines += _diagnosis(X, W, activation)
-    return ReferenceReport(
+    return ReferenceReport.from_run(
+        diffs, losses, engine_losses, log_every or max(1, iterations // 10),
+        hand=(W, hand_test), engine=(final_engine, out_test),
         name=f"R5-{activation}",
         title=f"Iris 5 -> {HIDDEN} -> 3 without biases, hidden {activation}, sigmoid output",
         settings=[f"stratified 80/20 split (rng={seed}), standardised with the training "
@@ -222,14 +221,9 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
                   f"(default_rng({seed}))",
                   f"C = mean((ŷ - y)²) over all outputs, hand δ scaled by 2/(N·K) = 2/{Y.size}; "
                   f"full batch, lr {lr:g}, {iterations} iterations"],
-        step_diffs=np.asarray(diffs), losses=np.asarray(losses),
-        engine_losses=np.asarray(engine_losses),
-        log=log_rows(diffs, losses, engine_losses, 1, log_every or max(1, iterations // 10)),
         three_way=three_way,
         result=f"test accuracy {acc_test:.3f}",
         result_lines=result_lines,
-        max_param_diff=max_abs_difference(final_engine, W),
-        bitwise_equal=same,
         epoch_label="iter",
         extra={"activation": activation, "train_accuracy": acc_train,
                "test_accuracy": acc_test, "hand_test_accuracy": acc_hand,
