@@ -20,10 +20,9 @@ def sigmoid(x: Any) -> Any:
     """1 / (1 + exp(-x)) at every x, without warnings: where exp(-x) overflows (x < -709.8 in
     float64, where the true value is below 1e-308) the result is 1 / inf = 0."""
     e = np.negative(x)
-    if type(e) is not _ndarray:  # 0-d input gives a numpy scalar
-        with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(e))
     with np.errstate(over="ignore"):
+        if type(e) is not _ndarray:  # 0-d input gives a numpy scalar
+            return 1.0 / (1.0 + np.exp(e))
         np.exp(e, out=e)
     e += 1.0
     return np.reciprocal(e, out=e)
