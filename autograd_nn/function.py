@@ -154,11 +154,12 @@ def as_operand(op: str, a: Any) -> Any:
             raise TypeError(f"{op}: unsupported operand dtype {a.dtype}; use real numeric data")
         return a
     if isinstance(a, (bool, int, float, np.number, np.bool_)):
-        if isinstance(a, complex) or (isinstance(a, np.generic) and a.dtype.kind in _BAD_KINDS):
+        if isinstance(a, np.generic) and a.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{op}: unsupported operand {a!r}; use real numeric data")
         return a
-    if isinstance(a, (list, tuple)) and _contains_tensor(a):
-        raise TypeError(f"{op}: a list of Tensors is not an operand; combine them with stack()")
+    if isinstance(a, (list, tuple)) and holds_graph(a):
+        raise TypeError(f"{op}: a list of Tensors that require grad is not an operand (numpy "
+                        "would drop their graph); combine them with stack()")
     try:
         arr = np.asarray(a)
     except Exception as e:  # pragma: no cover - numpy's message is kept
@@ -169,18 +170,6 @@ def as_operand(op: str, a: Any) -> Any:
             "use numbers, numpy arrays or Tensors"
         )
     return arr
-
-
-def _contains_tensor(seq: Any) -> bool:
-    stack = [seq]
-    while stack:
-        s = stack.pop()
-        for e in s:
-            if isinstance(e, Tensor):
-                return True
-            if isinstance(e, (list, tuple)):
-                stack.append(e)
-    return False
 
 
 def describe_operands(arrays: Any) -> str:
@@ -226,4 +215,4 @@ def _lift(s: Any, tensors: list, out: Tensor) -> Any:
     return s
 
 
-from .tensor import Tensor  # noqa: E402  (Tensor's methods call the ops, which subclass Function)
+from .tensor import Tensor, holds_graph  # noqa: E402  (Tensor's methods call the ops, which subclass Function)

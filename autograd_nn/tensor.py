@@ -25,7 +25,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     elif isinstance(data, np.ndarray):
         arr = np.array(data, dtype=dtype)
     else:
-        if isinstance(data, (list, tuple)) and _holds_graph(data):
+        if isinstance(data, (list, tuple)) and holds_graph(data):
             raise TypeError(
                 "Tensor: the list holds tensors that require grad; combine them with stack() "
                 "or concatenate() to keep their graph"
@@ -45,7 +45,8 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
-def _holds_graph(seq: Any) -> bool:
+def holds_graph(seq: Any) -> bool:
+    """True when a (nested) list or tuple holds a tensor that requires grad."""
     stack = [seq]
     while stack:
         for e in stack.pop():
