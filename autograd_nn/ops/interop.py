@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, holds_graph
 from . import arithmetic as ar
 from . import elementwise as el
 from . import reduce as rd
@@ -41,13 +41,8 @@ def _plain(obj: Any) -> Any:
 
 
 def _needs_grad(obj: Any) -> bool:
-    if isinstance(obj, Tensor):
-        return obj._requires_grad
-    if isinstance(obj, (list, tuple)):
-        return any(_needs_grad(o) for o in obj)
-    if isinstance(obj, dict):
-        return any(_needs_grad(v) for v in obj.values())
-    return False
+    """Does an argument (a tensor, or a list, tuple or dict holding some) require grad?"""
+    return holds_graph([list(obj.values()) if isinstance(obj, dict) else obj])
 
 
 def _wrap(result: Any) -> Any:
