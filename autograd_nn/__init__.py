@@ -5,23 +5,28 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from .tensor import Tensor  # noqa: I001  (first: the other modules build on it)
-from . import autograd
+from . import autograd, ops
 from .anomaly import AnomalyError, detect_anomaly
 from .creation import (
-    arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
+    arange,
+    eye,
+    full,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
 )
 from .function import Function
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .ops import (
-    abs, add, amax, amin, astype, broadcast_to, clip, concatenate, cos, divide, exp,
-    expand_dims, flatten, getitem, leaky_relu, log, log_softmax, logsumexp, matmul, max,
-    maximum, mean, min, minimum, multiply, negative, power, prod, relu, reshape, sigmoid, sign,
-    sin, softmax, softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes, tanh,
-    transpose, var, where,
-)
+from .ops import *  # noqa: F403  (every public op function: ops.__all__)
+from .tensor import Tensor
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
 __version__ = "0.1.0"
@@ -48,8 +53,6 @@ _SUBMODULES = {
 
 def __getattr__(name: str) -> Any:
     """Heavier parts load on first use, so ``import autograd_nn`` stays light."""
-    import importlib
-
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
@@ -59,13 +62,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AnomalyError", "Function", "Tensor", "__version__", "abs", "add", "amax", "amin", "arange",
-    "astype", "autograd", "broadcast_to", "clip", "concatenate", "cos", "detect_anomaly",
-    "divide", "enable_grad", "exp", "expand_dims", "eye", "flatten", "full", "getitem", "grad",
-    "hessian", "hvp", "is_grad_enabled", "jacobian", "jvp", "leaky_relu", "linspace", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
-    "multiply", "negative", "no_grad", "ones", "ones_like", "power", "prod", "rand", "randn",
-    "relu", "reshape", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus",
-    "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "tensor",
-    "transpose", "value_and_grad", "var", "where", "zeros", "zeros_like", *_LAZY,
+    "AnomalyError", "Function", "Tensor", "__version__", "arange", "autograd", "detect_anomaly",
+    "enable_grad", "eye", "full", "grad", "hessian", "hvp", "is_grad_enabled", "jacobian",
+    "jvp", "linspace", "no_grad", "ones", "ones_like", "rand", "randn", "set_grad_enabled",
+    "tensor", "value_and_grad", "zeros", "zeros_like", *_LAZY,
 ]
+__all__ += ops.__all__

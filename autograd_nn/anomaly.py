@@ -19,11 +19,14 @@ import linecache
 import os
 import sys
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .mode import STATE
+if TYPE_CHECKING:
+    from .function import Function
+
+from .mode import LOCAL, STATE
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -90,23 +93,7 @@ def _site_of(node: Any) -> str:
     return record[0] if record else "an unknown line (created outside detect_anomaly())"
 
 
-def _running_backward() -> Any:
-    """The node whose backward rule is running (recorded, under create_graph), if any."""
-    from .function import Function, GraphCtx
-
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code.co_name == "backward":
-            ctx = frame.f_locals.get("ctx")
-            if isinstance(ctx, GraphCtx):
-                return ctx._node
-            if isinstance(ctx, Function):
-                return ctx
-        frame = frame.f_back
-    return None
-
-
-def check_forward(ctx: Any, out: np.ndarray, arrays: Any) -> None:
+def check_forward(ctx: Function, out: np.ndarray, arrays: Any) -> None:
     """Record the creation site and the saved arrays' checksums; raise on a NaN/inf result."""
     site = creation_site()
     saved = [(i, _checksum(s)) for i, s in enumerate(ctx.saved_tensors)
@@ -117,7 +104,7 @@ def check_forward(ctx: Any, out: np.ndarray, arrays: Any) -> None:
         return
     pre = [i for i, a in enumerate(arrays) if _nonfinite(np.asarray(a))]
     cause = f"; operand(s) {pre} already held non-finite values" if pre else ""
-    node = _running_backward()
+    node = LOCAL.mode.backward_node  # the engine sets it while a node's rule runs
     if node is not None:
         raise AnomalyError(
             f"{node.name} backward produced {bad} (in its {ctx.name}, recorded under "
@@ -130,7 +117,7 @@ def check_forward(ctx: Any, out: np.ndarray, arrays: Any) -> None:
     )
 
 
-def check_backward(fn: Any, grads: tuple) -> None:
+def check_backward(fn: Function, grads: tuple[Any, ...]) -> None:
     """Raise if a saved array changed since forward, or if a gradient holds NaN/inf."""
     record = getattr(fn, "_anomaly", None)
     site = _site_of(fn)

@@ -1,19 +1,33 @@
-"""The reverse-mode pass: iterative topological order, gradient accumulation, the one place
-where gradients of broadcast operands are reduced to their shapes, and graph release."""
+"""The reverse-mode pass, in named phases.
+
+`run_backward` counts, for every tensor that will receive a gradient, the edges that bring one
+(`count_consumers`); then pops a tensor whose gradient is complete, runs its hooks, delivers
+the gradient to ``.grad`` (leaves, retained grads) or to the caller (``inputs=``), calls its
+node's backward (`node_backward`: the one place where gradients are reduced to their operands'
+shapes and cast to their dtypes), adds the results into the `GradientStore`, and releases
+the node's saved arrays. Whether the pass is plain (numpy arrays, nothing recorded) or
+``create_graph`` (Tensors, every rule's ops recorded) is chosen once, as a `PlainPass` or a
+`RecordedPass`; a tracer, if given, is called once per tensor.
+"""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from .function import Function, GraphCtx
-from .mode import CLOCK, LOCAL
-from .tensor import Tensor, seed_for
+from .anomaly import check_backward
+from .function import Function
+from .mode import LOCAL
+from .registry import PLAIN, RECORDED
+from .tensor import Tensor
+from .versions import MUTATIONS
 
-_ndarray = np.ndarray
+Grad = np.ndarray | Tensor  # an ndarray in a plain pass, a Tensor under create_graph
+Tracer = Callable[[Tensor, Grad, Function | None, tuple[Any, ...]], Any]
 
 RELEASED = (
     "{op}: trying to backward through the graph a second time: its saved arrays were released "
@@ -22,7 +36,316 @@ RELEASED = (
 )
 
 
-def reduce_to(g: Any, shape: tuple, xp: Any, op: str, index: Any) -> Any:
+def run_backward(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Grad],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+    tracer: Tracer | None = None,
+) -> list[Grad | None] | None:
+    """Propagate ``seeds`` (one per root, root-shaped) back through the graph.
+
+    Without ``inputs`` gradients accumulate into the leaves' ``.grad`` (and retained non-leaf
+    grads are stored); with ``inputs`` nothing is stored and their gradients are returned.
+    Seeds are ndarrays for a plain pass and Tensors for ``create_graph``. ``tracer``, if
+    given, is called as ``tracer(tensor, grad, node, input_grads)`` for every tensor in the
+    order processed (``node`` is None and ``input_grads`` () for leaves); grads as kept by the
+    engine, input grads already reduced to their operands' shapes.
+    """
+    mode = RECORDED_PASS if create_graph else PLAIN_PASS
+    consumers = count_consumers(roots)
+    store = mode.store(seeds)
+    for root, seed in zip(roots, seeds):
+        store.add(root, seed)
+    ready = [r for r in store.sums if r not in consumers]
+    wanted = None if inputs is None else set(inputs)
+    found: dict[Tensor, Grad] = {}
+    with mode.grad_mode():
+        while ready:
+            t = ready.pop()
+            g = store.pop(t)
+            if t._hooks:
+                g = run_hooks(t, g, mode)
+            if wanted is not None or t.grad_fn is None or t._retains_grad:
+                deliver(t, g, store, wanted, found, tracer)
+            fn = t.grad_fn
+            if fn is None:
+                continue
+            grads = node_backward(fn, t, g, mode)
+            if tracer is not None:
+                tracer(t, g, fn, grads)
+            for p, need, gi in zip(fn.inputs, fn.needs_input_grad, grads):
+                if need:
+                    if gi is not None:
+                        store.add(p, gi)
+                    left = consumers[p] - 1
+                    consumers[p] = left
+                    if not left and p in store.sums:
+                        ready.append(p)
+            if not retain_graph:
+                fn.saved_tensors = None
+    if not retain_graph and tracer is None:
+        for r in roots:
+            release_intermediates(r)
+    return None if inputs is None else [found.get(x) for x in inputs]
+
+
+# ---- phase 1: count consumers -----------------------------------------------------------------
+def count_consumers(roots: Sequence[Tensor]) -> dict[Tensor, int]:
+    """For every tensor below the roots that needs a gradient: how many edges will bring one
+    (iteratively, so any depth is fine). A root that feeds another root is walked once."""
+    consumers: dict[Tensor, int] = {}
+    stack = list(dict.fromkeys(roots))
+    roots_set = set(stack) if len(stack) > 1 else ()
+    while stack:
+        fn = stack.pop().grad_fn
+        if fn is None:
+            continue
+        if fn.saved_tensors is None:
+            raise RuntimeError(RELEASED.format(op=fn.name))
+        for p, need in zip(fn.inputs, fn.needs_input_grad):
+            if not need:
+                continue
+            if p in consumers:
+                consumers[p] += 1
+            else:
+                consumers[p] = 1
+                if p not in roots_set:
+                    stack.append(p)
+    return consumers
+
+
+# ---- the gradient store: sums, and who may be written ----------------------------------------
+class GradientStore:
+    """The sum of the gradients that arrived at each tensor so far, as ndarrays.
+
+    Copy-on-write: an array a rule returned may be a saved array, a view of one, another
+    tensor's gradient or a seed the caller holds, so it is never written. The first sum of two
+    gradients allocates an array the store owns; later arrivals are added into it in place.
+    Arrays handed out as ``.grad`` are copied when something else may hold them."""
+
+    __slots__ = ("sums", "owned", "handed_out")
+
+    def __init__(self, seeds: Sequence[Grad]) -> None:
+        self.sums: dict[Tensor, Any] = {}
+        self.owned: set[int] = set()  # ids of arrays this store allocated (safe to add into)
+        self.handed_out = set(map(id, seeds))  # ids of arrays visible outside this pass
+
+    def add(self, t: Tensor, g: np.ndarray) -> None:
+        prev = self.sums.get(t)
+        if prev is None:
+            self.sums[t] = g
+        elif id(prev) in self.owned:
+            np.add(prev, g, out=prev)
+        else:
+            acc = np.asarray(prev + g)
+            self.owned.add(id(acc))
+            self.sums[t] = acc
+
+    def pop(self, t: Tensor) -> np.ndarray:
+        g = self.sums.pop(t)
+        if self.owned:
+            self.owned.discard(id(g))
+        return g
+
+    def deliver(self, t: Tensor, g: np.ndarray) -> None:
+        """Add ``g`` into ``t.grad`` (a leaf, or a non-leaf that retains its grad)."""
+        old = t._grad
+        if old is None:
+            if g.base is not None or id(g) in self.handed_out:
+                g = g.copy()
+            self.handed_out.add(id(g))
+            t._grad = Tensor._from_op(g, None)
+        elif old.grad_fn is not None:  # a gradient with a graph, from a create_graph pass
+            t._grad = old + g
+        else:
+            t._grad = Tensor._from_op(np.asarray(old._data + g), None)
+
+
+class RecordedGradientStore:
+    """The gradient sums of a ``create_graph`` pass: Tensors, added by a recorded ``+``."""
+
+    __slots__ = ("sums",)
+
+    def __init__(self, seeds: Sequence[Grad]) -> None:
+        self.sums: dict[Tensor, Any] = {}
+
+    def add(self, t: Tensor, g: Tensor) -> None:
+        prev = self.sums.get(t)
+        self.sums[t] = g if prev is None else prev + g
+
+    def pop(self, t: Tensor) -> Tensor:
+        return self.sums.pop(t)
+
+    def deliver(self, t: Tensor, g: Tensor) -> None:
+        t._grad = g if t._grad is None else t._grad + g
+
+
+# ---- plain or create_graph: chosen once per pass ---------------------------------------------
+class PlainPass:
+    """A first-order pass: gradients are ndarrays, rules get the node itself (``ctx.xp`` is
+    numpy), nothing is recorded."""
+
+    xp: SimpleNamespace = PLAIN
+    store = GradientStore
+
+    def ctx(self, node: Function, out: Tensor) -> Any:
+        return node
+
+    def as_grad(self, gi: Any) -> np.ndarray:
+        return gi if type(gi) is np.ndarray else np.asarray(getattr(gi, "_data", gi))
+
+    def to_hook(self, g: np.ndarray) -> Tensor:
+        return Tensor._from_op(g, None)
+
+    def from_hook(self, r: Tensor, t: Tensor) -> np.ndarray:
+        return r._data.astype(t.dtype, copy=False)
+
+    @contextmanager
+    def grad_mode(self) -> Iterator[None]:
+        yield
+
+
+class RecordedPass(PlainPass):
+    """``create_graph=True``: gradients are Tensors and every rule's ops are recorded (rules get
+    a `GraphCtx`, ``ctx.xp`` the differentiable functions), so gradients can be differentiated."""
+
+    xp = RECORDED
+    store = RecordedGradientStore  # type: ignore[assignment]
+
+    def ctx(self, node: Function, out: Tensor) -> Any:
+        return GraphCtx(node, out)
+
+    def as_grad(self, gi: Any) -> Tensor:  # type: ignore[override]
+        return gi if isinstance(gi, Tensor) else Tensor._from_op(np.asarray(gi), None)
+
+    def to_hook(self, g: Tensor) -> Tensor:  # type: ignore[override]
+        return g
+
+    def from_hook(self, r: Tensor, t: Tensor) -> Tensor:  # type: ignore[override]
+        return r
+
+    @contextmanager
+    def grad_mode(self) -> Iterator[None]:
+        mode = LOCAL.mode
+        prev, mode.grad_enabled = mode.grad_enabled, True
+        try:
+            yield
+        finally:
+            mode.grad_enabled = prev
+
+
+PLAIN_PASS = PlainPass()
+RECORDED_PASS = RecordedPass()
+
+
+class GraphCtx:
+    """What a backward rule sees under ``create_graph=True``: saved operands and output as
+    Tensors, ``xp`` the differentiable namespace; everything else is read from the node."""
+
+    xp = RECORDED
+
+    def __init__(self, node: Function, out: Tensor) -> None:
+        self._node = node
+        tensors = [a for a in node.inputs if isinstance(a, Tensor)]
+        self.saved_tensors = tuple(_lift(s, tensors, out) for s in node.saved_tensors or ())
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._node, attr)
+
+
+def _lift(s: Any, tensors: list[Tensor], out: Tensor) -> Any:
+    """A saved array as the Tensor whose data it is (an operand or the output), else as is."""
+    if isinstance(s, np.ndarray):
+        if s is out._data:
+            return out
+        for t in tensors:
+            if s is t._data:
+                return t
+    return s
+
+
+# ---- phase 2: hooks, and delivery to .grad or to the caller ----------------------------------
+def run_hooks(t: Tensor, g: Grad, mode: PlainPass) -> Grad:
+    """Call ``t``'s hooks in order; a returned tensor replaces the gradient."""
+    assert t._hooks is not None
+    for hook in list(t._hooks.values()):
+        r = hook(mode.to_hook(g))
+        if r is None:
+            continue
+        r = r if isinstance(r, Tensor) else Tensor(r, dtype=t.dtype)
+        if r.shape != t.shape:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape {r.shape} "
+                f"for a tensor of shape {t.shape}"
+            )
+        g = mode.from_hook(r, t)
+    return g
+
+
+def deliver(t: Tensor, g: Grad, store: Any, wanted: set[Tensor] | None,
+            found: dict[Tensor, Grad], tracer: Tracer | None) -> None:
+    """A complete gradient goes to the caller (``inputs=``) or into ``.grad`` (leaves and
+    tensors that retain their grad); a leaf is also the tracer's step."""
+    if t.grad_fn is None and tracer is not None:
+        tracer(t, g, None, ())
+    if wanted is not None:
+        if t in wanted:
+            found[t] = g
+    elif t.grad_fn is None or t._retains_grad:
+        store.deliver(t, g)
+
+
+# ---- phase 3: one node's backward ------------------------------------------------------------
+def node_backward(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> tuple[Any, ...]:
+    """Run ``fn``'s rule on the gradient of its output: one gradient per operand (None where
+    none is needed), each reduced to its operand's shape and cast to its dtype."""
+    if fn.saved_tensors is None:
+        raise RuntimeError(RELEASED.format(op=fn.name))
+    if fn.recorded_at != MUTATIONS.now:  # something changed in place since fn was recorded
+        check_versions(fn, out)
+    grads = _call_rule(fn, mode.ctx(fn, out), g)
+    return tuple([_fit(fn, p, gi, mode) if need and gi is not None else None
+                  for p, need, gi in zip(fn.inputs, fn.needs_input_grad, grads)])
+
+
+def _call_rule(fn: Function, ctx: Any, g: Grad) -> tuple[Any, ...]:
+    mode = LOCAL.mode
+    if not mode.anomaly:
+        grads = type(fn).backward(ctx, g)
+    else:
+        outer, mode.backward_node = mode.backward_node, fn  # ops the rule makes blame fn
+        try:
+            grads = type(fn).backward(ctx, g)
+        finally:
+            mode.backward_node = outer
+    if type(grads) is not tuple:
+        grads = tuple(grads) if isinstance(grads, list) else (grads,)
+    if len(grads) != len(fn.needs_input_grad):
+        raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for "
+                           f"{len(fn.needs_input_grad)} operands")
+    if mode.anomaly:
+        check_backward(fn, grads)
+    return grads
+
+
+def _fit(fn: Function, p: Tensor, gi: Any, mode: PlainPass) -> Grad:
+    """A rule's gradient for operand ``p`` as the engine keeps it, summed over the axes ``p``
+    was broadcast along and cast to ``p``'s dtype."""
+    if mode is RECORDED_PASS or type(gi) is not np.ndarray:
+        gi = mode.as_grad(gi)
+    d = p._data
+    if gi.shape != d.shape:
+        gi = reduce_to(gi, d.shape, mode.xp, fn.name,
+                       lambda: next(i for i, a in enumerate(fn.inputs) if a is p))
+    if gi.dtype != d.dtype:
+        gi = gi.astype(d.dtype)
+    return gi
+
+
+def reduce_to(g: Any, shape: tuple[int, ...], xp: Any, op: str,
+              index: int | Callable[[], int]) -> Any:
     """Sum a gradient over the axes along which its operand was broadcast (a new array).
     ``index`` names the operand in errors (a callable giving it is accepted)."""
     gshape = g.shape
@@ -45,142 +368,24 @@ def reduce_to(g: Any, shape: tuple, xp: Any, op: str, index: Any) -> Any:
     return g
 
 
-def run_backward(
-    roots: Sequence[Any],
-    seeds: Sequence[Any],
-    retain_graph: bool = False,
-    create_graph: bool = False,
-    inputs: Sequence[Any] | None = None,
-    tracer: Any = None,
-) -> list | None:
-    """Propagate ``seeds`` (one per root, root-shaped) back through the graph.
-
-    Without ``inputs`` gradients accumulate into the leaves' ``.grad`` (and retained non-leaf
-    grads are stored); with ``inputs`` nothing is stored and their gradients are returned.
-    Seeds are ndarrays for a plain pass and Tensors for ``create_graph``. ``tracer``, if
-    given, is called as ``tracer(tensor, grad, node, input_grads)`` for every tensor in the
-    order processed (``node`` is None and ``input_grads`` () for leaves); grads as kept by the
-    engine, input grads already reduced to their operands' shapes.
-    """
-    # 1. count, for every tensor that will receive a gradient, the edges that will bring one
-    deps: dict = {}
-    stack = list(roots) if len(roots) == 1 else list(dict.fromkeys(roots))
-    rootset = set(stack) if len(stack) > 1 else ()  # a root may also feed another root
-    while stack:
-        fn = stack.pop().grad_fn
-        if fn is not None:
-            if fn.saved_tensors is None:
-                raise RuntimeError(RELEASED.format(op=fn.name))
-            for p, need in zip(fn.inputs, fn.needs_input_grad):
-                if need:
-                    if p in deps:
-                        deps[p] += 1
-                    else:
-                        deps[p] = 1
-                        if p not in rootset:
-                            stack.append(p)
-
-    # 2. process tensors whose gradient is complete, in reverse topological order
-    grads: dict = {}
-    for r, s in zip(roots, seeds):
-        grads[r] = s if r not in grads else grads[r] + s
-    ready = [r for r in grads if r not in deps]
-    wanted = None if inputs is None else set(inputs)
-    found: dict = {}
-    owned: set = set()  # ids of arrays the engine allocated while accumulating (safe to add into)
-    shared = set(map(id, seeds))  # ids of arrays already visible outside this pass
-    st = LOCAL.mode
-    anomaly = st.anomaly
-    xp = GraphCtx.xp if create_graph else Function.xp
-    prev_mode = st.grad_enabled
-    if create_graph:
-        st.grad_enabled = True
-    collecting = gc.isenabled()
-    if collecting:  # the pass makes no reference cycles: spare it the collector's sweeps
-        gc.disable()
-    try:
-        while ready:
-            t = ready.pop()
-            g = grads.pop(t)
-            if owned:
-                owned.discard(id(g))
-            if t._hooks:
-                g = _run_hooks(t, g, create_graph)
-            if wanted is not None and t in wanted:
-                found[t] = g
-            fn = t.grad_fn
-            if fn is None:
-                if tracer is not None:
-                    tracer(t, g, None, ())
-                if wanted is None:
-                    _accumulate_leaf(t, g, create_graph, shared)
-                continue
-            if t._retains_grad and wanted is None:
-                _accumulate_leaf(t, g, create_graph, shared)
-            if fn.saved_tensors is None:
-                raise RuntimeError(RELEASED.format(op=fn.name))
-            if fn._tick != CLOCK[0]:
-                _check_versions(fn, t)
-            out = type(fn).backward(GraphCtx(fn, t) if create_graph else fn, g)
-            if type(out) is not tuple:
-                out = tuple(out) if isinstance(out, list) else (out,)
-            needs = fn.needs_input_grad
-            if len(out) != len(needs):
+def check_versions(fn: Function, out: Tensor) -> None:
+    """Raise if an array ``fn`` saved was modified in place (through the API) after saving."""
+    candidates = [(a, f"operand {i}") for i, a in enumerate(fn.inputs) if isinstance(a, Tensor)]
+    candidates.append((out, "output"))
+    for s in fn.saved_tensors or ():
+        for t, role in candidates:
+            v = t._versions
+            if s is t._data and v is not None and v.changed_at > fn.recorded_at:
+                label = f" {t.name!r}" if t.name else ""
                 raise RuntimeError(
-                    f"{fn.name}.backward returned {len(out)} gradients for {len(needs)} operands"
+                    f"{fn.name}: its {role}{label} (shape {t.shape}, dtype {t.dtype}) was modified "
+                    f"in place (now at version {v.version}) after {fn.name} saved it for "
+                    "backward, so the gradient would be wrong. Make the change out of place "
+                    "(y = x + 1), or change it only after backward()."
                 )
-            if anomaly:
-                from .anomaly import check_backward
-
-                check_backward(fn, out)
-            if tracer is not None:
-                sent = []
-            for p, need, gi in zip(fn.inputs, needs, out):
-                if not need:
-                    if tracer is not None:
-                        sent.append(None)
-                    continue
-                if gi is not None:
-                    if create_graph or type(gi) is not _ndarray:
-                        gi = _as_grad(gi, create_graph)
-                    d = p._data
-                    if gi.shape != d.shape or gi.dtype != d.dtype:
-                        gi = _fit(gi, d, xp, fn, p)
-                    if p in grads:
-                        prev = grads[p]
-                        if create_graph:
-                            grads[p] = prev + gi
-                        elif id(prev) in owned:
-                            np.add(prev, gi, out=prev)
-                        else:
-                            acc = np.asarray(prev + gi)
-                            owned.add(id(acc))
-                            grads[p] = acc
-                    else:
-                        grads[p] = gi
-                if tracer is not None:
-                    sent.append(gi)
-                n = deps[p] - 1
-                if n:
-                    deps[p] = n
-                elif p in grads:
-                    ready.append(p)
-            if tracer is not None:
-                tracer(t, g, fn, tuple(sent))
-            if not retain_graph:
-                fn.saved_tensors = None
-    finally:
-        st.grad_enabled = prev_mode
-        if collecting:
-            gc.enable()
-    if not retain_graph and tracer is None:
-        for r in roots:
-            _let_go(r)
-    if inputs is None:
-        return None
-    return [found.get(x) for x in inputs]
 
 
+# ---- phase 4: release ------------------------------------------------------------------------
 class _Released:
     """Stands, in a root's operands, for an intermediate tensor a finished backward let go of."""
 
@@ -193,7 +398,7 @@ class _Released:
 RELEASED_OPERAND = _Released()
 
 
-def _let_go(root: Any) -> None:
+def release_intermediates(root: Tensor) -> None:
     """After a backward without retain_graph, the output no longer holds the tensors it was
     computed from: unless the user holds them, the intermediates and their arrays are freed
     (as in PyTorch), even while the output itself is kept (``losses.append(loss)``)."""
@@ -203,122 +408,3 @@ def _let_go(root: Any) -> None:
             RELEASED_OPERAND if isinstance(p, Tensor) and p.grad_fn is not None else p
             for p in fn.inputs
         )
-
-
-def _as_grad(gi: Any, create_graph: bool) -> Any:
-    """A gradient as the engine keeps it: an ndarray, or a Tensor under create_graph."""
-    if create_graph:
-        return gi if isinstance(gi, Tensor) else Tensor._from_op(np.asarray(gi), None)
-    return np.asarray(gi._data if isinstance(gi, Tensor) else gi)
-
-
-def _fit(gi: Any, data: np.ndarray, xp: Any, fn: Any, p: Any) -> Any:
-    """Reduce a gradient to its operand's shape (broadcasting) and cast it to its dtype."""
-    if gi.shape != data.shape:
-        gi = reduce_to(gi, data.shape, xp, fn.name,
-                       lambda: next(i for i, a in enumerate(fn.inputs) if a is p))
-    if gi.dtype != data.dtype:
-        gi = gi.astype(data.dtype)
-    return gi
-
-
-def _visible(g: Any, create_graph: bool, shared: set) -> Any:
-    """Wrap a gradient for ``.grad``; copy an array that something else may hold or write."""
-    if create_graph:
-        return g
-    if g.base is not None or id(g) in shared:
-        g = g.copy()
-    shared.add(id(g))
-    return Tensor._from_op(g, None)
-
-
-def _accumulate_leaf(t: Any, g: Any, create_graph: bool, shared: set) -> None:
-    """Add a gradient into ``t.grad`` (a leaf, or a non-leaf that retains its grad)."""
-
-    old = t._grad
-    if old is None:
-        t._grad = _visible(g, create_graph, shared)
-    elif create_graph or old.grad_fn is not None:
-        t._grad = old + g
-    else:
-        t._grad = Tensor._from_op(np.asarray(old._data + g), None)
-
-
-def _run_hooks(t: Any, g: Any, create_graph: bool) -> Any:
-
-    for hook in list(t._hooks.values()):
-        arg = g if create_graph else Tensor._from_op(g, None)
-        r = hook(arg)
-        if r is None:
-            continue
-        r = r if isinstance(r, Tensor) else Tensor(r, dtype=t.dtype)
-        if r.shape != t.shape:
-            raise RuntimeError(
-                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape {r.shape} "
-                f"for a tensor of shape {t.shape}"
-            )
-        g = r if create_graph else r._data.astype(t.dtype, copy=False)
-    return g
-
-
-def _check_versions(fn: Function, out: Any) -> None:
-    """Raise if an array ``fn`` saved was modified in place (through the API) after saving."""
-
-    candidates = [(a, f"operand {i}") for i, a in enumerate(fn.inputs) if isinstance(a, Tensor)]
-    candidates.append((out, "output"))
-    for s in fn.saved_tensors:
-        for t, role in candidates:
-            if s is t._data and t._vc is not None and t._vc[1] > fn._tick:
-                label = f" {t.name!r}" if t.name else ""
-                raise RuntimeError(
-                    f"{fn.name}: its {role}{label} (shape {t.shape}, dtype {t.dtype}) was modified "
-                    f"in place (now at version {t._vc[0]}) after {fn.name} saved it for backward, "
-                    "so the gradient would be wrong. Make the change out of place (y = x + 1), or "
-                    "change it only after backward()."
-                )
-
-
-def grad(
-    outputs: Any,
-    inputs: Any,
-    grad_outputs: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned, not stored in ``.grad``
-    (like ``torch.autograd.grad``). With ``create_graph=True`` they carry a graph of their own."""
-
-    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    for i, o in enumerate(outs):
-        if not isinstance(o, Tensor):
-            raise TypeError(f"grad: output {i} is a {type(o).__name__}, not a Tensor")
-    if isinstance(outputs, Tensor):
-        gouts = [grad_outputs]
-    elif grad_outputs is None:
-        gouts = [None] * len(outs)
-    else:
-        gouts = list(grad_outputs)
-    if len(gouts) != len(outs):
-        raise ValueError(f"grad: {len(outs)} outputs but {len(gouts)} grad_outputs")
-    for i, x in enumerate(ins):
-        if not isinstance(x, Tensor) or not x.requires_grad:
-            raise ValueError(f"grad: input {i} is not a Tensor that requires grad")
-    seeds = [seed_for(o, g, create_graph, "grad") for o, g in zip(outs, gouts)]
-    retain = create_graph if retain_graph is None else retain_graph
-    found = run_backward(outs, seeds, retain, create_graph, inputs=ins)
-    result = []
-    for i, (x, g) in enumerate(zip(ins, found)):
-        if g is None:
-            if not allow_unused:
-                raise ValueError(
-                    f"grad: input {i} (shape {x.shape}) is not part of the outputs' graph; "
-                    "pass allow_unused=True to get None for it"
-                )
-            result.append(None)
-        elif isinstance(g, Tensor):
-            result.append(g)
-        else:
-            result.append(Tensor._from_op(np.array(g) if g.base is not None else g, None))
-    return tuple(result)

@@ -1,7 +1,7 @@
 """`Function`: the one way an operation enters the graph, built-in or user-written.
 
 A subclass gives ``forward(ctx, *arrays, **params) -> ndarray`` and ``backward(ctx, grad)``
-returning one gradient per forward operand (``None`` where there is none). ``apply`` wraps
+returning one gradient per forward operand (``None`` where there is none). ``apply`` unwraps
 tensors, records the node when a graph is wanted, and turns numpy's errors into messages that
 name the op and the operand shapes. Gradients may come back in the broadcast shape of the
 output: the engine reduces them to each operand's shape (the one place that does it).
@@ -12,23 +12,30 @@ gives second derivatives. Under ``create_graph`` a saved array that is an operan
 output's data comes back as that Tensor; any other saved array is a constant (right for masks
 and indices; a saved intermediate that depends on the inputs would lose its derivative, so
 rules save operands and outputs only).
+
+This module imports no `Tensor`: tensor.py imports the ops, which import this, and hands its
+class over once through links.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .anomaly import check_forward
 from .errors import same_kind
-from .mode import CLOCK, LOCAL
+from .links import LINKS
+from .mode import LOCAL
+from .registry import PLAIN
+from .versions import MUTATIONS
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-_BAD_KINDS = "OSUVMmc"
-_new = object.__new__
-_ndarray = np.ndarray  # object, str, bytes, void, datetime, timedelta, complex
+_BAD_KINDS = "OSUVMmc"  # object, str, bytes, void, datetime, timedelta, complex
 
 
 class Function:
@@ -52,14 +59,18 @@ class Function:
 
     # The stores every recorded op makes are slots; the rest default here (an op's own
     # attributes, e.g. ``ctx.axes``, go to the instance __dict__).
-    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "_tick", "__dict__")
+    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "recorded_at", "__dict__")
 
     name: ClassVar[str] = ""
-    xp: ClassVar[Any] = None  # numpy's namespace, set once the ops are defined
+    xp: ClassVar[SimpleNamespace] = PLAIN  # the array namespace of a plain backward
     is_view: ClassVar[bool] = False  # output may share operand 0's memory (and version counter)
-    kwargs: dict = {}  # the op's keyword parameters (read-only)
-    scope: tuple = ()  # the modules whose forward made this op, outermost first
-    _anomaly: Any = None
+    inputs: tuple[Any, ...]  # the operands as given to apply (Tensors and constants)
+    needs_input_grad: tuple[bool, ...]  # per operand: does it require grad
+    saved_tensors: tuple[Any, ...] | None  # None once backward released them
+    recorded_at: int  # the mutation clock when the node was recorded (versions.py)
+    kwargs: dict[str, Any] = {}  # the op's keyword parameters (read-only)
+    scope: tuple[Any, ...] = ()  # the modules whose forward made this op, outermost first
+    _anomaly: Any = None  # anomaly mode's record: (creation site, saved arrays' checksums)
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -83,80 +94,98 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
-        arrays = []
-        mask = 0  # bit i set: operand i requires grad
-        bit = 1
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a._data)
-                if a._requires_grad:
-                    mask |= bit
-            else:
-                arrays.append(a if type(a) is float or type(a) is int else as_operand(cls.name, a))
-            bit <<= 1
-        ctx = _new(cls)
-        ctx.saved_tensors = ()
-        try:
-            out = cls.forward(ctx, *arrays, **kwargs)
-        except (ValueError, IndexError, TypeError) as e:
-            raise _op_error(cls.name, e, arrays) from e
-        if type(out) is not _ndarray:  # numpy gives scalars for 0-d results
-            raw, out = out, np.asarray(out)
-            if ctx.saved_tensors:  # a saved output must stay the output (create_graph maps it)
-                ctx.saved_tensors = tuple(out if s is raw else s for s in ctx.saved_tensors)
-        t = _new(Tensor)
-        t._data = out
-        st = LOCAL.mode
-        if st.anomaly:
-            from .anomaly import check_forward
-
+        tensor = LINKS.tensor
+        arrays = [unwrap_operand(cls.name, a) for a in args]
+        ctx = object.__new__(cls)
+        out = ctx._run_forward(arrays, kwargs)
+        mode = LOCAL.mode
+        if mode.anomaly:
             check_forward(ctx, out, arrays)
-        kind = out.dtype.kind
-        if mask and st.grad_enabled and kind == "f":
-            ctx.inputs = args
-            n = len(args)
-            ctx.needs_input_grad = _NEEDS.get(mask << 4 | n) or _needs(mask, n)
-            ctx._tick = CLOCK[0]
-            if kwargs:
-                ctx.kwargs = kwargs
-            if st.scope:
-                ctx.scope = st.scope
-            t._requires_grad = True
-            t.grad_fn = ctx
-        else:
-            if kind in _BAD_KINDS:
-                raise TypeError(f"{cls.name}: forward returned data of dtype {out.dtype}; tensors "
-                                "hold bool, integer or floating data")
-            t._requires_grad = False
-            t.grad_fn = None
-        if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(out, arrays[0]):
-            t._vc = args[0]._version_counter()
+        needs = tuple([isinstance(a, tensor) and a._requires_grad for a in args])
+        recorded = mode.grad_enabled and out.dtype.kind == "f" and True in needs
+        if recorded:
+            ctx._record(args, needs, kwargs, mode.scope)
+        elif out.dtype.kind in _BAD_KINDS:
+            raise TypeError(f"{cls.name}: forward returned data of dtype {out.dtype}; tensors "
+                            "hold bool, integer or floating data")
+        t = tensor._from_op(out, ctx if recorded else None)
+        if cls.is_view and isinstance(args[0], tensor) and np.may_share_memory(out, arrays[0]):
+            t._versions = args[0]._version_counter()
         return t
+
+    def _run_forward(self, arrays: list[Any], kwargs: dict[str, Any]) -> np.ndarray:
+        """``forward`` with numpy's errors named after the op; its result as an ndarray."""
+        self.saved_tensors = ()
+        try:
+            out = type(self).forward(self, *arrays, **kwargs)
+        except (ValueError, IndexError, TypeError) as e:
+            raise _op_error(self.name, e, arrays) from e
+        if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results
+            raw, out = out, np.asarray(out)
+            if self.saved_tensors:  # a saved output must stay the output (create_graph maps it)
+                self.saved_tensors = tuple(out if s is raw else s for s in self.saved_tensors)
+        return out
+
+    def _record(self, args: tuple[Any, ...], needs: tuple[bool, ...], kwargs: dict[str, Any],
+                scope: tuple[Any, ...]) -> None:
+        self.inputs = args
+        self.needs_input_grad = needs
+        self.recorded_at = MUTATIONS.now
+        if kwargs:
+            self.kwargs = kwargs
+        if scope:
+            self.scope = scope
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
 
-_NEEDS: dict = {}  # mask << 4 | n -> the n bools the mask encodes; shared: ops allocate none
+# ---- operands ---------------------------------------------------------------------------------
+def is_tensor(a: object) -> bool:
+    return isinstance(a, LINKS.tensor)
 
 
-def _needs(mask: int, n: int) -> tuple:
-    t = tuple(bool(mask >> i & 1) for i in range(n))
-    if n < 16:
-        _NEEDS[mask << 4 | n] = t
-    return t
+def data_of(a: Any) -> Any:
+    """A Tensor's array; anything else unchanged."""
+    return a._data if isinstance(a, LINKS.tensor) else a
 
 
-def as_operand(op: str, a: Any) -> Any:
-    """A non-Tensor operand as numpy will see it: arrays and Python numbers pass unchanged."""
+def constant(a: Any) -> Tensor:
+    """A Tensor outside the graph holding ``a`` (an array, not copied, or a number)."""
+    return LINKS.tensor._from_op(np.asarray(a), None)
+
+
+def holds_graph(seq: Iterable[Any]) -> bool:
+    """True when a (nested) list or tuple holds a tensor that requires grad."""
+    stack = [seq]
+    while stack:
+        for e in stack.pop():
+            if isinstance(e, LINKS.tensor) and e._requires_grad:
+                return True
+            if isinstance(e, (list, tuple)):
+                stack.append(e)
+    return False
+
+
+def unwrap_operand(op: str, a: Any) -> Any:
+    """An operand as its forward sees it: a Tensor's array; Python numbers and checked arrays
+    unchanged; anything else converted by numpy, refused when it is not numeric."""
+    if isinstance(a, LINKS.tensor):
+        return a._data
+    if type(a) is float or type(a) is int:
+        return a
     if isinstance(a, np.ndarray):
         if a.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{op}: unsupported operand dtype {a.dtype}; use real numeric data")
         return a
-    if isinstance(a, (bool, int, float, np.number, np.bool_)):
+    if isinstance(a, (bool, np.number, np.bool_)):
         if isinstance(a, np.generic) and a.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{op}: unsupported operand {a!r}; use real numeric data")
         return a
+    return _converted_operand(op, a)
+
+
+def _converted_operand(op: str, a: Any) -> np.ndarray:
     if isinstance(a, (list, tuple)) and holds_graph(a):
         raise TypeError(f"{op}: a list of Tensors that require grad is not an operand (numpy "
                         "would drop their graph); combine them with stack()")
@@ -172,47 +201,14 @@ def as_operand(op: str, a: Any) -> Any:
     return arr
 
 
-def describe_operands(arrays: Any) -> str:
-    parts = []
-    for a in arrays:
-        if isinstance(a, np.ndarray):
-            parts.append(f"{tuple(a.shape)} {a.dtype}")
-        else:
-            parts.append(repr(a))
-    return ", ".join(parts)
+def describe_operands(arrays: Sequence[Any]) -> str:
+    return ", ".join(f"{tuple(a.shape)} {a.dtype}" if isinstance(a, np.ndarray) else repr(a)
+                     for a in arrays)
 
 
-def _op_error(op: str, e: Exception, arrays: Any) -> Exception:
+def _op_error(op: str, e: Exception, arrays: Sequence[Any]) -> Exception:
     """numpy's error, prefixed with the op's name and the operands, of the same kind."""
     text = str(e)
     if not text.startswith(f"{op}:"):
         text = f"{op}: {text}"
     return same_kind(e, f"{text} (operands: {describe_operands(arrays)})")
-
-
-class GraphCtx:
-    """What a backward rule sees under ``create_graph=True``: saved operands and output as
-    Tensors, ``xp`` the differentiable namespace; everything else is read from the node."""
-
-    xp: ClassVar[Any] = None  # set to the tensor namespace once the ops are defined
-
-    def __init__(self, node: Function, out: Tensor) -> None:
-        self._node = node
-        tensors = [a for a in node.inputs if isinstance(a, Tensor)]
-        self.saved_tensors = tuple(_lift(s, tensors, out) for s in node.saved_tensors)
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._node, attr)
-
-
-def _lift(s: Any, tensors: list, out: Tensor) -> Any:
-    if isinstance(s, np.ndarray):
-        if s is out._data:
-            return out
-        for t in tensors:
-            if s is t._data:
-                return t
-    return s
-
-
-from .tensor import Tensor, holds_graph  # noqa: E402  (Tensor's methods call the ops, which subclass Function)

@@ -1,12 +1,14 @@
-"""Thread-local switches read by every op: grad mode, anomaly mode, the module scope; the
-mutation clock that version counters are read against."""
+"""Thread-local switches read by every op: grad mode, anomaly mode, the module scope."""
 
 from __future__ import annotations
 
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    from .function import Function
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -14,12 +16,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Mode:
     """The switches of one thread (ops read them on every call)."""
 
-    __slots__ = ("grad_enabled", "anomaly", "scope")
+    __slots__ = ("grad_enabled", "anomaly", "scope", "backward_node")
 
     def __init__(self) -> None:
         self.grad_enabled = True  # ops record a graph
         self.anomaly = False  # ops record their creation site and check for NaN/inf
-        self.scope: tuple = ()  # modules whose forward is running, outermost first
+        self.scope: tuple[Any, ...] = ()  # modules whose forward is running, outermost first
+        # under anomaly mode: the node whose backward rule is running (its ops are blamed on it)
+        self.backward_node: Function | None = None
 
 
 class _Local(threading.local):
@@ -42,11 +46,7 @@ class _StateView:
         setattr(LOCAL.mode, name, value)
 
 
-STATE: Any = _StateView()
-
-# CLOCK[0] counts in-place mutations made through the API (any tensor, any thread). A node
-# remembers the clock at its creation; backward looks at version counters only when it moved.
-CLOCK = [0]
+STATE = cast(Mode, _StateView())
 
 
 def is_grad_enabled() -> bool:

@@ -1,25 +1,36 @@
-"""`Tensor`: a numpy array that remembers the operation that made it."""
+"""`Tensor`: a numpy array that remembers the operation that made it.
+
+Its operators and numpy-named methods are the registered ops' functions (tensor_methods.py,
+generated from the registry); this module adds the data, the gradient, hooks, in-place
+changes and ``backward()``.
+"""
 
 from __future__ import annotations
 
 import itertools
 import operator
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import same_kind
-
-from .mode import CLOCK, LOCAL
+from .function import Function, holds_graph
+from .links import LINKS, connect_tensor
+from .mode import LOCAL
+from .ops import interop, transpose
+from .ops.shape import plain_index
 from .tensor_methods import TensorMethods
+from .versions import VersionCounter
+
+if TYPE_CHECKING:
+    from .types import DTypeLike
 
 _ALLOWED_KINDS = "biuf"
 _HOOK_KEYS = itertools.count()
-_new = object.__new__
 
 
-def _to_array(data: Any, dtype: Any) -> np.ndarray:
+def to_array(data: Any, dtype: DTypeLike) -> np.ndarray:
     if isinstance(data, Tensor):
         arr = np.array(data._data, dtype=dtype)
     elif isinstance(data, np.ndarray):
@@ -45,22 +56,10 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
-def holds_graph(seq: Any) -> bool:
-    """True when a (nested) list or tuple holds a tensor that requires grad."""
-    stack = [seq]
-    while stack:
-        for e in stack.pop():
-            if isinstance(e, Tensor) and e._requires_grad:
-                return True
-            if isinstance(e, (list, tuple)):
-                stack.append(e)
-    return False
-
-
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` takes the hook away."""
 
-    def __init__(self, hooks: dict, key: int) -> None:
+    def __init__(self, hooks: dict[int, Callable[..., Any]], key: int) -> None:
         self._hooks, self._key = hooks, key
 
     def remove(self) -> None:
@@ -78,15 +77,18 @@ class Tensor(TensorMethods):
     # instance __dict__ only once assigned, so making a tensor costs three stores.
     __slots__ = ("_data", "_requires_grad", "grad_fn", "__dict__", "__weakref__")
     __hash__ = object.__hash__  # identity: == is elementwise
+    _data: np.ndarray
+    _requires_grad: bool
+    grad_fn: Function | None
     _grad: Tensor | None = None
     name: str | None = None
     _retains_grad = False
-    _hooks: dict | None = None
-    _vc: list | None = None  # [version, clock at last change], shared with views of the data
+    _hooks: dict[int, Callable[[Tensor], Tensor | None]] | None = None
+    _versions: VersionCounter | None = None  # shared with the views of the same data
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None,
                  name: str | None = None) -> None:
-        self._data = _to_array(data, dtype)
+        self._data = to_array(data, dtype)
         self._requires_grad = False
         self.grad_fn = None
         if name is not None:
@@ -95,9 +97,9 @@ class Tensor(TensorMethods):
             self.requires_grad = True
 
     @classmethod
-    def _from_op(cls, data: np.ndarray, grad_fn: Any) -> Tensor:
-        """Wrap an array without copying (the engine's constructor)."""
-        t = _new(Tensor)
+    def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
+        """Wrap an array without copying (the constructor of op results and gradients)."""
+        t = object.__new__(Tensor)
         t._data = data
         t._requires_grad = grad_fn is not None
         t.grad_fn = grad_fn
@@ -111,7 +113,7 @@ class Tensor(TensorMethods):
 
     @data.setter
     def data(self, value: Any) -> None:
-        arr = value if isinstance(value, np.ndarray) else _to_array(value, None)
+        arr = value if isinstance(value, np.ndarray) else to_array(value, None)
         if arr.dtype.kind not in _ALLOWED_KINDS:
             raise TypeError(f"data: unsupported dtype {arr.dtype}")
         if self._requires_grad and arr.dtype.kind != "f":
@@ -177,22 +179,76 @@ class Tensor(TensorMethods):
     @property
     def version(self) -> int:
         """How many in-place changes were made to this tensor's data through the API."""
-        return 0 if self._vc is None else self._vc[0]
+        return 0 if self._versions is None else self._versions.version
 
-    def _version_counter(self) -> list:
-        if self._vc is None:
-            self._vc = [0, 0]
-        return self._vc
+    def _version_counter(self) -> VersionCounter:
+        if self._versions is None:
+            self._versions = VersionCounter()
+        return self._versions
 
     def _bump_version(self) -> None:
         """Record an in-place change of ``data`` (optimizers and in-place ops call this)."""
-        CLOCK[0] = now = CLOCK[0] + 1
-        vc = self._vc
-        if vc is None:
-            self._vc = [1, now]
-        else:
-            vc[0] += 1
-            vc[1] = now
+        self._version_counter().bump()
+
+    @property
+    def T(self) -> Tensor:
+        return transpose(self)
+
+    # ---- operators that are not ops: comparisons and logic give tensors outside the graph ----
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _compare(np.less, self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _compare(np.greater_equal, self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.not_equal, self, other)
+
+    def __and__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_and, self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_and, other, self)
+
+    def __or__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_or, self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_or, other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _compare(np.bitwise_xor, self, other)
+
+    def __invert__(self) -> Tensor:
+        return Tensor._from_op(np.asarray(np.invert(self._data)), None)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_op(np.asarray(np.argmax(self._data, axis=axis, keepdims=keepdims)),
+                               None)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_op(np.asarray(np.argmin(self._data, axis=axis, keepdims=keepdims)),
+                               None)
+
+    # ---- numpy interoperability -------------------------------------------------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Callable[..., Any], types: Any, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
+        return interop.array_function(func, args, kwargs)
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -249,7 +305,7 @@ class Tensor(TensorMethods):
     def detach(self) -> Tensor:
         """A leaf sharing this tensor's data, cut from the graph."""
         t = Tensor._from_op(self._data, None)
-        t._vc = self._version_counter()
+        t._versions = self._version_counter()
         return t
 
     def retain_grad(self) -> None:
@@ -282,9 +338,7 @@ class Tensor(TensorMethods):
                 "backward() on a tensor that does not require grad: nothing recorded it. Create "
                 "the inputs with requires_grad=True (and not under no_grad()) first."
             )
-        seed = seed_for(self, grad, create_graph, "backward()")
-        retain = create_graph if retain_graph is None else retain_graph
-        engine.run_backward([self], [seed], retain, create_graph)
+        LINKS.backward(self, grad, retain_graph, create_graph)  # autograd.backward()
 
     # ---- in-place changes -------------------------------------------------------------------
     def _check_inplace(self, op: str, other: Any = None) -> None:
@@ -363,56 +417,20 @@ class Tensor(TensorMethods):
         self._check_inplace("item assignment", value)
         value = value._data if isinstance(value, Tensor) else value
         try:
-            self._data[_plain_index(index)] = value
+            self._data[plain_index(index)] = value
         except (TypeError, ValueError, IndexError) as e:
             raise same_kind(e, f"item assignment on shape {self.shape}: {e}") from e
         self._bump_version()
 
-def _plain_index(index: Any) -> Any:
-    """An index with Tensors replaced by their arrays (indices never carry gradients)."""
-    if isinstance(index, Tensor):
-        return index._data
-    if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list) and any(isinstance(i, Tensor) for i in index):
-        return [i._data if isinstance(i, Tensor) else i for i in index]
-    return index
+
+connect_tensor(Tensor)
 
 
-def seed_for(out: Tensor, grad: Any, create_graph: bool, where: str) -> Any:
-    """The starting gradient for a backward pass from ``out``, checked against it."""
-    if not out._requires_grad:
-        raise RuntimeError(f"{where}: the output does not require grad, so it has no graph")
-    if grad is None:
-        if out._data.size != 1:
-            raise RuntimeError(
-                f"{where}: the output has shape {out.shape}, not a single element, so a gradient "
-                f"of that shape is needed: pass grad=ones_like(output) (or a weighting of shape "
-                f"{out.shape}), or reduce the output to a scalar first (e.g. .sum())"
-            )
-        data = out._data
-        seed = np.array(1, data.dtype).reshape(data.shape)  # one element; numpy's ones_like is slow
-        return Tensor._from_op(seed, None) if create_graph else seed
-    if isinstance(grad, Tensor):
-        g = grad
-    elif isinstance(grad, np.ndarray):
-        g = Tensor._from_op(grad, None)
-    else:  # Python numbers and lists take the output's dtype
-        g = Tensor._from_op(_to_array(grad, out.dtype), None)
-    if g.dtype.kind != "f" or g.dtype != out.dtype:
-        raise TypeError(
-            f"{where}: the gradient has dtype {g.dtype} but the output has dtype {out.dtype}; "
-            "they must match"
-        )
-    if g.shape != out.shape:
-        raise ValueError(
-            f"{where}: the gradient has shape {g.shape} but the output has shape {out.shape}; "
-            "they must match"
-        )
-    return g if create_graph else g._data
-
-
-from .tensor_methods import bind_ops  # noqa: E402
-
-bind_ops()
-from . import engine  # noqa: E402
+def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
+    """Comparisons and logical operators give tensors outside the graph."""
+    x = a._data if isinstance(a, Tensor) else a
+    y = b._data if isinstance(b, Tensor) else b
+    try:
+        return Tensor._from_op(np.asarray(ufunc(x, y)), None)
+    except (TypeError, ValueError) as e:
+        raise same_kind(e, f"{ufunc.__name__}: {e}") from e

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
+from . import autograd
 from .mode import enable_grad, is_grad_enabled
 from .ops import reshape, stack
 from .tensor import Tensor
@@ -52,7 +52,7 @@ def _grads(out: Tensor, xs: list[Tensor], create_graph: bool, seed: Any = None,
            retain: bool = False) -> list[Tensor]:
     if not out.requires_grad:
         return [Tensor._from_op(np.zeros_like(x.data), None) for x in xs]
-    found = engine.grad(out, xs, grad_outputs=seed, retain_graph=retain or create_graph,
+    found = autograd.grad(out, xs, grad_outputs=seed, retain_graph=retain or create_graph,
                         create_graph=create_graph, allow_unused=True)
     return [Tensor._from_op(np.zeros_like(x.data), None) if g is None else g
             for x, g in zip(xs, found)]

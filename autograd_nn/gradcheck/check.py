@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine
+from .. import autograd
 from ..anomaly import AnomalyError, detect_anomaly
 from ..tensor import Tensor
 from .numerical import Kink, check_eps, direction_line, jacobian_columns, line_derivative
@@ -65,7 +65,7 @@ class Analytical:
         o = self.outs[k]
         try:
             seed = np.asarray(seed, o.dtype).reshape(o.shape)
-            gs = engine.grad(o, list(self.leaves.values()), seed, retain_graph=True,
+            gs = autograd.grad(o, list(self.leaves.values()), seed, retain_graph=True,
                              allow_unused=True)
         except Exception as e:  # the op's backward is under test: report, don't crash
             raise BackwardFailure(f"the backward pass raised {type(e).__name__}: {e}") from e

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine
+from .. import autograd
 from ..tensor import Tensor
 from .check import Options, run_check
 from .problem import Problem
@@ -179,7 +179,7 @@ def vjp_problem(first: Problem, outs: tuple, grad_outputs: Any, seed: int,
         res = f(*args[:n_args])
         res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
         wrt = [args[i] for i in diff]
-        gs = engine.grad([res[k] for k in diff_out], wrt, grad_outputs=list(args[n_args:]),
+        gs = autograd.grad([res[k] for k in diff_out], wrt, grad_outputs=list(args[n_args:]),
                          create_graph=True, allow_unused=True)
         return tuple(Tensor(np.zeros(x.shape)) if g is None else g for x, g in zip(wrt, gs))
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine
+from .. import autograd
 from ..tensor import Tensor
 from .numerical import check_eps, jacobian_columns
 from .problem import GradcheckPrecisionWarning, Problem, warn_precision
@@ -239,7 +239,7 @@ def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: boo
             if not isinstance(loss, Tensor) or loss.size != 1:
                 raise ValueError("check_three_way: loss_fn must return a single-element Tensor, "
                                  f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
-            gs = engine.grad(loss, wrt, allow_unused=True)
+            gs = autograd.grad(loss, wrt, allow_unused=True)
             grads = {n: np.zeros(b.shape) if g is None else np.array(g.data, dtype=np.float64)
                      for n, b, g in zip(names, base, gs)}
         if need_fd:

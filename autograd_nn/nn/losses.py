@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from ..domains import Case, shape_label, uniform
 from ..function import Function
 from ..ops import log_softmax, softplus
+from ..registry import register
 from ..tensor import Tensor
 from .module import Module
 
@@ -127,6 +129,10 @@ class BinaryCrossEntropy(Function):
         return gp, gt
 
 
+@register(BinaryCrossEntropy, public=False, cases=lambda fn: [
+    Case(f"p {shape_label(s)} in (0.05, 0.95), target in [0, 1]", fn, (s,),
+         (uniform(0.05, 0.95),), lambda rng, s=s: {"target": rng.uniform(0.0, 1.0, s)})
+    for s in [(5,), (2, 3)]])
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1];

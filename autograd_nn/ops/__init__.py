@@ -1,42 +1,11 @@
-"""The primitive operations (one `Function` each, forward and derivative side by side) and
-the functions with numpy's names that apply them."""
+"""The primitive operations (one `Function` each, forward and derivative side by side), the
+composites built on them, and the functions with numpy's names that apply them. Each family
+module registers its ops (registry.py) and lists them in its ``__all__``."""
 
-from ..function import Function, GraphCtx
-from .arithmetic import (
-    Add, Div, MatMul, Mul, Neg, Pow, Sub, add, divide, matmul, multiply, negative, power,
-    subtract,
-)
-from .elementwise import (
-    Abs, Clip, Cos, Exp, LeakyRelu, Log, Maximum, Minimum, Relu, Sigmoid, Sin, Softplus, Sqrt,
-    Tanh, Where, abs, clip, cos, exp, leaky_relu, log, maximum, minimum, relu, sigmoid, sign,
-    sin, softplus, sqrt, tanh, where,
-)
-from .numpy_ns import NUMPY_NS
-from .reduce import (
-    ExclusiveProd, LogSoftmax, LogSumExp, Max, Mean, Min, Prod, Softmax, Sum, amax, amin,
-    log_softmax, logsumexp, max, mean, min, prod, softmax, std, sum, var,
-)
-from .shape import (
-    AsType, BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Transpose, astype,
-    broadcast_to, concatenate, expand_dims, flatten, getitem, reshape, split, squeeze, stack,
-    swapaxes, transpose,
-)
-from .tensor_ns import TENSOR_NS
+from . import arithmetic, elementwise, reduce, shape
+from .arithmetic import *  # noqa: F403
+from .elementwise import *  # noqa: F403
+from .reduce import *  # noqa: F403
+from .shape import *  # noqa: F403
 
-Function.xp = NUMPY_NS
-GraphCtx.xp = TENSOR_NS
-
-__all__ = [
-    "NUMPY_NS", "TENSOR_NS",
-    "Add", "Div", "MatMul", "Mul", "Neg", "Pow", "Sub", "add", "divide", "matmul", "multiply",
-    "negative", "power", "subtract",
-    "Abs", "Clip", "Cos", "Exp", "LeakyRelu", "Log", "Maximum", "Minimum", "Relu", "Sigmoid",
-    "Sin", "Softplus", "Sqrt", "Tanh", "Where", "abs", "clip", "cos", "exp", "leaky_relu", "log",
-    "maximum", "minimum", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "tanh", "where",
-    "ExclusiveProd", "LogSoftmax", "LogSumExp", "Max", "Mean", "Min", "Prod", "Softmax", "Sum",
-    "amax", "amin", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "softmax", "std",
-    "sum", "var",
-    "AsType", "BroadcastTo", "Concatenate", "GetItem", "IndexAdd", "Reshape", "Transpose",
-    "astype", "broadcast_to", "concatenate", "expand_dims", "flatten", "getitem", "reshape",
-    "split", "squeeze", "stack", "swapaxes", "transpose",
-]
+__all__ = [*arithmetic.__all__, *elementwise.__all__, *reduce.__all__, *shape.__all__]

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import POS, STD, Case, binary, nonzero, shape_label, unary
 from ..function import Function
-from ..tensor import Tensor
+from ..registry import register
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+    from ..types import TensorLike
+
+__all__ = ["add", "divide", "matmul", "multiply", "negative", "power", "subtract"]
 
 
 class Add(Function):
@@ -92,7 +99,7 @@ class Pow(Function):
     def backward(ctx: Any, g: Any) -> Any:
         xp = ctx.xp
         x, p, out = ctx.saved_tensors
-        nx, np_ = ctx.needs_input_grad
+        nx, np_needed = ctx.needs_input_grad
         gx = gp = None
         if nx:
             if isinstance(p, (int, float)):
@@ -102,7 +109,7 @@ class Pow(Function):
                     gx = g * p * x ** (p - 1) if p != 0 else g * 0
             else:  # 0 ** -1 is avoided where p == 0 (the term is 0 there, p ** 0 is constant)
                 gx = g * p * xp.where((x == 0) & (p == 0), 1, x) ** (p - 1)
-        if np_:
+        if np_needed:
             if isinstance(x, (int, float)):
                 gp = g * out * math.log(x) if x > 0 else g * 0
             else:
@@ -145,29 +152,58 @@ class MatMul(Function):
         return gx, gy
 
 
-def add(x: Any, y: Any) -> Tensor:
+@register(Add, numpy=(np.add,), operators=("__add__", "__radd__"), derivative=("1", "1"),
+          cases=binary(symbol="+"))
+def add(x: TensorLike, y: TensorLike) -> Tensor:
     return Add.apply(x, y)
 
 
-def subtract(x: Any, y: Any) -> Tensor:
+@register(Sub, numpy=(np.subtract,), operators=("__sub__", "__rsub__"),
+          derivative=("1", "-1"), cases=binary(symbol="-"))
+def subtract(x: TensorLike, y: TensorLike) -> Tensor:
     return Sub.apply(x, y)
 
 
-def multiply(x: Any, y: Any) -> Tensor:
+@register(Mul, numpy=(np.multiply,), operators=("__mul__", "__rmul__"),
+          derivative=("{1}", "{0}"), cases=binary(symbol="*"))
+def multiply(x: TensorLike, y: TensorLike) -> Tensor:
     return Mul.apply(x, y)
 
 
-def divide(x: Any, y: Any) -> Tensor:
+@register(Div, numpy=(np.divide,), operators=("__truediv__", "__rtruediv__"),
+          derivative=("1/{1}", "-{0}/{1}²"), cases=binary(STD, nonzero(0.5, 2.0), "/"))
+def divide(x: TensorLike, y: TensorLike) -> Tensor:
     return Div.apply(x, y)
 
 
-def power(x: Any, p: Any) -> Tensor:
+def _power_cases(fn: Any) -> list[Case]:
+    return [
+        Case("(2, 3) ** (3,) (tensor exponent, base > 0)", fn, ((2, 3), (3,)), (POS, STD)),
+        Case("(2, 1, 3) ** (4, 1) (tensor exponent, base > 0)", fn, ((2, 1, 3), (4, 1)),
+             (POS, STD)),
+        Case("(2, 3) ** 3", lambda x: fn(x, 3), ((2, 3),), (STD,)),
+        Case("(5,) ** -1.5 (base > 0)", lambda x: fn(x, -1.5), ((5,),), (POS,)),
+    ]
+
+
+@register(Pow, numpy=(np.power,), operators=("__pow__", "__rpow__"),
+          derivative=("{1}·{0}^({1}-1)", "{0}^{1}·ln({0})"), cases=_power_cases)
+def power(x: TensorLike, p: TensorLike) -> Tensor:
     return Pow.apply(x, p)
 
 
-def negative(x: Any) -> Tensor:
+@register(Neg, numpy=(np.negative,), operators=("__neg__",), derivative=("-1",),
+          cases=unary())
+def negative(x: TensorLike) -> Tensor:
     return Neg.apply(x)
 
 
-def matmul(x: Any, y: Any) -> Tensor:
+_MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+                  ((2, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2))]
+
+
+@register(MatMul, plain=np.matmul, numpy=(np.matmul,), operators=("__matmul__", "__rmatmul__"),
+          cases=lambda fn: [Case(f"{shape_label(a)} @ {shape_label(b)}", fn, (a, b), (STD, STD))
+                            for a, b in _MATMUL_SHAPES])
+def matmul(x: TensorLike, y: TensorLike) -> Tensor:
     return MatMul.apply(x, y)

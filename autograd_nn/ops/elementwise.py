@@ -10,13 +10,32 @@ Each convention is tested in tests/test_ops.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..function import Function
-from ..tensor import Tensor
-from .numpy_ns import sigmoid as _np_sigmoid
+from ..domains import PAIRS, STD, Case, away_from, binary, distinct, shape_label, unary, uniform
+from ..function import Function, constant, data_of
+from ..registry import register
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+    from ..types import TensorLike
+
+__all__ = ["abs", "clip", "cos", "exp", "leaky_relu", "log", "maximum", "minimum", "relu",
+           "sigmoid", "sign", "sin", "softplus", "sqrt", "tanh", "where"]
+
+
+def numpy_sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)) at every x, without warnings: where exp(-x) overflows (x < -709.8 in
+    float64, where the true value is below 1e-308) the result is 1 / inf = 0."""
+    e = np.negative(x)
+    with np.errstate(over="ignore"):
+        if type(e) is not np.ndarray:  # 0-d input gives a numpy scalar
+            return 1.0 / (1.0 + np.exp(e))
+        np.exp(e, out=e)
+    e += 1.0
+    return np.reciprocal(e, out=e)
 
 
 class Exp(Function):
@@ -127,7 +146,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
-        out = np.asarray(_np_sigmoid(x))  # an array (0-d too): create_graph knows it as the output
+        out = np.asarray(numpy_sigmoid(x))  # an array (0-d too): create_graph maps it as the output
         ctx.save_for_backward(out)
         return out
 
@@ -263,72 +282,106 @@ class Where(Function):
         return None, (where(cond, g, 0) if nx else None), (where(cond, 0, g) if ny else None)
 
 
-def _const(a: Any) -> Any:
-    return a._data if isinstance(a, Tensor) else a
-
-
-def exp(x: Any) -> Tensor:
+@register(Exp, plain=np.exp, numpy=(np.exp,), methods=("exp",), derivative=("exp({0})",))
+def exp(x: TensorLike) -> Tensor:
     return Exp.apply(x)
 
 
-def log(x: Any) -> Tensor:
+@register(Log, plain=np.log, numpy=(np.log,), methods=("log",), derivative=("1/{0}",),
+          cases=unary(uniform(0.3, 3.0)))
+def log(x: TensorLike) -> Tensor:
     return Log.apply(x)
 
 
-def sqrt(x: Any) -> Tensor:
+@register(Sqrt, numpy=(np.sqrt,), methods=("sqrt",), derivative=("1/(2·sqrt({0}))",),
+          cases=unary(uniform(0.3, 3.0)))
+def sqrt(x: TensorLike) -> Tensor:
     return Sqrt.apply(x)
 
 
-def abs(x: Any) -> Tensor:
+@register(Abs, numpy=(np.absolute,), methods=("abs",), operators=("__abs__",),
+          derivative=("sign({0})",), cases=unary(away_from((0.0,))))
+def abs(x: TensorLike) -> Tensor:
     return Abs.apply(x)
 
 
-def sin(x: Any) -> Tensor:
+@register(Sin, plain=np.sin, numpy=(np.sin,), methods=("sin",), derivative=("cos({0})",))
+def sin(x: TensorLike) -> Tensor:
     return Sin.apply(x)
 
 
-def cos(x: Any) -> Tensor:
+@register(Cos, plain=np.cos, numpy=(np.cos,), methods=("cos",), derivative=("-sin({0})",))
+def cos(x: TensorLike) -> Tensor:
     return Cos.apply(x)
 
 
-def tanh(x: Any) -> Tensor:
+@register(Tanh, numpy=(np.tanh,), methods=("tanh",), derivative=("1 - tanh({0})²",))
+def tanh(x: TensorLike) -> Tensor:
     return Tanh.apply(x)
 
 
-def sigmoid(x: Any) -> Tensor:
+@register(Sigmoid, plain=numpy_sigmoid, methods=("sigmoid",),
+          derivative=("σ({0})·(1 - σ({0}))",), cases=unary(uniform(-4.0, 4.0)))
+def sigmoid(x: TensorLike) -> Tensor:
     return Sigmoid.apply(x)
 
 
-def relu(x: Any) -> Tensor:
+@register(Relu, methods=("relu",), derivative=("1[{0} > 0]",), cases=unary(away_from((0.0,))))
+def relu(x: TensorLike) -> Tensor:
     return Relu.apply(x)
 
 
-def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+@register(LeakyRelu, methods=("leaky_relu",), derivative=("1[{0} > 0] or slope",),
+          cases=lambda fn: unary(away_from((0.0,)))(lambda x: fn(x, 0.1)))
+def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
     return LeakyRelu.apply(x, negative_slope=negative_slope)
 
 
-def softplus(x: Any) -> Tensor:
+@register(Softplus, methods=("softplus",), derivative=("σ({0})",),
+          cases=unary(uniform(-4.0, 4.0)))
+def softplus(x: TensorLike) -> Tensor:
     return Softplus.apply(x)
 
 
-def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
+@register(Clip, numpy=(np.clip,), methods=("clip",), derivative=("1[a_min ≤ {0} ≤ a_max]",),
+          cases=lambda fn: unary(away_from((-0.5, 0.7)))(lambda x: fn(x, -0.5, 0.7)))
+def clip(x: TensorLike, a_min: TensorLike | None = None,
+         a_max: TensorLike | None = None) -> Tensor:
     """Limit values to [a_min, a_max] (either may be None); the bounds get no gradient."""
-    return Clip.apply(x, a_min=_const(a_min), a_max=_const(a_max))
+    return Clip.apply(x, a_min=data_of(a_min), a_max=data_of(a_max))
 
 
-def maximum(x: Any, y: Any) -> Tensor:
+@register(Maximum, numpy=(np.maximum,), derivative=("1[{0} > {1}] (½ at ties)",
+                                                     "1[{1} > {0}] (½ at ties)"),
+          cases=binary(distinct(0), distinct(1), "vs"))
+def maximum(x: TensorLike, y: TensorLike) -> Tensor:
     return Maximum.apply(x, y)
 
 
-def minimum(x: Any, y: Any) -> Tensor:
+@register(Minimum, numpy=(np.minimum,), derivative=("1[{0} < {1}] (½ at ties)",
+                                                     "1[{1} < {0}] (½ at ties)"),
+          cases=binary(distinct(0), distinct(1), "vs"))
+def minimum(x: TensorLike, y: TensorLike) -> Tensor:
     return Minimum.apply(x, y)
 
 
-def where(condition: Any, x: Any, y: Any) -> Tensor:
+def _where_cases(fn: Any) -> list[Case]:
+    def condition(shape: tuple[int, ...]) -> Any:
+        return lambda rng: {"cond": rng.random(shape) < 0.5}
+
+    return [Case(f"where(cond, {shape_label(a)}, {shape_label(b)})",
+                 lambda x, y, cond: fn(cond, x, y), (a, b), (STD, STD),
+                 condition(np.broadcast_shapes(a, b))) for a, b in PAIRS]
+
+
+@register(Where, plain=np.where, numpy=(np.where,), derivative=("-", "1[cond]", "1[not cond]"),
+          cases=_where_cases)
+def where(condition: TensorLike, x: TensorLike, y: TensorLike) -> Tensor:
     """Elements of x where condition holds, else of y (numpy's broadcasting)."""
     return Where.apply(condition, x, y)
 
 
-def sign(x: Any) -> Tensor:
+@register(plain=np.sign, numpy=(np.sign,), checked=False)
+def sign(x: TensorLike) -> Tensor:
     """-1, 0 or 1 per element; outside the graph (its derivative is zero almost everywhere)."""
-    return Tensor._from_op(np.asarray(np.sign(_const(x))), None)
+    return constant(np.sign(data_of(x)))

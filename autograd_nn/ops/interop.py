@@ -1,29 +1,26 @@
 """numpy calls on Tensors (``np.exp(t)``, ``np.sum(t, axis=0)``, ``array * t``): routed to the
-differentiable op of the same name. A numpy function without a gradient rule runs on the
-plain data when no operand requires grad, and raises otherwise (it would cut the graph)."""
+registered op of that numpy function (registry.py). A numpy function without a gradient rule
+runs on the plain data when no operand requires grad, and raises otherwise (it would cut the
+graph)."""
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..tensor import Tensor, holds_graph
-from . import arithmetic as ar
-from . import elementwise as el
-from . import reduce as rd
-from . import shape as sh
+from ..function import constant, data_of, holds_graph
+from ..registry import OPS, numpy_routes
+from .arithmetic import matmul, multiply
 
-_UFUNCS = {
-    np.add: ar.add, np.subtract: ar.subtract, np.multiply: ar.multiply, np.divide: ar.divide,
-    np.power: ar.power, np.negative: ar.negative, np.matmul: ar.matmul, np.exp: el.exp,
-    np.log: el.log, np.sqrt: el.sqrt, np.absolute: el.abs, np.sin: el.sin, np.cos: el.cos,
-    np.tanh: el.tanh, np.maximum: el.maximum, np.minimum: el.minimum,
-    np.positive: lambda x: x,
-}
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
 # ufuncs whose derivative is zero wherever it exists: computed outside the graph
 _CONSTANT_UFUNCS = {
-    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal, np.sign,
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
     np.isfinite, np.isnan, np.isinf, np.logical_and, np.logical_or, np.logical_not,
     np.logical_xor, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.floor,
     np.ceil, np.rint, np.trunc, np.signbit,
@@ -31,13 +28,11 @@ _CONSTANT_UFUNCS = {
 
 
 def _plain(obj: Any) -> Any:
-    if isinstance(obj, Tensor):
-        return obj._data
     if isinstance(obj, (list, tuple)):
         return type(obj)(_plain(o) for o in obj)
     if isinstance(obj, dict):
         return {k: _plain(v) for k, v in obj.items()}
-    return obj
+    return data_of(obj)
 
 
 def _needs_grad(obj: Any) -> bool:
@@ -48,12 +43,69 @@ def _needs_grad(obj: Any) -> bool:
 def _wrap(result: Any) -> Any:
     if isinstance(result, tuple):
         return tuple(_wrap(r) for r in result)
-    return Tensor._from_op(np.asarray(result), None)
+    return constant(result)
 
 
-def array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
-    if method == "__call__" and not kwargs and ufunc in _UFUNCS:
-        return _UFUNCS[ufunc](*inputs)
+def _dot(a: Any, b: Any) -> Tensor:
+    if np.ndim(_plain(a)) == 0 or np.ndim(_plain(b)) == 0:
+        return multiply(a, b)
+    if np.ndim(_plain(a)) > 2 or np.ndim(_plain(b)) > 2:
+        raise TypeError("np.dot of Tensors with more than 2 axes: use matmul (its batch rules)")
+    return matmul(a, b)
+
+
+# numpy functions that are not ops of their own
+_EXTRA: dict[Callable[..., Any], Callable[..., Any]] = {
+    np.positive: lambda x: x, np.dot: _dot,
+    np.shape: lambda a: np.shape(_plain(a)), np.ndim: lambda a: np.ndim(_plain(a)),
+    np.size: lambda a, axis=None: np.size(_plain(a), axis),
+}
+
+
+def _by_name(numpy_fn: Callable[..., Any], op_fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A call with numpy's signature turned into one of the op's: the first argument stays
+    positional, the others go by name (numpy's order of them may differ from the op's)."""
+    try:
+        theirs = inspect.signature(numpy_fn)
+    except (TypeError, ValueError):  # a builtin without a signature: the op takes numpy's
+        return op_fn
+    ours = inspect.signature(op_fn).parameters
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        bound = theirs.bind(*args, **kwargs).arguments
+        first, *rest = bound
+        extra = [k for k in rest if k not in ours]
+        if extra:
+            raise TypeError(f"np.{numpy_fn.__name__} on a Tensor takes no {', '.join(extra)} "
+                            f"argument (the op's parameters: {', '.join(list(ours)[1:])})")
+        return op_fn(bound[first], **{k: bound[k] for k in rest})
+
+    return call
+
+
+Routes = dict[Any, Callable[..., Any]]
+_ROUTES: list[Any] = [-1, {}, {}]  # the number of ops they were built from, ufuncs, functions
+
+
+def _routes() -> tuple[Routes, Routes]:
+    """ufunc and function routes of the registered ops (rebuilt when an op is registered)."""
+    if _ROUTES[0] != len(OPS):
+        ufuncs: Routes = {}
+        functions: Routes = {}
+        for numpy_fn, op_fn in {**numpy_routes(), **_EXTRA}.items():
+            if isinstance(numpy_fn, np.ufunc):
+                ufuncs[numpy_fn] = op_fn
+            else:
+                functions[numpy_fn] = _by_name(numpy_fn, op_fn)
+        _ROUTES[:] = [len(OPS), ufuncs, functions]
+    return _ROUTES[1], _ROUTES[2]
+
+
+def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``Tensor.__array_ufunc__``."""
+    ufuncs = _routes()[0]
+    if method == "__call__" and not kwargs and ufunc in ufuncs:
+        return ufuncs[ufunc](*inputs)
     if method == "__call__" and ufunc in _CONSTANT_UFUNCS and "out" not in kwargs:
         return _wrap(ufunc(*_plain(inputs), **kwargs))
     if _needs_grad(inputs) or "out" in kwargs:
@@ -65,59 +117,11 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
     return _wrap(getattr(ufunc, method)(*_plain(inputs), **kwargs))
 
 
-def _reduction(fn: Any) -> Any:
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-             keepdims: bool = False, **kw: Any) -> Tensor:
-        if dtype is not None or out is not None or kw:
-            raise TypeError(f"np.{fn.__name__} on a Tensor takes only axis and keepdims")
-        return fn(a, axis=axis, keepdims=keepdims)
-
-    return call
-
-
-def _var(fn: Any) -> Any:
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-             keepdims: bool = False, **kw: Any) -> Tensor:
-        if dtype is not None or out is not None or kw:
-            raise TypeError(f"np.{fn.__name__} on a Tensor takes only axis, ddof and keepdims")
-        return fn(a, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    return call
-
-
-def _extreme(fn: Any) -> Any:
-    def call(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
-        if out is not None or kw:
-            raise TypeError(f"np.{fn.__name__} on a Tensor takes only axis and keepdims")
-        return fn(a, axis=axis, keepdims=keepdims)
-
-    return call
-
-
-def _dot(a: Any, b: Any) -> Tensor:
-    if np.ndim(_plain(a)) == 0 or np.ndim(_plain(b)) == 0:
-        return ar.multiply(a, b)
-    if np.ndim(_plain(a)) > 2 or np.ndim(_plain(b)) > 2:
-        raise TypeError("np.dot of Tensors with more than 2 axes: use matmul (its batch rules)")
-    return ar.matmul(a, b)
-
-
-_FUNCTIONS = {
-    np.sum: _reduction(rd.sum), np.mean: _reduction(rd.mean), np.prod: _reduction(rd.prod),
-    np.max: _extreme(rd.max), np.min: _extreme(rd.min), np.amax: _extreme(rd.max),
-    np.amin: _extreme(rd.min), np.var: _var(rd.var), np.std: _var(rd.std),
-    np.concatenate: sh.concatenate, np.stack: sh.stack, np.where: el.where,
-    np.reshape: sh.reshape, np.transpose: sh.transpose, np.swapaxes: sh.swapaxes,
-    np.squeeze: sh.squeeze, np.expand_dims: sh.expand_dims, np.broadcast_to: sh.broadcast_to,
-    np.clip: el.clip, np.split: sh.split, np.ravel: sh.flatten, np.dot: _dot,
-    np.shape: lambda a: np.shape(_plain(a)), np.ndim: lambda a: np.ndim(_plain(a)),
-    np.size: lambda a, axis=None: np.size(_plain(a), axis),
-}
-
-
-def array_function(func: Any, args: tuple, kwargs: dict) -> Any:
-    if func in _FUNCTIONS:
-        return _FUNCTIONS[func](*args, **kwargs)
+def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``Tensor.__array_function__``."""
+    functions = _routes()[1]
+    if func in functions:
+        return functions[func](*args, **kwargs)
     if _needs_grad(args) or _needs_grad(kwargs):
         raise TypeError(
             f"np.{func.__name__} has no gradient rule in autograd_nn and an operand requires "

@@ -8,15 +8,38 @@ shift by the maximum, so logits of +-1000 are fine.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from ..function import Function
-from ..tensor import Tensor
-from .numpy_ns import exclusive_prod as _np_exclusive_prod
+from ..domains import STD, Case, distinct, nonzero, reduction, shape_label
+from ..function import Function, data_of
+from ..registry import register
+from .arithmetic import divide, multiply, subtract
+from .elementwise import sqrt
 from .shape import axis_tuple
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+    from ..types import Axis, DTypeLike, TensorLike
+
+__all__ = ["amax", "amin", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "softmax",
+           "std", "sum", "var"]
+
+
+def numpy_exclusive_prod(x: Any) -> np.ndarray:
+    """out[..., i] = prod of x[..., k] for k != i along the last axis, exact when x has zeros."""
+    x = np.asarray(x)
+    out = np.ones_like(x)
+    if x.shape[-1] > 1:
+        out[..., 1:] = np.cumprod(x[..., :-1], axis=-1)
+        out[..., :-1] *= np.cumprod(x[..., ::-1], axis=-1)[..., :-1][..., ::-1]
+    return out
+
+
+def numpy_sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -139,7 +162,7 @@ class ExclusiveProd(Function):
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return _np_exclusive_prod(x)
+        return numpy_exclusive_prod(x)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -214,68 +237,106 @@ class LogSoftmax(Function):
         return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
 
 
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+def _no_dtype_or_out(op: str, dtype: Any, out: Any) -> None:
+    if out is not None or dtype is not None:
+        raise TypeError(f"{op}: the out= and dtype= arguments are not supported on Tensors")
+
+
+@register(Sum, plain=numpy_sum, numpy=(np.sum,), methods=("sum",),
+          derivative="broadcast g to {shape}", cases=reduction())
+def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike = None,
+        out: None = None) -> Tensor:
+    _no_dtype_or_out("sum", dtype, out)
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+@register(Mean, numpy=(np.mean,), methods=("mean",), derivative="broadcast g/{count} to {shape}",
+          cases=reduction())
+def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike = None,
+         out: None = None) -> Tensor:
+    _no_dtype_or_out("mean", dtype, out)
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+@register(Max, numpy=(np.max, np.amax), methods=("max",),
+          derivative="g to the maxima of {0} (shared at ties)", cases=reduction(distinct()))
+def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, out: None = None) -> Tensor:
+    _no_dtype_or_out("max", None, out)
     return Max.apply(x, axis=axis, keepdims=keepdims)
 
 
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+@register(Min, numpy=(np.min, np.amin), methods=("min",),
+          derivative="g to the minima of {0} (shared at ties)", cases=reduction(distinct()))
+def min(x: TensorLike, axis: Axis = None, keepdims: bool = False, out: None = None) -> Tensor:
+    _no_dtype_or_out("min", None, out)
     return Min.apply(x, axis=axis, keepdims=keepdims)
 
 
 amax, amin = max, min
 
 
-def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+@register(Prod, numpy=(np.prod,), methods=("prod",),
+          derivative="g ⊙ product of the other elements", cases=reduction(nonzero(0.6, 1.4)))
+def prod(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike = None,
+         out: None = None) -> Tensor:
+    _no_dtype_or_out("prod", dtype, out)
     return Prod.apply(x, axis=axis, keepdims=keepdims)
 
 
-def exclusive_prod(x: Any) -> Tensor:
+@register(ExclusiveProd, plain=numpy_exclusive_prod,
+          derivative="g ⊙ product of the other elements", checked=False, public=False)
+def exclusive_prod(x: TensorLike) -> Tensor:
     return ExclusiveProd.apply(x)
 
 
-def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+@register(numpy=(np.var,), methods=("var",), cases=reduction())
+def var(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
+        dtype: DTypeLike = None, out: None = None) -> Tensor:
     """Variance, ``sum((x - mean)**2) / (N - ddof)`` as numpy; N - ddof must be positive."""
+    _no_dtype_or_out("var", dtype, out)
     return _var("var", x, axis, ddof, keepdims)
 
 
-def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+@register(numpy=(np.std,), methods=("std",), cases=reduction())
+def std(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
+        dtype: DTypeLike = None, out: None = None) -> Tensor:
     """Standard deviation: sqrt(var). Its derivative is infinite where the variance is 0
     (e.g. over a single element), as sqrt's at 0."""
-    from .elementwise import sqrt
-
+    _no_dtype_or_out("std", dtype, out)
     return sqrt(_var("std", x, axis, ddof, keepdims))
 
 
-def _var(op: str, x: Any, axis: Any, ddof: int, keepdims: bool) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    axes = tuple(range(x.ndim)) if axis is None else axis_tuple(op, axis, x.ndim, x.shape)
-    n = math.prod(x.shape[a] for a in axes)
+def _var(op: str, x: TensorLike, axis: Axis, ddof: int, keepdims: bool) -> Tensor:
+    shape = np.shape(data_of(x))
+    axes = tuple(range(len(shape))) if axis is None else axis_tuple(op, axis, len(shape), shape)
+    n = math.prod(shape[a] for a in axes)
     if n - ddof <= 0:
         raise ValueError(f"{op}: {n} elements with ddof={ddof} leave no degrees of freedom")
-    d = x - mean(x, axis=axes, keepdims=True)
-    return sum(d * d, axis=axes, keepdims=keepdims) / (n - ddof)
+    d = subtract(x, mean(x, axis=axes, keepdims=True))
+    return divide(sum(multiply(d, d), axis=axes, keepdims=keepdims), n - ddof)
 
 
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+@register(LogSumExp, methods=("logsumexp",), derivative="g ⊙ softmax({0})", cases=reduction())
+def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``axis``, stable for large |x|."""
     return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
 
 
-def softmax(x: Any, axis: Any = -1) -> Tensor:
+def _softmax_cases(fn: Any) -> list[Case]:
+    return [Case(f"{shape_label(s)} axis={a}", lambda x, a=a: fn(x, axis=a), (s,), (STD,))
+            for s, a in [((5,), -1), ((2, 3, 4), 0), ((2, 3, 4), -1)]]
+
+
+@register(Softmax, methods=("softmax",), derivative="s ⊙ (g - Σ g⊙s), s = softmax({0})",
+          cases=_softmax_cases)
+def softmax(x: TensorLike, axis: Axis = -1) -> Tensor:
     """exp(x) / sum(exp(x)) over ``axis`` (default the last; a tuple or None for several),
     stable for large |x|."""
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Any, axis: Any = -1) -> Tensor:
+@register(LogSoftmax, methods=("log_softmax",), derivative="g - softmax({0})·Σ g",
+          cases=_softmax_cases)
+def log_softmax(x: TensorLike, axis: Axis = -1) -> Tensor:
     """x - logsumexp(x) over ``axis`` (default the last; a tuple or None for several)."""
     return LogSoftmax.apply(x, axis=axis)
-

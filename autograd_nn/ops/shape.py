@@ -3,15 +3,67 @@ composites built on them (swapaxes, squeeze, expand_dims, flatten, stack, split)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from ..domains import STD, Case, shape_label
 from ..errors import same_kind
-from ..function import Function
-from ..tensor import Tensor, _plain_index
-from .numpy_ns import index_add as _np_index_add
+from ..function import Function, data_of, is_tensor
+from ..registry import register
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+    from ..types import DTypeLike, ShapeLike, TensorLike
+
+__all__ = ["astype", "broadcast_to", "concatenate", "expand_dims", "flatten", "getitem",
+           "reshape", "split", "squeeze", "stack", "swapaxes", "transpose"]
+
+
+# ---- the numpy kernels backward rules use (ctx.xp in a plain pass) ----------------------------
+def numpy_index_add(g: Any, shape: tuple[int, ...], index: Any, basic: bool) -> np.ndarray:
+    """zeros(shape) with g added at index; repeated indices add up (the adjoint of x[index])."""
+    out = np.zeros(shape, dtype=np.asarray(g).dtype)
+    if basic:
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def numpy_broadcast_to(a: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only view of ``a`` broadcast to ``shape`` (numpy's rules), without copying."""
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
+    if a.shape == shape:
+        return a
+    if not a.ndim:  # the common case: a scalar gradient from sum or mean
+        view = np.ndarray(shape, a.dtype, a, 0, (0,) * len(shape))
+        view.flags.writeable = False
+        return view
+    lead = len(shape) - a.ndim
+    if lead < 0 or any(n != 1 and n != shape[k + lead] for k, n in enumerate(a.shape)):
+        return np.broadcast_to(a, shape)  # numpy raises its error
+    if not a.flags.c_contiguous:
+        return np.broadcast_to(a, shape)
+    strides = (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(a.shape, a.strides))
+    view = np.ndarray(shape, a.dtype, a, 0, strides)
+    view.flags.writeable = False
+    return view
+
+
+def numpy_expand_dims(a: Any, axis: Any) -> np.ndarray:
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    ndim = np.ndim(a) + len(axes)
+    axes = tuple(sorted(x % ndim for x in axes))
+    shape = list(np.shape(a))
+    for x in axes:
+        shape.insert(x, 1)
+    return np.reshape(a, shape)
+
+
+# ---- primitives -------------------------------------------------------------------------------
 
 
 class Reshape(Function):
@@ -98,7 +150,7 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx: Any, g: Any, shape: Any = (), index: Any = None, basic: bool = True) -> Any:
         ctx.index = index
-        return _np_index_add(g, shape, index, basic)
+        return numpy_index_add(g, shape, index, basic)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -142,8 +194,19 @@ class AsType(Function):
         return g.astype(ctx.in_dtype)
 
 
-def _shape(x: Any) -> tuple:
-    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+def _shape(x: Any) -> tuple[int, ...]:
+    return np.shape(data_of(x))
+
+
+def plain_index(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays (indices never carry gradients)."""
+    if is_tensor(index):
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(data_of(i) for i in index)
+    if isinstance(index, list) and any(is_tensor(i) for i in index):
+        return [data_of(i) for i in index]
+    return index
 
 
 def axis_tuple(op: str, axis: Any, ndim: int, shape: tuple | None = None) -> tuple[int, ...]:
@@ -156,37 +219,96 @@ def axis_tuple(op: str, axis: Any, ndim: int, shape: tuple | None = None) -> tup
         raise same_kind(e, f"{op}: {e}{where}") from None
 
 
-def reshape(x: Any, shape: Any) -> Tensor:
+# ---- the public functions ---------------------------------------------------------------------
+def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
+    """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+    return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+
+def _reshape_cases(fn: Any) -> list[Case]:
+    return [Case("(2, 3, 4) -> (4, 6)", lambda x: fn(x, (4, 6)), ((2, 3, 4),), (STD,)),
+            Case("(6,) -> (3, -1)", lambda x: fn(x, (3, -1)), ((6,),), (STD,))]
+
+
+@register(Reshape, plain=np.reshape, numpy=(np.reshape,), methods=(("reshape", _reshape_method),),
+          derivative="reshape g to {shape}", cases=_reshape_cases)
+def reshape(x: TensorLike, shape: ShapeLike) -> Tensor:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return Reshape.apply(x, shape=shape)
 
 
-def transpose(x: Any, axes: Any = None) -> Tensor:
+def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
+    """``t.transpose()``, ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``."""
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return transpose(self, axes or None)
+
+
+def _transpose_cases(fn: Any) -> list[Case]:
+    return [Case("(2, 3, 4) axes=(2, 0, 1)", lambda x: fn(x, (2, 0, 1)), ((2, 3, 4),), (STD,)),
+            Case("(2, 3) default", fn, ((2, 3),), (STD,))]
+
+
+@register(Transpose, plain=np.transpose, numpy=(np.transpose,),
+          methods=(("transpose", _transpose_method),), derivative="transpose g back",
+          cases=_transpose_cases)
+def transpose(x: TensorLike, axes: Any = None) -> Tensor:
     return Transpose.apply(x, axes=None if axes is None else tuple(axes))
 
 
-def broadcast_to(x: Any, shape: Any) -> Tensor:
+@register(BroadcastTo, plain=numpy_broadcast_to, numpy=(np.broadcast_to,),
+          derivative="sum g over the broadcast axes",
+          cases=lambda fn: [Case(f"{shape_label(s)} -> {shape_label(t)}",
+                                 lambda x, t=t: fn(x, t), (s,), (STD,))
+                            for s, t in [((3, 1), (2, 3, 4)), ((), (2, 2)), ((4,), (3, 4))]])
+def broadcast_to(x: TensorLike, shape: ShapeLike) -> Tensor:
     return BroadcastTo.apply(x, shape=(shape,) if isinstance(shape, int) else tuple(shape))
 
 
-def getitem(x: Any, index: Any) -> Tensor:
+_GETITEM = [("1", 1), ("1:, ::2", (slice(1, None), slice(None, None, 2))),
+            ("[0, 1, 0, 0]", [0, 1, 0, 0]), ("..., None, 1", (Ellipsis, None, 1))]
+
+
+def _getitem_cases(fn: Any) -> list[Case]:
+    mask = np.array([[True, False, True], [False, True, True]])
+    return ([Case(f"(2, 3, 4)[{label}]", lambda x, i=index: fn(x, i), ((2, 3, 4),), (STD,))
+             for label, index in _GETITEM]
+            + [Case("(2, 3)[boolean mask]", lambda x, mask: fn(x, mask), ((2, 3),), (STD,),
+                    lambda rng: {"mask": mask})])
+
+
+@register(GetItem, operators=("__getitem__",), derivative="g scattered into zeros{shape}",
+          cases=_getitem_cases)
+def getitem(x: TensorLike, index: Any) -> Tensor:
     """x[index] with numpy's rules: slices, negative steps, integer arrays, boolean masks."""
-    return GetItem.apply(x, index=_plain_index(index))
+    return GetItem.apply(x, index=plain_index(index))
 
 
-def index_add(g: Any, shape: tuple, index: Any, basic: bool) -> Tensor:
+@register(IndexAdd, plain=numpy_index_add, derivative="g[index]", checked=False, public=False)
+def index_add(g: TensorLike, shape: tuple[int, ...], index: Any, basic: bool) -> Tensor:
     return IndexAdd.apply(g, shape=shape, index=index, basic=basic)
 
 
+@register(Concatenate, numpy=(np.concatenate,), derivative="the slice of g from operand {i}",
+          cases=lambda fn: [Case(f"{shape_label(a)} ++ {shape_label(b)} axis={ax}",
+                                 lambda x, y, ax=ax: fn([x, y], axis=ax), (a, b), (STD, STD))
+                            for a, b, ax in [((2, 3), (4, 3), 0), ((2, 3), (2, 1), 1),
+                                             ((3,), (2,), 0)]])
 def concatenate(tensors: Any, axis: int = 0) -> Tensor:
     return Concatenate.apply(*tensors, axis=axis)
 
 
-def astype(x: Any, dtype: Any) -> Tensor:
+@register(AsType, methods=("astype",), derivative=("1",),
+          cases=lambda fn: [Case(f"{shape_label(s)} -> float64", lambda x: fn(x, np.float64),
+                                 (s,), (STD,)) for s in [(5,), (2, 3)]])
+def astype(x: TensorLike, dtype: DTypeLike) -> Tensor:
     return AsType.apply(x, dtype=np.dtype(dtype))
 
 
-def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+@register(plain=np.swapaxes, numpy=(np.swapaxes,), methods=("swapaxes",),
+          cases=lambda fn: [Case("(2, 3, 4) 0 <-> 2", lambda x: fn(x, 0, 2), ((2, 3, 4),),
+                                 (STD,))])
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
     ndim = len(_shape(x))
     a = axis_tuple("swapaxes", axis1, ndim, _shape(x))[0]
     b = axis_tuple("swapaxes", axis2, ndim, _shape(x))[0]
@@ -195,7 +317,9 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     return transpose(x, perm)
 
 
-def squeeze(x: Any, axis: Any = None) -> Tensor:
+@register(plain=np.squeeze, numpy=(np.squeeze,), methods=("squeeze",),
+          cases=lambda fn: [Case("(2, 1, 3, 1)", fn, ((2, 1, 3, 1),), (STD,))])
+def squeeze(x: TensorLike, axis: Any = None) -> Tensor:
     shape = _shape(x)
     axes = (
         tuple(i for i, n in enumerate(shape) if n == 1)
@@ -208,7 +332,10 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
-def expand_dims(x: Any, axis: Any) -> Tensor:
+@register(plain=numpy_expand_dims, numpy=(np.expand_dims,),
+          cases=lambda fn: [Case("(2, 3) axis=(0, 2)", lambda x: fn(x, (0, 2)), ((2, 3),),
+                                 (STD,))])
+def expand_dims(x: TensorLike, axis: Any) -> Tensor:
     shape = _shape(x)
     ndim = len(shape) + (len(axis) if isinstance(axis, tuple) else 1)
     axes = axis_tuple("expand_dims", axis, ndim, shape)
@@ -216,10 +343,16 @@ def expand_dims(x: Any, axis: Any) -> Tensor:
     return reshape(x, tuple(1 if i in axes else next(it) for i in range(len(shape) + len(axes))))
 
 
-def flatten(x: Any) -> Tensor:
+@register(numpy=(np.ravel,), methods=("flatten", "ravel"),
+          cases=lambda fn: [Case("(2, 3, 4)", fn, ((2, 3, 4),), (STD,))])
+def flatten(x: TensorLike) -> Tensor:
     return reshape(x, (-1,))
 
 
+@register(numpy=(np.stack,),
+          cases=lambda fn: [Case(f"{shape_label(a)}, {shape_label(a)} axis={ax}",
+                                 lambda x, y, ax=ax: fn([x, y], axis=ax), (a, a), (STD, STD))
+                            for a, ax in [((3,), 0), ((2, 3), -1)]])
 def stack(tensors: Any, axis: int = 0) -> Tensor:
     """Join same-shape tensors along a new axis."""
     tensors = list(tensors)
@@ -233,7 +366,8 @@ def stack(tensors: Any, axis: int = 0) -> Tensor:
     return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
-def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+@register(numpy=(np.split,), checked=False)
+def split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """numpy's split: an int gives equal parts (it must divide the axis), a list cut points."""
     shape = _shape(x)
     axis = axis_tuple("split", axis, len(shape), shape)[0]

@@ -28,54 +28,20 @@ from typing import Any
 import numpy as np
 
 from .. import engine
+from ..autograd import seed_for
 from ..function import Function
-from ..tensor import Tensor, seed_for
+from ..registry import op_of
+from ..tensor import Tensor
 from .dot import draw_view
 from .graph import GraphView, TensorEntry, array_inline, build_view, op_label
 
-# The elementwise derivative of each operand ({0}, {1}: the operands' labels).
-ELEMENTWISE_RULES: dict[str, tuple[str, ...]] = {
-    "add": ("1", "1"),
-    "subtract": ("1", "-1"),
-    "negative": ("-1",),
-    "multiply": ("{1}", "{0}"),
-    "divide": ("1/{1}", "-{0}/{1}²"),
-    "power": ("{1}·{0}^({1}-1)", "{0}^{1}·ln({0})"),
-    "exp": ("exp({0})",),
-    "log": ("1/{0}",),
-    "sqrt": ("1/(2·sqrt({0}))",),
-    "abs": ("sign({0})",),
-    "sin": ("cos({0})",),
-    "cos": ("-sin({0})",),
-    "tanh": ("1 - tanh({0})²",),
-    "sigmoid": ("σ({0})·(1 - σ({0}))",),
-    "relu": ("1[{0} > 0]",),
-    "leaky_relu": ("1[{0} > 0] or slope",),
-    "softplus": ("σ({0})",),
-    "clip": ("1[a_min ≤ {0} ≤ a_max]",),
-    "maximum": ("1[{0} > {1}] (½ at ties)", "1[{1} > {0}] (½ at ties)"),
-    "minimum": ("1[{0} < {1}] (½ at ties)", "1[{1} < {0}] (½ at ties)"),
-    "where": ("-", "1[cond]", "1[not cond]"),
-    "astype": ("1",),
-}
-# The rule of the other ops, in words ({shape}: the operand's shape, {count}: a mean's N).
-VJP_RULES: dict[str, str] = {
-    "sum": "broadcast g to {shape}",
-    "mean": "broadcast g/{count} to {shape}",
-    "max": "g to the maxima of {0} (shared at ties)",
-    "min": "g to the minima of {0} (shared at ties)",
-    "prod": "g ⊙ product of the other elements",
-    "exclusive_prod": "g ⊙ product of the other elements",
-    "reshape": "reshape g to {shape}",
-    "transpose": "transpose g back",
-    "broadcast_to": "sum g over the broadcast axes",
-    "getitem": "g scattered into zeros{shape}",
-    "index_add": "g[index]",
-    "concatenate": "the slice of g from operand {i}",
-    "softmax": "s ⊙ (g - Σ g⊙s), s = softmax({0})",
-    "log_softmax": "g - softmax({0})·Σ g",
-    "logsumexp": "g ⊙ softmax({0})",
-}
+
+def _derivative_text(node: Function) -> str | tuple[str, ...]:
+    """The op's registered trace label: the elementwise derivative of each operand ({0}, {1}:
+    the operands' labels), or its rule in words ({shape}: the operand's shape, {count}: a
+    mean's N); "" for a user's own Function."""
+    op = op_of(node)
+    return op.derivative if op is not None else ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +125,7 @@ def _record(view: GraphView, index: int, t: Tensor, g: Any, node: Any, sent: tup
 def _local_derivatives(node: Any, names: tuple[str, ...], g: np.ndarray) -> tuple:
     """One LocalDerivative per operand that received a gradient (None for the others)."""
     name = node.name
+    derivative = _derivative_text(node)
     needs = node.needs_input_grad
     arrays = [a._data if isinstance(a, Tensor) else np.asarray(a) for a in node.inputs]
     ones: list = []
@@ -183,12 +150,13 @@ def _local_derivatives(node: Any, names: tuple[str, ...], g: np.ndarray) -> tupl
             other = arrays[1 - i].T.copy()
             rule = f"g @ {names[1]}ᵀ" if i == 0 else f"{names[0]}ᵀ @ g"
             result.append(LocalDerivative("matmul", rule, other))
-        elif name in ELEMENTWISE_RULES and i < len(ELEMENTWISE_RULES[name]):
-            d = ELEMENTWISE_RULES[name][i].format(*names)
+        elif isinstance(derivative, tuple) and i < len(derivative):
+            d = derivative[i].format(*names)
             rule = "g" if d == "1" else "-g" if d == "-1" else f"g ⊙ {d}"
             result.append(LocalDerivative("elementwise", rule, on_ones(i)))
         else:
-            template = VJP_RULES.get(name, f"{name}.backward(g)")
+            template = derivative if isinstance(derivative, str) and derivative else (
+                f"{name}.backward(g)")
             count = getattr(node, "count", None)
             rule = template.format(*names, shape=tuple(arrays[i].shape), count=count, i=i)
             result.append(LocalDerivative("vjp", rule, on_ones(i)))

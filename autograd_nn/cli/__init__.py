@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog="autograd-nn", description=DESCRIPTION, epilog=EXAMPLES,
                                      formatter_class=fmt)
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"autograd_nn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(run=cmd_demo, parser=demo)
 
-    from .cli_ops import known_ops
+    from .catalog import known_ops
 
     check = sub.add_parser(
         "gradcheck", formatter_class=fmt,
@@ -145,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---- demo ---------------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .cli_helpers import write_graph, write_loss_curve
-    from .reference import r1
+    from ..reference import r1
+    from .helpers import write_graph, write_loss_curve
 
     out: Path = args.out
     try:
@@ -171,8 +171,8 @@ def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 # ---- gradcheck ----------------------------------------------------------------------------------
 def cmd_gradcheck(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .cli_helpers import gradcheck_summary
-    from .cli_ops import CATALOG, known_ops, run_case, unknown_ops
+    from .catalog import CATALOG, known_ops, run_case, unknown_ops
+    from .helpers import gradcheck_summary
 
     names = list(dict.fromkeys(args.ops)) or known_ops()
     bad = unknown_ops(names)
@@ -208,7 +208,7 @@ def cmd_gradcheck(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 # ---- seeds --------------------------------------------------------------------------------------
 def cmd_seeds(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .cli_helpers import seeds_table, train_network
+    from .helpers import seeds_table, train_network
 
     names = list(dict.fromkeys(args.networks)) or list(NETWORKS)
     reports = []
@@ -225,8 +225,8 @@ def cmd_seeds(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 # ---- eps-sweep ----------------------------------------------------------------------------------
 def cmd_eps_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .cli_ops import CATALOG, known_ops
-    from .gradcheck import eps_sweep
+    from ..gradcheck import eps_sweep
+    from .catalog import CATALOG, known_ops
 
     if args.op not in CATALOG:
         parser.error(f"unknown op {args.op!r}; known ops: " + " ".join(known_ops()))

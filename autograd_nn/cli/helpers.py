@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .gradcheck.tables import format_table
+from ..gradcheck.tables import format_table
 
 DOT_HINT = ("graphviz's `dot` program is not installed, so the graph was written as DOT text "
             "to {path}: install Graphviz (`sudo apt-get install graphviz`, `brew install "
@@ -21,10 +21,10 @@ def write_graph(model: Any, out: Path) -> Path | None:
     """R1's computation graph at the model's weights, with every tensor's value and gradient
     (the hand-derived δk sit on z2, z3, z4), to ``out/graph.svg``; to ``out/graph.dot`` plus
     one line of install hint when graphviz's ``dot`` is missing."""
-    from .datasets import truth_table_r1
-    from .reference.r1 import engine_cost
-    from .tensor import Tensor
-    from .viz import draw_graph, render, trace_backward
+    from ..datasets import truth_table_r1
+    from ..reference.r1 import engine_cost
+    from ..tensor import Tensor
+    from ..viz import draw_graph, render, trace_backward
 
     X, y = truth_table_r1()
     J = engine_cost(model, Tensor(X, name="X"), Tensor(y, name="y"))
@@ -43,7 +43,7 @@ def write_graph(model: Any, out: Path) -> Path | None:
 
 def write_loss_curve(losses: Sequence[float], path: Path) -> Path | None:
     """The loss per epoch as a PNG (matplotlib); one line and None when it is missing."""
-    from .train import MissingDependencyError, plot_history
+    from ..train import MissingDependencyError, plot_history
 
     try:
         return Path(plot_history({"loss": [float(v) for v in losses]}, path,
@@ -56,7 +56,7 @@ def write_loss_curve(losses: Sequence[float], path: Path) -> Path | None:
 
 def gradcheck_summary(results: Sequence[Any]) -> str:
     """Per op: kind, cases, passed, worst relative error of first and second order."""
-    from .cli_ops import KIND
+    from .catalog import KIND
 
     by_op: dict[str, list[Any]] = {}
     for r in results:
@@ -88,7 +88,7 @@ STEPS = {"R1": (5000, 500), "R2": (1500, 150), "R3": (1000, 100), "R4": (1000, 1
 
 def train_network(name: str, quick: bool = False) -> list[Any]:
     """Train reference network ``name`` both ways; R5 once per hidden activation."""
-    from .reference import r1, r2, r3, r4, r5
+    from ..reference import r1, r2, r3, r4, r5
 
     steps = STEPS[name][1 if quick else 0]
     if name == "R1":
