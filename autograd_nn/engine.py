@@ -53,41 +53,29 @@ def run_backward(
     order processed (``node`` is None and ``input_grads`` () for leaves); grads as kept by the
     engine, input grads already reduced to their operands' shapes.
     """
-    mode = RECORDED_PASS if create_graph else PLAIN_PASS
+    mode = (RecordedPass if create_graph else PlainPass)(LOCAL.mode.anomaly)
     consumers = count_consumers(roots)
-    store = mode.store(seeds)
-    for root, seed in zip(roots, seeds):
-        store.add(root, seed)
-    ready = [r for r in store.sums if r not in consumers]
+    store = mode.store(roots, seeds)
     wanted = None if inputs is None else set(inputs)
     found: dict[Tensor, Grad] = {}
     with mode.grad_mode():
+        ready = [r for r in store.sums if r not in consumers]
         while ready:
             t = ready.pop()
-            g = store.pop(t)
+            g = store.sums.pop(t)  # complete: no gradient arrives after this
             if t._hooks:
                 g = run_hooks(t, g, mode)
-            if wanted is not None or t.grad_fn is None or t._retains_grad:
-                deliver(t, g, store, wanted, found, tracer)
             fn = t.grad_fn
-            if fn is None:
-                continue
-            grads = node_backward(fn, t, g, mode)
-            if tracer is not None:
-                tracer(t, g, fn, grads)
-            for p, need, gi in zip(fn.inputs, fn.needs_input_grad, grads):
-                if need:
-                    if gi is not None:
-                        store.add(p, gi)
-                    left = consumers[p] - 1
-                    consumers[p] = left
-                    if not left and p in store.sums:
-                        ready.append(p)
-            if not retain_graph:
-                fn.saved_tensors = None
-    if not retain_graph and tracer is None:
-        for r in roots:
-            release_intermediates(r)
+            if wanted is not None or fn is None or t._retains_grad:
+                deliver(t, g, store, wanted, found, tracer)
+            if fn is not None:
+                sent = node_backward(fn, t, g, mode, store, consumers, ready, tracer is not None)
+                if tracer is not None:
+                    tracer(t, g, fn, sent)
+                if not retain_graph:
+                    fn.saved_tensors = None
+    if not (retain_graph or tracer):
+        release_intermediates(roots)
     return None if inputs is None else [found.get(x) for x in inputs]
 
 
@@ -127,27 +115,22 @@ class GradientStore:
 
     __slots__ = ("sums", "owned", "handed_out")
 
-    def __init__(self, seeds: Sequence[Grad]) -> None:
-        self.sums: dict[Tensor, Any] = {}
-        self.owned: set[int] = set()  # ids of arrays this store allocated (safe to add into)
+    def __init__(self, roots: Sequence[Tensor], seeds: Sequence[Grad]) -> None:
+        self.sums: dict[Tensor, Any] = {}  # the loop pops a complete sum straight from here
+        self.owned: set[Tensor] = set()  # tensors whose sum is an array this store allocated
         self.handed_out = set(map(id, seeds))  # ids of arrays visible outside this pass
+        for root, seed in zip(roots, seeds):
+            self.add(root, seed)
 
     def add(self, t: Tensor, g: np.ndarray) -> None:
         prev = self.sums.get(t)
         if prev is None:
             self.sums[t] = g
-        elif id(prev) in self.owned:
+        elif t in self.owned:
             np.add(prev, g, out=prev)
         else:
-            acc = np.asarray(prev + g)
-            self.owned.add(id(acc))
-            self.sums[t] = acc
-
-    def pop(self, t: Tensor) -> np.ndarray:
-        g = self.sums.pop(t)
-        if self.owned:
-            self.owned.discard(id(g))
-        return g
+            self.sums[t] = np.asarray(prev + g)
+            self.owned.add(t)
 
     def deliver(self, t: Tensor, g: np.ndarray) -> None:
         """Add ``g`` into ``t.grad`` (a leaf, or a non-leaf that retains its grad)."""
@@ -168,15 +151,14 @@ class RecordedGradientStore:
 
     __slots__ = ("sums",)
 
-    def __init__(self, seeds: Sequence[Grad]) -> None:
+    def __init__(self, roots: Sequence[Tensor], seeds: Sequence[Grad]) -> None:
         self.sums: dict[Tensor, Any] = {}
+        for root, seed in zip(roots, seeds):
+            self.add(root, seed)
 
     def add(self, t: Tensor, g: Tensor) -> None:
         prev = self.sums.get(t)
         self.sums[t] = g if prev is None else prev + g
-
-    def pop(self, t: Tensor) -> Tensor:
-        return self.sums.pop(t)
 
     def deliver(self, t: Tensor, g: Tensor) -> None:
         t._grad = g if t._grad is None else t._grad + g
@@ -187,14 +169,16 @@ class PlainPass:
     """A first-order pass: gradients are ndarrays, rules get the node itself (``ctx.xp`` is
     numpy), nothing is recorded."""
 
+    __slots__ = ("anomaly",)
+    recorded = False
     xp: SimpleNamespace = PLAIN
     store = GradientStore
 
-    def ctx(self, node: Function, out: Tensor) -> Any:
-        return node
+    def __init__(self, anomaly: bool) -> None:
+        self.anomaly = anomaly  # detect_anomaly() was on when the pass started
 
     def as_grad(self, gi: Any) -> np.ndarray:
-        return gi if type(gi) is np.ndarray else np.asarray(getattr(gi, "_data", gi))
+        return np.asarray(getattr(gi, "_data", gi))
 
     def to_hook(self, g: np.ndarray) -> Tensor:
         return Tensor._from_op(g, None)
@@ -211,11 +195,10 @@ class RecordedPass(PlainPass):
     """``create_graph=True``: gradients are Tensors and every rule's ops are recorded (rules get
     a `GraphCtx`, ``ctx.xp`` the differentiable functions), so gradients can be differentiated."""
 
+    __slots__ = ()
+    recorded = True
     xp = RECORDED
     store = RecordedGradientStore  # type: ignore[assignment]
-
-    def ctx(self, node: Function, out: Tensor) -> Any:
-        return GraphCtx(node, out)
 
     def as_grad(self, gi: Any) -> Tensor:  # type: ignore[override]
         return gi if isinstance(gi, Tensor) else Tensor._from_op(np.asarray(gi), None)
@@ -234,10 +217,6 @@ class RecordedPass(PlainPass):
             yield
         finally:
             mode.grad_enabled = prev
-
-
-PLAIN_PASS = PlainPass()
-RECORDED_PASS = RecordedPass()
 
 
 class GraphCtx:
@@ -298,43 +277,71 @@ def deliver(t: Tensor, g: Grad, store: Any, wanted: set[Tensor] | None,
 
 
 # ---- phase 3: one node's backward ------------------------------------------------------------
-def node_backward(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> tuple[Any, ...]:
-    """Run ``fn``'s rule on the gradient of its output: one gradient per operand (None where
-    none is needed), each reduced to its operand's shape and cast to its dtype."""
+def node_backward(fn: Function, out: Tensor, g: Grad, mode: PlainPass, store: Any,
+                  consumers: dict[Tensor, int], ready: list[Tensor],
+                  traced: bool = False) -> tuple[Any, ...]:
+    """Run ``fn``'s rule on the gradient ``g`` of its output; fit each operand's gradient to
+    the operand (`_fit`: the one place gradients are reduced to their operands' shapes and
+    cast), add it into the store and schedule the operands whose gradient is now complete.
+    ``traced``: return what each operand received (None where it needs none)."""
     if fn.saved_tensors is None:
         raise RuntimeError(RELEASED.format(op=fn.name))
     if fn.recorded_at != MUTATIONS.now:  # something changed in place since fn was recorded
         check_versions(fn, out)
-    grads = _call_rule(fn, mode.ctx(fn, out), g)
-    return tuple([_fit(fn, p, gi, mode) if need and gi is not None else None
-                  for p, need, gi in zip(fn.inputs, fn.needs_input_grad, grads)])
+    sums, sent = store.sums, []
+    for p, need, gi in zip(fn.inputs, fn.needs_input_grad, _rule(fn, out, g, mode)):
+        if need:
+            if gi is not None:
+                d = p._data
+                if type(gi) is not np.ndarray or gi.shape != d.shape or gi.dtype != d.dtype or (
+                        mode.recorded):
+                    gi = _fit(fn, p, gi, mode)
+                if p in sums:
+                    store.add(p, gi)
+                else:
+                    sums[p] = gi
+            left = consumers[p] - 1
+            consumers[p] = left
+            if not left and p in sums:
+                ready.append(p)
+        if traced:
+            sent.append(gi if need else None)
+    return tuple(sent)
 
 
-def _call_rule(fn: Function, ctx: Any, g: Grad) -> tuple[Any, ...]:
-    mode = LOCAL.mode
-    if not mode.anomaly:
-        grads = type(fn).backward(ctx, g)
-    else:
-        outer, mode.backward_node = mode.backward_node, fn  # ops the rule makes blame fn
-        try:
-            grads = type(fn).backward(ctx, g)
-        finally:
-            mode.backward_node = outer
+def _rule(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> tuple[Any, ...]:
+    """The node's backward rule: one gradient per operand."""
+    if mode.anomaly:
+        return _rule_under_anomaly(fn, out, g, mode)
+    grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
     if type(grads) is not tuple:
         grads = tuple(grads) if isinstance(grads, list) else (grads,)
     if len(grads) != len(fn.needs_input_grad):
         raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for "
                            f"{len(fn.needs_input_grad)} operands")
-    if mode.anomaly:
-        check_backward(fn, grads)
+    return grads
+
+
+def _rule_under_anomaly(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> Any:
+    """The rule, with the ops it records blamed on ``fn``; its gradients checked for NaN/inf."""
+    state = LOCAL.mode
+    outer, state.backward_node = state.backward_node, fn
+    try:
+        grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
+    finally:
+        state.backward_node = outer
+    grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+    if len(grads) != len(fn.needs_input_grad):
+        raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for "
+                           f"{len(fn.needs_input_grad)} operands")
+    check_backward(fn, grads)
     return grads
 
 
 def _fit(fn: Function, p: Tensor, gi: Any, mode: PlainPass) -> Grad:
     """A rule's gradient for operand ``p`` as the engine keeps it, summed over the axes ``p``
     was broadcast along and cast to ``p``'s dtype."""
-    if mode is RECORDED_PASS or type(gi) is not np.ndarray:
-        gi = mode.as_grad(gi)
+    gi = mode.as_grad(gi)
     d = p._data
     if gi.shape != d.shape:
         gi = reduce_to(gi, d.shape, mode.xp, fn.name,
@@ -398,13 +405,14 @@ class _Released:
 RELEASED_OPERAND = _Released()
 
 
-def release_intermediates(root: Tensor) -> None:
-    """After a backward without retain_graph, the output no longer holds the tensors it was
+def release_intermediates(roots: Sequence[Tensor]) -> None:
+    """After a backward without retain_graph, the outputs no longer hold the tensors they were
     computed from: unless the user holds them, the intermediates and their arrays are freed
-    (as in PyTorch), even while the output itself is kept (``losses.append(loss)``)."""
-    fn = root.grad_fn
-    if fn is not None:
-        fn.inputs = tuple(
-            RELEASED_OPERAND if isinstance(p, Tensor) and p.grad_fn is not None else p
-            for p in fn.inputs
-        )
+    (as in PyTorch), even while an output itself is kept (``losses.append(loss)``)."""
+    for root in roots:
+        fn = root.grad_fn
+        if fn is not None:
+            fn.inputs = tuple(
+                RELEASED_OPERAND if isinstance(p, Tensor) and p.grad_fn is not None else p
+                for p in fn.inputs
+            )

@@ -57,9 +57,10 @@ class Function:
         y = Cube.apply(t)
     """
 
-    # The stores every recorded op makes are slots; the rest default here (an op's own
-    # attributes, e.g. ``ctx.axes``, go to the instance __dict__).
-    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "recorded_at", "__dict__")
+    # What every recorded op stores is a slot; an op's own attributes (``ctx.axes``) go to the
+    # instance __dict__.
+    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "recorded_at", "kwargs", "scope",
+                 "__dict__")
 
     name: ClassVar[str] = ""
     xp: ClassVar[SimpleNamespace] = PLAIN  # the array namespace of a plain backward
@@ -68,8 +69,8 @@ class Function:
     needs_input_grad: tuple[bool, ...]  # per operand: does it require grad
     saved_tensors: tuple[Any, ...] | None  # None once backward released them
     recorded_at: int  # the mutation clock when the node was recorded (versions.py)
-    kwargs: dict[str, Any] = {}  # the op's keyword parameters (read-only)
-    scope: tuple[Any, ...] = ()  # the modules whose forward made this op, outermost first
+    kwargs: dict[str, Any]  # the op's keyword parameters (read-only)
+    scope: tuple[Any, ...]  # the modules whose forward made this op, outermost first
     _anomaly: Any = None  # anomaly mode's record: (creation site, saved arrays' checksums)
 
     def __init_subclass__(cls, **kw: Any) -> None:
@@ -95,46 +96,47 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
         tensor = LINKS.tensor
-        arrays = [unwrap_operand(cls.name, a) for a in args]
+        arrays, needs = [], []
+        for a in args:
+            if isinstance(a, tensor):
+                arrays.append(a._data)
+                needs.append(a._requires_grad)
+            else:
+                arrays.append(unwrap_operand(cls.name, a))
+                needs.append(False)
         ctx = object.__new__(cls)
-        out = ctx._run_forward(arrays, kwargs)
+        ctx.saved_tensors = ()
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except (ValueError, IndexError, TypeError) as e:
+            raise _op_error(cls.name, e, arrays) from e
+        if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results
+            out = ctx._as_output(out)
         mode = LOCAL.mode
         if mode.anomaly:
             check_forward(ctx, out, arrays)
-        needs = tuple([isinstance(a, tensor) and a._requires_grad for a in args])
-        recorded = mode.grad_enabled and out.dtype.kind == "f" and True in needs
-        if recorded:
-            ctx._record(args, needs, kwargs, mode.scope)
+        t = object.__new__(tensor)
+        t._data = out
+        if True in needs and mode.grad_enabled and out.dtype.kind == "f":
+            ctx.inputs, ctx.needs_input_grad, ctx.recorded_at = args, tuple(needs), MUTATIONS.now
+            ctx.kwargs, ctx.scope = kwargs, mode.scope
+            t._requires_grad, t.grad_fn = True, ctx
         elif out.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{cls.name}: forward returned data of dtype {out.dtype}; tensors "
                             "hold bool, integer or floating data")
-        t = tensor._from_op(out, ctx if recorded else None)
+        else:
+            t._requires_grad, t.grad_fn = False, None
         if cls.is_view and isinstance(args[0], tensor) and np.may_share_memory(out, arrays[0]):
             t._versions = args[0]._version_counter()
         return t
 
-    def _run_forward(self, arrays: list[Any], kwargs: dict[str, Any]) -> np.ndarray:
-        """``forward`` with numpy's errors named after the op; its result as an ndarray."""
-        self.saved_tensors = ()
-        try:
-            out = type(self).forward(self, *arrays, **kwargs)
-        except (ValueError, IndexError, TypeError) as e:
-            raise _op_error(self.name, e, arrays) from e
-        if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results
-            raw, out = out, np.asarray(out)
-            if self.saved_tensors:  # a saved output must stay the output (create_graph maps it)
-                self.saved_tensors = tuple(out if s is raw else s for s in self.saved_tensors)
+    def _as_output(self, raw: Any) -> np.ndarray:
+        """A forward's numpy scalar as a 0-d array; a saved output must stay the output
+        (create_graph maps it to the result Tensor)."""
+        out = np.asarray(raw)
+        if self.saved_tensors:
+            self.saved_tensors = tuple(out if s is raw else s for s in self.saved_tensors)
         return out
-
-    def _record(self, args: tuple[Any, ...], needs: tuple[bool, ...], kwargs: dict[str, Any],
-                scope: tuple[Any, ...]) -> None:
-        self.inputs = args
-        self.needs_input_grad = needs
-        self.recorded_at = MUTATIONS.now
-        if kwargs:
-            self.kwargs = kwargs
-        if scope:
-            self.scope = scope
 
     def __repr__(self) -> str:
         return f"<{self.name}>"

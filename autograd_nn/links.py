@@ -9,7 +9,7 @@ is rebound at start-up.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -20,9 +20,6 @@ class Links:
 
     tensor: type[Tensor]  # the class op results are made of (tensor.py)
     backward: Callable[..., None]  # autograd.backward, which Tensor.backward calls (autograd.py)
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"autograd_nn: {name} is not connected yet (import autograd_nn)")
 
 
 LINKS = Links()
