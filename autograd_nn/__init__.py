@@ -22,6 +22,7 @@ from .ops import (
     sin, softmax, softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes, tanh,
     transpose, var, where,
 )
+from .seeding import manual_seed
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
 __version__ = "0.1.0"
@@ -63,7 +64,7 @@ __all__ = [
     "astype", "autograd", "broadcast_to", "clip", "concatenate", "cos", "detect_anomaly",
     "divide", "enable_grad", "exp", "expand_dims", "eye", "flatten", "full", "getitem", "grad",
     "hessian", "hvp", "is_grad_enabled", "jacobian", "jvp", "leaky_relu", "linspace", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "log_softmax", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum",
     "multiply", "negative", "no_grad", "ones", "ones_like", "power", "prod", "rand", "randn",
     "relu", "reshape", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus",
     "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "tensor",

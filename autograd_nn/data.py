@@ -3,7 +3,8 @@ stratified), standardisation (`Standardizer`, `standardize`) and `one_hot`.
 
 Arrays may be numpy arrays or Tensors (lists are turned into numpy arrays); results come
 back as the kind that went in. Randomness comes from ``rng``: an int seed or a
-``np.random.Generator``; None draws fresh entropy.
+``np.random.Generator``; None draws from numpy's global generator (``np.random.seed`` /
+``autograd_nn.manual_seed`` make it reproducible; see `autograd_nn.seeding`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .creation import as_generator
+from .seeding import as_generator
 from .tensor import Tensor
 
 
