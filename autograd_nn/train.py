@@ -1,12 +1,14 @@
 """A training loop (`fit`), evaluation (`evaluate`, `accuracy`) and `plot_history`.
 
-The optional dependencies are imported only when used: tqdm draws the progress bar (without
-it `fit` prints plain lines), matplotlib draws `plot_history` (without it a
-`MissingDependencyError` says what to install).
+The optional dependencies are imported only when used: tqdm draws the progress bar
+(``tqdm.auto``: a widget in Jupyter, text elsewhere; without tqdm `fit` prints plain lines),
+matplotlib draws `plot_history` (without it a `MissingDependencyError` says what to install).
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -126,12 +128,15 @@ def evaluate(model: Any, loss_fn: Callable[[Any, Any], Tensor] | None, X: Any, y
     return {k: v / n for k, v in sums.items()}
 
 
-def _tqdm() -> Any:
+def progress_bar(total: int, desc: str, unit: str) -> Any:
+    """A ``tqdm.auto`` bar (the notebook widget in Jupyter, text on stderr elsewhere), or None
+    when tqdm is not installed (the caller then prints plain lines)."""
     try:
-        from tqdm import tqdm
+        import tqdm  # noqa: F401  (the package first: a removed tqdm may leave tqdm.auto cached)
+        from tqdm.auto import tqdm as auto_tqdm
     except ImportError:
         return None
-    return tqdm
+    return auto_tqdm(total=total, desc=desc, unit=unit)
 
 
 def _line(epoch: int, epochs: int, history: dict[str, list[float]]) -> str:
@@ -153,8 +158,9 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data:
     ``f(outputs, targets) -> float``, computed on the training batches as they go.
     ``validation_data=(X_val, y_val)`` is evaluated after each epoch (``val_loss``,
     ``val_<metric>``). ``callback(epoch, history)`` runs after each epoch (epoch counts from
-    1); returning ``False`` stops training. ``progress``: a tqdm bar when tqdm is installed,
-    else a plain line every ``epochs // 10`` epochs (an int sets that interval; False: quiet).
+    1); returning ``False`` stops training. ``progress``: a tqdm bar when tqdm is installed
+    (`progress_bar`: the widget in Jupyter), else a plain line every ``epochs // 10`` epochs
+    (an int sets that interval; False: quiet).
 
     Returns ``{"loss": [...], "<metric>": [...], "val_loss": [...], ...}`` (one entry per
     epoch; loss and metrics are means over the epoch's batches weighted by batch size).
@@ -172,10 +178,9 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data:
         history.update({f"val_{name}": [] for name, _ in resolved})
     bar, every = None, 0
     if progress:
-        tqdm = _tqdm()
-        if tqdm is not None and progress is True:
-            bar = tqdm(total=epochs, unit="epoch", desc="fit")
-        else:
+        if progress is True:
+            bar = progress_bar(epochs, "fit", "epoch")
+        if bar is None:
             every = progress if progress is not True else max(1, epochs // 10)
     was_training = getattr(model, "training", True)
     try:
@@ -231,13 +236,35 @@ def _matplotlib() -> tuple[Any, Any]:
     return Figure, FigureCanvasAgg
 
 
-def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike,
-                 metrics: Sequence[str] | None = None, title: str | None = None) -> str:
-    """Save the curves of a `fit` history as a PNG at ``path``: one panel per quantity
-    (loss, accuracy, ...), training and ``val_`` curves together. Returns the path.
+@functools.cache
+def _figure_class(Figure: Any, FigureCanvasAgg: Any) -> Any:
+    """matplotlib's Figure with a ``_repr_png_``, so that a returned figure draws itself inline
+    in Jupyter (a pyplot-free Figure has no display of its own). Built on first use."""
 
-    Uses matplotlib's object API (no pyplot state, no window); raises
-    `MissingDependencyError` with the install command when matplotlib is missing.
+    class HistoryFigure(Figure):
+        """A matplotlib Figure (object API, no pyplot state) that shows itself as a PNG."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            FigureCanvasAgg(self)
+
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=100)
+            return buf.getvalue()
+
+    return HistoryFigure
+
+
+def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike | None = None,
+                 metrics: Sequence[str] | None = None, title: str | None = None) -> Any:
+    """The curves of a `fit` history as a matplotlib ``Figure``: one panel per quantity (loss,
+    accuracy, ...), training and ``val_`` curves together. With ``path`` it is also saved
+    there as a PNG.
+
+    In Jupyter the returned figure draws inline as a cell's last line. Uses matplotlib's
+    object API (no pyplot state, no window); raises `MissingDependencyError` with the install
+    command when matplotlib is missing.
     """
     if not isinstance(history, dict) or not any(len(v) for v in history.values()):
         raise ValueError("plot_history: history must be a non-empty dict of per-epoch lists "
@@ -248,10 +275,7 @@ def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike,
     if missing or not names:
         raise ValueError(f"plot_history: no series {missing or names} in the history "
                          f"(it has {sorted(history)})")
-    Figure, FigureCanvasAgg = _matplotlib()
-    path = os.fspath(path)
-    fig = Figure(figsize=(4.5 * len(names), 3.5), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _figure_class(*_matplotlib())(figsize=(4.5 * len(names), 3.5), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
         for key, label in ((name, "train"), (f"val_{name}", "validation")):
@@ -263,5 +287,6 @@ def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike,
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.savefig(path, format="png", dpi=100)
-    return path
+    if path is not None:
+        fig.savefig(os.fspath(path), format="png", dpi=100)
+    return fig
