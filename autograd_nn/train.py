@@ -279,7 +279,7 @@ def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike | 
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
         for key, label in ((name, "train"), (f"val_{name}", "validation")):
-            if history.get(key):
+            if len(history.get(key, ())):  # lists or numpy arrays
                 ax.plot(range(1, len(history[key]) + 1), history[key], label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)

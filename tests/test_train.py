@@ -166,6 +166,8 @@ def test_plot_history_returns_a_figure_that_draws_itself_inline(tmp_path, monkey
     assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # what Jupyter shows (image/png)
     assert [ax.get_ylabel() for ax in fig.axes] == ["loss"]
     assert list(fig.axes[0].lines[0].get_ydata()) == [1.0, 0.5, 0.25]
+    arrays = plot_history({"loss": np.array([2.0, 1.0]), "val_loss": np.array([3.0, 2.0])})
+    assert [line.get_label() for line in arrays.axes[0].lines] == ["train", "validation"]
 
 
 def test_plot_history_without_matplotlib_says_what_to_install(monkeypatch, tmp_path):
