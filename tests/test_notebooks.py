@@ -61,3 +61,52 @@ def test_notebook_runs_and_shows_graphs_as_svg(path, tmp_path):
         svg = next(o["data"]["image/svg+xml"] for o in cell.outputs
                    if "image/svg+xml" in o.get("data", {}))
         assert "<svg" in svg and "</svg>" in svg
+
+
+INTEGRATION = {
+    "fit": """import autograd_nn as ag
+from autograd_nn import nn, optim
+X, y = ag.datasets.make_moons(64, noise=0.1, rng=0)
+model = nn.Sequential(nn.Linear(2, 8, rng=0), nn.Tanh(), nn.Linear(8, 2, rng=1))
+history = ag.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), (X, y),
+                 epochs=3, rng=0)""",
+    "plot": "ag.plot_history(history)",
+    "print_graph": """x = ag.Tensor([1.0, 2.0], requires_grad=True, name="x")
+total = (x * 3.0).sum()
+total.name = "total"
+ag.print_graph(total)""",
+}
+
+
+@pytest.fixture(scope="module")
+def integration_cells(tmp_path_factory):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in INTEGRATION.values()]
+    path = tmp_path_factory.mktemp("nb") / "integration.ipynb"
+    nbformat.write(nb, path)
+    return dict(zip(INTEGRATION, execute(path, path.parent).cells))
+
+
+def test_fit_progress_is_the_notebook_widget(integration_cells):
+    assert "application/vnd.jupyter.widget-view+json" in mime_types(integration_cells["fit"])
+
+
+def test_plot_history_draws_inline_once(integration_cells):
+    outputs = integration_cells["plot"].outputs
+    assert len(outputs) == 1 and outputs[0]["data"]["image/png"]
+
+
+def _print_graph_returns_text():
+    import inspect
+
+    from autograd_nn.viz import print_graph
+    return inspect.signature(print_graph).return_annotation in (str, "str")
+
+
+@pytest.mark.xfail(_print_graph_returns_text(), strict=True,
+                   reason="print_graph returns its text, so Jupyter shows the tree a second "
+                          "time as the cell's value (the viz work makes it return None)")
+def test_print_graph_shows_the_tree_once(integration_cells):
+    outputs = integration_cells["print_graph"].outputs
+    shown = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert shown.count("total") == 1, shown
