@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .creation import as_generator
+from .errors import as_flag
 from .tensor import Tensor
 
 
@@ -58,6 +59,8 @@ class BatchIterator:
                 or batch_size <= 0:
             raise ValueError(f"BatchIterator: batch_size must be a positive int, "
                              f"got {batch_size!r}")
+        self.shuffle = as_flag("BatchIterator: shuffle", shuffle)
+        self.drop_last = as_flag("BatchIterator: drop_last", drop_last)
         self.num_samples = _n_samples(arrays, "BatchIterator")
         if self.num_samples == 0:
             raise ValueError("BatchIterator: the arrays have no samples (their first axis "
@@ -68,7 +71,6 @@ class BatchIterator:
         self.arrays = arrays
         self._data = [_as_array(a, "BatchIterator") for a in arrays]
         self.batch_size = int(batch_size)
-        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.rng = as_generator(rng)
 
     def __len__(self) -> int:
