@@ -150,3 +150,228 @@ def test_an_infinite_gradient_stops_training_naming_the_parameter():
         fit(m, lambda o, t: ((o - t) ** 2).sum() ** 0.5, optim.SGD(m, lr=0.1), (X, y),
             progress=False)
     assert all(np.all(v == 0.0) for v in params_of(m))
+
+
+# ---- optimizers: everything checked before the first write ----------------------------------
+OPTIMIZERS = {
+    "SGD": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    "SGD-nesterov": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    "Adam": lambda ps: optim.Adam(ps, lr=0.1),
+    "Adam-amsgrad": lambda ps: optim.Adam(ps, lr=0.1, amsgrad=True),
+    "AdamW": lambda ps: optim.AdamW(ps, lr=0.1),
+    "RMSprop": lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.5, centered=True),
+}
+
+
+def stepped_optimizer(kind):
+    """Two parameters and an optimizer that has stepped twice (so it has state), with
+    fresh gradients for a third step."""
+    rng = np.random.default_rng(3)
+    ps = [nn.Parameter(rng.normal(size=(2, 3))), nn.Parameter(rng.normal(size=3))]
+    opt = OPTIMIZERS[kind](ps)
+    for _ in range(3):
+        for p in ps:
+            p.grad = ag.Tensor(rng.normal(size=p.shape))
+        if _ < 2:
+            opt.step()
+    return ps, opt
+
+
+def snapshot(ps, opt):
+    import copy
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    return ([p.numpy().copy() for p in ps], copy.deepcopy(groups),
+            {id(p): copy.deepcopy(s) for p, s in opt.state.items()})
+
+
+def assert_same(a, b):
+    (pa, ga, sa), (pb, gb, sb) = a, b
+    for x, y in zip(pa, pb):
+        np.testing.assert_array_equal(x, y)
+    assert repr(ga) == repr(gb)
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert sa[k].keys() == sb[k].keys()
+        for name in sa[k]:
+            np.testing.assert_array_equal(sa[k][name], sb[k][name])
+
+
+HYPER_EDITS = [("lr", np.nan), ("lr", np.inf), ("lr", "0.1"), ("lr", -1.0), ("lr", True),
+               ("weight_decay", np.nan), ("eps", -1e-8)]
+FLAG = {"SGD": "nesterov", "SGD-nesterov": "nesterov", "Adam": "amsgrad",
+        "Adam-amsgrad": "amsgrad", "AdamW": "amsgrad", "RMSprop": "centered"}
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("key, value", HYPER_EDITS + [("flag", "no"), ("flag", 1),
+                                                      ("lr_typo", 0.1)])
+def test_step_refuses_hyperparameters_edited_through_param_groups(kind, key, value):
+    ps, opt = stepped_optimizer(kind)
+    key = FLAG[kind] if key == "flag" else key
+    if key not in opt.defaults and key != "lr_typo":
+        pytest.skip(f"{kind} has no {key}")
+    opt.param_groups[0][key] = value
+    before = snapshot(ps, opt)
+    with pytest.raises((ValueError, TypeError), match=key):
+        opt.step()
+    assert_same(snapshot(ps, opt), before)
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_step_with_a_read_only_parameter_updates_nothing(kind):
+    ps, opt = stepped_optimizer(kind)
+    ps[1].data.flags.writeable = False
+    before = snapshot(ps, opt)
+    with pytest.raises(ValueError, match=r"parameter 1 \(shape \(3,\)\) has a read-only array"):
+        opt.step()
+    assert_same(snapshot(ps, opt), before)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov="no"), "SGD: nesterov must be a bool"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=1), "SGD: nesterov must be a bool"),
+    (lambda p: optim.Adam(p, amsgrad="yes"), "Adam: amsgrad must be a bool"),
+    (lambda p: optim.AdamW(p, amsgrad=0), "AdamW: amsgrad must be a bool"),
+    (lambda p: optim.RMSprop(p, centered="False"), "RMSprop: centered must be a bool"),
+    (lambda p: optim.SGD([{"params": p, "nesterov": "no"}], lr=0.1, momentum=0.9),
+     "SGD: nesterov must be a bool"),
+])
+def test_optimizer_flags_must_be_bools(make, match):
+    with pytest.raises(TypeError, match=match):
+        make([nn.Parameter(np.ones(3))])
+
+
+def corrupt(kind, how):
+    """A state dict of a stepped optimizer with one defect in parameter 1's entry (so that
+    parameter 0's entry, checked first, is fine)."""
+    ps, opt = stepped_optimizer(kind)
+    sd = opt.state_dict()
+    entry = sd["state"][1]
+    counter = "step" if "step" in entry else None
+    buffer = next(k for k in ("exp_avg_sq", "square_avg", "momentum_buffer") if k in entry)
+    if how == "step as str" and counter:
+        entry[counter] = "3"
+    elif how == "negative step" and counter:
+        entry[counter] = -1
+    elif how == "fractional step" and counter:
+        entry[counter] = 2.5
+    elif how == "bool step" and counter:
+        entry[counter] = True
+    elif how == "missing buffer":
+        del entry[buffer]
+        if buffer == "momentum_buffer":  # optional for SGD: a missing one starts afresh
+            entry["velocity"] = np.zeros(3)
+    elif how == "list buffer":
+        entry[buffer] = entry[buffer].tolist()
+    elif how == "buffer of the wrong shape":
+        entry[buffer] = np.zeros((2, 3))
+    elif how == "int buffer":
+        entry[buffer] = np.zeros(3, dtype=int)
+    elif how == "unknown entry":
+        entry["exp_avg_typo"] = np.zeros(3)
+    elif how == "entry not a dict":
+        sd["state"][1] = [entry]
+    elif how == "unknown parameter index":
+        sd["state"][7] = sd["state"].pop(1)
+    elif how == "bool parameter index":
+        sd["state"][True] = sd["state"].pop(1)
+    elif how == "unknown hyperparameter":
+        sd["param_groups"][0]["lr_typo"] = 0.1
+    elif how == "missing hyperparameter":
+        del sd["param_groups"][0]["lr"]
+    elif how == "nan lr":
+        sd["param_groups"][0]["lr"] = float("nan")
+    elif how == "str flag":
+        sd["param_groups"][0][FLAG[kind]] = "no"
+    elif how == "repeated parameter index":
+        sd["param_groups"][0]["params"] = [0, 0]
+    elif how == "extra section":
+        sd["extra"] = {}
+    else:
+        return None
+    return ps, opt, sd
+
+
+DEFECTS = ["step as str", "negative step", "fractional step", "bool step", "missing buffer",
+           "list buffer", "buffer of the wrong shape", "int buffer", "unknown entry",
+           "entry not a dict", "unknown parameter index", "bool parameter index",
+           "unknown hyperparameter", "missing hyperparameter", "nan lr", "str flag",
+           "repeated parameter index", "extra section"]
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("how", DEFECTS)
+def test_load_state_dict_is_all_or_nothing(kind, how):
+    made = corrupt(kind, how)
+    if made is None:
+        pytest.skip(f"{kind} keeps no step count")
+    ps, opt, sd = made
+    before = snapshot(ps, opt)
+    with pytest.raises((ValueError, TypeError), match=f"{type(opt).__name__}.load_state_dict"):
+        opt.load_state_dict(sd)
+    assert_same(snapshot(ps, opt), before)
+    opt.step()  # the optimizer still works
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("how", ["list buffer", "step as str", "unknown entry"])
+def test_step_refuses_state_edited_in_place(kind, how):
+    made = corrupt(kind, how)
+    if made is None:
+        pytest.skip(f"{kind} keeps no step count")
+    ps, opt, sd = made
+    p1 = opt.param_groups[0]["params"][1]
+    opt.state[p1] = sd["state"][1]
+    before = snapshot(ps, opt)
+    with pytest.raises((ValueError, TypeError), match="of parameter 1"):
+        opt.step()
+    assert_same(snapshot(ps, opt), before)
+
+
+# ---- flags and axes are not read as truthy ----------------------------------------------------
+@pytest.mark.parametrize("make, match", [
+    (lambda: ag.Tensor(1.0, requires_grad="no"), "Tensor: requires_grad must be a bool"),
+    (lambda: ag.Tensor(1.0, requires_grad=0), "Tensor: requires_grad must be a bool"),
+    (lambda: nn.Parameter(np.ones(2), requires_grad="no"),
+     "Parameter: requires_grad must be a bool"),
+    (lambda: setattr(ag.Tensor(1.0), "requires_grad", "no"), "requires_grad must be a bool"),
+    (lambda: data.BatchIterator(X1, shuffle="no"), "shuffle must be a bool"),
+    (lambda: data.BatchIterator(X1, drop_last="no"), "drop_last must be a bool"),
+])
+def test_flags_must_be_bools(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_module_flags_must_be_bools_and_change_nothing():
+    m = linear()
+    for p in m.parameters():
+        p.grad = ag.Tensor(np.ones(p.shape))
+    with pytest.raises(TypeError, match="requires_grad must be a bool"):
+        m.requires_grad_("no")
+    assert all(p.requires_grad for p in m.parameters())
+    with pytest.raises(TypeError, match="set_to_none must be a bool"):
+        m.zero_grad(set_to_none="no")
+    assert all(p.grad is not None for p in m.parameters())
+
+
+X23 = ag.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+AXIS_OPS = {
+    "sum": lambda a: ag.sum(X23, axis=a), "mean": lambda a: ag.mean(X23, axis=a),
+    "max": lambda a: ag.max(X23, axis=a), "min": lambda a: ag.min(X23, axis=a),
+    "prod": lambda a: ag.prod(X23, axis=a), "var": lambda a: ag.var(X23, axis=a),
+    "std": lambda a: ag.std(X23, axis=a), "logsumexp": lambda a: ag.logsumexp(X23, axis=a),
+    "softmax": lambda a: ag.softmax(X23, axis=a),
+    "log_softmax": lambda a: ag.log_softmax(X23, axis=a),
+    "Tensor.sum": lambda a: X23.sum(axis=a), "np.sum": lambda a: np.sum(X23, axis=a),
+    "squeeze": lambda a: ag.squeeze(X23.reshape(2, 1, 3), axis=a),
+    "expand_dims": lambda a: ag.expand_dims(X23, a),
+    "stack": lambda a: ag.stack([X23, X23], axis=a),
+}
+
+
+@pytest.mark.parametrize("op", sorted(AXIS_OPS))
+@pytest.mark.parametrize("axis", [True, False, np.True_, (0, True)])
+def test_a_bool_axis_is_refused(op, axis):
+    with pytest.raises(TypeError, match="axis must be an int or a tuple of ints"):
+        AXIS_OPS[op](axis)
