@@ -83,6 +83,8 @@ class Module:
                 f"cannot assign {type(value).__name__} {name!r} before Module.__init__() "
                 f"was called: call super().__init__() first in {type(self).__name__}.__init__"
             )
+        if isinstance(value, (Parameter, Module)):
+            self._check_name(name)  # "a.b" would shadow sub-module a's b in the state dict
         if isinstance(value, Parameter):
             self._forget(name)
             params[name] = value
