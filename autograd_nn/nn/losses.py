@@ -178,13 +178,11 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     the probabilities: ``t softplus(-x) + (1-t) softplus(x)``, stable at any x. ``pos_weight``
     multiplies the positive term (per class, broadcast over the last axis). ``weight`` and
     ``pos_weight`` must broadcast to the input's shape without changing it (PyTorch's rule).
-    Targets must lie in [0, 1]: stricter than PyTorch, which accepts any target although the
-    loss is then unbounded below."""
+    Targets are not range-checked (as in PyTorch: the formula is defined for any target)."""
     op = "binary_cross_entropy_with_logits"
     _check_reduction(op, reduction)
     x = _as_input(op, input)
     t = _as_target(op, target, x)
-    _check_probability_target(op, t)
     w = None if weight is None else _as_weight(op, "weight", weight, x)
     pw = None if pos_weight is None else _as_weight(op, "pos_weight", pos_weight, x)
     positive = t * softplus(-x)
