@@ -166,12 +166,13 @@ def _data(where: str, zf: zipfile.ZipFile, key: str, m: _Member) -> np.ndarray:
     try:
         with zf.open(m.info) as f:
             f.seek(m.info.file_size - m.nbytes)
-            view, got = memoryview(buf), 0
-            while got < m.nbytes:
-                n = f.readinto(view[got:])
-                if not n:
+            got = 0
+            while got < m.nbytes:  # in chunks of at most 1 MiB: one copy of the data
+                chunk = f.read(min(m.nbytes - got, 1 << 20))
+                if not chunk:
                     raise EOFError(f"{m.nbytes - got} bytes missing")
-                got += n
+                buf[got:got + len(chunk)] = chunk
+                got += len(chunk)
             if f.read(1):  # pragma: no cover - the header check fixed the size
                 raise ValueError("data after the declared array")
     except Exception as e:  # noqa: BLE001 - zip/CRC/EOF errors of a damaged archive
