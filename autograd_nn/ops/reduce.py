@@ -16,11 +16,12 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from ..function import Function
 from ..tensor import Tensor
 from .numpy_ns import exclusive_prod as _np_exclusive_prod
-from .shape import axis_tuple
+from .shape import axis_tuple, refuse_bool_axis
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
+    refuse_bool_axis("", axis)
     if axis is None:
         return tuple(range(ndim))
     if type(axis) is int and -ndim <= axis < ndim:
