@@ -22,6 +22,14 @@ from .ops import (
     sin, softmax, softplus, split, sqrt, squeeze, stack, std, subtract, sum, swapaxes, tanh,
     transpose, var, where,
 )
+# >>> numpy surface imports
+from .ops.elementwise_math import (
+    arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around, cbrt, ceil, cosh,
+    deg2rad, degrees, exp2, expm1, fabs, floor, fmax, fmin, fmod, hypot, log10, log1p, log2,
+    logaddexp, logaddexp2, mod, nan_to_num, rad2deg, radians, reciprocal, remainder, rint,
+    round, sinc, sinh, square, tan, trunc,
+)
+# <<<
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
 __version__ = "0.1.0"
@@ -68,4 +76,11 @@ __all__ = [
     "relu", "reshape", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus",
     "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "tensor",
     "transpose", "value_and_grad", "var", "where", "zeros", "zeros_like", *_LAZY,
+    # >>> numpy surface names
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "around", "cbrt",
+    "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
+    "fmod", "hypot", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "mod", "nan_to_num",
+    "rad2deg", "radians", "reciprocal", "remainder", "rint", "round", "sinc", "sinh", "square",
+    "tan", "trunc",
+    # <<<
 ]

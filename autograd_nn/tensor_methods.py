@@ -26,6 +26,7 @@ Mul: Any = None
 Neg: Any = None
 Pow: Any = None
 Relu: Any = None
+Remainder: Any = None
 Sigmoid: Any = None
 Sin: Any = None
 Softplus: Any = None
@@ -69,7 +70,8 @@ def bind_ops() -> None:
 
 
 _OP_NAMES = (
-    "Abs", "Add", "Cos", "Div", "Exp", "Log", "MatMul", "Mul", "Neg", "Pow", "Relu", "Sigmoid",
+    "Abs", "Add", "Cos", "Div", "Exp", "Log", "MatMul", "Mul", "Neg", "Pow", "Relu", "Remainder",
+    "Sigmoid",
     "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "astype", "clip", "flatten", "getitem",
     "leaky_relu", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "reshape",
     "softmax", "squeeze", "std", "sum", "swapaxes", "transpose", "var",
@@ -116,6 +118,12 @@ class TensorMethods:
 
     def __rpow__(self, other: Any) -> Tensor:
         return Pow.apply(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return Remainder.apply(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return Remainder.apply(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return MatMul.apply(self, other)

@@ -1,0 +1,43 @@
+"""The numpy surface's cases of the ``autograd-nn gradcheck`` catalogue (issue 12), added to
+`cli_ops.CATALOG` when cli_ops loads: elementwise math, triangles and diagonals, array
+manipulation, contractions, ordering and accumulation, linear algebra. Domains keep operands
+inside each op's domain and away from its kinks, ties and discontinuities."""
+
+from __future__ import annotations
+
+from . import ops
+from .cli_ops import (
+    STD,
+    _binary,
+    _unary,
+    away_from,
+    distinct,
+    nonzero,
+    uniform,
+)
+
+# ---- elementwise math ---------------------------------------------------------------------------
+_INTEGERS = tuple(float(k) for k in range(-3, 4))
+_HALVES = tuple(k + 0.5 for k in range(-3, 3))
+for _name, _domain in [
+    ("tan", uniform(-1.2, 1.2)), ("arcsin", uniform(-0.9, 0.9)), ("arccos", uniform(-0.9, 0.9)),
+    ("arctan", STD), ("sinh", STD), ("cosh", STD), ("arcsinh", STD),
+    ("arccosh", uniform(1.2, 3.0)), ("arctanh", uniform(-0.8, 0.8)),
+    ("log2", uniform(0.3, 3.0)), ("log10", uniform(0.3, 3.0)), ("log1p", uniform(-0.7, 2.0)),
+    ("expm1", STD), ("exp2", STD), ("square", STD), ("reciprocal", nonzero(0.5, 2.0)),
+    ("fabs", away_from((0.0,))), ("cbrt", nonzero(0.3, 2.0)), ("sinc", uniform(-2.5, 2.5)),
+    ("deg2rad", STD), ("rad2deg", STD), ("nan_to_num", STD),
+    ("floor", away_from(_INTEGERS, -3, 3)), ("ceil", away_from(_INTEGERS, -3, 3)),
+    ("trunc", away_from(_INTEGERS, -3, 3)), ("rint", away_from(_HALVES, -3, 3)),
+    ("round", away_from(_HALVES, -3, 3)),
+]:
+    _unary(_name, getattr(ops, _name), _domain)
+_DIVIDEND, _DIVISOR = nonzero(3.0, 3.3), nonzero(1.7, 2.0)  # |x / y| never an integer
+_binary("logaddexp", ops.logaddexp, (STD, STD), "vs")
+_binary("logaddexp2", ops.logaddexp2, (STD, STD), "vs")
+_binary("arctan2", ops.arctan2, (STD, nonzero(0.3, 2.0)), "vs")
+_binary("hypot", ops.hypot, (nonzero(0.3, 2.0), STD), "vs")
+_binary("fmax", ops.fmax, (distinct(0), distinct(1)), "vs")
+_binary("fmin", ops.fmin, (distinct(0), distinct(1)), "vs")
+_binary("remainder", ops.remainder, (_DIVIDEND, _DIVISOR), "%")
+_binary("fmod", ops.fmod, (_DIVIDEND, _DIVISOR), "fmod")

@@ -1,0 +1,164 @@
+"""The numpy surface beyond the op table's rows: conventions at kinks and degenerate points
+(as documented in docs/numpy.md), numpy's dtype behaviour, refused arguments and complex input,
+and derivatives compared with closed forms (an angle other than finite differences)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import float_arrays, shapes
+
+import autograd_nn as ag
+
+
+def grad_of_sum(f, x):
+    t = ag.Tensor(x, requires_grad=True)
+    f(t).sum().backward()
+    return t.grad.data
+
+
+def nth_derivative(f, x: float, n: int) -> float:
+    """d^n f / dx^n at x by repeated create_graph differentiation."""
+    t = ag.Tensor(x, requires_grad=True)
+    y = f(t)
+    for _ in range(n):
+        (y,) = ag.autograd.grad(y, [t], create_graph=True)
+    return float(y.data)
+
+
+# ---- elementwise: closed forms, conventions, dtypes ----------------------------------------------
+CLOSED_FORMS = [
+    (ag.tan, lambda x: 1 / np.cos(x) ** 2, (-1.2, 1.2)),
+    (ag.arcsin, lambda x: 1 / np.sqrt(1 - x * x), (-0.9, 0.9)),
+    (ag.arccos, lambda x: -1 / np.sqrt(1 - x * x), (-0.9, 0.9)),
+    (ag.arctan, lambda x: 1 / (1 + x * x), (-3, 3)),
+    (ag.sinh, np.cosh, (-3, 3)),
+    (ag.cosh, np.sinh, (-3, 3)),
+    (ag.arcsinh, lambda x: 1 / np.sqrt(x * x + 1), (-3, 3)),
+    (ag.arccosh, lambda x: 1 / np.sqrt(x * x - 1), (1.1, 4)),
+    (ag.arctanh, lambda x: 1 / (1 - x * x), (-0.9, 0.9)),
+    (ag.log2, lambda x: 1 / (x * np.log(2)), (0.1, 5)),
+    (ag.log10, lambda x: 1 / (x * np.log(10)), (0.1, 5)),
+    (ag.log1p, lambda x: 1 / (1 + x), (-0.9, 5)),
+    (ag.expm1, np.exp, (-3, 3)),
+    (ag.exp2, lambda x: np.log(2) * 2.0**x, (-3, 3)),
+    (ag.cbrt, lambda x: 1 / (3 * np.cbrt(x) ** 2), (0.1, 5)),
+    (ag.sinc, lambda x: np.where(x == 0, 0, (np.cos(np.pi * x) - np.sinc(x)) / np.where(
+        x == 0, 1, x)), (-3, 3, (0.0,))),  # the closed form cancels near 0 (tested below)
+]
+
+
+@pytest.mark.parametrize("f,deriv,dom", CLOSED_FORMS, ids=[c[0].__name__ for c in CLOSED_FORMS])
+@given(data=st.data())
+def test_elementwise_derivative_matches_closed_form(f, deriv, dom, data):
+    x = data.draw(shapes().flatmap(lambda s: float_arrays(s, *dom)))
+    np.testing.assert_allclose(grad_of_sum(f, x), deriv(x), rtol=1e-10, atol=1e-12)
+
+
+def test_sinc_derivatives_are_exact_at_zero():
+    # sinc(x) = 1 - (pi x)^2 / 6 + (pi x)^4 / 120 - ...
+    want = [1.0, 0.0, -math.pi**2 / 3, 0.0, math.pi**4 / 5]
+    for n, w in enumerate(want):
+        assert nth_derivative(ag.sinc, 0.0, n) == pytest.approx(w, rel=1e-12, abs=1e-12)
+
+
+def test_sinc_derivatives_match_on_both_sides_of_the_series_switch():
+    for x in (2 / np.pi - 1e-9, 2 / np.pi + 1e-9, 1.7, -3.2):
+        for n in (1, 2, 3):
+            h = 1e-5
+            fd = (nth_derivative(ag.sinc, x + h, n - 1) - nth_derivative(ag.sinc, x - h, n - 1))
+            assert nth_derivative(ag.sinc, x, n) == pytest.approx(fd / (2 * h), rel=1e-6,
+                                                                   abs=1e-7)
+
+
+@pytest.mark.parametrize("f", [ag.floor, ag.ceil, ag.trunc, ag.rint, ag.round,
+                               lambda t: ag.round(t, 1)])
+def test_rounding_has_zero_gradient_everywhere(f):
+    x = ag.Tensor([-1.5, -0.5, 0.0, 0.25, 1.0, 2.5], requires_grad=True)
+    y = f(x)
+    assert y.requires_grad  # in the graph, with gradient zero (as PyTorch)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros(6))
+
+
+def test_nan_to_num_passes_the_gradient_only_at_finite_entries():
+    x = np.array([1.0, np.nan, np.inf, -np.inf, -2.0])
+    t = ag.Tensor(x, requires_grad=True)
+    y = ag.nan_to_num(t, nan=-1.0, posinf=9.0, neginf=-9.0)
+    np.testing.assert_array_equal(y.data, np.nan_to_num(x, nan=-1.0, posinf=9.0, neginf=-9.0))
+    (y * ag.Tensor([1.0, 2.0, 3.0, 4.0, 5.0])).sum().backward()
+    np.testing.assert_array_equal(t.grad.data, [1.0, 0.0, 0.0, 0.0, 5.0])
+    with pytest.raises(TypeError, match="copy=False"):
+        ag.nan_to_num(t, copy=False)
+
+
+def test_fmax_fmin_nan_gets_no_gradient_and_ties_split():
+    x = ag.Tensor([np.nan, 1.0, 2.0, 3.0], requires_grad=True)
+    y = ag.Tensor([1.0, np.nan, 2.0, 0.0], requires_grad=True)
+    ag.fmax(x, y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(y.grad.data, [1.0, 0.0, 0.5, 0.0])
+    x.grad = y.grad = None
+    ag.fmin(x, y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(y.grad.data, [1.0, 0.0, 0.5, 1.0])
+
+
+def test_hypot_and_arctan2_at_the_origin_have_zero_gradient():
+    for f in (ag.hypot, ag.arctan2):
+        x = ag.Tensor([0.0, 3.0], requires_grad=True)
+        y = ag.Tensor([0.0, 4.0], requires_grad=True)
+        f(x, y).sum().backward()
+        assert np.isfinite(x.grad.data).all() and np.isfinite(y.grad.data).all()
+        assert x.grad.data[0] == 0.0 and y.grad.data[0] == 0.0
+    x = ag.Tensor(3.0, requires_grad=True)
+    ag.hypot(x, 4.0).backward()
+    assert float(x.grad.data) == pytest.approx(0.6)
+
+
+def test_remainder_operator_follows_python_and_numpy():
+    x = ag.Tensor([5.5, -5.5, 5.5, -5.5], requires_grad=True)
+    y = ag.Tensor([2.0, 2.0, -2.0, -2.0], requires_grad=True)
+    r = x % y
+    np.testing.assert_array_equal(r.data, [5.5 % 2, -5.5 % 2, 5.5 % -2, -5.5 % -2])
+    r.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones(4))
+    np.testing.assert_array_equal(y.grad.data, -np.floor(x.data / y.data))
+    f = ag.fmod(x.detach(), y)
+    np.testing.assert_array_equal(f.data, np.fmod(x.data, y.data))
+
+
+@pytest.mark.parametrize("f,npf", [(ag.tan, np.tan), (ag.log1p, np.log1p),
+                                   (ag.square, np.square), (ag.reciprocal, np.reciprocal),
+                                   (ag.floor, np.floor), (ag.cbrt, np.cbrt),
+                                   (ag.deg2rad, np.deg2rad), (ag.sinc, np.sinc)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32])
+def test_elementwise_dtype_is_numpys(f, npf, dtype):
+    x = np.array([1, 2, 3], dtype=dtype)
+    y = f(ag.Tensor(x))
+    assert y.dtype == npf(x).dtype
+    np.testing.assert_array_equal(y.data, npf(x))
+    if np.dtype(dtype).kind == "f":
+        t = ag.Tensor(x, requires_grad=True)
+        f(t).sum().backward()
+        assert t.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("f", [ag.tan, ag.sinc, ag.floor, ag.nan_to_num])
+def test_complex_input_is_refused_with_a_clear_error(f):
+    with pytest.raises(TypeError, match="complex"):
+        f(np.array([1 + 2j]))
+    with pytest.raises(TypeError, match="complex"):
+        ag.Tensor(np.array([1 + 2j]))
+
+
+def test_numpy_ufunc_arguments_the_engine_does_not_support_are_refused():
+    t = ag.Tensor([0.5, 0.2], requires_grad=True)
+    with pytest.raises(TypeError, match="out="):
+        np.tan(t, out=np.empty(2))
+    with pytest.raises(TypeError, match="out="):
+        ag.round(t, out=np.empty(2))
