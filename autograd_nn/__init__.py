@@ -29,6 +29,9 @@ from .ops.elementwise_math import (
     logaddexp, logaddexp2, mod, nan_to_num, rad2deg, radians, reciprocal, remainder, rint,
     round, sinc, sinh, square, tan, trunc,
 )
+from .ops.diagonals import (
+    diag, diagonal, trace, tril, triu,
+)
 # <<<
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
@@ -81,6 +84,6 @@ __all__ = [
     "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
     "fmod", "hypot", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "mod", "nan_to_num",
     "rad2deg", "radians", "reciprocal", "remainder", "rint", "round", "sinc", "sinh", "square",
-    "tan", "trunc",
+    "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu",
     # <<<
 ]

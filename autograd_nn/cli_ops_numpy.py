@@ -7,13 +7,7 @@ from __future__ import annotations
 
 from . import ops
 from .cli_ops import (
-    STD,
-    _binary,
-    _unary,
-    away_from,
-    distinct,
-    nonzero,
-    uniform,
+    STD, OpCase, _add, _binary, _shape, _unary, away_from, distinct, nonzero, uniform,
 )
 
 # ---- elementwise math ---------------------------------------------------------------------------
@@ -41,3 +35,16 @@ _binary("fmax", ops.fmax, (distinct(0), distinct(1)), "vs")
 _binary("fmin", ops.fmin, (distinct(0), distinct(1)), "vs")
 _binary("remainder", ops.remainder, (_DIVIDEND, _DIVISOR), "%")
 _binary("fmod", ops.fmod, (_DIVIDEND, _DIVISOR), "fmod")
+
+# ---- triangles and diagonals --------------------------------------------------------------------
+_add("tril", [OpCase("tril", f"{_shape(s)} k={k}", lambda x, k=k: ops.tril(x, k), (s,), (STD,))
+              for s, k in [((3, 4), 0), ((2, 3, 3), -1), ((4,), 1)]], "composite")
+_add("triu", [OpCase("triu", f"{_shape(s)} k={k}", lambda x, k=k: ops.triu(x, k), (s,), (STD,))
+              for s, k in [((3, 4), 0), ((2, 3, 3), 1)]], "composite")
+_add("diagonal", [OpCase("diagonal", f"{_shape(s)} offset={o} axes={a}",
+                         lambda x, o=o, a=a: ops.diagonal(x, o, *a), (s,), (STD,))
+                  for s, o, a in [((3, 4), 1, (0, 1)), ((2, 3, 3), 0, (-2, -1))]], "composite")
+_add("trace", [OpCase("trace", f"{_shape(s)}", ops.trace, (s,), (STD,))
+               for s in [(3, 3), (3, 4, 2)]], "composite")
+_add("diag", [OpCase("diag", f"{_shape(s)} k={k}", lambda x, k=k: ops.diag(x, k), (s,), (STD,))
+              for s, k in [((3,), 0), ((2,), -1), ((3, 4), 1)]], "composite")

@@ -52,6 +52,8 @@ sum: Any = None
 swapaxes: Any = None
 transpose: Any = None
 var: Any = None
+diagonal: Any = None
+trace: Any = None
 array_ufunc: Any = None
 array_function: Any = None
 
@@ -75,6 +77,7 @@ _OP_NAMES = (
     "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "astype", "clip", "flatten", "getitem",
     "leaky_relu", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "reshape",
     "softmax", "squeeze", "std", "sum", "swapaxes", "transpose", "var",
+    "diagonal", "trace",
 )
 
 
@@ -293,6 +296,14 @@ class TensorMethods:
 
     def astype(self, dtype: Any) -> Tensor:
         return astype(self, dtype)
+
+    # ---- the numpy surface (ops/surface.py) -------------------------------------------------
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+              out: Any = None) -> Tensor:
+        return trace(self, offset, axis1, axis2, dtype, out)
 
 
 def _constant(a: Any) -> Tensor:

@@ -90,6 +90,39 @@ CASES += [
            (away(-3, 3, (-1.8, 0.0, 1.8)),)),
 ]
 
+# ---- triangles and diagonals --------------------------------------------------------------------
+TRIANGLES = [
+    ("tril", lambda x: ag.tril(x), np.tril, (3, 4)),
+    ("tril_k1", lambda x: ag.tril(x, 1), lambda x: np.tril(x, 1), (2, 3, 4)),
+    ("tril_k-1_1d", lambda x: ag.tril(x, -1), lambda x: np.tril(x, -1), (4,)),
+    ("triu", ag.triu, np.triu, (4, 3)),
+    ("triu_k-2", lambda x: ag.triu(x, k=-2), lambda x: np.triu(x, k=-2), (2, 4, 4)),
+    ("np.tril", lambda x: np.tril(x, 1), lambda x: np.tril(x, 1), (3, 3)),
+    ("np.triu", np.triu, np.triu, (2, 3, 3)),
+    ("diagonal", ag.diagonal, np.diagonal, (3, 4)),
+    ("diagonal_offset", lambda x: ag.diagonal(x, 1), lambda x: np.diagonal(x, 1), (3, 4)),
+    ("diagonal_offset_neg", lambda x: ag.diagonal(x, -2), lambda x: np.diagonal(x, -2), (4, 3)),
+    ("diagonal_axes", lambda x: ag.diagonal(x, 0, 2, 0), lambda x: np.diagonal(x, 0, 2, 0),
+     (3, 2, 4)),
+    ("diagonal_method", lambda x: x.diagonal(axis1=-2, axis2=-1),
+     lambda x: x.diagonal(axis1=-2, axis2=-1), (2, 3, 3)),
+    ("np.diagonal", lambda x: np.diagonal(x, 1, -1, -2), lambda x: np.diagonal(x, 1, -1, -2),
+     (2, 3, 4)),
+    ("trace", ag.trace, np.trace, (3, 3)),
+    ("trace_offset", lambda x: ag.trace(x, 1), lambda x: np.trace(x, 1), (3, 4)),
+    ("trace_stacked", lambda x: ag.trace(x, 0, 1, 2), lambda x: np.trace(x, 0, 1, 2), (2, 3, 3)),
+    ("trace_method", lambda x: x.trace(), lambda x: x.trace(), (4, 2)),
+    ("np.trace", np.trace, np.trace, (3, 3)),
+    ("diag_of_vector", ag.diag, np.diag, (3,)),
+    ("diag_of_vector_k", lambda x: ag.diag(x, 2), lambda x: np.diag(x, 2), (3,)),
+    ("diag_of_vector_k-1", lambda x: ag.diag(x, -1), lambda x: np.diag(x, -1), (2,)),
+    ("diag_of_matrix", lambda x: ag.diag(x, 1), lambda x: np.diag(x, 1), (3, 4)),
+    ("np.diag", np.diag, np.diag, (4,)),
+]
+CASES += [OpCase(n, f, r, (s,), (STD,)) for n, f, r, s in TRIANGLES]
+
+# ---- end of the table
+
 CASE_IDS = [c.id for c in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS), "duplicate case ids"
 BROADCAST_CASES = {c.id.split("-")[0]: c for c in CASES if c.broadcast}

@@ -8,9 +8,12 @@ import math
 
 import numpy as np
 import pytest
+import test_higher_order
+import test_ops
+from core_op_table import STD, OpCase, draw_inputs
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import float_arrays, shapes
+from strategies import float_arrays, seeds, shapes
 
 import autograd_nn as ag
 
@@ -162,3 +165,31 @@ def test_numpy_ufunc_arguments_the_engine_does_not_support_are_refused():
         np.tan(t, out=np.empty(2))
     with pytest.raises(TypeError, match="out="):
         ag.round(t, out=np.empty(2))
+
+
+# ---- hypothesis-drawn stacked shapes: forward, backward and double backward ---------------------
+def check_all_orders(c: OpCase, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    xs, consts = draw_inputs(c, rng)
+    test_ops.check_forward(c, xs, consts)
+    test_ops.check_backward(c, xs, consts, rng)
+    test_higher_order.check_second_order(c, xs, consts, rng)
+
+
+@given(shape=shapes(min_dims=1, max_dims=4), k=st.integers(-3, 3), seed=seeds())
+def test_triangles_on_drawn_stacked_shapes(shape, k, seed):
+    for f, ref in ((ag.tril, np.tril), (ag.triu, np.triu)):
+        check_all_orders(OpCase("tri", lambda x, f=f: f(x, k), lambda x, r=ref: r(x, k), (shape,),
+                                (STD,)), seed)
+
+
+@given(data=st.data(), seed=seeds())
+def test_diagonal_and_trace_on_drawn_shapes_and_axes(data, seed):
+    shape = data.draw(shapes(min_dims=2, max_dims=4))
+    a1, a2 = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=2,
+                                max_size=2, unique_by=lambda a: a % len(shape)))
+    k = data.draw(st.integers(-3, 3))
+    for f, ref in ((ag.diagonal, np.diagonal), (ag.trace, np.trace)):
+        check_all_orders(OpCase("diag", lambda x, f=f: f(x, k, a1, a2),
+                                lambda x, r=ref: r(x, k, a1, a2),
+                                (shape,), (STD,)), seed)

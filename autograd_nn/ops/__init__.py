@@ -18,6 +18,9 @@ from .elementwise_math import (
     logaddexp, logaddexp2, mod, nan_to_num, rad2deg, radians, reciprocal, Remainder, remainder,
     rint, round, sinc, sinh, square, tan, trunc,
 )
+from .diagonals import (
+    diag, diagonal, trace, tril, triu,
+)
 # <<<
 from .numpy_ns import NUMPY_NS
 from . import surface
@@ -54,6 +57,6 @@ __all__ = [
     "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
     "fmod", "hypot", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "mod", "nan_to_num",
     "rad2deg", "radians", "reciprocal", "Remainder", "remainder", "rint", "round", "sinc",
-    "sinh", "square", "tan", "trunc",
+    "sinh", "square", "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu",
     # <<<
 ]

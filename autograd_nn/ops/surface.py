@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import elementwise_math
+from . import diagonals, elementwise_math
 
-FAMILIES = (elementwise_math,)
+FAMILIES = (elementwise_math, diagonals)
 
 XP: dict[str, tuple[Any, Any]] = {}
 UFUNC_ROUTES: dict[Any, Any] = {}
