@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from . import ops
 from .cli_ops import (
-    STD, OpCase, _add, _binary, _shape, _unary, away_from, distinct, nonzero, uniform,
+    STD,
+    OpCase,
+    _add,
+    _binary,
+    _shape,
+    _unary,
+    away_from,
+    distinct,
+    nonzero,
+    uniform,
 )
 
 # ---- elementwise math ---------------------------------------------------------------------------
