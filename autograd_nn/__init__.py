@@ -32,6 +32,14 @@ from .ops.elementwise_math import (
 from .ops.diagonals import (
     diag, diagonal, trace, tril, triu,
 )
+from .ops.manipulation import (
+    diff, flip, fliplr, flipud, moveaxis, pad, repeat, roll, rollaxis, rot90, select, take,
+    take_along_axis, tile,
+)
+from .ops.joining import (
+    append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, dsplit, dstack,
+    hsplit, hstack, vsplit, vstack,
+)
 # <<<
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
@@ -84,6 +92,9 @@ __all__ = [
     "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
     "fmod", "hypot", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "mod", "nan_to_num",
     "rad2deg", "radians", "reciprocal", "remainder", "rint", "round", "sinc", "sinh", "square",
-    "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu",
+    "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu", "diff", "flip", "fliplr",
+    "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90", "select", "take",
+    "take_along_axis", "tile", "append", "array_split", "atleast_1d", "atleast_2d",
+    "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack", "vsplit", "vstack",
     # <<<
 ]

@@ -5,6 +5,8 @@ inside each op's domain and away from its kinks, ties and discontinuities."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import ops
 from .cli_ops import (
     STD,
@@ -57,3 +59,36 @@ _add("trace", [OpCase("trace", f"{_shape(s)}", ops.trace, (s,), (STD,))
                for s in [(3, 3), (3, 4, 2)]], "composite")
 _add("diag", [OpCase("diag", f"{_shape(s)} k={k}", lambda x, k=k: ops.diag(x, k), (s,), (STD,))
               for s, k in [((3,), 0), ((2,), -1), ((3, 4), 1)]], "composite")
+
+# ---- array manipulation -------------------------------------------------------------------------
+_X = ((2, 3),)
+
+
+def _composite(op: str, cases: list[tuple[str, object, tuple]]) -> None:
+    _add(op, [OpCase(op, label, fn, shapes, (STD,) * len(shapes))  # type: ignore[arg-type]
+              for label, fn, shapes in cases], "composite")
+
+
+_composite("repeat", [("(2, 3) 2 axis=1", lambda x: ops.repeat(x, 2, axis=1), _X),
+                      ("(2, 3) [1, 0] axis=0", lambda x: ops.repeat(x, [1, 0], axis=0), _X)])
+_composite("tile", [("(2, 3) (2, 1, 2)", lambda x: ops.tile(x, (2, 1, 2)), _X)])
+_composite("roll", [("(2, 3) 2", lambda x: ops.roll(x, 2), _X),
+                    ("(2, 3) -1 axis=1", lambda x: ops.roll(x, -1, 1), _X)])
+_composite("flip", [("(2, 3) axis=None", ops.flip, _X)])
+_composite("rot90", [("(2, 3) k=1", ops.rot90, _X), ("(2, 3) k=3", lambda x: ops.rot90(x, 3), _X)])
+_composite("moveaxis", [("(2, 3, 4) 0 -> -1", lambda x: ops.moveaxis(x, 0, -1), ((2, 3, 4),))])
+_composite("pad", [(f"(2, 3) mode={m}", lambda x, m=m: ops.pad(x, ((1, 2), (2, 1)), m), _X)
+                   for m in ("constant", "edge", "reflect", "symmetric", "wrap")])
+_composite("diff", [("(2, 4) n=2", lambda x: ops.diff(x, 2), ((2, 4),))])
+_composite("take", [("(2, 3) [0, 5, 5] flat", lambda x: ops.take(x, [0, 5, 5]), _X)])
+_composite("take_along_axis", [("(2, 3) axis=1", lambda x: ops.take_along_axis(
+    x, np.array([[2, 0], [1, 1]]), 1), _X)])
+_composite("select", [("two conditions", lambda x, y: ops.select(
+    [x.data > 0, x.data <= 0], [x * y, y]), ((2, 3), (3,)))])
+_composite("vstack", [("(3,) (2, 3)", lambda a, b: ops.vstack([a, b]), ((3,), (2, 3)))])
+_composite("hstack", [("(2, 1) (2, 3)", lambda a, b: ops.hstack([a, b]), ((2, 1), (2, 3)))])
+_composite("dstack", [("(2,) (1, 2, 2)", lambda a, b: ops.dstack([a, b]), ((2,), (1, 2, 2)))])
+_composite("column_stack", [("(3,) (3, 2)", lambda a, b: ops.column_stack([a, b]),
+                             ((3,), (3, 2)))])
+_composite("append", [("(2, 3) (4,) flat", lambda a, b: ops.append(a, b), ((2, 3), (4,)))])
+_composite("array_split", [("(5, 2) 3 sections", lambda x: ops.array_split(x, 3)[1], ((5, 2),))])

@@ -53,6 +53,8 @@ swapaxes: Any = None
 transpose: Any = None
 var: Any = None
 diagonal: Any = None
+repeat: Any = None
+take: Any = None
 trace: Any = None
 array_ufunc: Any = None
 array_function: Any = None
@@ -77,7 +79,7 @@ _OP_NAMES = (
     "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "astype", "clip", "flatten", "getitem",
     "leaky_relu", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "reshape",
     "softmax", "squeeze", "std", "sum", "swapaxes", "transpose", "var",
-    "diagonal", "trace",
+    "diagonal", "repeat", "take", "trace",
 )
 
 
@@ -304,6 +306,13 @@ class TensorMethods:
     def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
               out: Any = None) -> Tensor:
         return trace(self, offset, axis1, axis2, dtype, out)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
+        return repeat(self, repeats, axis)
+
+    def take(self, indices: Any, axis: int | None = None, out: Any = None,
+             mode: str = "raise") -> Tensor:
+        return take(self, indices, axis, out, mode)
 
 
 def _constant(a: Any) -> Tensor:

@@ -10,6 +10,7 @@ test_higher_order.py). Domains keep operands away from kinks, ties and discontin
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from core_op_table import STD, Domain, OpCase, away, grid, nonzero, uniform
@@ -120,6 +121,137 @@ TRIANGLES = [
     ("np.diag", np.diag, np.diag, (4,)),
 ]
 CASES += [OpCase(n, f, r, (s,), (STD,)) for n, f, r, s in TRIANGLES]
+
+# ---- array manipulation -------------------------------------------------------------------------
+IDX = np.array([[2, 0], [1, 1]])
+MANIPULATION = [
+    ("repeat", lambda x: ag.repeat(x, 2), lambda x: np.repeat(x, 2), (2, 3)),
+    ("repeat_axis", lambda x: ag.repeat(x, [1, 0, 3], axis=1),
+     lambda x: np.repeat(x, [1, 0, 3], axis=1), (2, 3)),
+    ("np.repeat", lambda x: np.repeat(x, 3, axis=-1), lambda x: np.repeat(x, 3, axis=-1), (2, 2)),
+    ("tile", lambda x: ag.tile(x, 2), lambda x: np.tile(x, 2), (3,)),
+    ("tile_2d", lambda x: ag.tile(x, (2, 1, 2)), lambda x: np.tile(x, (2, 1, 2)), (2, 3)),
+    ("np.tile", lambda x: np.tile(x, (3, 1)), lambda x: np.tile(x, (3, 1)), (2, 2, 2)),
+    ("roll", lambda x: ag.roll(x, 2), lambda x: np.roll(x, 2), (2, 3)),
+    ("roll_axis", lambda x: ag.roll(x, -1, axis=1), lambda x: np.roll(x, -1, axis=1), (2, 3)),
+    ("roll_axes", lambda x: ag.roll(x, (1, 5), (0, -1)), lambda x: np.roll(x, (1, 5), (0, -1)),
+     (3, 4)),
+    ("np.roll", lambda x: np.roll(x, 1, 0), lambda x: np.roll(x, 1, 0), (3, 2)),
+    ("flip", ag.flip, np.flip, (2, 3, 2)),
+    ("flip_axis", lambda x: ag.flip(x, (0, 2)), lambda x: np.flip(x, (0, 2)), (2, 3, 2)),
+    ("flipud", ag.flipud, np.flipud, (3, 2)),
+    ("fliplr", ag.fliplr, np.fliplr, (3, 2)),
+    ("np.flip", lambda x: np.flip(x, -1), lambda x: np.flip(x, -1), (3, 2)),
+    ("rot90", ag.rot90, np.rot90, (2, 3)),
+    ("rot90_k2", lambda x: ag.rot90(x, 2), lambda x: np.rot90(x, 2), (2, 3)),
+    ("rot90_k3_axes", lambda x: ag.rot90(x, -1, (2, 0)), lambda x: np.rot90(x, -1, (2, 0)),
+     (2, 3, 4)),
+    ("np.rot90", np.rot90, np.rot90, (3, 2)),
+    ("moveaxis", lambda x: ag.moveaxis(x, 0, -1), lambda x: np.moveaxis(x, 0, -1), (2, 3, 4)),
+    ("moveaxis_tuple", lambda x: ag.moveaxis(x, (0, 1), (2, 0)),
+     lambda x: np.moveaxis(x, (0, 1), (2, 0)), (2, 3, 4)),
+    ("np.moveaxis", lambda x: np.moveaxis(x, -1, 1), lambda x: np.moveaxis(x, -1, 1), (2, 3, 4)),
+    ("rollaxis", lambda x: ag.rollaxis(x, 2), lambda x: np.rollaxis(x, 2), (2, 3, 4)),
+    ("rollaxis_start", lambda x: ag.rollaxis(x, 0, 2), lambda x: np.rollaxis(x, 0, 2),
+     (2, 3, 4)),
+    ("np.swapaxes", lambda x: np.swapaxes(x, 0, 1), lambda x: np.swapaxes(x, 0, 1), (2, 3)),
+    ("pad_constant", lambda x: ag.pad(x, 1), lambda x: np.pad(x, 1), (2, 3)),
+    ("pad_constant_values", lambda x: ag.pad(x, ((1, 0), (2, 1)), constant_values=((1, 2), (3, 4))),
+     lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=((1, 2), (3, 4))), (2, 3)),
+    ("pad_edge", lambda x: ag.pad(x, ((2, 1), (0, 3)), mode="edge"),
+     lambda x: np.pad(x, ((2, 1), (0, 3)), mode="edge"), (2, 3)),
+    ("pad_reflect", lambda x: ag.pad(x, (2, 3), "reflect"),
+     lambda x: np.pad(x, (2, 3), "reflect"), (3, 4)),
+    ("pad_symmetric", lambda x: ag.pad(x, 2, "symmetric"), lambda x: np.pad(x, 2, "symmetric"),
+     (3,)),
+    ("pad_wrap", lambda x: ag.pad(x, ((1, 1), (4, 0)), "wrap"),
+     lambda x: np.pad(x, ((1, 1), (4, 0)), "wrap"), (2, 3)),
+    ("np.pad", lambda x: np.pad(x, (1, 2), mode="reflect"),
+     lambda x: np.pad(x, (1, 2), mode="reflect"), (2, 3, 3)),
+    ("diff", ag.diff, np.diff, (2, 4)),
+    ("diff_n2_axis0", lambda x: ag.diff(x, 2, axis=0), lambda x: np.diff(x, 2, axis=0), (4, 3)),
+    ("diff_prepend_append", lambda x: ag.diff(x, prepend=0.5, append=np.ones((2, 2))),
+     lambda x: np.diff(x, prepend=0.5, append=np.ones((2, 2))), (2, 3)),
+    ("np.diff", lambda x: np.diff(x, n=3), lambda x: np.diff(x, n=3), (5,)),
+    ("take", lambda x: ag.take(x, [0, 5, 5, 2]), lambda x: np.take(x, [0, 5, 5, 2]), (2, 3)),
+    ("take_axis", lambda x: ag.take(x, IDX, axis=1), lambda x: np.take(x, IDX, axis=1),
+     (2, 3, 2)),
+    ("take_wrap", lambda x: ag.take(x, [-4, 7], axis=0, mode="wrap"),
+     lambda x: np.take(x, [-4, 7], axis=0, mode="wrap"), (3, 2)),
+    ("take_method", lambda x: x.take([1, 1], axis=-1), lambda x: x.take([1, 1], axis=-1),
+     (2, 3)),
+    ("np.take", lambda x: np.take(x, IDX), lambda x: np.take(x, IDX), (2, 3)),
+    ("take_along_axis", lambda x: ag.take_along_axis(x, np.array([[2, 0, 0], [1, 2, 1]]), 1),
+     lambda x: np.take_along_axis(x, np.array([[2, 0, 0], [1, 2, 1]]), 1), (2, 3)),
+    ("take_along_axis_0", lambda x: ag.take_along_axis(x, np.array([[1], [0], [1]]), 0),
+     lambda x: np.take_along_axis(x, np.array([[1], [0], [1]]), 0), (2, 3)),
+    ("np.take_along_axis", lambda x: np.take_along_axis(x, np.argsort(x.data, -1), -1),
+     lambda x: np.take_along_axis(x, np.argsort(x, -1), -1), (3, 3)),
+    ("repeat_method", lambda x: x.repeat(2, axis=0), lambda x: x.repeat(2, axis=0), (2, 3)),
+]
+CASES += [OpCase(n, f, r, (s,), (STD,)) for n, f, r, s in MANIPULATION]
+
+
+def _select(x: Any, y: Any, z: Any) -> Any:
+    return np.select([x > 0.5, x < -0.5], [y, z * 2], default=-1.0)
+
+
+def _ag_select(x: Any, y: Any, z: Any) -> Any:
+    return ag.select([x > 0.5, x < -0.5], [y, z * 2], default=-1.0)
+
+
+JOINS = [
+    ("select", _ag_select, _select, ((2, 3), (3,), (2, 1))),
+    ("np.select", lambda x, y, z: np.select([x.data > 0, x.data <= 0], [y, z]),
+     lambda x, y, z: np.select([x > 0, x <= 0], [y, z]), ((2, 3), (2, 3), (3,))),
+    ("append", lambda a, b, c: ag.append(a, b), lambda a, b, c: np.append(a, b),
+     ((2, 3), (4,), (1,))),
+    ("append_axis", lambda a, b, c: ag.append(a, c, axis=1), lambda a, b, c: np.append(a, c, 1),
+     ((2, 3), (4,), (2, 2))),
+    ("np.append", lambda a, b, c: np.append(a, b), lambda a, b, c: np.append(a, b),
+     ((2, 3), (4,), (1,))),
+    ("vstack", lambda a, b, c: ag.vstack([a, b, c]), lambda a, b, c: np.vstack([a, b, c]),
+     ((3,), (2, 3), (1, 3))),
+    ("hstack", lambda a, b, c: ag.hstack((a, b, c)), lambda a, b, c: np.hstack((a, b, c)),
+     ((3,), (2,), (4,))),
+    ("hstack_2d", lambda a, b, c: ag.hstack([a, b, c]), lambda a, b, c: np.hstack([a, b, c]),
+     ((2, 1), (2, 3), (2, 2))),
+    ("dstack", lambda a, b, c: ag.dstack([a, b, c]), lambda a, b, c: np.dstack([a, b, c]),
+     ((2,), (1, 2), (1, 2, 3))),
+    ("column_stack", lambda a, b, c: ag.column_stack([a, b, c]),
+     lambda a, b, c: np.column_stack([a, b, c]), ((3,), (3, 2), (3,))),
+    ("np.vstack", lambda a, b, c: np.vstack([a, b, c]), lambda a, b, c: np.vstack([a, b, c]),
+     ((3,), (2, 3), (1, 3))),
+    ("np.hstack", lambda a, b, c: np.hstack([a, b, c]), lambda a, b, c: np.hstack([a, b, c]),
+     ((3,), (2,), (4,))),
+    ("np.dstack", lambda a, b, c: np.dstack([a, b, c]), lambda a, b, c: np.dstack([a, b, c]),
+     ((2, 2), (2, 2), (2, 2, 1))),
+    ("np.column_stack", lambda a, b, c: np.column_stack([a, b, c]),
+     lambda a, b, c: np.column_stack([a, b, c]), ((2,), (2,), (2, 3))),
+    ("atleast_nd", lambda a, b, c: [ag.atleast_1d(a), *ag.atleast_2d(a, b), ag.atleast_3d(c),
+                                    ag.atleast_3d(b)],
+     lambda a, b, c: [np.atleast_1d(a), *np.atleast_2d(a, b), np.atleast_3d(c),
+                      np.atleast_3d(b)], ((), (3,), (2, 3))),
+    ("np.atleast_nd", lambda a, b, c: [np.atleast_1d(a), np.atleast_2d(b), np.atleast_3d(c)],
+     lambda a, b, c: [np.atleast_1d(a), np.atleast_2d(b), np.atleast_3d(c)],
+     ((), (3,), (2, 3))),
+]
+CASES += [OpCase(n, f, r, s, (STD,) * len(s)) for n, f, r, s in JOINS]
+SPLITS = [
+    ("array_split", lambda x: ag.array_split(x, 3), lambda x: np.array_split(x, 3), (5, 2)),
+    ("array_split_axis", lambda x: ag.array_split(x, 4, axis=-1),
+     lambda x: np.array_split(x, 4, axis=-1), (2, 6)),
+    ("array_split_indices", lambda x: ag.array_split(x, [1, 4]),
+     lambda x: np.array_split(x, [1, 4]), (5,)),
+    ("np.array_split", lambda x: np.array_split(x, 2, 1), lambda x: np.array_split(x, 2, 1),
+     (2, 3)),
+    ("vsplit", lambda x: ag.vsplit(x, 2), lambda x: np.vsplit(x, 2), (4, 3)),
+    ("hsplit", lambda x: ag.hsplit(x, [1]), lambda x: np.hsplit(x, [1]), (2, 3)),
+    ("hsplit_1d", lambda x: ag.hsplit(x, 2), lambda x: np.hsplit(x, 2), (4,)),
+    ("dsplit", lambda x: ag.dsplit(x, 2), lambda x: np.dsplit(x, 2), (2, 1, 4)),
+    ("np.vsplit", lambda x: np.vsplit(x, [1]), lambda x: np.vsplit(x, [1]), (3, 2)),
+]
+CASES += [OpCase(n, f, r, (s,), (STD,)) for n, f, r, s in SPLITS]
 
 # ---- end of the table
 

@@ -193,3 +193,42 @@ def test_diagonal_and_trace_on_drawn_shapes_and_axes(data, seed):
         check_all_orders(OpCase("diag", lambda x, f=f: f(x, k, a1, a2),
                                 lambda x, r=ref: r(x, k, a1, a2),
                                 (shape,), (STD,)), seed)
+
+
+@given(shape=shapes(min_dims=1, max_dims=3), data=st.data(), seed=seeds())
+def test_pad_roll_repeat_on_drawn_shapes(shape, data, seed):
+    mode = data.draw(st.sampled_from(["constant", "edge", "reflect", "symmetric", "wrap"]))
+    widths = data.draw(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)),
+                                min_size=len(shape), max_size=len(shape)))
+    if mode == "reflect" and any(n == 1 for n in shape):
+        widths = [(0, 0) if n == 1 else w for n, w in zip(shape, widths)]  # numpy: no reflection
+    shift = data.draw(st.integers(-5, 5))
+    axis = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    reps = data.draw(st.integers(0, 3))
+    for f, ref in [(lambda x: ag.pad(x, widths, mode), lambda x: np.pad(x, widths, mode)),
+                   (lambda x: ag.roll(x, shift, axis), lambda x: np.roll(x, shift, axis)),
+                   (lambda x: ag.repeat(x, reps, axis), lambda x: np.repeat(x, reps, axis))]:
+        check_all_orders(OpCase("drawn", f, ref, (shape,), (STD,)), seed)
+
+
+@pytest.mark.parametrize("call,kind,match", [
+    (lambda t: ag.pad(t, 1, mode="maximum"), ValueError, "mode='maximum' is not supported"),
+    (lambda t: ag.pad(t, 1, mode="reflect", reflect_type="odd"), TypeError, "reflect_type"),
+    (lambda t: ag.pad(t, 1, stat_length=2), TypeError, "stat_length"),
+    (lambda t: ag.take(t, [0], mode="bogus"), ValueError, "mode='bogus'"),
+    (lambda t: ag.take(t, [0.5]), TypeError, "integers"),
+    (lambda t: ag.take(t, [0], out=np.empty(1)), TypeError, "out="),
+    (lambda t: ag.vstack(t), TypeError, "sequence"),
+    (lambda t: ag.select([t.data > 0], [t, t]), ValueError, "same length"),
+    (lambda t: ag.select([t], [t]), TypeError, "boolean"),
+    (lambda t: ag.rot90(t, axes=(0, 0)), ValueError, "different"),
+    (lambda t: ag.fliplr(t[0]), ValueError, "2-d"),
+    (lambda t: ag.dsplit(t, 2), ValueError, "3 or more"),
+    (lambda t: ag.array_split(t, 0), ValueError, "larger than 0"),
+    (lambda t: ag.trace(t, dtype=np.float32), TypeError, "dtype="),
+    (lambda t: ag.diagonal(t[0]), ValueError, "at least 2 axes"),
+])
+def test_manipulation_refuses_what_it_does_not_support_by_name(call, kind, match):
+    t = ag.Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(kind, match=match):
+        call(t)

@@ -21,6 +21,14 @@ from .elementwise_math import (
 from .diagonals import (
     diag, diagonal, trace, tril, triu,
 )
+from .manipulation import (
+    diff, flip, fliplr, flipud, moveaxis, pad, repeat, roll, rollaxis, rot90, select, take,
+    take_along_axis, tile,
+)
+from .joining import (
+    append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, dsplit, dstack,
+    hsplit, hstack, vsplit, vstack,
+)
 # <<<
 from .numpy_ns import NUMPY_NS
 from . import surface
@@ -57,6 +65,10 @@ __all__ = [
     "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
     "fmod", "hypot", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "mod", "nan_to_num",
     "rad2deg", "radians", "reciprocal", "Remainder", "remainder", "rint", "round", "sinc",
-    "sinh", "square", "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu",
+    "sinh", "square", "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu", "diff",
+    "flip", "fliplr", "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90",
+    "select", "take", "take_along_axis", "tile", "append", "array_split", "atleast_1d",
+    "atleast_2d", "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack",
+    "vsplit", "vstack",
     # <<<
 ]
