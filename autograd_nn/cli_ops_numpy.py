@@ -92,3 +92,17 @@ _composite("column_stack", [("(3,) (3, 2)", lambda a, b: ops.column_stack([a, b]
                              ((3,), (3, 2)))])
 _composite("append", [("(2, 3) (4,) flat", lambda a, b: ops.append(a, b), ((2, 3), (4,)))])
 _composite("array_split", [("(5, 2) 3 sections", lambda x: ops.array_split(x, 3)[1], ((5, 2),))])
+
+# ---- contractions -------------------------------------------------------------------------------
+_add("einsum", [OpCase("einsum", spec, lambda *xs, spec=spec: ops.einsum(spec, *xs), shapes,
+                       (STD,) * len(shapes))
+                for spec, shapes in [("ij,jk->ik", ((2, 3), (3, 4))), ("ii->i", ((3, 3),)),
+                                     ("...ij,...jk", ((2, 1, 2, 3), (4, 3, 2))),
+                                     ("ij,ij,ij->i", ((2, 3),) * 3)]])
+_composite("tensordot", [("(2, 3, 4) (3, 4, 2) axes=2", ops.tensordot, ((2, 3, 4), (3, 4, 2)))])
+_composite("dot", [("(2, 3, 4) . (2, 4, 3)", ops.dot, ((2, 3, 4), (2, 4, 3)))])
+_composite("inner", [("(2, 3) (4, 3)", ops.inner, ((2, 3), (4, 3)))])
+_composite("outer", [("(3,) (2,)", ops.outer, ((3,), (2,)))])
+_composite("vdot", [("(2, 3) (3, 2)", ops.vdot, ((2, 3), (3, 2)))])
+_composite("kron", [("(2, 3) (2, 2)", ops.kron, ((2, 3), (2, 2)))])
+_composite("cross", [("(2, 3) x (3,)", ops.cross, ((2, 3), (3,)))])

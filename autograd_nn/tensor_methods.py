@@ -53,6 +53,7 @@ swapaxes: Any = None
 transpose: Any = None
 var: Any = None
 diagonal: Any = None
+dot: Any = None
 repeat: Any = None
 take: Any = None
 trace: Any = None
@@ -79,7 +80,7 @@ _OP_NAMES = (
     "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "astype", "clip", "flatten", "getitem",
     "leaky_relu", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "reshape",
     "softmax", "squeeze", "std", "sum", "swapaxes", "transpose", "var",
-    "diagonal", "repeat", "take", "trace",
+    "diagonal", "dot", "repeat", "take", "trace",
 )
 
 
@@ -306,6 +307,9 @@ class TensorMethods:
     def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
               out: Any = None) -> Tensor:
         return trace(self, offset, axis1, axis2, dtype, out)
+
+    def dot(self, b: Any, out: Any = None) -> Tensor:
+        return dot(self, b, out)
 
     def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
         return repeat(self, repeats, axis)

@@ -253,6 +253,77 @@ SPLITS = [
 ]
 CASES += [OpCase(n, f, r, (s,), (STD,)) for n, f, r, s in SPLITS]
 
+# ---- contractions -------------------------------------------------------------------------------
+def _ein(spec: str) -> tuple[Callable, Callable]:
+    return (lambda *xs: ag.einsum(spec, *xs)), (lambda *xs: np.einsum(spec, *xs))
+
+
+EINSUM = [
+    ("ij,jk->ik", ((2, 3), (3, 4))),
+    ("ij,jk", ((2, 3), (3, 4))),  # implicit output
+    ("ba,ca", ((2, 3), (4, 3))),  # implicit output in alphabetical order: "bc"
+    ("ii->i", ((3, 3),)),  # a diagonal
+    ("ii", ((3, 3),)),  # a trace
+    ("iij->j", ((2, 2, 3),)),
+    ("ij->", ((2, 3),)),
+    ("ij->ji", ((2, 3),)),
+    ("i,i", ((3,), (3,))),
+    ("i,j->ij", ((3,), (2,))),
+    ("ij,ij,ij->i", ((2, 3), (2, 3), (2, 3))),
+    ("...ij,...jk->...ik", ((2, 1, 2, 3), (4, 3, 2))),  # batched with broadcasting
+    ("...i,...i", ((2, 3), (3,))),
+    ("i...->...", ((3, 2, 2),)),
+    ("bij,bjk,kl->bil", ((2, 2, 3), (2, 3, 2), (2, 2))),
+    ("ijk,k->i", ((2, 3, 4), (4,))),
+    ("ij,ji->", ((3, 3), (3, 3))),
+    ("i,ij,j", ((2,), (2, 2), (2,))),
+]
+CASES += [OpCase(f"einsum {spec}", *_ein(spec), shapes, (STD,) * len(shapes))
+          for spec, shapes in EINSUM]
+CASES += [
+    OpCase("einsum optimize", lambda a, b, c: ag.einsum("ij,jk,kl->il", a, b, c, optimize=True),
+           lambda a, b, c: np.einsum("ij,jk,kl->il", a, b, c), ((2, 3), (3, 4), (4, 2)),
+           (STD,) * 3),
+    OpCase("np.einsum", lambda a, b: np.einsum("ij,kj->ik", a, b, optimize="greedy"),
+           lambda a, b: np.einsum("ij,kj->ik", a, b), ((2, 3), (4, 3)), (STD,) * 2),
+]
+CONTRACTIONS = [
+    ("tensordot", lambda a, b: ag.tensordot(a, b), np.tensordot, ((2, 3, 4), (3, 4, 2))),
+    ("tensordot_int1", lambda a, b: ag.tensordot(a, b, 1), lambda a, b: np.tensordot(a, b, 1),
+     ((2, 3), (3, 2))),
+    ("tensordot_pairs", lambda a, b: ag.tensordot(a, b, ([0, 2], [2, 1])),
+     lambda a, b: np.tensordot(a, b, ([0, 2], [2, 1])), ((2, 3, 4), (3, 4, 2))),
+    ("tensordot_0", lambda a, b: ag.tensordot(a, b, 0), lambda a, b: np.tensordot(a, b, 0),
+     ((2,), (3,))),
+    ("np.tensordot", lambda a, b: np.tensordot(a, b, axes=([1], [0])),
+     lambda a, b: np.tensordot(a, b, axes=([1], [0])), ((2, 3), (3, 2))),
+    ("dot_nd", ag.dot, np.dot, ((2, 3, 4), (2, 4, 3))),
+    ("dot_nd_1d", ag.dot, np.dot, ((2, 3, 4), (4,))),
+    ("dot_1d_nd", ag.dot, np.dot, ((4,), (2, 4, 3))),
+    ("dot_2d", ag.dot, np.dot, ((2, 3), (3, 2))),
+    ("dot_scalar", ag.dot, np.dot, ((), (2, 3))),
+    ("dot_method", lambda a, b: a.dot(b), lambda a, b: a.dot(b), ((3,), (3,))),
+    ("np.dot_nd", np.dot, np.dot, ((2, 2, 3), (3, 2))),
+    ("inner", ag.inner, np.inner, ((2, 3), (4, 3))),
+    ("inner_scalar", ag.inner, np.inner, ((), (3,))),
+    ("np.inner", np.inner, np.inner, ((3,), (2, 2, 3))),
+    ("outer", ag.outer, np.outer, ((3,), (2, 2))),
+    ("np.outer", np.outer, np.outer, ((2,), (3,))),
+    ("vdot", ag.vdot, np.vdot, ((2, 3), (3, 2))),
+    ("np.vdot", np.vdot, np.vdot, ((4,), (2, 2))),
+    ("kron", ag.kron, np.kron, ((2, 3), (2, 2))),
+    ("kron_mixed", ag.kron, np.kron, ((3,), (2, 1, 2))),
+    ("np.kron", np.kron, np.kron, ((2,), (3,))),
+    ("cross", ag.cross, np.cross, ((3,), (3,))),
+    ("cross_broadcast", ag.cross, np.cross, ((2, 3), (3,))),
+    ("cross_axes", lambda a, b: ag.cross(a, b, axisa=0, axisb=1, axisc=0),
+     lambda a, b: np.cross(a, b, axisa=0, axisb=1, axisc=0), ((3, 2), (2, 3))),
+    ("cross_axis", lambda a, b: ag.cross(a, b, axis=0), lambda a, b: np.cross(a, b, axis=0),
+     ((3, 2), (3, 2))),
+    ("np.cross", np.cross, np.cross, ((4, 3), (4, 3))),
+]
+CASES += [OpCase(n, f, r, s, (STD,) * len(s)) for n, f, r, s in CONTRACTIONS]
+
 # ---- end of the table
 
 CASE_IDS = [c.id for c in CASES]

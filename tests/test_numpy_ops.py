@@ -227,6 +227,14 @@ def test_pad_roll_repeat_on_drawn_shapes(shape, data, seed):
     (lambda t: ag.array_split(t, 0), ValueError, "larger than 0"),
     (lambda t: ag.trace(t, dtype=np.float32), TypeError, "dtype="),
     (lambda t: ag.diagonal(t[0]), ValueError, "at least 2 axes"),
+    (lambda t: ag.einsum(t, [0, 1]), TypeError, "as a string"),
+    (lambda t: ag.einsum("ij->j", t, dtype=np.float32), TypeError, "dtype"),
+    (lambda t: ag.einsum("ijk->i", t), ValueError, "do not match"),
+    (lambda t: ag.einsum("ij,jk", t), ValueError, "2 operand subscripts for 1"),
+    (lambda t: ag.einsum("i1->i", t), ValueError, "only letters"),
+    (lambda t: ag.cross(t[:, :2], t[:, :2]), ValueError, "3 components"),
+    (lambda t: ag.tensordot(t, t, 3), ValueError, "out of range"),
+    (lambda t: ag.dot(t, t.T, out=np.empty((2, 2))), TypeError, "out="),
 ])
 def test_manipulation_refuses_what_it_does_not_support_by_name(call, kind, match):
     t = ag.Tensor(np.ones((2, 3)), requires_grad=True)

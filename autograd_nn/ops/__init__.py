@@ -29,6 +29,9 @@ from .joining import (
     append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, dsplit, dstack,
     hsplit, hstack, vsplit, vstack,
 )
+from .contract import (
+    cross, dot, einsum, inner, kron, outer, tensordot, vdot,
+)
 # <<<
 from .numpy_ns import NUMPY_NS
 from . import surface
@@ -69,6 +72,6 @@ __all__ = [
     "flip", "fliplr", "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90",
     "select", "take", "take_along_axis", "tile", "append", "array_split", "atleast_1d",
     "atleast_2d", "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack",
-    "vsplit", "vstack",
+    "vsplit", "vstack", "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot",
     # <<<
 ]

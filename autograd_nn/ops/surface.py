@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import diagonals, elementwise_math, joining, manipulation
+from . import contract, diagonals, elementwise_math, joining, manipulation
 
-FAMILIES = (elementwise_math, diagonals, manipulation, joining)
+FAMILIES = (elementwise_math, diagonals, manipulation, joining, contract)
 
 XP: dict[str, tuple[Any, Any]] = {}
 UFUNC_ROUTES: dict[Any, Any] = {}
