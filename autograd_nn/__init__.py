@@ -43,6 +43,9 @@ from .ops.joining import (
 from .ops.contract import (
     cross, dot, einsum, inner, kron, outer, tensordot, vdot,
 )
+from .ops.ordering import (
+    cumprod, cumsum, gradient, partition, sort,
+)
 # <<<
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
@@ -99,6 +102,7 @@ __all__ = [
     "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90", "select", "take",
     "take_along_axis", "tile", "append", "array_split", "atleast_1d", "atleast_2d",
     "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack", "vsplit", "vstack",
-    "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot",
+    "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot", "cumprod",
+    "cumsum", "gradient", "partition", "sort",
     # <<<
 ]

@@ -106,3 +106,14 @@ _composite("outer", [("(3,) (2,)", ops.outer, ((3,), (2,)))])
 _composite("vdot", [("(2, 3) (3, 2)", ops.vdot, ((2, 3), (3, 2)))])
 _composite("kron", [("(2, 3) (2, 2)", ops.kron, ((2, 3), (2, 2)))])
 _composite("cross", [("(2, 3) x (3,)", ops.cross, ((2, 3), (3,)))])
+
+# ---- ordering and accumulation ------------------------------------------------------------------
+_add("sort", [OpCase("sort", "(3, 4) axis=-1 (distinct values)", ops.sort, ((3, 4),),
+                     (distinct(),))], "composite")
+_add("partition", [OpCase("partition", "(2, 5) kth=2 (distinct values)",
+                          lambda x: ops.partition(x, 2), ((2, 5),), (distinct(),))], "composite")
+_add("cumsum", [OpCase("cumsum", "(2, 3) axis=1", lambda x: ops.cumsum(x, 1), _X, (STD,))])
+_add("cumprod", [OpCase("cumprod", "(2, 3) axis=1", lambda x: ops.cumprod(x, 1), _X,
+                        (nonzero(0.5, 1.5),))])
+_composite("gradient", [("(4, 3) axis=0 edge_order=2",
+                         lambda x: ops.gradient(x, 0.5, axis=0, edge_order=2), ((4, 3),))])

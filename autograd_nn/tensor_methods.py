@@ -52,6 +52,8 @@ sum: Any = None
 swapaxes: Any = None
 transpose: Any = None
 var: Any = None
+cumprod: Any = None
+cumsum: Any = None
 diagonal: Any = None
 dot: Any = None
 repeat: Any = None
@@ -80,7 +82,7 @@ _OP_NAMES = (
     "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "astype", "clip", "flatten", "getitem",
     "leaky_relu", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "reshape",
     "softmax", "squeeze", "std", "sum", "swapaxes", "transpose", "var",
-    "diagonal", "dot", "repeat", "take", "trace",
+    "cumprod", "cumsum", "diagonal", "dot", "repeat", "take", "trace",
 )
 
 
@@ -307,6 +309,12 @@ class TensorMethods:
     def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
               out: Any = None) -> Tensor:
         return trace(self, offset, axis1, axis2, dtype, out)
+
+    def cumsum(self, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
+        return cumsum(self, axis, dtype, out)
+
+    def cumprod(self, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
+        return cumprod(self, axis, dtype, out)
 
     def dot(self, b: Any, out: Any = None) -> Tensor:
         return dot(self, b, out)

@@ -324,6 +324,44 @@ CONTRACTIONS = [
 ]
 CASES += [OpCase(n, f, r, s, (STD,) * len(s)) for n, f, r, s in CONTRACTIONS]
 
+# ---- ordering and accumulation ------------------------------------------------------------------
+ORDERING = [
+    ("sort", ag.sort, np.sort, (3, 4), grid(-2, 2)),
+    ("sort_axis0", lambda x: ag.sort(x, axis=0), lambda x: np.sort(x, axis=0), (3, 4), grid(-2, 2)),
+    ("sort_none", lambda x: ag.sort(x, None), lambda x: np.sort(x, None), (2, 3), grid(-2, 2)),
+    ("np.sort", lambda x: np.sort(x, kind="mergesort"), np.sort, (5,), grid(-2, 2)),
+    ("partition", lambda x: ag.partition(x, 2), lambda x: np.partition(x, 2), (2, 5),
+     grid(-2, 2)),
+    ("partition_kths", lambda x: ag.partition(x, (0, 3), axis=0),
+     lambda x: np.partition(x, (0, 3), axis=0), (5, 2), grid(-2, 2)),
+    ("np.partition", lambda x: np.partition(x, -1), lambda x: np.partition(x, -1), (4,),
+     grid(-2, 2)),
+    ("cumsum", ag.cumsum, np.cumsum, (2, 3), STD),
+    ("cumsum_axis", lambda x: ag.cumsum(x, axis=-2), lambda x: np.cumsum(x, axis=-2), (2, 3, 2),
+     STD),
+    ("cumsum_method", lambda x: x.cumsum(0), lambda x: x.cumsum(0), (4,), STD),
+    ("np.cumsum", lambda x: np.cumsum(x, 1), lambda x: np.cumsum(x, 1), (2, 3), STD),
+    ("cumprod", ag.cumprod, np.cumprod, (2, 3), nonzero(0.5, 1.5)),
+    ("cumprod_axis", lambda x: ag.cumprod(x, axis=1), lambda x: np.cumprod(x, axis=1), (2, 4, 2),
+     nonzero(0.5, 1.5)),
+    ("cumprod_method", lambda x: x.cumprod(0), lambda x: x.cumprod(0), (4,), nonzero(0.5, 1.5)),
+    ("np.cumprod", lambda x: np.cumprod(x, 0), lambda x: np.cumprod(x, 0), (3, 2),
+     nonzero(0.5, 1.5)),
+    ("gradient_1d", ag.gradient, np.gradient, (5,), STD),
+    ("gradient_spacing", lambda x: ag.gradient(x, 0.5), lambda x: np.gradient(x, 0.5), (4,), STD),
+    ("gradient_2d", ag.gradient, np.gradient, (3, 4), STD),
+    ("gradient_axis_edge2", lambda x: ag.gradient(x, 2.0, axis=1, edge_order=2),
+     lambda x: np.gradient(x, 2.0, axis=1, edge_order=2), (2, 4), STD),
+    ("gradient_coordinates", lambda x: ag.gradient(x, np.array([0.0, 0.5, 1.5, 1.7, 3.0])),
+     lambda x: np.gradient(x, np.array([0.0, 0.5, 1.5, 1.7, 3.0])), (5,), STD),
+    ("gradient_coordinates_edge2", lambda x: ag.gradient(x, [0.0, 0.4, 1.0, 2.2],
+                                                         edge_order=2),
+     lambda x: np.gradient(x, [0.0, 0.4, 1.0, 2.2], edge_order=2), (4,), STD),
+    ("np.gradient", lambda x: np.gradient(x, 1.0, 2.0), lambda x: np.gradient(x, 1.0, 2.0),
+     (3, 3), STD),
+]
+CASES += [OpCase(n, f, r, (s,), (d,)) for n, f, r, s, d in ORDERING]
+
 # ---- end of the table
 
 CASE_IDS = [c.id for c in CASES]

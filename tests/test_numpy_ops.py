@@ -240,3 +240,47 @@ def test_manipulation_refuses_what_it_does_not_support_by_name(call, kind, match
     t = ag.Tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(kind, match=match):
         call(t)
+
+
+# ---- ordering and accumulation ------------------------------------------------------------------
+def test_sort_ties_keep_their_order_and_gradients_follow_the_permutation():
+    x = ag.Tensor([3.0, 1.0, 3.0, 2.0], requires_grad=True)
+    y = ag.sort(x)
+    np.testing.assert_array_equal(y.data, [1.0, 2.0, 3.0, 3.0])
+    (y * ag.Tensor([10.0, 20.0, 30.0, 40.0])).sum().backward()
+    # the first 3 (index 0) lands at position 2, the second (index 2) at position 3: stable
+    np.testing.assert_array_equal(x.grad.data, [30.0, 10.0, 40.0, 20.0])
+
+
+@given(shape=shapes(min_dims=1, max_dims=3), seed=seeds(), data=st.data())
+def test_cumprod_with_zeros_matches_finite_differences_to_second_order(shape, seed, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    zeros = data.draw(st.integers(1, 2))
+
+    def draw(rng, shape):
+        x = rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+        x.flat[rng.integers(x.size, size=zeros)] = 0.0  # cumprod is a polynomial: fd is exact
+        return x
+
+    check_all_orders(OpCase("cumprod0", lambda t: ag.cumprod(t, axis),
+                            lambda a: np.cumprod(a, axis), (shape,), (draw,)), seed)
+    check_all_orders(OpCase("cumsum", lambda t: ag.cumsum(t, axis), lambda a: np.cumsum(a, axis),
+                            (shape,), (STD,)), seed)
+
+
+def test_cumprod_gradient_with_zeros_is_exact():
+    # y = (2, 0, 0), dy/dx summed: d/dx0 = 1 + x1 + x1 x2 = 1 ; d/dx1 = x0 + x0 x2 = 2 + 6;
+    # d/dx2 = x0 x1 = 0
+    np.testing.assert_array_equal(grad_of_sum(ag.cumprod, [2.0, 0.0, 3.0]), [1.0, 8.0, 0.0])
+
+
+@pytest.mark.parametrize("call,kind,match", [
+    (lambda t: ag.sort(t, order="x"), TypeError, "order="),
+    (lambda t: ag.cumsum(t, dtype=np.float32), TypeError, "dtype="),
+    (lambda t: ag.gradient(t, edge_order=3), ValueError, "edge_order"),
+    (lambda t: ag.gradient(t, [0.0, 1.0]), ValueError, "coordinate array"),
+    (lambda t: ag.gradient(t[:1]), ValueError, "at least 2"),
+])
+def test_ordering_refuses_what_it_does_not_support_by_name(call, kind, match):
+    with pytest.raises(kind, match=match):
+        call(ag.Tensor(np.arange(3.0), requires_grad=True))

@@ -32,6 +32,9 @@ from .joining import (
 from .contract import (
     cross, dot, einsum, inner, kron, outer, tensordot, vdot,
 )
+from .ordering import (
+    cumprod, cumsum, gradient, partition, sort,
+)
 # <<<
 from .numpy_ns import NUMPY_NS
 from . import surface
@@ -73,5 +76,6 @@ __all__ = [
     "select", "take", "take_along_axis", "tile", "append", "array_split", "atleast_1d",
     "atleast_2d", "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack",
     "vsplit", "vstack", "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot",
+    "cumprod", "cumsum", "gradient", "partition", "sort",
     # <<<
 ]

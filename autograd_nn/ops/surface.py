@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import contract, diagonals, elementwise_math, joining, manipulation
+from . import contract, diagonals, elementwise_math, joining, manipulation, ordering
 
-FAMILIES = (elementwise_math, diagonals, manipulation, joining, contract)
+FAMILIES = (elementwise_math, diagonals, manipulation, joining, contract, ordering)
 
 XP: dict[str, tuple[Any, Any]] = {}
 UFUNC_ROUTES: dict[Any, Any] = {}
