@@ -67,7 +67,7 @@ _LAZY = {
     "plot_history": ("train", "plot_history"),
 }
 _SUBMODULES = {
-    "nn", "optim", "data", "datasets", "train", "gradcheck", "viz", "reference", "cli",
+    "nn", "optim", "data", "datasets", "train", "gradcheck", "viz", "reference", "cli", "linalg",
 }
 
 

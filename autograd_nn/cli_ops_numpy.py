@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
+from . import linalg, ops
 from .cli_ops import (
     STD,
     OpCase,
@@ -117,3 +117,33 @@ _add("cumprod", [OpCase("cumprod", "(2, 3) axis=1", lambda x: ops.cumprod(x, 1),
                         (nonzero(0.5, 1.5),))])
 _composite("gradient", [("(4, 3) axis=0 edge_order=2",
                          lambda x: ops.gradient(x, 0.5, axis=0, edge_order=2), ((4, 3),))])
+
+# ---- linear algebra -----------------------------------------------------------------------------
+def _wellconditioned(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Near a scaled identity: invertible, with separated singular values."""
+    base = np.zeros(shape[-2:])
+    k = min(shape[-2:])
+    base[range(k), range(k)] = np.linspace(3.0, 1.5, k)
+    return base + rng.uniform(-0.25, 0.25, shape)
+
+
+def _linalg(op: str, cases: list[tuple[str, object, tuple]]) -> None:
+    _add(op, [OpCase(op, label, fn, shapes, (_wellconditioned,) * len(shapes))  # type: ignore
+              for label, fn, shapes in cases])
+
+
+_L = ((3, 3),)
+_linalg("inv", [("(3, 3)", linalg.inv, _L), ("(2, 2, 2)", linalg.inv, ((2, 2, 2),))])
+_linalg("solve", [("(3, 3) (3, 2)", linalg.solve, ((3, 3), (3, 2)))])
+_linalg("det", [("(3, 3)", linalg.det, _L), ("(2, 2, 2)", linalg.det, ((2, 2, 2),))])
+_linalg("slogdet", [("(3, 3)", lambda a: linalg.slogdet(a).logabsdet, _L)])
+_linalg("cholesky", [("(3, 3) lower", linalg.cholesky, _L)])
+_linalg("eigh", [("(3, 3) eigenvalues and vectors",
+                  lambda a: linalg.eigh(a).eigenvalues + linalg.eigh(a).eigenvectors[0], _L)])
+_linalg("svd", [("(4, 2) reduced", lambda a: linalg.svd(a, full_matrices=False).U[0]
+                 + linalg.svd(a, full_matrices=False).S, ((4, 2),))])
+_linalg("qr", [("(4, 3)", lambda a: linalg.qr(a).Q[0] + linalg.qr(a).R[1], ((4, 3),))])
+_linalg("pinv", [("(3, 2)", linalg.pinv, ((3, 2),))])
+_linalg("matrix_power", [("(3, 3) ** 3", lambda a: linalg.matrix_power(a, 3), _L)])
+_linalg("norm", [(f"(3, 3) ord={o}", lambda a, o=o: linalg.norm(a, o), _L)
+                 for o in (None, "nuc", 2, 1, np.inf)])

@@ -362,6 +362,114 @@ ORDERING = [
 ]
 CASES += [OpCase(n, f, r, (s,), (d,)) for n, f, r, s, d in ORDERING]
 
+# ---- linear algebra -----------------------------------------------------------------------------
+def wellconditioned(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Stacked matrices near 1.5 I (square) or near a scaled partial identity: invertible,
+    full rank, with well-separated singular values (vectors: uniform on [-1, 1])."""
+    if len(shape) < 2:
+        return rng.uniform(-1.0, 1.0, shape)
+    m, n = shape[-2], shape[-1]
+    base = np.zeros((m, n))
+    k = min(m, n)
+    base[range(k), range(k)] = np.linspace(1.0, 2.5, k)[::-1] + 0.5
+    return base + rng.uniform(-0.25, 0.25, shape)
+
+
+def separated(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Matrices whose symmetric completion from the lower triangle is positive definite with
+    eigenvalues about 1 apart (the upper triangle is random: numpy ignores it)."""
+    n = shape[-1]
+    return np.diag(np.arange(1.0, n + 1) + 1.0) + rng.uniform(-0.2, 0.2, shape)
+
+
+L = ag.linalg
+LINALG = [
+    ("inv", L.inv, np.linalg.inv, ((3, 3),), wellconditioned),
+    ("inv_stacked", L.inv, np.linalg.inv, ((2, 2, 2),), wellconditioned),
+    ("np.linalg.inv", np.linalg.inv, np.linalg.inv, ((3, 3),), wellconditioned),
+    ("solve_vector", L.solve, np.linalg.solve, ((3, 3), (3,)), wellconditioned),
+    ("solve_matrix", L.solve, np.linalg.solve, ((3, 3), (3, 2)), wellconditioned),
+    ("solve_batched", L.solve, np.linalg.solve, ((2, 3, 3), (1, 3, 2)), wellconditioned),
+    ("np.linalg.solve", np.linalg.solve, np.linalg.solve, ((2, 2), (2, 4)), wellconditioned),
+    ("det", L.det, np.linalg.det, ((3, 3),), wellconditioned),
+    ("det_stacked", L.det, np.linalg.det, ((2, 1, 3, 3),), wellconditioned),
+    ("np.linalg.det", np.linalg.det, np.linalg.det, ((2, 2),), STD),
+    ("slogdet", lambda a: L.slogdet(a).logabsdet, lambda a: np.linalg.slogdet(a)[1],
+     ((2, 3, 3),), wellconditioned),
+    ("np.linalg.slogdet", lambda a: np.linalg.slogdet(a)[1], lambda a: np.linalg.slogdet(a)[1],
+     ((3, 3),), wellconditioned),
+    ("cholesky", L.cholesky, np.linalg.cholesky, ((3, 3),), separated),
+    ("cholesky_stacked", L.cholesky, np.linalg.cholesky, ((2, 3, 3),), separated),
+    ("cholesky_upper", lambda a: L.cholesky(a, upper=True),
+     lambda a: np.linalg.cholesky(a, upper=True), ((3, 3),), separated),
+    ("np.linalg.cholesky", np.linalg.cholesky, np.linalg.cholesky, ((2, 2),), separated),
+    ("eigh", lambda a: list(L.eigh(a)), lambda a: list(np.linalg.eigh(a)), ((3, 3),),
+     separated),
+    ("eigh_upper_stacked", lambda a: list(L.eigh(a, "U")), lambda a: list(np.linalg.eigh(a, "U")),
+     ((2, 3, 3),), separated),
+    ("eigvalsh", L.eigvalsh, np.linalg.eigvalsh, ((4, 4),), separated),
+    ("np.linalg.eigh", lambda a: list(np.linalg.eigh(a)), lambda a: list(np.linalg.eigh(a)),
+     ((2, 2),), separated),
+    ("svd_square", lambda a: list(L.svd(a)), lambda a: list(np.linalg.svd(a)), ((3, 3),),
+     wellconditioned),
+    ("svd_tall", lambda a: list(L.svd(a, full_matrices=False)),
+     lambda a: list(np.linalg.svd(a, full_matrices=False)), ((4, 2),), wellconditioned),
+    ("svd_wide_stacked", lambda a: list(L.svd(a, full_matrices=False)),
+     lambda a: list(np.linalg.svd(a, full_matrices=False)), ((2, 2, 3),), wellconditioned),
+    ("svd_values", lambda a: L.svd(a, compute_uv=False),
+     lambda a: np.linalg.svd(a, compute_uv=False), ((3, 4),), wellconditioned),
+    ("svdvals", L.svdvals, np.linalg.svdvals, ((2, 4, 3),), wellconditioned),
+    ("np.linalg.svd", lambda a: list(np.linalg.svd(a, full_matrices=False)),
+     lambda a: list(np.linalg.svd(a, full_matrices=False)), ((3, 2),), wellconditioned),
+    ("qr", lambda a: list(L.qr(a)), lambda a: list(np.linalg.qr(a)), ((4, 3),),
+     wellconditioned),
+    ("qr_square_stacked", lambda a: list(L.qr(a)), lambda a: list(np.linalg.qr(a)),
+     ((2, 3, 3),), wellconditioned),
+    ("qr_r", lambda a: L.qr(a, "r"), lambda a: np.linalg.qr(a, "r"), ((3, 2),),
+     wellconditioned),
+    ("np.linalg.qr", lambda a: list(np.linalg.qr(a)), lambda a: list(np.linalg.qr(a)),
+     ((3, 3),), wellconditioned),
+    ("pinv", L.pinv, np.linalg.pinv, ((3, 2),), wellconditioned),
+    ("pinv_wide_stacked", L.pinv, np.linalg.pinv, ((2, 2, 3),), wellconditioned),
+    ("pinv_square", L.pinv, np.linalg.pinv, ((3, 3),), wellconditioned),
+    ("np.linalg.pinv", np.linalg.pinv, np.linalg.pinv, ((2, 3),), wellconditioned),
+    ("matrix_power_3", lambda a: L.matrix_power(a, 3), lambda a: np.linalg.matrix_power(a, 3),
+     ((3, 3),), STD),
+    ("matrix_power_6_stacked", lambda a: L.matrix_power(a, 6),
+     lambda a: np.linalg.matrix_power(a, 6), ((2, 2, 2),), uniform(-0.6, 0.6)),
+    ("matrix_power_-2", lambda a: L.matrix_power(a, -2), lambda a: np.linalg.matrix_power(a, -2),
+     ((3, 3),), wellconditioned),
+    ("matrix_power_0", lambda a: L.matrix_power(a, 0), lambda a: np.linalg.matrix_power(a, 0),
+     ((3, 3),), STD),
+    ("np.linalg.matrix_power", lambda a: np.linalg.matrix_power(a, 2),
+     lambda a: np.linalg.matrix_power(a, 2), ((2, 2),), STD),
+]
+CASES += [OpCase(n, f, r, s, (d,) * len(s)) for n, f, r, s, d in LINALG]
+NZ, DISTINCT, WELL = nonzero(0.3, 2.0), grid(0.3, 2.0), wellconditioned
+NORMS = [  # (keyword arguments, shape, domain: away from abs kinks, ties and repeated values)
+    ({}, (2, 3, 2), STD),
+    ({"keepdims": True}, (2, 3), STD),
+    ({"ord": 1}, (4,), NZ),
+    ({"ord": 3, "axis": 0}, (3, 2), NZ),
+    ({"ord": 0.5, "axis": -1, "keepdims": True}, (2, 3), NZ),
+    ({"ord": np.inf, "axis": 1}, (2, 3), DISTINCT),
+    ({"ord": -np.inf}, (4,), DISTINCT),
+    ({"ord": 2, "axis": -1}, (2, 3), STD),
+    ({"ord": "fro"}, (3, 2), STD),
+    ({"ord": "fro", "axis": (0, 2), "keepdims": True}, (2, 3, 2), STD),
+    ({"ord": "nuc"}, (3, 2), WELL),
+    ({"ord": 2}, (2, 3), WELL),
+    ({"ord": -2, "axis": (2, 1)}, (2, 3, 3), WELL),
+    ({"ord": 1}, (3, 3), NZ),
+    ({"ord": -1, "axis": (1, 0), "keepdims": True}, (3, 2), NZ),
+    ({"ord": np.inf}, (2, 3), NZ),
+    ({"ord": -np.inf, "axis": (-1, -2)}, (2, 3, 2), NZ),
+]
+CASES += [OpCase(f"norm {kw} {s}", lambda x, kw=kw: ag.linalg.norm(x, **kw),
+                 lambda x, kw=kw: np.linalg.norm(x, **kw), (s,), (d,)) for kw, s, d in NORMS]
+CASES += [OpCase("np.linalg.norm", lambda x: np.linalg.norm(x, axis=0),
+                 lambda x: np.linalg.norm(x, axis=0), ((3, 2),), (STD,))]
+
 # ---- end of the table
 
 CASE_IDS = [c.id for c in CASES]

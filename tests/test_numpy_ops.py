@@ -284,3 +284,69 @@ def test_cumprod_gradient_with_zeros_is_exact():
 def test_ordering_refuses_what_it_does_not_support_by_name(call, kind, match):
     with pytest.raises(kind, match=match):
         call(ag.Tensor(np.arange(3.0), requires_grad=True))
+
+
+# ---- linear algebra: degenerate points and refused arguments ------------------------------------
+def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix():
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # rank 2
+    cof = np.array([[4.0, 4.0, -4.0], [-2.0, -2.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(grad_of_sum(ag.linalg.det, a), cof, atol=1e-12)
+    t = ag.Tensor(a, requires_grad=True)
+    with pytest.raises(ValueError, match="second derivatives at a singular matrix"):
+        ag.autograd.grad(ag.linalg.det(t), [t], create_graph=True)
+
+
+def test_norm_gradient_at_zero_is_zero():
+    for kw in ({}, {"axis": 1}, {"ord": "fro"}):
+        g = grad_of_sum(lambda t, kw=kw: ag.linalg.norm(t, **kw), np.zeros((2, 3)))
+        np.testing.assert_array_equal(g, np.zeros((2, 3)))
+
+
+def test_repeated_eigenvalues_and_singular_values_give_finite_invariant_gradients():
+    eye = np.eye(3)
+    # sum of eigenvalues = trace; only the lower triangle is read
+    np.testing.assert_allclose(grad_of_sum(lambda t: ag.linalg.eigh(t).eigenvalues, eye), eye)
+    # the nuclear norm at I (all singular values 1): gradient U V^T = I
+    np.testing.assert_allclose(grad_of_sum(lambda t: ag.linalg.norm(t, "nuc"), eye), eye,
+                               atol=1e-12)
+    # a projector onto a repeated eigenspace is smooth: its gradient is finite
+    a = np.diag([1.0, 1.0, 3.0])
+    g = grad_of_sum(lambda t: (ag.linalg.eigh(t).eigenvectors[:, 2] ** 2), a)
+    assert np.isfinite(g).all()
+
+
+def test_eigh_and_cholesky_read_only_the_lower_triangle_like_numpy():
+    a = np.array([[4.0, 100.0], [1.0, 3.0]])  # the 100 is ignored by numpy
+    for f, ref in ((ag.linalg.cholesky, np.linalg.cholesky),
+                   (ag.linalg.eigvalsh, np.linalg.eigvalsh)):
+        np.testing.assert_allclose(f(ag.Tensor(a)).data, ref(a))
+        assert grad_of_sum(f, a)[0, 1] == 0.0
+
+
+@given(batch=shapes(min_dims=0, max_dims=2, max_side=2), n=st.integers(1, 3), seed=seeds())
+def test_linalg_on_drawn_stacked_matrices(batch, n, seed):
+    from numpy_op_table import wellconditioned
+
+    s = tuple(batch) + (n, n)
+    for f, ref in [(ag.linalg.inv, np.linalg.inv), (ag.linalg.det, np.linalg.det),
+                   (lambda a: ag.linalg.solve(a, a * 2 + 1), lambda a: np.linalg.solve(
+                       a, a * 2 + 1)), (ag.linalg.svdvals, np.linalg.svdvals)]:
+        check_all_orders(OpCase("stacked", f, ref, (s,), (wellconditioned,)), seed)
+
+
+@pytest.mark.parametrize("call,kind,match", [
+    (lambda t: ag.linalg.svd(t[:, :2]), ValueError, "full_matrices=False"),
+    (lambda t: ag.linalg.svd(t, hermitian=True), TypeError, "hermitian"),
+    (lambda t: ag.linalg.qr(t[:2]), ValueError, "m >= n"),
+    (lambda t: ag.linalg.qr(t, mode="raw"), ValueError, "mode='raw'"),
+    (lambda t: ag.linalg.inv(t[:2]), ValueError, "square"),
+    (lambda t: ag.linalg.pinv(t, rtol=1e-3), TypeError, "rtol"),
+    (lambda t: ag.linalg.norm(t, ord="bogus"), ValueError, "invalid norm order"),
+    (lambda t: ag.linalg.matrix_power(t, 1.5), TypeError, "integer"),
+    (lambda t: ag.linalg.eigh(t, UPLO="X"), ValueError, "UPLO"),
+    (lambda t: ag.linalg.slogdet(t * 0).logabsdet.backward(), ValueError, "singular"),
+    (lambda t: ag.linalg.inv(np.eye(3) * (1 + 1j)), TypeError, "complex"),
+])
+def test_linalg_refuses_what_it_does_not_support_by_name(call, kind, match):
+    with pytest.raises(kind, match=match):
+        call(ag.Tensor(np.eye(3) + 0.1, requires_grad=True))

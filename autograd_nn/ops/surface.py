@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import contract, diagonals, elementwise_math, joining, manipulation, ordering
+from . import (
+    contract,
+    decompositions,
+    diagonals,
+    elementwise_math,
+    joining,
+    linalg,
+    manipulation,
+    norms,
+    ordering,
+)
 
-FAMILIES = (elementwise_math, diagonals, manipulation, joining, contract, ordering)
+FAMILIES = (elementwise_math, diagonals, manipulation, joining, contract, ordering, linalg,
+            decompositions, norms)
+LINALG = (linalg, decompositions, norms)  # under autograd_nn.linalg, not the top level
 
 XP: dict[str, tuple[Any, Any]] = {}
 UFUNC_ROUTES: dict[Any, Any] = {}
