@@ -23,6 +23,31 @@ from .ops import (
     transpose, var, where,
 )
 from .seeding import manual_seed
+# >>> numpy surface imports
+from .ops.elementwise_math import (
+    arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around, cbrt, ceil, cosh,
+    deg2rad, degrees, exp2, expm1, fabs, floor, fmax, fmin, fmod, hypot, log10, log1p, log2,
+    logaddexp, logaddexp2, mod, nan_to_num, rad2deg, radians, reciprocal, remainder, rint,
+    round, sinc, sinh, square, tan, trunc,
+)
+from .ops.diagonals import (
+    diag, diagonal, trace, tril, triu,
+)
+from .ops.manipulation import (
+    diff, flip, fliplr, flipud, moveaxis, pad, repeat, roll, rollaxis, rot90, select, take,
+    take_along_axis, tile,
+)
+from .ops.joining import (
+    append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, dsplit, dstack,
+    hsplit, hstack, vsplit, vstack,
+)
+from .ops.contract import (
+    cross, dot, einsum, inner, kron, outer, tensordot, vdot,
+)
+from .ops.ordering import (
+    cumprod, cumsum, gradient, partition, sort,
+)
+# <<<
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
 __version__ = "0.1.0"
@@ -43,7 +68,7 @@ _LAZY = {
     "plot_history": ("train", "plot_history"),
 }
 _SUBMODULES = {
-    "nn", "optim", "data", "datasets", "train", "gradcheck", "viz", "reference", "cli",
+    "nn", "optim", "data", "datasets", "train", "gradcheck", "viz", "reference", "cli", "linalg",
 }
 
 
@@ -69,4 +94,16 @@ __all__ = [
     "relu", "reshape", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus",
     "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "tensor",
     "transpose", "value_and_grad", "var", "where", "zeros", "zeros_like", *_LAZY,
+    # >>> numpy surface names
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "around", "cbrt",
+    "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
+    "fmod", "hypot", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "mod", "nan_to_num",
+    "rad2deg", "radians", "reciprocal", "remainder", "rint", "round", "sinc", "sinh", "square",
+    "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu", "diff", "flip", "fliplr",
+    "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90", "select", "take",
+    "take_along_axis", "tile", "append", "array_split", "atleast_1d", "atleast_2d",
+    "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack", "vsplit", "vstack",
+    "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot", "cumprod",
+    "cumsum", "gradient", "partition", "sort",
+    # <<<
 ]

@@ -215,6 +215,9 @@ _add("binary_cross_entropy", [
            lambda rng, s=s: {"target": rng.uniform(0.0, 1.0, s)})
     for s in [(5,), (2, 3)]])
 
+# the numpy surface's cases (issue 12) are in their own module, which adds them to CATALOG
+from . import cli_ops_numpy  # noqa: E402, F401  (it builds on the definitions above)
+
 
 def known_ops() -> list[str]:
     """Every op name of the catalog, in catalog order."""

@@ -26,6 +26,7 @@ Mul: Any = None
 Neg: Any = None
 Pow: Any = None
 Relu: Any = None
+Remainder: Any = None
 Sigmoid: Any = None
 Sin: Any = None
 Softplus: Any = None
@@ -51,6 +52,13 @@ sum: Any = None
 swapaxes: Any = None
 transpose: Any = None
 var: Any = None
+cumprod: Any = None
+cumsum: Any = None
+diagonal: Any = None
+dot: Any = None
+repeat: Any = None
+take: Any = None
+trace: Any = None
 array_ufunc: Any = None
 array_function: Any = None
 
@@ -69,10 +77,12 @@ def bind_ops() -> None:
 
 
 _OP_NAMES = (
-    "Abs", "Add", "Cos", "Div", "Exp", "Log", "MatMul", "Mul", "Neg", "Pow", "Relu", "Sigmoid",
+    "Abs", "Add", "Cos", "Div", "Exp", "Log", "MatMul", "Mul", "Neg", "Pow", "Relu", "Remainder",
+    "Sigmoid",
     "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "astype", "clip", "flatten", "getitem",
     "leaky_relu", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "reshape",
     "softmax", "squeeze", "std", "sum", "swapaxes", "transpose", "var",
+    "cumprod", "cumsum", "diagonal", "dot", "repeat", "take", "trace",
 )
 
 
@@ -116,6 +126,12 @@ class TensorMethods:
 
     def __rpow__(self, other: Any) -> Tensor:
         return Pow.apply(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return Remainder.apply(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return Remainder.apply(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return MatMul.apply(self, other)
@@ -285,6 +301,30 @@ class TensorMethods:
 
     def astype(self, dtype: Any) -> Tensor:
         return astype(self, dtype)
+
+    # ---- the numpy surface (ops/surface.py) -------------------------------------------------
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+              out: Any = None) -> Tensor:
+        return trace(self, offset, axis1, axis2, dtype, out)
+
+    def cumsum(self, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
+        return cumsum(self, axis, dtype, out)
+
+    def cumprod(self, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
+        return cumprod(self, axis, dtype, out)
+
+    def dot(self, b: Any, out: Any = None) -> Tensor:
+        return dot(self, b, out)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
+        return repeat(self, repeats, axis)
+
+    def take(self, indices: Any, axis: int | None = None, out: Any = None,
+             mode: str = "raise") -> Tensor:
+        return take(self, indices, axis, out, mode)
 
 
 def _constant(a: Any) -> Tensor:

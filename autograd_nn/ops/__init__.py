@@ -11,7 +11,33 @@ from .elementwise import (
     Tanh, Where, abs, clip, cos, exp, leaky_relu, log, maximum, minimum, relu, sigmoid, sign,
     sin, softplus, sqrt, tanh, where,
 )
+# >>> numpy surface imports
+from .elementwise_math import (
+    arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around, cbrt, ceil, cosh,
+    deg2rad, degrees, exp2, expm1, fabs, floor, fmax, fmin, fmod, hypot, log10, log1p, log2,
+    logaddexp, logaddexp2, mod, nan_to_num, rad2deg, radians, reciprocal, Remainder, remainder,
+    rint, round, sinc, sinh, square, tan, trunc,
+)
+from .diagonals import (
+    diag, diagonal, trace, tril, triu,
+)
+from .manipulation import (
+    diff, flip, fliplr, flipud, moveaxis, pad, repeat, roll, rollaxis, rot90, select, take,
+    take_along_axis, tile,
+)
+from .joining import (
+    append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, dsplit, dstack,
+    hsplit, hstack, vsplit, vstack,
+)
+from .contract import (
+    cross, dot, einsum, inner, kron, outer, tensordot, vdot,
+)
+from .ordering import (
+    cumprod, cumsum, gradient, partition, sort,
+)
+# <<<
 from .numpy_ns import NUMPY_NS
+from . import surface
 from .reduce import (
     ExclusiveProd, LogSoftmax, LogSumExp, Max, Mean, Min, Prod, Softmax, Sum, amax, amin,
     log_softmax, logsumexp, max, mean, min, prod, softmax, std, sum, var,
@@ -25,6 +51,7 @@ from .tensor_ns import TENSOR_NS
 
 Function.xp = NUMPY_NS
 GraphCtx.xp = TENSOR_NS
+surface.install(NUMPY_NS, TENSOR_NS)
 
 __all__ = [
     "NUMPY_NS", "TENSOR_NS",
@@ -39,4 +66,16 @@ __all__ = [
     "AsType", "BroadcastTo", "Concatenate", "GetItem", "IndexAdd", "Reshape", "Transpose",
     "astype", "broadcast_to", "concatenate", "expand_dims", "flatten", "getitem", "reshape",
     "split", "squeeze", "stack", "swapaxes", "transpose",
+    # >>> numpy surface names
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "around", "cbrt",
+    "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
+    "fmod", "hypot", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "mod", "nan_to_num",
+    "rad2deg", "radians", "reciprocal", "Remainder", "remainder", "rint", "round", "sinc",
+    "sinh", "square", "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu", "diff",
+    "flip", "fliplr", "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90",
+    "select", "take", "take_along_axis", "tile", "append", "array_split", "atleast_1d",
+    "atleast_2d", "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack",
+    "vsplit", "vstack", "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot",
+    "cumprod", "cumsum", "gradient", "partition", "sort",
+    # <<<
 ]

@@ -13,13 +13,14 @@ from . import arithmetic as ar
 from . import elementwise as el
 from . import reduce as rd
 from . import shape as sh
+from . import surface
 
 _UFUNCS = {
     np.add: ar.add, np.subtract: ar.subtract, np.multiply: ar.multiply, np.divide: ar.divide,
     np.power: ar.power, np.negative: ar.negative, np.matmul: ar.matmul, np.exp: el.exp,
     np.log: el.log, np.sqrt: el.sqrt, np.absolute: el.abs, np.sin: el.sin, np.cos: el.cos,
     np.tanh: el.tanh, np.maximum: el.maximum, np.minimum: el.minimum,
-    np.positive: lambda x: x,
+    np.positive: lambda x: x, **surface.UFUNC_ROUTES,
 }
 # ufuncs whose derivative is zero wherever it exists: computed outside the graph
 _CONSTANT_UFUNCS = {
@@ -111,7 +112,7 @@ _FUNCTIONS = {
     np.squeeze: sh.squeeze, np.expand_dims: sh.expand_dims, np.broadcast_to: sh.broadcast_to,
     np.clip: el.clip, np.split: sh.split, np.ravel: sh.flatten, np.dot: _dot,
     np.shape: lambda a: np.shape(_plain(a)), np.ndim: lambda a: np.ndim(_plain(a)),
-    np.size: lambda a, axis=None: np.size(_plain(a), axis),
+    np.size: lambda a, axis=None: np.size(_plain(a), axis), **surface.FUNCTION_ROUTES,
 }
 
 
