@@ -26,6 +26,7 @@ from .creation import (
 from .function import Function
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F403  (every public op function: ops.__all__)
+from .seeding import manual_seed
 from .tensor import Tensor
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
@@ -47,7 +48,7 @@ _LAZY = {
     "plot_history": ("train", "plot_history"),
 }
 _SUBMODULES = {
-    "nn", "optim", "data", "datasets", "train", "gradcheck", "viz", "reference", "cli",
+    "nn", "optim", "data", "datasets", "train", "gradcheck", "viz", "reference", "cli", "linalg",
 }
 
 
@@ -64,7 +65,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AnomalyError", "Function", "Tensor", "__version__", "arange", "autograd", "detect_anomaly",
     "enable_grad", "eye", "full", "grad", "hessian", "hvp", "is_grad_enabled", "jacobian",
-    "jvp", "linspace", "no_grad", "ones", "ones_like", "rand", "randn", "set_grad_enabled",
-    "tensor", "value_and_grad", "zeros", "zeros_like", *_LAZY,
+    "jvp", "linspace", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn",
+    "set_grad_enabled", "tensor", "value_and_grad", "zeros", "zeros_like", *_LAZY,
 ]
 __all__ += ops.__all__

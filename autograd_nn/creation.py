@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .seeding import as_generator
 from .tensor import Tensor
 
 Shape = Any  # an int, a tuple of ints, or ints given one by one
@@ -25,15 +26,6 @@ def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
     if requires_grad:
         t.requires_grad = True
     return t
-
-
-def as_generator(rng: Any) -> np.random.Generator:
-    """A numpy Generator from a seed (int), a Generator (used as is) or None (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be an int seed, a numpy Generator or None, got {type(rng).__name__}")
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -85,13 +77,15 @@ def eye(n: int, m: int | None = None, dtype: Any = np.float64,
 
 def randn(*shape: Shape, rng: Any = None, dtype: Any = np.float64,
           requires_grad: bool = False) -> Tensor:
-    """Standard normal samples; ``rng`` is an int seed or a numpy Generator."""
+    """Standard normal samples; ``rng`` is an int seed or a numpy Generator (None: numpy's
+    global generator, see `autograd_nn.seeding`)."""
     arr = as_generator(rng).standard_normal(_shape(shape)).astype(dtype, copy=False)
     return _leaf(arr, requires_grad)
 
 
 def rand(*shape: Shape, rng: Any = None, dtype: Any = np.float64,
          requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1); ``rng`` is an int seed or a numpy Generator."""
+    """Uniform samples on [0, 1); ``rng`` is an int seed or a numpy Generator (None: numpy's
+    global generator, see `autograd_nn.seeding`)."""
     arr = as_generator(rng).random(_shape(shape)).astype(dtype, copy=False)
     return _leaf(arr, requires_grad)

@@ -3,7 +3,8 @@ stratified), standardisation (`Standardizer`, `standardize`) and `one_hot`.
 
 Arrays may be numpy arrays or Tensors (lists are turned into numpy arrays); results come
 back as the kind that went in. Randomness comes from ``rng``: an int seed or a
-``np.random.Generator``; None draws fresh entropy.
+``np.random.Generator``; None draws from numpy's global generator (``np.random.seed`` /
+``autograd_nn.manual_seed`` make it reproducible; see `autograd_nn.seeding`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .creation import as_generator
+from .errors import as_flag
+from .seeding import as_generator
 from .tensor import Tensor
 
 
@@ -47,7 +49,8 @@ class BatchIterator:
     the data once per ``for`` loop (one epoch); with ``shuffle`` each epoch uses a new
     permutation drawn from one generator made at construction, so the sequence of epochs is
     reproducible from the seed. With a single array the batches themselves are yielded (not
-    1-tuples). ``drop_last`` drops a final batch smaller than ``batch_size``. Tensor inputs
+    1-tuples). ``drop_last`` drops a final batch smaller than ``batch_size``. Arrays with no
+    samples, or ``drop_last`` leaving no batch, raise ValueError. Tensor inputs
     give new Tensor batches that do not require grad.
     """
 
@@ -57,11 +60,18 @@ class BatchIterator:
                 or batch_size <= 0:
             raise ValueError(f"BatchIterator: batch_size must be a positive int, "
                              f"got {batch_size!r}")
+        self.shuffle = as_flag("BatchIterator: shuffle", shuffle)
+        self.drop_last = as_flag("BatchIterator: drop_last", drop_last)
         self.num_samples = _n_samples(arrays, "BatchIterator")
+        if self.num_samples == 0:
+            raise ValueError("BatchIterator: the arrays have no samples (their first axis "
+                             "has length 0)")
+        if drop_last and batch_size > self.num_samples:
+            raise ValueError(f"BatchIterator: drop_last with batch_size {batch_size} and "
+                             f"{self.num_samples} samples leaves no batch")
         self.arrays = arrays
         self._data = [_as_array(a, "BatchIterator") for a in arrays]
         self.batch_size = int(batch_size)
-        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.rng = as_generator(rng)
 
     def __len__(self) -> int:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 
 def same_kind(e: Exception, msg: str) -> Exception:
     """An exception of ``e``'s kind carrying ``msg`` (numpy's own error classes take other
@@ -11,3 +15,12 @@ def same_kind(e: Exception, msg: str) -> Exception:
     except Exception:
         kinds = (TypeError, IndexError, ValueError, RuntimeError)
         return next(k for k in kinds if isinstance(e, k))(msg)
+
+
+def as_flag(where: str, value: Any) -> bool:
+    """``value`` as a bool if it is one (Python's or numpy's); anything else, a string such
+    as ``"no"`` or a number, raises TypeError instead of being read as truthy."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{where} must be a bool (True or False), got {value!r} "
+                    f"of type {type(value).__name__}")

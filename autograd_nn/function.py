@@ -152,6 +152,11 @@ def data_of(a: Any) -> Any:
     return a._data if isinstance(a, LINKS.tensor) else a
 
 
+def as_tensor(a: Any) -> Tensor:
+    """``a`` if it is a Tensor, else a new leaf holding a copy of it (``Tensor(a)``)."""
+    return a if isinstance(a, LINKS.tensor) else LINKS.tensor(a)
+
+
 def constant(a: Any) -> Tensor:
     """A Tensor outside the graph holding ``a`` (an array, not copied, or a number)."""
     return LINKS.tensor._from_op(np.asarray(a), None)

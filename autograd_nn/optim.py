@@ -17,23 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from .errors import as_flag, same_kind
 from .mode import enable_grad
+from .optim_checks import check_number, checked_state, sections
 from .tensor import Tensor
-
-_Real = (int, float, np.integer, np.floating)
-
-
-def _check(opt: str, name: str, value: Any, low: float, high: float = math.inf,
-           low_open: bool = False, high_open: bool = False) -> None:
-    """Raise ValueError unless ``value`` is a finite real number within the bounds."""
-    ok = isinstance(value, _Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and \
-             (value < high if high_open else value <= high)
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"{opt}: invalid {name} {value!r}; it must be a finite number in "
-                         f"{lo}{low}, {high}{hi}")
 
 
 class Optimizer:
@@ -88,6 +75,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``.grad = None`` (default), or zero them in place."""
+        set_to_none = as_flag(f"{type(self).__name__}.zero_grad: set_to_none", set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
@@ -102,16 +90,50 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        work = [(p, p.grad._data, group) for group in self.param_groups
-                for p in group["params"] if p.grad is not None]
-        for p, g, _ in work:  # check everything before changing anything
-            if g.shape != p.shape:
-                raise ValueError(f"{type(self).__name__}: gradient of shape {g.shape} for "
-                                 f"a parameter of shape {p.shape}")
+        work = self._checked_work()
         for p, g, group in work:
             self._update(p, g, group, self.state.setdefault(p, {}))
             p._bump_version()
         return loss
+
+    def _checked_work(self) -> list[tuple[Tensor, np.ndarray, dict]]:
+        """(parameter, gradient, group) of every parameter to update, after checking all of
+        them: the groups' hyperparameters (they may have been edited through
+        ``param_groups``), writable parameter arrays, gradient shapes and the state entries."""
+        name = type(self).__name__
+        work, i = [], -1
+        for gi, group in enumerate(self.param_groups):
+            self._check_keys(f"{name}: parameter group {gi}", group)
+            self._check_group(group)
+            for p in group["params"]:
+                i += 1
+                if p.grad is None:
+                    continue
+                if p.grad.shape != p.shape:
+                    raise ValueError(f"{name}: gradient of shape {p.grad.shape} for a parameter "
+                                     f"of shape {p.shape}")
+                if not p._data.flags.writeable:
+                    raise ValueError(f"{name}: parameter {i} (shape {p.shape}) has a read-only "
+                                     "array; nothing was updated")
+                if p in self.state:
+                    self._checked_state(f"{name}: state", f"parameter {i}", p,
+                                        self.state[p])
+                work.append((p, p.grad._data, group))
+        return work
+
+    def _check_keys(self, where: str, group: dict[str, Any]) -> None:
+        """A group holds exactly the optimizer's hyperparameters (and ``params``)."""
+        keys = set(group) - {"params"}
+        unknown, missing = sorted(keys - set(self.defaults)), sorted(set(self.defaults) - keys)
+        if unknown or missing:
+            raise ValueError(f"{where}: unknown hyperparameter(s) {unknown} and missing "
+                             f"{missing}; {type(self).__name__} has {sorted(self.defaults)}")
+
+    # name -> (required, kind) of each per-parameter state entry ("array" or "count")
+    _STATE: dict[str, tuple[bool, str]] = {}
+
+    def _checked_state(self, where: str, label: str, p: Tensor, entry: Any) -> dict[str, Any]:
+        return checked_state(where, label, p, entry, self._STATE, type(self).__name__)
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict, state: dict) -> None:
         raise NotImplementedError
@@ -127,41 +149,41 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore hyperparameters and state; everything is checked before anything changes."""
-        name = type(self).__name__
-        try:
-            groups, state = state_dict["param_groups"], state_dict["state"]
-        except (TypeError, KeyError):
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             "'param_groups'") from None
-        if len(groups) != len(self.param_groups) or any(
-                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise ValueError(f"{name}.load_state_dict: the saved parameter groups "
-                             f"({[len(g['params']) for g in groups]} parameters) do not match "
-                             f"this optimizer's ({[len(g['params']) for g in self.param_groups]})")
-        params = self._all_params()
+        """Restore hyperparameters and state, all or nothing: the groups (sizes, parameter
+        indices, hyperparameter names, types and values) and every state entry (names, types,
+        shapes) are checked before anything changes."""
+        name = f"{type(self).__name__}.load_state_dict"
+        groups, state = sections(name, state_dict)
+        saved_sizes = [len(g["params"]) for g in groups]
+        own_sizes = [len(g["params"]) for g in self.param_groups]
+        if saved_sizes != own_sizes:
+            raise ValueError(f"{name}: the saved parameter groups ({saved_sizes} parameters) "
+                             f"do not match this optimizer's ({own_sizes})")
+        saved_ids = [i for g in groups for i in g["params"]]
+        if len(set(saved_ids)) != len(saved_ids) or any(
+                isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in saved_ids):
+            raise ValueError(f"{name}: the groups' 'params' must be distinct int indices, got "
+                             f"{saved_ids}")
+        by_id = dict(zip(saved_ids, self._all_params()))
         new_groups = []
-        for saved, own in zip(groups, self.param_groups):
-            group = {**{k: v for k, v in saved.items() if k != "params"},
+        for gi, (saved, own) in enumerate(zip(groups, self.param_groups)):
+            group = {**{k: copy.deepcopy(v) for k, v in saved.items() if k != "params"},
                      "params": own["params"]}
-            self._check_group(group)
+            self._check_keys(f"{name}: parameter group {gi}", group)
+            try:
+                self._check_group(group)
+            except (TypeError, ValueError) as e:
+                raise same_kind(e, f"{name}: parameter group {gi}: {e}") from None
             new_groups.append(group)
         new_state: dict[Tensor, dict[str, Any]] = {}
-        for i, s in state.items():
-            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(params):
-                raise ValueError(f"{name}.load_state_dict: state for unknown parameter {i!r}")
-            p, entry = params[i], {}
-            for k, v in s.items():
-                if isinstance(v, (np.ndarray, Tensor)):
-                    arr = np.asarray(v)
-                    if arr.shape != p.shape or arr.dtype.kind != "f":
-                        raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter "
-                                         f"{i} has shape {arr.shape} {arr.dtype}, expected "
-                                         f"{p.shape} floating")
-                    entry[k] = arr.astype(p.dtype, copy=True)
-                else:
-                    entry[k] = copy.deepcopy(v)
-            new_state[p] = entry
+        for i, entry in state.items():
+            if isinstance(i, bool) or i not in by_id:
+                raise ValueError(f"{name}: state for unknown parameter {i!r} (the groups "
+                                 f"hold {saved_ids})")
+            p = by_id[i]
+            checked = self._checked_state(f"{name}: state", f"parameter {i!r}", p, entry)
+            new_state[p] = {k: v.astype(p.dtype, copy=True) if isinstance(v, np.ndarray)
+                            else v for k, v in checked.items()}
         self.param_groups = new_groups
         self.state = new_state
 
@@ -190,11 +212,14 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       nesterov=nesterov, weight_decay=weight_decay))
 
+    _STATE = {"momentum_buffer": (False, "array")}
+
     def _check_group(self, group: dict[str, Any]) -> None:
-        _check("SGD", "lr", group["lr"], 0.0, low_open=True)
-        _check("SGD", "momentum", group["momentum"], 0.0)
-        _check("SGD", "dampening", group["dampening"], 0.0, 1.0)
-        _check("SGD", "weight_decay", group["weight_decay"], 0.0)
+        check_number("SGD", "lr", group["lr"], 0.0, low_open=True)
+        check_number("SGD", "momentum", group["momentum"], 0.0)
+        check_number("SGD", "dampening", group["dampening"], 0.0, 1.0)
+        check_number("SGD", "weight_decay", group["weight_decay"], 0.0)
+        as_flag("SGD: nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
 
@@ -224,6 +249,8 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _STATE = {"step": (True, "count"), "exp_avg": (True, "array"),
+              "exp_avg_sq": (True, "array"), "max_exp_avg_sq": (False, "array")}
 
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
@@ -232,14 +259,15 @@ class Adam(Optimizer):
 
     def _check_group(self, group: dict[str, Any]) -> None:
         name = type(self).__name__
-        _check(name, "lr", group["lr"], 0.0, low_open=True)
+        check_number(name, "lr", group["lr"], 0.0, low_open=True)
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check(name, "beta1 (betas[0])", betas[0], 0.0, 1.0, high_open=True)
-        _check(name, "beta2 (betas[1])", betas[1], 0.0, 1.0, high_open=True)
-        _check(name, "eps", group["eps"], 0.0)
-        _check(name, "weight_decay", group["weight_decay"], 0.0)
+        check_number(name, "beta1 (betas[0])", betas[0], 0.0, 1.0, high_open=True)
+        check_number(name, "beta2 (betas[1])", betas[1], 0.0, 1.0, high_open=True)
+        check_number(name, "eps", group["eps"], 0.0)
+        check_number(name, "weight_decay", group["weight_decay"], 0.0)
+        as_flag(f"{name}: amsgrad", group["amsgrad"])
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict, state: dict) -> None:
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
@@ -298,12 +326,16 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
 
+    _STATE = {"step": (True, "count"), "square_avg": (True, "array"),
+              "grad_avg": (False, "array"), "momentum_buffer": (False, "array")}
+
     def _check_group(self, group: dict[str, Any]) -> None:
-        _check("RMSprop", "lr", group["lr"], 0.0, low_open=True)
-        _check("RMSprop", "alpha", group["alpha"], 0.0, 1.0)
-        _check("RMSprop", "eps", group["eps"], 0.0)
-        _check("RMSprop", "weight_decay", group["weight_decay"], 0.0)
-        _check("RMSprop", "momentum", group["momentum"], 0.0)
+        check_number("RMSprop", "lr", group["lr"], 0.0, low_open=True)
+        check_number("RMSprop", "alpha", group["alpha"], 0.0, 1.0)
+        check_number("RMSprop", "eps", group["eps"], 0.0)
+        check_number("RMSprop", "weight_decay", group["weight_decay"], 0.0)
+        check_number("RMSprop", "momentum", group["momentum"], 0.0)
+        as_flag("RMSprop: centered", group["centered"])
 
     def _update(self, p: Tensor, g: np.ndarray, group: dict, state: dict) -> None:
         alpha, wd, momentum = group["alpha"], group["weight_decay"], group["momentum"]

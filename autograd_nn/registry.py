@@ -102,11 +102,16 @@ def register(
         if primitive is not None:
             _BY_PRIMITIVE[primitive] = op
         if plain is not None:
-            setattr(PLAIN, op_name, plain)
-            setattr(RECORDED, op_name, fn)
+            add_to_namespaces(op_name, plain, fn)
         return fn
 
     return decorate
+
+
+def add_to_namespaces(name: str, plain: Callable[..., Any], recorded: Callable[..., Any]) -> None:
+    """``ctx.xp.<name>``: ``plain`` in a plain backward, ``recorded`` under create_graph."""
+    setattr(PLAIN, name, plain)
+    setattr(RECORDED, name, recorded)
 
 
 def _arity(fn: Callable[..., Any]) -> int:
@@ -153,12 +158,12 @@ def method_source() -> str:
         for method, impl in op.methods:
             modules.add(impl.__module__)
             lines.append(f"    {method} = {_reference(impl)}")
-    imports = ", ".join(sorted(m.rsplit(".", 1)[-1] for m in modules))
+    imports = "".join(f"    {m},\n" for m in sorted(m.rsplit(".", 1)[-1] for m in modules))
     return (
         '"""Tensor\'s operators and numpy-named methods, generated from the op registry by\n'
         '``python -m autograd_nn.ops`` (do not edit: register the op instead)."""\n\n'
         "from __future__ import annotations\n\n"
-        f"from .ops import {imports}\n"
+        f"from .ops import (\n{imports})\n"
         "from .registry import reflected\n\n\n"
         "class TensorMethods:\n"
         '    """Each name is the registered function of an op; Tensor inherits them."""\n\n'

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import same_kind
+from .errors import as_flag, same_kind
 from .function import Function, holds_graph
 from .links import LINKS, connect_tensor
 from .mode import LOCAL
@@ -88,6 +88,7 @@ class Tensor(TensorMethods):
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None,
                  name: str | None = None) -> None:
+        requires_grad = as_flag("Tensor: requires_grad", requires_grad)
         self._data = to_array(data, dtype)
         self._requires_grad = False
         self.grad_fn = None
@@ -143,7 +144,7 @@ class Tensor(TensorMethods):
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        value = bool(value)
+        value = as_flag("requires_grad", value)
         if self.grad_fn is not None:
             raise RuntimeError(
                 "requires_grad can only be changed on leaf tensors; use .detach() to get a leaf"

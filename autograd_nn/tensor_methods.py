@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
-from .ops import arithmetic, elementwise, reduce, shape
+from .ops import (
+    arithmetic,
+    contract,
+    diagonals,
+    elementwise,
+    elementwise_math,
+    manipulation,
+    ordering,
+    reduce,
+    shape,
+)
 from .registry import reflected
 
 
@@ -25,6 +35,14 @@ class TensorMethods:
     __neg__ = arithmetic.negative
     __matmul__ = arithmetic.matmul
     __rmatmul__ = reflected(arithmetic.matmul)
+    reshape = shape._reshape_method
+    transpose = shape._transpose_method
+    __getitem__ = shape.getitem
+    astype = shape.astype
+    swapaxes = shape.swapaxes
+    squeeze = shape.squeeze
+    flatten = shape.flatten
+    ravel = shape.flatten
     exp = elementwise.exp
     log = elementwise.log
     sqrt = elementwise.sqrt
@@ -38,14 +56,6 @@ class TensorMethods:
     leaky_relu = elementwise.leaky_relu
     softplus = elementwise.softplus
     clip = elementwise.clip
-    reshape = shape._reshape_method
-    transpose = shape._transpose_method
-    __getitem__ = shape.getitem
-    astype = shape.astype
-    swapaxes = shape.swapaxes
-    squeeze = shape.squeeze
-    flatten = shape.flatten
-    ravel = shape.flatten
     sum = reduce.sum
     mean = reduce.mean
     max = reduce.max
@@ -56,3 +66,12 @@ class TensorMethods:
     logsumexp = reduce.logsumexp
     softmax = reduce.softmax
     log_softmax = reduce.log_softmax
+    __mod__ = elementwise_math.remainder
+    __rmod__ = reflected(elementwise_math.remainder)
+    diagonal = diagonals.diagonal
+    trace = diagonals.trace
+    repeat = manipulation.repeat
+    take = manipulation.take
+    dot = contract.dot
+    cumprod = ordering.cumprod
+    cumsum = ordering.cumsum

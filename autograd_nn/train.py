@@ -1,12 +1,14 @@
 """A training loop (`fit`), evaluation (`evaluate`, `accuracy`) and `plot_history`.
 
-The optional dependencies are imported only when used: tqdm draws the progress bar (without
-it `fit` prints plain lines), matplotlib draws `plot_history` (without it a
-`MissingDependencyError` says what to install).
+The optional dependencies are imported only when used: tqdm draws the progress bar
+(``tqdm.auto``: a widget in Jupyter, text elsewhere; without tqdm `fit` prints plain lines),
+matplotlib draws `plot_history` (without it a `MissingDependencyError` says what to install).
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -81,16 +83,87 @@ def _as_input(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor._from_op(np.asarray(x), None)
 
 
+def _is_array(a: Any) -> bool:
+    return isinstance(a, (np.ndarray, Tensor))
+
+
+def _check_pair(what: str, data: Any) -> tuple[Any, Any]:
+    """``data`` as the arrays of an ``(X, y)`` pair: a tuple of exactly two numpy arrays or
+    Tensors with the same (non-zero) number of samples; anything else is refused."""
+    if not isinstance(data, tuple) or len(data) != 2 or not all(map(_is_array, data)):
+        got = (f"a tuple of {len(data)}: ({', '.join(type(d).__name__ for d in data)})"
+               if isinstance(data, tuple) else type(data).__name__)
+        raise TypeError(f"fit: {what} must be a tuple (X, y) of two numpy arrays or Tensors, "
+                        f"got {got}; convert lists with np.asarray, and pass batches as a "
+                        "list of (inputs, targets) pairs or a BatchIterator")
+    X, y = data
+    if np.ndim(_plain(X)) == 0 or np.ndim(_plain(y)) == 0:
+        raise ValueError(f"fit: {what} (X, y) needs arrays whose first axis indexes samples, "
+                         f"got shapes {np.shape(_plain(X))} and {np.shape(_plain(y))}")
+    n, m = len(_plain(X)), len(_plain(y))
+    if n != m:
+        raise ValueError(f"fit: {what} has {n} inputs but {m} targets")
+    if n == 0:
+        raise ValueError(f"fit: {what} has no samples (X of shape {np.shape(_plain(X))})")
+    return X, y
+
+
 def _batches(data: Any, batch_size: int | None, shuffle: bool, rng: Any) -> Iterable[Any]:
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        X, y = data
-        n = len(_plain(X))
-        size = n if batch_size is None else batch_size  # None: full batch; 0 is an error
+    """The contract, decided by type and never by length: a tuple is one ``(X, y)`` pair of
+    arrays, batched here; any other re-iterable (a list, a `BatchIterator`) holds batches."""
+    if isinstance(data, tuple):
+        X, y = _check_pair("data", data)
+        size = len(_plain(X)) if batch_size is None else batch_size  # 0 is an error
         return BatchIterator(X, y, batch_size=size, shuffle=shuffle, rng=rng)
-    if not isinstance(data, Iterable):
-        raise TypeError(f"fit: data must be (X, y) or an iterable of (inputs, targets) "
-                        f"batches such as a BatchIterator, got {type(data).__name__}")
+    if _is_array(data) or isinstance(data, (str, bytes, dict)) or not isinstance(data, Iterable):
+        raise TypeError(f"fit: data must be a tuple (X, y) of arrays or an iterable of "
+                        f"(inputs, targets) batches such as a BatchIterator, got "
+                        f"{type(data).__name__}")
+    if rng is not None:
+        raise ValueError("fit: rng applies only to data=(X, y), which fit batches itself; "
+                         "shuffle a BatchIterator with its own rng")
     return data
+
+
+def _unpack(batch: Any, epoch: int, index: int) -> tuple[Any, Any]:
+    """One batch as (inputs, targets): a tuple or list of two with the same non-zero length."""
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        kind = f"a {type(batch).__name__}" + (f" of {len(batch)}" if isinstance(
+            batch, (tuple, list)) else "")
+        raise TypeError(f"fit: batch {index} of epoch {epoch} is {kind}, not an (inputs, "
+                        "targets) pair; to train on whole arrays pass the tuple (X, y)")
+    xb, yb = batch
+    n, m = len(_plain(xb)) if np.ndim(_plain(xb)) else -1, \
+        len(_plain(yb)) if np.ndim(_plain(yb)) else -1
+    if n <= 0 or n != m:
+        raise ValueError(f"fit: batch {index} of epoch {epoch} has {max(n, 0)} inputs and "
+                         f"{max(m, 0)} targets; a batch needs the same number (at least 1) "
+                         "of each along the first axis")
+    return xb, yb
+
+
+def _check_finite(loss: Tensor, params: list[tuple[str, Tensor]], epoch: int,
+                  index: int) -> None:
+    """Stop before a non-finite loss or gradient reaches the parameters."""
+    where = f"at epoch {epoch}, batch {index}"
+    kept = "; the parameters were not updated with this batch"
+    value = loss.item()
+    if not np.isfinite(value):
+        raise FloatingPointError(f"fit: the loss is {value} {where}{kept} (check the inputs, "
+                                 "the learning rate and the loss's domain)")
+    for name, p in params:
+        if p.grad is not None and not np.all(np.isfinite(p.grad._data)):
+            raise FloatingPointError(f"fit: the gradient of parameter {name} is not finite "
+                                     f"{where} (the loss is {value:.6g}){kept}")
+
+
+def _named(model: Any, optimizer: Any) -> list[tuple[str, Tensor]]:
+    """The optimizer's parameters with the model's dotted names where it has them."""
+    names = {}
+    if hasattr(model, "named_parameters"):
+        names = {id(p): repr(n) for n, p in model.named_parameters()}
+    params = [p for g in getattr(optimizer, "param_groups", []) for p in g["params"]]
+    return [(names.get(id(p), f"#{i}"), p) for i, p in enumerate(params)]
 
 
 def _scalar_loss(loss: Any) -> Tensor:
@@ -105,14 +178,16 @@ def evaluate(model: Any, loss_fn: Callable[[Any, Any], Tensor] | None, X: Any, y
     """Loss (when ``loss_fn`` is given) and metrics of ``model`` on ``(X, y)``, in eval mode
     and without recording a graph; the mean over batches, weighted by batch size."""
     resolved = _resolve_metrics(metrics)
-    n = len(_plain(X))
+    n = len(_plain(X)) if np.ndim(_plain(X)) else 0
+    if n == 0:
+        raise ValueError(f"evaluate: no samples (X of shape {np.shape(_plain(X))})")
     sums: dict[str, float] = {}
     was_training = getattr(model, "training", None)
     if was_training is not None:
         model.eval()
     try:
         with no_grad():
-            size = max(n, 1) if batch_size is None else batch_size
+            size = n if batch_size is None else batch_size
             for xb, yb in BatchIterator(X, y, batch_size=size):
                 out = model(_as_input(xb))
                 k = len(_plain(xb))
@@ -126,12 +201,15 @@ def evaluate(model: Any, loss_fn: Callable[[Any, Any], Tensor] | None, X: Any, y
     return {k: v / n for k, v in sums.items()}
 
 
-def _tqdm() -> Any:
+def progress_bar(total: int, desc: str, unit: str) -> Any:
+    """A ``tqdm.auto`` bar (the notebook widget in Jupyter, text on stderr elsewhere), or None
+    when tqdm is not installed (the caller then prints plain lines)."""
     try:
-        from tqdm import tqdm
+        import tqdm  # noqa: F401  (the package first: a removed tqdm may leave tqdm.auto cached)
+        from tqdm.auto import tqdm as auto_tqdm
     except ImportError:
         return None
-    return tqdm
+    return auto_tqdm(total=total, desc=desc, unit=unit)
 
 
 def _line(epoch: int, epochs: int, history: dict[str, list[float]]) -> str:
@@ -146,15 +224,23 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data:
         progress: bool | int = True) -> dict[str, list[float]]:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the history.
 
-    ``data`` is ``(X, y)`` (batched here: ``batch_size``, None for full batch; ``shuffle``
-    with ``rng``) or any re-iterable of ``(inputs, targets)`` batches, e.g. a
-    `BatchIterator`. Each batch: ``zero_grad``, ``loss_fn(model(inputs), targets)``,
-    ``backward``, ``optimizer.step()``. ``metrics``: names (``"accuracy"``) or callables
+    The data contract is decided by type, never guessed from a length: ``data`` is either
+    a **tuple** ``(X, y)`` of two numpy arrays or Tensors (batched here: ``batch_size``,
+    None for full batch; ``shuffle`` with ``rng``), or any other re-iterable of
+    ``(inputs, targets)`` batches, e.g. a `BatchIterator` or a list of pairs (``batch_size``
+    and ``shuffle`` do not apply to it; ``rng`` is refused). Anything else (a list ``[X, y]``,
+    a tuple of batches, empty data, a batch that is not a pair) raises before training starts
+    or at the batch, naming it. Each batch: ``zero_grad``, ``loss_fn(model(inputs),
+    targets)``, ``backward``, ``optimizer.step()``. A non-finite loss or gradient raises
+    `FloatingPointError` naming the epoch and batch, before that batch updates the
+    parameters. ``metrics``: names (``"accuracy"``) or callables
     ``f(outputs, targets) -> float``, computed on the training batches as they go.
-    ``validation_data=(X_val, y_val)`` is evaluated after each epoch (``val_loss``,
+    ``validation_data=(X_val, y_val)`` (a tuple of arrays, checked before
+    training) is evaluated after each epoch (``val_loss``,
     ``val_<metric>``). ``callback(epoch, history)`` runs after each epoch (epoch counts from
-    1); returning ``False`` stops training. ``progress``: a tqdm bar when tqdm is installed,
-    else a plain line every ``epochs // 10`` epochs (an int sets that interval; False: quiet).
+    1); returning ``False`` stops training. ``progress``: a tqdm bar when tqdm is installed
+    (`progress_bar`: the widget in Jupyter), else a plain line every ``epochs // 10`` epochs
+    (an int sets that interval; False: quiet).
 
     Returns ``{"loss": [...], "<metric>": [...], "val_loss": [...], ...}`` (one entry per
     epoch; loss and metrics are means over the epoch's batches weighted by batch size).
@@ -163,6 +249,9 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
     resolved = _resolve_metrics(metrics)
     batches = _batches(data, batch_size, shuffle, rng)
+    if validation_data is not None:
+        _check_pair("validation_data", validation_data)
+    params = _named(model, optimizer)
     if iter(batches) is batches and epochs > 1:
         raise ValueError("fit: data is a one-shot iterator (e.g. a generator) but several "
                          "epochs were asked for; pass (X, y) or a BatchIterator")
@@ -172,30 +261,16 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data:
         history.update({f"val_{name}": [] for name, _ in resolved})
     bar, every = None, 0
     if progress:
-        tqdm = _tqdm()
-        if tqdm is not None and progress is True:
-            bar = tqdm(total=epochs, unit="epoch", desc="fit")
-        else:
+        if progress is True:
+            bar = progress_bar(epochs, "fit", "epoch")
+        if bar is None:
             every = progress if progress is not True else max(1, epochs // 10)
     was_training = getattr(model, "training", True)
     try:
         for epoch in range(1, epochs + 1):
             model.train()
-            sums, count = dict.fromkeys(["loss"] + [n for n, _ in resolved], 0.0), 0
-            for batch in batches:
-                xb, yb = batch
-                optimizer.zero_grad()
-                out = model(_as_input(xb))
-                loss = _scalar_loss(loss_fn(out, yb))
-                loss.backward()
-                optimizer.step()
-                k = len(_plain(xb))
-                count += k
-                sums["loss"] += loss.item() * k
-                for name, fn in resolved:
-                    sums[name] += float(fn(_plain(out), _plain(yb))) * k
-            if count == 0:
-                raise ValueError("fit: the data yielded no batches")
+            sums, count = _train_epoch(model, loss_fn, optimizer, batches, resolved, epoch,
+                                       params)
             for key, total in sums.items():
                 history[key].append(total / count)
             if validation_data is not None:
@@ -219,6 +294,32 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data:
     return history
 
 
+def _train_epoch(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any,
+                 batches: Iterable[Any], resolved: list[tuple[str, Metric]], epoch: int,
+                 params: list[tuple[str, Tensor]]) -> tuple[dict[str, float], int]:
+    """One pass over the batches: the batch-size weighted sums of loss and metrics, and the
+    number of samples seen."""
+    sums, count = dict.fromkeys(["loss"] + [n for n, _ in resolved], 0.0), 0
+    index = 0
+    for index, batch in enumerate(batches, 1):
+        xb, yb = _unpack(batch, epoch, index)
+        optimizer.zero_grad()
+        out = model(_as_input(xb))
+        loss = _scalar_loss(loss_fn(out, yb))
+        _check_finite(loss, [], epoch, index)
+        loss.backward()
+        _check_finite(loss, params, epoch, index)
+        optimizer.step()
+        k = len(_plain(xb))
+        count += k
+        sums["loss"] += loss.item() * k
+        for name, fn in resolved:
+            sums[name] += float(fn(_plain(out), _plain(yb))) * k
+    if index == 0:
+        raise ValueError(f"fit: the data yielded no batches in epoch {epoch}")
+    return sums, count
+
+
 def _matplotlib() -> tuple[Any, Any]:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -231,13 +332,35 @@ def _matplotlib() -> tuple[Any, Any]:
     return Figure, FigureCanvasAgg
 
 
-def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike,
-                 metrics: Sequence[str] | None = None, title: str | None = None) -> str:
-    """Save the curves of a `fit` history as a PNG at ``path``: one panel per quantity
-    (loss, accuracy, ...), training and ``val_`` curves together. Returns the path.
+@functools.cache
+def _figure_class(Figure: Any, FigureCanvasAgg: Any) -> Any:
+    """matplotlib's Figure with a ``_repr_png_``, so that a returned figure draws itself inline
+    in Jupyter (a pyplot-free Figure has no display of its own). Built on first use."""
 
-    Uses matplotlib's object API (no pyplot state, no window); raises
-    `MissingDependencyError` with the install command when matplotlib is missing.
+    class HistoryFigure(Figure):
+        """A matplotlib Figure (object API, no pyplot state) that shows itself as a PNG."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            FigureCanvasAgg(self)
+
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=100)
+            return buf.getvalue()
+
+    return HistoryFigure
+
+
+def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike | None = None,
+                 metrics: Sequence[str] | None = None, title: str | None = None) -> Any:
+    """The curves of a `fit` history as a matplotlib ``Figure``: one panel per quantity (loss,
+    accuracy, ...), training and ``val_`` curves together. With ``path`` it is also saved
+    there as a PNG.
+
+    In Jupyter the returned figure draws inline as a cell's last line. Uses matplotlib's
+    object API (no pyplot state, no window); raises `MissingDependencyError` with the install
+    command when matplotlib is missing.
     """
     if not isinstance(history, dict) or not any(len(v) for v in history.values()):
         raise ValueError("plot_history: history must be a non-empty dict of per-epoch lists "
@@ -248,14 +371,11 @@ def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike,
     if missing or not names:
         raise ValueError(f"plot_history: no series {missing or names} in the history "
                          f"(it has {sorted(history)})")
-    Figure, FigureCanvasAgg = _matplotlib()
-    path = os.fspath(path)
-    fig = Figure(figsize=(4.5 * len(names), 3.5), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _figure_class(*_matplotlib())(figsize=(4.5 * len(names), 3.5), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
         for key, label in ((name, "train"), (f"val_{name}", "validation")):
-            if history.get(key):
+            if len(history.get(key, ())):  # lists or numpy arrays
                 ax.plot(range(1, len(history[key]) + 1), history[key], label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
@@ -263,5 +383,6 @@ def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike,
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.savefig(path, format="png", dpi=100)
-    return path
+    if path is not None:
+        fig.savefig(os.fspath(path), format="png", dpi=100)
+    return fig

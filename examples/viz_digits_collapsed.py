@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--mnist", action="store_true", help="784 inputs instead of 64")
     args = parser.parse_args()
 
+    ag.manual_seed(0)  # the layers' default initialisation draws from numpy's global generator
     X, y = load_digits()
     X, y = X[: args.batch] / 16.0, y[: args.batch]
     if args.mnist:

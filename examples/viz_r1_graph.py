@@ -21,7 +21,7 @@ from autograd_nn.viz import draw_graph, render, trace_backward
 
 
 def build_r1() -> tuple[ag.Tensor, dict[str, ag.Tensor], dict[str, ag.Tensor]]:
-    """R1 from primitive ops, initialised as in reference-networks.md: the cost J, the
+    """R1 from primitive ops, initialised as in docs/reference-networks.md: the cost J, the
     parameters {"W1", "W2", "W3"} and the named tensors {"X", "y", "z2", ..., "yhat"}."""
     X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=np.float64)
     y = np.array([[0], [1], [1], [0]], dtype=np.float64)

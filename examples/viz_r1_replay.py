@@ -1,5 +1,5 @@
 """Replay R1's backward pass step by step and put the engine's gradients next to the
-hand-derived deltas of reference-networks.md:
+hand-derived deltas of docs/reference-networks.md:
 
     δ4 = -(y - ŷ) ⊙ σ'(z4),   δ3 = (δ4 @ W3ᵀ) ⊙ σ'(z3),   δ2 = (δ3 @ W2ᵀ) ⊙ σ'(z2)
 

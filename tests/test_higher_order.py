@@ -5,6 +5,7 @@ first-order gradient; closed forms for a few ops; a plain backward records nothi
 from __future__ import annotations
 
 import numpy as np
+import numpy_op_table
 import pytest
 from core_op_table import (
     BROADCAST_CASES,
@@ -22,6 +23,9 @@ from hypothesis import given
 from strategies import broadcastable_shape_pairs, matmul_shape_pairs, seeds
 
 import autograd_nn as ag
+
+CASES = CASES + numpy_op_table.CASES  # the core table and the numpy surface's
+BROADCAST_CASES = {**BROADCAST_CASES, **numpy_op_table.BROADCAST_CASES}
 
 
 def engine_hvp(c: OpCase, xs: list, consts: dict, ws: list, vs: list) -> tuple[list, list]:

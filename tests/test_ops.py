@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import numpy_op_table
 import pytest
 from core_op_table import (
     BROADCAST_CASES,
@@ -37,6 +38,9 @@ from strategies import (
 )
 
 import autograd_nn as ag
+
+CASES = CASES + numpy_op_table.CASES  # the core table and the numpy surface's
+BROADCAST_CASES = {**BROADCAST_CASES, **numpy_op_table.BROADCAST_CASES}
 
 
 def check_forward(c: OpCase, xs: list, consts: dict) -> None:

@@ -1,5 +1,5 @@
 """The reference networks R1-R5: engine and hand-derived backprop agree, and each network
-behaves as ../shared/reference-networks.md specifies.
+behaves as docs/reference-networks.md specifies.
 
 The oracles here are written in this file: central differences in float64 of loss functions
 written out in numpy, the spec's recipes re-typed, and the published facts as literals.

@@ -143,15 +143,31 @@ def test_plot_history_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
     history = {"loss": [1.0, 0.5, 0.25], "accuracy": [0.5, 0.7, 0.9],
                "val_loss": [1.1, 0.6, 0.4], "val_accuracy": [0.4, 0.6, 0.8]}
-    path = plot_history(history, tmp_path / "history.png", title="run")
-    with open(path, "rb") as f:
+    fig = plot_history(history, tmp_path / "history.png", title="run")
+    with open(tmp_path / "history.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert len(fig.axes) == 2 and fig.get_suptitle() == "run"
+    assert [line.get_label() for line in fig.axes[0].lines] == ["train", "validation"]
     only_loss = plot_history(history, tmp_path / "loss.png", metrics=["loss"])
-    assert (tmp_path / "loss.png").stat().st_size > 1000 and only_loss.endswith("loss.png")
+    assert (tmp_path / "loss.png").stat().st_size > 1000 and len(only_loss.axes) == 1
     with pytest.raises(ValueError, match="no series \\['f1'\\]"):
         plot_history(history, tmp_path / "x.png", metrics=["f1"])
     with pytest.raises(ValueError, match="non-empty"):
         plot_history({}, tmp_path / "x.png")
+
+
+def test_plot_history_returns_a_figure_that_draws_itself_inline(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    monkeypatch.chdir(tmp_path)
+    fig = plot_history({"loss": [1.0, 0.5, 0.25]})  # no path: nothing is written
+    assert isinstance(fig, Figure) and list(tmp_path.iterdir()) == []
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # what Jupyter shows (image/png)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss"]
+    assert list(fig.axes[0].lines[0].get_ydata()) == [1.0, 0.5, 0.25]
+    arrays = plot_history({"loss": np.array([2.0, 1.0]), "val_loss": np.array([3.0, 2.0])})
+    assert [line.get_label() for line in arrays.axes[0].lines] == ["train", "validation"]
 
 
 def test_plot_history_without_matplotlib_says_what_to_install(monkeypatch, tmp_path):

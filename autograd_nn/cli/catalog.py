@@ -22,6 +22,7 @@ from ..domains import STD, Constants, Domain
 from ..gradcheck import GradcheckPrecisionWarning, gradcheck, gradgradcheck
 from ..registry import OPS
 from ..tensor import Tensor
+from . import catalog_numpy
 
 assert nn  # the layers register their primitive ops (binary_cross_entropy) on import
 __all__ = ["CATALOG", "KIND", "STD", "CaseResult", "OpCase", "known_ops", "run_case",
@@ -51,10 +52,12 @@ class OpCase:
 
 
 CATALOG: dict[str, list[OpCase]] = {
-    op.name: [OpCase(op.name, c.label, c.fn, c.shapes, c.domains, c.constants) for c in op.cases]
-    for op in OPS.values() if op.cases
+    name: [OpCase(name, c.label, c.fn, c.shapes, c.domains, c.constants) for c in cases]
+    for name, cases in [*((op.name, op.cases) for op in OPS.values() if op.cases),
+                        *catalog_numpy.CASES.items()]
 }
-KIND: dict[str, str] = {name: OPS[name].kind for name in CATALOG}  # "primitive" or "composite"
+KIND: dict[str, str] = {  # "primitive" or "composite"
+    **{op.name: op.kind for op in OPS.values() if op.cases}, **catalog_numpy.KIND}
 
 
 def known_ops() -> list[str]:

@@ -46,8 +46,9 @@ def write_loss_curve(losses: Sequence[float], path: Path) -> Path | None:
     from ..train import MissingDependencyError, plot_history
 
     try:
-        return Path(plot_history({"loss": [float(v) for v in losses]}, path,
-                                 title="R1: J = Σ ½(y - ŷ)² per epoch"))
+        plot_history({"loss": [float(v) for v in losses]}, path,
+                     title="R1: J = Σ ½(y - ŷ)² per epoch")
+        return path
     except MissingDependencyError:
         print("matplotlib is not installed, so no loss curve was drawn "
               "(pip install matplotlib, or pip install 'autograd_nn[plot]')")

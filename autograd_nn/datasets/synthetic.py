@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import as_generator
+from ..seeding import as_generator
 
 
 def _check_count(name: str, value: Any, minimum: int) -> int:

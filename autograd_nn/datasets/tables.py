@@ -1,4 +1,4 @@
-"""The small data tables of the reference networks R1-R4 (../shared/reference-networks.md).
+"""The small data tables of the reference networks R1-R4 (docs/reference-networks.md).
 
 Every function returns fresh float64 arrays, rows are samples and targets are columns.
 """
@@ -18,9 +18,10 @@ def truth_table_r1() -> tuple[np.ndarray, np.ndarray]:
     """R1's four rows exactly as specified, ``X`` (4, 3) (third column a constant 1) and
     ``y`` (4, 1).
 
-    Note: reference-networks.md calls the label the XOR of the first two columns, but with
-    these rows it equals the first column (row [1, 1, 1] has label 1, row [0, 1, 1] label 0);
-    the rows and labels are kept as specified. R2's table is the XOR one.
+    Note: the specification (docs/reference-networks.md) calls the label the XOR of the first
+    two columns, but with these rows it equals the first column (row [1, 1, 1] has label 1,
+    row [0, 1, 1] label 0); the rows and labels are kept as specified. R2's table is the XOR
+    one.
     """
     X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=np.float64)
     y = np.array([[0], [1], [1], [0]], dtype=np.float64)

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import as_generator
 from ..ops import (
     leaky_relu,
     log_softmax,
@@ -21,6 +20,7 @@ from ..ops import (
     softplus,
     tanh,
 )
+from ..seeding import as_generator
 from ..tensor import Tensor
 from .losses import (
     binary_cross_entropy,

@@ -1,9 +1,10 @@
 """Seeded initialisers that fill a parameter in place (PyTorch's ``nn.init`` names).
 
 Each takes ``rng``: an int seed, a ``np.random.Generator`` (used as is, so one generator can
-serve many calls) or None (fresh entropy). The trailing underscore marks the in-place fill;
-the names without it (``normal``, ``xavier_uniform``, ``glorot_normal``, ``he_uniform``, ...)
-are aliases.
+serve many calls) or None (numpy's global generator, which ``np.random.seed`` and
+``autograd_nn.manual_seed`` seed; see `autograd_nn.seeding`). The trailing underscore marks
+the in-place fill; the names without it (``normal``, ``xavier_uniform``, ``glorot_normal``,
+``he_uniform``, ...) are aliases.
 
 Fans follow this package's weight layout ``(in_features, out_features, *receptive)``:
 ``fan_in = shape[0] * receptive``, ``fan_out = shape[1] * receptive`` (PyTorch's layout is the
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import as_generator
+from ..seeding import as_generator
 from ..tensor import Tensor
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import as_generator
+from ..seeding import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from . import init as nn_init
@@ -29,7 +29,9 @@ class Linear(Module):
     on ±1/sqrt(in_features)), or one of ``init.INITIALISERS`` (``"xavier_uniform"``,
     ``"glorot_normal"``, ``"he_normal"``, ``"kaiming_uniform"``, ``"normal"``, ``"uniform"``,
     ``"zeros"``, ...) with the bias set to zero, or a callable ``f(weight, rng=...)`` that fills
-    the weight in place. ``rng`` is an int seed or a ``np.random.Generator``.
+    the weight in place. ``rng`` is an int seed or a ``np.random.Generator``; without it the
+    numbers come from numpy's global generator (``np.random.seed(1)`` or
+    ``autograd_nn.manual_seed(1)`` first makes them reproducible).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
@@ -196,7 +198,8 @@ class LogSoftmax(Softmax):
 class Dropout(Module):
     """Zero each element with probability ``p`` in training mode and scale the rest by
     1/(1-p) (inverted dropout); the identity in eval mode. ``rng`` (int seed or Generator)
-    makes the masks reproducible: one generator, created here, serves every call."""
+    makes the masks reproducible: one generator, created here, serves every call; without it
+    the masks come from numpy's global generator (``np.random.seed``)."""
 
     def __init__(self, p: float = 0.5, rng: Any = None, *, seed: int | None = None) -> None:
         super().__init__()

@@ -76,6 +76,34 @@ def _as_target(op: str, t: Any, like: Tensor) -> Any:
     return t
 
 
+def _as_weight(op: str, name: str, w: Any, like: Tensor) -> Any:
+    """``w`` (a Tensor is kept, anything else becomes an array of the input's dtype) after
+    checking PyTorch's rule: it broadcasts to the input's shape without changing it."""
+    arr = w._data if isinstance(w, Tensor) else np.asarray(w)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {name} has unsupported dtype {arr.dtype}")
+    try:
+        fits = np.broadcast_shapes(arr.shape, like.shape) == like.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: {name} of shape {arr.shape} does not broadcast to the input's "
+                         f"shape {like.shape} without changing it (give shape {like.shape}, "
+                         f"or one that broadcasts to it, such as {like.shape[-1:]})")
+    return w if isinstance(w, Tensor) else arr.astype(like.dtype, copy=False)
+
+
+def _check_probability_target(op: str, t: Any) -> None:
+    """Binary cross-entropy targets are probabilities: every element in [0, 1] (NaN refused)."""
+    arr = t._data if isinstance(t, Tensor) else t
+    bad = ~((arr >= 0) & (arr <= 1))
+    if np.any(bad):
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" at target{list(pos)}" if pos else ""
+        raise ValueError(f"{op}: every target must be a probability in [0, 1], got "
+                         f"{arr[pos]!r}{where}")
+
+
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean (or sum) of the squared differences ``(input - target)**2``."""
     _check_reduction("mse_loss", reduction)
@@ -135,14 +163,18 @@ class BinaryCrossEntropy(Function):
     for s in [(5,), (2, 3)]])
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
                          reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1];
-    ``weight`` (broadcastable) rescales each element's loss."""
+    """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]
+    (others raise ValueError); ``weight`` rescales each element's loss and must broadcast to
+    the input's shape without changing it (PyTorch's rule: (N,) against (N, 1) is refused)."""
     _check_reduction("binary_cross_entropy", reduction)
-    x = _as_input("binary_cross_entropy", input)
-    t = _as_target("binary_cross_entropy", target, x)
+    op = "binary_cross_entropy"
+    x = _as_input(op, input)
+    t = _as_target(op, target, x)
+    _check_probability_target(op, t)
+    w = None if weight is None else _as_weight(op, "weight", weight, x)
     losses = BinaryCrossEntropy.apply(x, t)
-    if weight is not None:
-        losses = losses * weight
+    if w is not None:
+        losses = losses * w
     return _reduce(losses, reduction)
 
 
@@ -150,16 +182,21 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
                                      pos_weight: Any = None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of ``sigmoid(input)``, computed from the logits without forming
     the probabilities: ``t softplus(-x) + (1-t) softplus(x)``, stable at any x. ``pos_weight``
-    multiplies the positive term (per class, broadcast over the last axis)."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    x = _as_input("binary_cross_entropy_with_logits", input)
-    t = _as_target("binary_cross_entropy_with_logits", target, x)
+    multiplies the positive term (per class, broadcast over the last axis). ``weight`` and
+    ``pos_weight`` must broadcast to the input's shape without changing it (PyTorch's rule).
+    Targets are not range-checked (as in PyTorch: the formula is defined for any target)."""
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
+    x = _as_input(op, input)
+    t = _as_target(op, target, x)
+    w = None if weight is None else _as_weight(op, "weight", weight, x)
+    pw = None if pos_weight is None else _as_weight(op, "pos_weight", pos_weight, x)
     positive = t * softplus(-x)
-    if pos_weight is not None:
-        positive = positive * pos_weight
+    if pw is not None:
+        positive = positive * pw
     losses = positive + (1 - t) * softplus(x)
-    if weight is not None:
-        losses = losses * weight
+    if w is not None:
+        losses = losses * w
     return _reduce(losses, reduction)
 
 

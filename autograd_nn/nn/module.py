@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import as_flag
 from ..mode import LOCAL
 from ..tensor import Tensor
 
@@ -37,13 +38,14 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
                  name: str | None = None) -> None:
+        requires_grad = as_flag("Parameter: requires_grad", requires_grad)
         super().__init__(data, requires_grad=False, dtype=dtype, name=name)
         if self._data.dtype.kind != "f":
             raise TypeError(
                 f"Parameter: data must be floating point, got dtype {self._data.dtype}; "
                 "convert first, e.g. Parameter(x.astype(np.float64))"
             )
-        self._requires_grad = bool(requires_grad)
+        self._requires_grad = requires_grad
 
     @property
     def data(self) -> np.ndarray:
@@ -81,6 +83,8 @@ class Module:
                 f"cannot assign {type(value).__name__} {name!r} before Module.__init__() "
                 f"was called: call super().__init__() first in {type(self).__name__}.__init__"
             )
+        if isinstance(value, (Parameter, Module)):
+            self._check_name(name)  # "a.b" would shadow sub-module a's b in the state dict
         if isinstance(value, Parameter):
             self._forget(name)
             params[name] = value
@@ -219,6 +223,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget gradients: ``.grad = None`` (PyTorch's default), or zero them in place."""
+        set_to_none = as_flag("Module.zero_grad: set_to_none", set_to_none)
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -227,6 +232,7 @@ class Module:
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter."""
+        requires_grad = as_flag("Module.requires_grad_: requires_grad", requires_grad)
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self

@@ -2,10 +2,31 @@
 composites built on them, and the functions with numpy's names that apply them. Each family
 module registers its ops (registry.py) and lists them in its ``__all__``."""
 
-from . import arithmetic, elementwise, reduce, shape
+from . import (
+    arithmetic,
+    contract,
+    diagonals,
+    elementwise,
+    elementwise_math,
+    joining,
+    manipulation,
+    ordering,
+    reduce,
+    shape,
+    surface,
+)
 from .arithmetic import *  # noqa: F403
+from .contract import *  # noqa: F403
+from .diagonals import *  # noqa: F403
 from .elementwise import *  # noqa: F403
+from .elementwise_math import *  # noqa: F403
+from .joining import *  # noqa: F403
+from .manipulation import *  # noqa: F403
+from .ordering import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 
-__all__ = [*arithmetic.__all__, *elementwise.__all__, *reduce.__all__, *shape.__all__]
+assert surface  # registers the numpy-surface families (linalg's included)
+__all__ = [*arithmetic.__all__, *elementwise.__all__, *reduce.__all__, *shape.__all__,
+           *elementwise_math.__all__, *diagonals.__all__, *manipulation.__all__,
+           *joining.__all__, *contract.__all__, *ordering.__all__]

@@ -13,10 +13,9 @@ import numpy as np
 
 from ..function import constant, data_of, holds_graph
 from ..registry import OPS, numpy_routes
-from .arithmetic import matmul, multiply
 
 if TYPE_CHECKING:
-    from ..tensor import Tensor
+    pass
 
 # ufuncs whose derivative is zero wherever it exists: computed outside the graph
 _CONSTANT_UFUNCS = {
@@ -46,17 +45,9 @@ def _wrap(result: Any) -> Any:
     return constant(result)
 
 
-def _dot(a: Any, b: Any) -> Tensor:
-    if np.ndim(_plain(a)) == 0 or np.ndim(_plain(b)) == 0:
-        return multiply(a, b)
-    if np.ndim(_plain(a)) > 2 or np.ndim(_plain(b)) > 2:
-        raise TypeError("np.dot of Tensors with more than 2 axes: use matmul (its batch rules)")
-    return matmul(a, b)
-
-
 # numpy functions that are not ops of their own
 _EXTRA: dict[Callable[..., Any], Callable[..., Any]] = {
-    np.positive: lambda x: x, np.dot: _dot,
+    np.positive: lambda x: x,
     np.shape: lambda a: np.shape(_plain(a)), np.ndim: lambda a: np.ndim(_plain(a)),
     np.size: lambda a, axis=None: np.size(_plain(a), axis),
 }
@@ -70,6 +61,9 @@ def _by_name(numpy_fn: Callable[..., Any], op_fn: Callable[..., Any]) -> Callabl
     except (TypeError, ValueError):  # a builtin without a signature: the op takes numpy's
         return op_fn
     ours = inspect.signature(op_fn).parameters
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    if any(p.kind in variadic for p in [*theirs.parameters.values(), *ours.values()]):
+        return op_fn  # *args or **kwargs: the op mirrors numpy's signature itself
 
     def call(*args: Any, **kwargs: Any) -> Any:
         bound = theirs.bind(*args, **kwargs).arguments

@@ -18,7 +18,7 @@ from ..function import Function, data_of
 from ..registry import register
 from .arithmetic import divide, multiply, subtract
 from .elementwise import sqrt
-from .shape import axis_tuple
+from .shape import axis_tuple, refuse_bool_axis
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -44,6 +44,7 @@ def numpy_sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
+    refuse_bool_axis("", axis)
     if axis is None:
         return tuple(range(ndim))
     if type(axis) is int and -ndim <= axis < ndim:

@@ -1,4 +1,4 @@
-"""The five reference networks of ../shared/reference-networks.md, each written twice.
+"""The five reference networks of docs/reference-networks.md, each written twice.
 
 For every network R1..R5 the module ``rN`` holds the hand-derived numpy implementation exactly
 as specified and the same network built from autograd_nn's ops and modules (a forward pass

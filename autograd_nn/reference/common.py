@@ -18,6 +18,7 @@ from .. import nn
 from ..gradcheck import ThreeWayTable, check_three_way, compare_gradients
 from ..nn import functional as F
 from ..tensor import Tensor
+from ..train import progress_bar
 
 TOLERANCE = 1e-10  # the largest relative engine-vs-hand gradient difference allowed
 
@@ -72,8 +73,8 @@ def gradient_difference(engine: Mapping[str, Any], hand: Mapping[str, Any]) -> f
 
 
 class Progress:
-    """A tqdm bar when tqdm is installed, else a plain line every ``total // 10`` steps;
-    nothing at all when ``enabled`` is False."""
+    """A tqdm bar when tqdm is installed (`autograd_nn.train.progress_bar`), else a plain line
+    every ``total // 10`` steps; nothing at all when ``enabled`` is False."""
 
     def __init__(self, total: int, desc: str, enabled: bool = True,
                  unit: str = "step") -> None:
@@ -81,12 +82,7 @@ class Progress:
         self.count, self.bar = 0, None
         self.every = max(1, total // 10)
         if enabled:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=total, desc=desc, unit=unit)
+            self.bar = progress_bar(total, desc, unit)
 
     def update(self, loss: float) -> None:
         self.count += 1

@@ -1,6 +1,6 @@
 """R1: a three-layer sigmoid network (3 -> 4 -> 5 -> 1, no biases) on a four-row truth table.
 
-Specification (../shared/reference-networks.md, R1):
+Specification (docs/reference-networks.md, R1):
 
 - data ``X = [[0,0,1],[1,1,1],[1,0,1],[0,1,1]]``, ``y = [[0],[1],[1],[0]]``. The spec calls the
   label the XOR of the first two columns, but with these rows it equals the *first* column

@@ -1,6 +1,6 @@
 """R2: a two-layer sigmoid network (3 -> 4 -> 1, no biases), uniform initialisation, XOR data.
 
-Specification (../shared/reference-networks.md, R2):
+Specification (docs/reference-networks.md, R2):
 
 - data ``X = [[0,0,1],[0,1,1],[1,0,1],[1,1,1]]``, ``y = [[0],[1],[1],[0]]`` (XOR of the first
   two columns; the third is a constant 1);

@@ -1,6 +1,6 @@
 """R3: a test score from hours studied and hours slept (2 -> 3 -> 1 sigmoid network, no biases).
 
-Specification (../shared/reference-networks.md, R3):
+Specification (docs/reference-networks.md, R3):
 
 - data ``X = [[2,9],[1,5],[3,6]]`` (hours studied, hours slept), ``y = [[92],[86],[89]]``;
   scaled ``X / X.max(axis=0)`` (per column: the *training* maxima 3 h and 9 h) and ``y / 100``;

@@ -1,6 +1,6 @@
 """R4: neurons with biases (2 -> h1, h2 -> o1), trained one sample at a time.
 
-Specification (../shared/reference-networks.md, R4):
+Specification (docs/reference-networks.md, R4):
 
 - a neuron computes ``σ(w·x + b)``; h1 has weights w1, w2 and bias b1, h2 has w3, w4, b2, the
   output o1 has w5, w6 (applied to h1, h2) and b3; each drawn from ``np.random.normal()`` in

@@ -1,6 +1,6 @@
 """R5: Iris classes with a 5 -> 4 -> 3 network without biases (sigmoid output, MSE cost).
 
-Specification (../shared/reference-networks.md, R5) and the choices the spec leaves open:
+Specification (docs/reference-networks.md, R5) and the choices the spec leaves open:
 
 - data: the bundled Iris set (150 flowers, 4 measurements, 3 classes). A stratified split with
   20% test (`train_test_split(..., test_size=0.2, rng=seed, stratify=y)`: 120 training and 30

@@ -1,7 +1,7 @@
 """W1: one training step of reference network R1 (3 -> 4 -> 5 -> 1, sigmoid after every layer,
 no biases, J = sum(0.5 * (y - yhat)**2) over 4 rows, float64, W <- W - 0.1 * dJ/dW).
 
-The baseline is R1's hand-derived backward pass (../shared/reference-networks.md), written out:
+The baseline is R1's hand-derived backward pass (docs/reference-networks.md), written out:
 deltas from the saved activations, sigma' = a * (1 - a).
 """
 

@@ -1,0 +1,378 @@
+"""numpy's elementwise math beyond the core: trigonometric, hyperbolic, logarithmic, rounding.
+
+Each op is a primitive whose forward *is* numpy's ufunc (so values and dtypes are numpy's) and
+whose derivative sits beside it as ``derivative(xp, x, out)``: d out / d x written with the
+array namespace ``xp``, so that ``create_graph`` differentiates it again. Conventions at the
+points where a derivative does not exist are listed in docs/numpy.md.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..function import Function
+from .elementwise import _split_ties
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+
+
+class _Unary(Function):
+    """A numpy ufunc of one operand; ``derivative(xp, x, out)`` is d out / d x."""
+
+    ufunc: ClassVar[Any] = None
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any) -> Any:
+        out = np.asarray(cls.ufunc(x))  # an array (0-d too): create_graph knows it as the output
+        ctx.save_for_backward(x, out)
+        return out
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        return g * cls.derivative(ctx.xp, x, out)
+
+    @staticmethod
+    def derivative(xp: Any, x: Any, out: Any) -> Any:  # pragma: no cover - every op has one
+        raise NotImplementedError
+
+
+def _unary(name: str, ufunc: Any, derivative: Any) -> type:
+    """One elementwise primitive: numpy's ``ufunc`` and its derivative side by side."""
+    return type(name.capitalize(), (_Unary,), {
+        "name": name, "ufunc": ufunc, "derivative": staticmethod(derivative),
+        "__doc__": f"numpy's {name}, with its derivative.", "__module__": __name__,
+    })
+
+
+Tan = _unary("tan", np.tan, lambda xp, x, out: 1 + out * out)
+Arcsin = _unary("arcsin", np.arcsin, lambda xp, x, out: (1 - x * x) ** -0.5)
+Arccos = _unary("arccos", np.arccos, lambda xp, x, out: -((1 - x * x) ** -0.5))
+Arctan = _unary("arctan", np.arctan, lambda xp, x, out: 1 / (1 + x * x))
+Sinh = _unary("sinh", np.sinh, lambda xp, x, out: xp.cosh(x))
+Cosh = _unary("cosh", np.cosh, lambda xp, x, out: xp.sinh(x))
+Arcsinh = _unary("arcsinh", np.arcsinh, lambda xp, x, out: (x * x + 1) ** -0.5)
+Arccosh = _unary("arccosh", np.arccosh, lambda xp, x, out: (x * x - 1) ** -0.5)
+Arctanh = _unary("arctanh", np.arctanh, lambda xp, x, out: 1 / (1 - x * x))
+Log2 = _unary("log2", np.log2, lambda xp, x, out: 1 / (x * LN2))
+Log10 = _unary("log10", np.log10, lambda xp, x, out: 1 / (x * LN10))
+Log1p = _unary("log1p", np.log1p, lambda xp, x, out: 1 / (1 + x))
+Expm1 = _unary("expm1", np.expm1, lambda xp, x, out: out + 1)
+Exp2 = _unary("exp2", np.exp2, lambda xp, x, out: out * LN2)
+Square = _unary("square", np.square, lambda xp, x, out: x * 2)
+Reciprocal = _unary("reciprocal", np.reciprocal, lambda xp, x, out: -(out * out))
+Fabs = _unary("fabs", np.fabs, lambda xp, x, out: xp.sign(x))
+Cbrt = _unary("cbrt", np.cbrt, lambda xp, x, out: 1 / (out * out * 3))
+Deg2rad = _unary("deg2rad", np.deg2rad, lambda xp, x, out: math.pi / 180)
+Rad2deg = _unary("rad2deg", np.rad2deg, lambda xp, x, out: 180 / math.pi)
+
+
+# ---- sinc: every derivative order is the same primitive, exact at 0 ------------------------------
+def sinc_derivative(x: Any, order: int = 0) -> Any:
+    """The ``order``-th derivative of numpy's sinc(x) = sin(pi x) / (pi x), finite at x = 0.
+
+    With u = pi x and f(u) = sin(u) / u: a Taylor series where |u| < 2, elsewhere the
+    recursion u f^(n) = sin^(n)(u) - n f^(n-1) (Leibniz on u f = sin u)."""
+    if order == 0:
+        return np.sinc(x)
+    x = np.asarray(x)
+    u = np.pi * x
+    small = np.abs(u) < 2
+    us, ul = np.where(small, u, 0.0), np.where(small, 1.0, u)
+    series = np.zeros_like(us)
+    for k in range((order + 1) // 2, order // 2 + 26):
+        p = 2 * k - order
+        series = series + (-1.0) ** k / ((2 * k + 1) * math.factorial(p)) * us**p
+    f = np.sin(ul) / ul
+    for m in range(1, order + 1):
+        f = (np.sin(ul + m * np.pi / 2) - m * f) / ul
+    return (np.pi**order * np.where(small, series, f)).astype(np.result_type(x, 1.0), copy=False)
+
+
+class SincDerivative(Function):
+    """d^order/dx^order sinc(x); its derivative is the next order (so every order is exact)."""
+
+    name = "sinc"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, order: int = 0) -> Any:
+        ctx.save_for_backward(x)
+        ctx.order = order
+        return sinc_derivative(x, order)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * ctx.xp.sinc_derivative(x, ctx.order + 1)
+
+
+# ---- binary ufuncs ------------------------------------------------------------------------------
+class _Binary(Function):
+    """A numpy ufunc of two operands; ``partials(xp, x, y, out)`` gives (d out/dx, d out/dy)."""
+
+    ufunc: ClassVar[Any] = None
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, y: Any) -> Any:
+        out = np.asarray(cls.ufunc(x, y))
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        x, y, out = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        dx, dy = cls.partials(ctx.xp, x, y, out, nx, ny)
+        return (g * dx if nx else None), (g * dy if ny else None)
+
+    @staticmethod
+    def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
+        raise NotImplementedError  # pragma: no cover
+
+
+class Logaddexp(_Binary):
+    name = "logaddexp"
+    ufunc = np.logaddexp
+
+    @staticmethod
+    def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
+        return (xp.exp(x - out) if nx else None), (xp.exp(y - out) if ny else None)
+
+
+class Logaddexp2(_Binary):
+    name = "logaddexp2"
+    ufunc = np.logaddexp2
+
+    @staticmethod
+    def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
+        return ((xp.exp((x - out) * LN2) if nx else None),
+                (xp.exp((y - out) * LN2) if ny else None))
+
+
+class Arctan2(_Binary):
+    """arctan2(x1, x2), the angle of the point (x2, x1); its derivative at (0, 0) is taken as 0."""
+
+    name = "arctan2"
+    ufunc = np.arctan2
+
+    @staticmethod
+    def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
+        r2 = x * x + y * y
+        r2 = xp.where(np.asarray(r2) == 0, 1, r2)
+        return (y / r2 if nx else None), (-x / r2 if ny else None)
+
+
+class Hypot(_Binary):
+    """sqrt(x1**2 + x2**2); its derivative at (0, 0) is taken as 0 (as norm's at 0)."""
+
+    name = "hypot"
+    ufunc = np.hypot
+
+    @staticmethod
+    def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
+        r = xp.where(np.asarray(out) == 0, 1, out)
+        return (x / r if nx else None), (y / r if ny else None)
+
+
+class _NanExtreme(Function):
+    """fmax / fmin: like maximum / minimum, but a NaN loses to a number (and gets no gradient);
+    ties split the gradient half and half."""
+
+    ufunc: ClassVar[Any] = None
+    sign: ClassVar[float] = 1.0
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, y: Any) -> Any:
+        a, b = np.asarray(x) * cls.sign, np.asarray(y) * cls.sign
+        ctx.save_for_backward((a > b) | np.isnan(b), (b > a) | (np.isnan(a) & ~np.isnan(b)),
+                              a == b)
+        return cls.ufunc(x, y)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return _split_ties(ctx, g, *ctx.saved_tensors)
+
+
+class Fmax(_NanExtreme):
+    name = "fmax"
+    ufunc = np.fmax
+
+
+class Fmin(_NanExtreme):
+    name = "fmin"
+    ufunc = np.fmin
+    sign = -1.0
+
+
+class _Remainder(Function):
+    """x - q y with an integer quotient q (a constant: piecewise, the gradient of y is -q)."""
+
+    ufunc: ClassVar[Any] = None
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, y: Any) -> Any:
+        out = np.asarray(cls.ufunc(x, y))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctx.save_for_backward(np.round((x - out) / np.asarray(y)))
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (q,) = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        return (g if nx else None), (-g * q if ny else None)
+
+
+class Remainder(_Remainder):
+    """numpy's remainder (= mod, Python's %): the result has the sign of the divisor."""
+
+    name = "remainder"
+    ufunc = np.remainder
+
+
+class Fmod(_Remainder):
+    """C's fmod: the result has the sign of the dividend."""
+
+    name = "fmod"
+    ufunc = np.fmod
+
+
+# ---- rounding: zero derivative wherever it exists -----------------------------------------------
+class _Rounding(Function):
+    """A step function: its gradient is zero (numpy's value; the step points get 0 too)."""
+
+    ufunc: ClassVar[Any] = None
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, **kw: Any) -> Any:
+        ctx.shape, ctx.dtype = np.shape(x), np.result_type(x)
+        return cls.ufunc(x, **kw)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return np.zeros(ctx.shape, ctx.dtype)
+
+
+def _rounding(name: str, ufunc: Any) -> type:
+    return type(name.capitalize(), (_Rounding,), {
+        "name": name, "ufunc": ufunc, "__module__": __name__,
+        "__doc__": f"numpy's {name}; its gradient is zero."})
+
+
+Floor = _rounding("floor", np.floor)
+Ceil = _rounding("ceil", np.ceil)
+Trunc = _rounding("trunc", np.trunc)
+Rint = _rounding("rint", np.rint)
+Round = _rounding("round", np.round)
+
+
+class NanToNum(Function):
+    """numpy's nan_to_num: the gradient passes where x is finite, 0 where it was replaced."""
+
+    name = "nan_to_num"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, nan: float = 0.0, posinf: Any = None,
+                neginf: Any = None) -> Any:
+        ctx.save_for_backward(np.isfinite(x))
+        return np.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (finite,) = ctx.saved_tensors
+        return ctx.xp.where(finite, g, 0)
+
+
+# ---- the functions with numpy's names -----------------------------------------------------------
+def _fn1(cls: type) -> Any:
+    def f(x: Any) -> Tensor:
+        return cls.apply(x)
+
+    f.__name__ = f.__qualname__ = cls.name
+    f.__doc__ = f"numpy's {cls.name} of a tensor, differentiable (elementwise)."
+    return f
+
+
+def _fn2(cls: type) -> Any:
+    def f(x1: Any, x2: Any) -> Tensor:
+        return cls.apply(x1, x2)
+
+    f.__name__ = f.__qualname__ = cls.name
+    f.__doc__ = f"numpy's {cls.name} of two tensors (broadcasting), differentiable."
+    return f
+
+
+tan, arcsin, arccos, arctan = _fn1(Tan), _fn1(Arcsin), _fn1(Arccos), _fn1(Arctan)
+sinh, cosh, arcsinh, arccosh = _fn1(Sinh), _fn1(Cosh), _fn1(Arcsinh), _fn1(Arccosh)
+arctanh, log2, log10, log1p = _fn1(Arctanh), _fn1(Log2), _fn1(Log10), _fn1(Log1p)
+expm1, exp2, square, reciprocal = _fn1(Expm1), _fn1(Exp2), _fn1(Square), _fn1(Reciprocal)
+fabs, cbrt, deg2rad, rad2deg = _fn1(Fabs), _fn1(Cbrt), _fn1(Deg2rad), _fn1(Rad2deg)
+floor, ceil, trunc, rint = _fn1(Floor), _fn1(Ceil), _fn1(Trunc), _fn1(Rint)
+radians, degrees = deg2rad, rad2deg
+logaddexp, logaddexp2, arctan2 = _fn2(Logaddexp), _fn2(Logaddexp2), _fn2(Arctan2)
+hypot, fmax, fmin = _fn2(Hypot), _fn2(Fmax), _fn2(Fmin)
+remainder, fmod = _fn2(Remainder), _fn2(Fmod)
+mod = remainder
+
+
+def sinc(x: Any) -> Tensor:
+    """numpy's sinc, sin(pi x) / (pi x) (1 at 0); derivatives of every order exact, at 0 too."""
+    return SincDerivative.apply(x, order=0)
+
+
+def sinc_derivative_op(x: Any, order: int) -> Tensor:
+    """The ``order``-th derivative of sinc, differentiable (sinc's rule under create_graph)."""
+    return SincDerivative.apply(x, order=order)
+
+
+def round(a: Any, decimals: int = 0, out: Any = None) -> Tensor:
+    """numpy's round (half to even), to ``decimals`` places; its gradient is zero."""
+    if out is not None:
+        raise TypeError("round: the out= argument is not supported on Tensors")
+    return Round.apply(a, decimals=int(decimals))
+
+
+around = round
+
+
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
+               neginf: Any = None) -> Tensor:
+    """NaN -> ``nan``, +-inf -> ``posinf``/``neginf`` (numpy's defaults: the largest finite
+    values); the gradient passes at finite entries and is 0 at replaced ones."""
+    if not copy:
+        raise TypeError("nan_to_num: copy=False (in place) is not supported on Tensors; "
+                        "use the returned tensor")
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+# ---- wiring: namespace entries for backward rules, numpy routes ---------------------------------
+XP = {  # name -> (numpy kernel for a plain backward, differentiable function for create_graph)
+    "sinh": (np.sinh, sinh), "cosh": (np.cosh, cosh),
+    "sinc_derivative": (sinc_derivative, sinc_derivative_op),
+}
+UFUNC_ROUTES = {
+    np.tan: tan, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
+    np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh,
+    np.log2: log2, np.log10: log10, np.log1p: log1p, np.expm1: expm1, np.exp2: exp2,
+    np.square: square, np.reciprocal: reciprocal, np.fabs: fabs, np.cbrt: cbrt,
+    np.deg2rad: deg2rad, np.rad2deg: rad2deg, np.logaddexp: logaddexp,
+    np.logaddexp2: logaddexp2, np.arctan2: arctan2, np.hypot: hypot, np.fmax: fmax,
+    np.fmin: fmin, np.remainder: remainder, np.fmod: fmod, np.floor: floor, np.ceil: ceil,
+    np.trunc: trunc, np.rint: rint, np.radians: deg2rad, np.degrees: rad2deg,
+}
+FUNCTION_ROUTES = {np.sinc: sinc, np.round: round, np.around: round, np.nan_to_num: nan_to_num}
+
+__all__ = [
+    "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "around", "cbrt", "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor",
+    "fmax", "fmin", "fmod", "hypot", "log1p", "log2", "log10", "logaddexp", "logaddexp2", "mod",
+    "nan_to_num", "rad2deg", "radians", "reciprocal", "remainder", "rint", "round", "sinc",
+    "sinh", "square", "tan", "trunc",
+]

@@ -1,0 +1,133 @@
+"""numpy's joining and splitting functions (append, the atleast_nd family, the vstack family,
+array_split and its v/h/d variants) as composites over reshape, concatenate and indexing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..function import as_tensor, is_tensor
+from .shape import _shape, axis_tuple, concatenate, flatten, getitem, reshape, split
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+def _tensor(a: Any) -> Tensor:
+    return as_tensor(a)
+
+
+def _at_least(a: Any, n: int) -> Tensor:
+    shape = _shape(a)
+    if len(shape) >= n:
+        return _tensor(a)
+    if n == 3 and len(shape) == 2:  # numpy's atleast_3d: (M, N) -> (M, N, 1)
+        return reshape(a, shape + (1,))
+    if n == 3 and len(shape) == 1:  # (N,) -> (1, N, 1)
+        return reshape(a, (1,) + shape + (1,))
+    return reshape(a, (1,) * (n - len(shape)) + shape)
+
+
+def _each(n: int, arys: tuple) -> Any:
+    out = tuple(_at_least(a, n) for a in arys)
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_1d(*arys: Any) -> Any:
+    """Each input as a tensor with at least one axis (a tuple for several inputs)."""
+    return _each(1, arys)
+
+
+def atleast_2d(*arys: Any) -> Any:
+    """Each input with at least two axes: (N,) becomes (1, N)."""
+    return _each(2, arys)
+
+
+def atleast_3d(*arys: Any) -> Any:
+    """Each input with at least three axes: (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
+    return _each(3, arys)
+
+
+def _sequence(op: str, tup: Any) -> list:
+    if is_tensor(tup) or isinstance(tup, np.ndarray):
+        raise TypeError(f"{op}: arrays to stack must be passed as a sequence (list or tuple)")
+    items = list(tup)
+    if not items:
+        raise ValueError(f"{op}: need at least one array to concatenate")
+    return items
+
+
+def vstack(tup: Any) -> Tensor:
+    """Stack along the first axis after atleast_2d (rows)."""
+    return concatenate([_at_least(a, 2) for a in _sequence("vstack", tup)], axis=0)
+
+
+def hstack(tup: Any) -> Tensor:
+    """Stack along the second axis (the first for 1-d inputs)."""
+    arrs = [_at_least(a, 1) for a in _sequence("hstack", tup)]
+    return concatenate(arrs, axis=0 if arrs[0].ndim == 1 else 1)
+
+
+def dstack(tup: Any) -> Tensor:
+    """Stack along the third axis after atleast_3d (depth)."""
+    return concatenate([_at_least(a, 3) for a in _sequence("dstack", tup)], axis=2)
+
+
+def column_stack(tup: Any) -> Tensor:
+    """1-d inputs become columns; 2-d inputs are stacked as they are (along axis 1)."""
+    cols = []
+    for a in _sequence("column_stack", tup):
+        shape = _shape(a)
+        cols.append(reshape(a, (shape[0], 1)) if len(shape) < 2 else _at_least(a, 2))
+    return concatenate(cols, axis=1)
+
+
+def append(arr: Any, values: Any, axis: int | None = None) -> Tensor:
+    """``values`` appended to ``arr`` (both flattened when ``axis`` is None)."""
+    if axis is None:
+        return concatenate([flatten(arr), flatten(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+    """numpy's array_split: like split, but ``k`` sections need not divide the axis (the first
+    ``n % k`` parts are one longer)."""
+    if not isinstance(indices_or_sections, (int, np.integer)):
+        return split(ary, indices_or_sections, axis)
+    shape = _shape(ary)
+    ax = axis_tuple("array_split", axis, len(shape), shape)[0]
+    k = int(indices_or_sections)
+    if k <= 0:
+        raise ValueError(f"array_split: the number of sections must be larger than 0, got {k}")
+    n = shape[ax]
+    sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
+    bounds = np.cumsum([0] + sizes)
+    lead = (slice(None),) * ax
+    return [getitem(ary, lead + (slice(int(a), int(b)),)) for a, b in zip(bounds, bounds[1:])]
+
+
+def _split_at(op: str, ary: Any, ios: Any, axis: int, min_dims: int) -> list[Tensor]:
+    if len(_shape(ary)) < min_dims:
+        raise ValueError(f"{op} only works on arrays of {min_dims} or more dimensions")
+    return split(ary, ios, axis)
+
+
+def vsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
+    return _split_at("vsplit", ary, indices_or_sections, 0, 2)
+
+
+def hsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
+    axis = 1 if len(_shape(ary)) > 1 else 0
+    return _split_at("hsplit", ary, indices_or_sections, axis, 1)
+
+
+def dsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
+    return _split_at("dsplit", ary, indices_or_sections, 2, 3)
+
+
+__all__ = [
+    "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "column_stack", "dsplit",
+    "dstack", "hsplit", "hstack", "vsplit", "vstack",
+]
+FUNCTION_ROUTES = {getattr(np, n): globals()[n] for n in __all__}

@@ -1,0 +1,263 @@
+"""numpy.linalg on tensors: inverse, solve, determinants, Cholesky, pseudo-inverse and powers,
+stacked over leading axes as numpy allows. Each primitive's derivative is written with matmul
+and the other primitives of this family, so create_graph differentiates it again. The matrix
+decompositions with several outputs (eigh, svd, qr) are in ``decompositions.py``; norms in
+``norms.py``. Conventions at singular matrices are listed in docs/numpy.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from ..function import Function, constant, data_of
+from .arithmetic import matmul
+from .elementwise import where
+from .reduce import numpy_exclusive_prod
+from .shape import _shape, expand_dims, squeeze, swapaxes
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+def _mT(xp: Any, x: Any) -> Any:
+    return xp.swapaxes(x, -1, -2)
+
+
+def _square(op: str, a: Any) -> None:
+    shape = _shape(a)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise ValueError(f"{op}: expected a (stack of) square matrices, got shape {tuple(shape)}")
+
+
+class Inv(Function):
+    """The inverse; d inv = -inv dA inv."""
+
+    name = "inv"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        out = np.linalg.inv(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (ai,) = ctx.saved_tensors
+        ait = _mT(ctx.xp, ai)
+        return -(ait @ g @ ait)
+
+
+class Solve(Function):
+    """x = solve(a, b) for a stack of matrices b (..., M, K)."""
+
+    name = "solve"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, b: Any) -> Any:
+        x = np.linalg.solve(a, b)
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp = ctx.xp
+        a, x = ctx.saved_tensors
+        gb = xp.solve(_mT(xp, a), g)
+        na, nb = ctx.needs_input_grad
+        return (-(gb @ _mT(xp, x)) if na else None), (gb if nb else None)
+
+
+def cofactor(a: Any, det: Any) -> Any:
+    """The cofactor matrix (d det / d a), also at singular matrices: det * inv^T where a is
+    invertible, else from the SVD a = U S Vh as det(U) det(Vh) U diag(prod_{j!=i} s_j) Vh."""
+    a = np.asarray(a)
+    det = np.asarray(det)
+    if (det != 0).all():
+        return det[..., None, None] * _mT(np, np.linalg.inv(a))
+    u, s, vh = np.linalg.svd(a)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return sign[..., None, None] * ((u * numpy_exclusive_prod(s)[..., None, :]) @ vh)
+
+
+def cofactor_op(a: Any, det: Any) -> Tensor:
+    """cofactor, differentiable (det's rule under create_graph): invertible matrices only."""
+    if (np.asarray(data_of(det)) == 0).any():
+        raise ValueError("det: second derivatives at a singular matrix are not supported "
+                         "(the first derivative there is the cofactor matrix)")
+    return expand_dims(det, (-1, -2)) * swapaxes(inv(a), -1, -2)
+
+
+class Det(Function):
+    """The determinant; its gradient is the cofactor matrix (exact at singular matrices)."""
+
+    name = "det"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        out = np.asarray(np.linalg.det(a))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        a, out = ctx.saved_tensors
+        return ctx.xp.expand_dims(g, (-1, -2)) * ctx.xp.cofactor(a, out)
+
+
+class LogAbsDet(Function):
+    """log |det a|; its gradient inv(a)^T is infinite at a singular matrix (an error)."""
+
+    name = "slogdet"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        _, out = np.linalg.slogdet(a)
+        ctx.save_for_backward(a)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp = ctx.xp
+        (a,) = ctx.saved_tensors
+        try:
+            ai = xp.inv(a)
+        except (ValueError, np.linalg.LinAlgError) as e:
+            raise ValueError("slogdet: the gradient of log|det| at a singular matrix is "
+                             f"infinite ({e})") from None
+        return xp.expand_dims(g, (-1, -2)) * _mT(xp, ai)
+
+
+def _phi(x: Any, n: int) -> Any:
+    """The lower triangle with the diagonal halved (a constant mask, so any namespace)."""
+    return x * (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n))
+
+
+def lower_part(gs: Any, n: int) -> Any:
+    """A symmetric gradient as the gradient of a function that reads only the lower triangle
+    (numpy's cholesky and eigh): 2 gs below the diagonal, gs on it, 0 above."""
+    return gs * (2 * np.tril(np.ones((n, n)), -1) + np.eye(n))
+
+
+class Cholesky(Function):
+    """L with a = L L^T, from a's lower triangle (as numpy); the gradient is in that triangle."""
+
+    name = "cholesky"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any) -> Any:
+        out = np.linalg.cholesky(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp = ctx.xp
+        (low,) = ctx.saved_tensors
+        n = low.shape[-1]
+        li = xp.inv(low)
+        s = _mT(xp, li) @ _phi(_mT(xp, low) @ g, n) @ li
+        return lower_part((s + _mT(xp, s)) * 0.5, n)
+
+
+class Pinv(Function):
+    """The Moore-Penrose pseudo-inverse P; its derivative is the one at constant rank:
+    -P^T g P^T + (I - A P) g^T P P^T + P^T P g^T (I - P A)."""
+
+    name = "pinv"
+
+    @staticmethod
+    def forward(ctx: Any, a: Any, rcond: Any = None) -> Any:
+        out = np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp = ctx.xp
+        a, p = ctx.saved_tensors
+        m, n = a.shape[-2], a.shape[-1]
+        pt, gt = _mT(xp, p), _mT(xp, g)
+        left = np.eye(m) - a @ p
+        right = np.eye(n) - p @ a
+        return -(pt @ g @ pt) + left @ gt @ (p @ pt) + (pt @ p) @ gt @ right
+
+
+# ---- the functions with numpy.linalg's names ----------------------------------------------------
+def inv(a: Any) -> Tensor:
+    """The inverse of a (stack of) square matrices."""
+    _square("inv", a)
+    return Inv.apply(a)
+
+
+def solve(a: Any, b: Any) -> Tensor:
+    """x with a @ x = b; b is a vector when 1-d, else a (stack of) matrices (numpy 2's rule)."""
+    _square("solve", a)
+    if len(_shape(b)) == 1:
+        return squeeze(Solve.apply(a, expand_dims(b, -1)), -1)
+    return Solve.apply(a, b)
+
+
+def det(a: Any) -> Tensor:
+    """The determinant of a (stack of) square matrices."""
+    _square("det", a)
+    return Det.apply(a)
+
+
+class SlogdetResult(NamedTuple):
+    sign: Tensor
+    logabsdet: Tensor
+
+
+def slogdet(a: Any) -> SlogdetResult:
+    """(sign, log|det|): the sign is a constant, log|det| is differentiable."""
+    _square("slogdet", a)
+    data = np.asarray(data_of(a))
+    sign = constant(np.asarray(np.linalg.slogdet(data)[0]))
+    return SlogdetResult(sign, LogAbsDet.apply(a))
+
+
+def cholesky(a: Any, upper: bool = False) -> Tensor:
+    """numpy's cholesky: lower L (from a's lower triangle), or upper U = L^T (from a's upper
+    triangle) with ``upper=True``."""
+    _square("cholesky", a)
+    if upper:
+        return swapaxes(Cholesky.apply(swapaxes(a, -1, -2)), -1, -2)
+    return Cholesky.apply(a)
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kwargs: Any) -> Tensor:
+    """The pseudo-inverse (numpy's cutoff ``rcond``); the derivative assumes the rank does not
+    change nearby (true away from singular values at the cutoff)."""
+    if hermitian or kwargs:
+        bad = ["hermitian"] * bool(hermitian) + sorted(kwargs)
+        raise TypeError(f"pinv: unsupported argument(s) {', '.join(bad)} on Tensors")
+    if len(_shape(a)) < 2:
+        raise ValueError(f"pinv: expected a (stack of) matrices, got shape {_shape(a)}")
+    return Pinv.apply(a, rcond=rcond)
+
+
+def matrix_power(a: Any, n: int) -> Tensor:
+    """a to the integer power n by repeated squaring (inv first for n < 0; identity for 0)."""
+    _square("matrix_power", a)
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"matrix_power: the exponent must be an integer, got {type(n).__name__}")
+    shape = _shape(a)
+    if n == 0:  # the identity, in the graph with a zero gradient
+        return where(np.ones(shape, dtype=bool), np.broadcast_to(np.eye(shape[-1]), shape), a)
+    base = inv(a) if n < 0 else a
+    result = None
+    bits = bin(abs(int(n)))[2:][::-1]  # least significant first
+    for i, bit in enumerate(bits):
+        if bit == "1":
+            result = base if result is None else matmul(result, base)
+        if i < len(bits) - 1:
+            base = matmul(base, base)
+    return result
+
+
+XP = {"inv": (np.linalg.inv, inv), "solve": (np.linalg.solve, lambda a, b: Solve.apply(a, b)),
+      "cofactor": (cofactor, cofactor_op)}
+__all__ = ["cholesky", "det", "inv", "matrix_power", "pinv", "slogdet", "solve"]
+FUNCTION_ROUTES = {getattr(np.linalg, n): globals()[n] for n in __all__}

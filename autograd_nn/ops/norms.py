@@ -1,0 +1,112 @@
+"""numpy.linalg.norm: vector norms of any order and the matrix norms ('fro', 'nuc', 1, -1, 2,
+-2, inf, -inf) over an axis pair, with ``keepdims``. The 2-norm is a primitive so that its
+gradient at 0 is 0 (the subgradient, as PyTorch); the others are composites of abs, sums,
+extremes and singular values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..function import Function, constant, data_of
+from .elementwise import abs as _abs
+from .manipulation import moveaxis
+from .reduce import _axes, _unreduce, max, min, sum
+from .shape import _shape, axis_tuple, expand_dims
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+class Norm2(Function):
+    """sqrt(sum(x ** 2)) over axes; gradient x / norm, taken as 0 where the norm is 0."""
+
+    name = "norm"
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        x = np.asarray(x)
+        ctx.axes, ctx.keepdims = _axes(axis, x.ndim), keepdims
+        out = np.asarray(np.sqrt(np.add.reduce(x * x, axis=ctx.axes, keepdims=keepdims)))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp = ctx.xp
+        x, out = ctx.saved_tensors
+        out = _unreduce(out, ctx.axes, ctx.keepdims, xp)
+        zero = np.asarray(data_of(out)) == 0
+        return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.where(zero, 0, x / xp.where(
+            zero, 1, out))
+
+
+def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Tensor:
+    if ord is None or ord == 2:
+        return Norm2.apply(x, axis=axis, keepdims=keepdims)
+    a = _abs(x)
+    if ord == np.inf:
+        return max(a, axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return min(a, axis=axis, keepdims=keepdims)
+    if ord == 0:  # the number of nonzero entries: a constant
+        count = np.sum(np.asarray(_data(x)) != 0, axis=axis, keepdims=keepdims)
+        return constant(np.asarray(count, dtype=np.result_type(_data(x), 1.0)))
+    if ord == 1:
+        return sum(a, axis=axis, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"norm: invalid norm order {ord!r} for vectors")
+    return sum(a ** float(ord), axis=axis, keepdims=keepdims) ** (1.0 / float(ord))
+
+
+def _data(x: Any) -> Any:
+    return data_of(x)
+
+
+def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Tensor:
+    r, c = axes
+    if ord in (None, "fro"):
+        return Norm2.apply(x, axis=axes, keepdims=keepdims)
+    if ord in (1, -1, np.inf, -np.inf):
+        sum_axis, pick_axis = (r, c) if ord in (1, -1) else (c, r)
+        totals = sum(_abs(x), axis=sum_axis, keepdims=True)
+        pick = max if ord in (1, np.inf) else min
+        out = pick(totals, axis=pick_axis, keepdims=True)
+        return out if keepdims else _drop(out, axes)
+    if ord in (2, -2, "nuc"):
+        from .decompositions import svdvals
+
+        s = svdvals(moveaxis(x, (r, c), (-2, -1)))
+        out = max(s, axis=-1) if ord == 2 else min(s, axis=-1) if ord == -2 else sum(s, axis=-1)
+        return expand_dims(out, tuple(sorted(axes))) if keepdims else out
+    raise ValueError(f"norm: invalid norm order {ord!r} for matrices")
+
+
+def _drop(x: Tensor, axes: tuple) -> Tensor:
+    from .shape import squeeze
+
+    return squeeze(x, tuple(axes))
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """numpy.linalg.norm: a vector norm over one axis, a matrix norm over two (axis None: the
+    2-norm of the flattened array when ord is None, else x must be 1-d or 2-d)."""
+    shape = _shape(x)
+    if axis is None:
+        if ord is None:
+            return Norm2.apply(x, axis=None, keepdims=keepdims)
+        if len(shape) not in (1, 2):
+            raise ValueError(f"norm: ord={ord!r} without axis needs a 1-d or 2-d input, got "
+                             f"shape {tuple(shape)}")
+        axis = tuple(range(len(shape)))
+    axes = axis_tuple("norm", axis, len(shape), shape)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError(f"norm: axis must name 1 or 2 axes, got {axis!r}")
+
+
+__all__ = ["norm"]
+FUNCTION_ROUTES = {np.linalg.norm: norm}
