@@ -96,15 +96,19 @@ def hand_update(W: dict[str, np.ndarray], grads: dict[str, np.ndarray],
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
 class R1Net(nn.Module):
-    """3 -> 4 -> 5 -> 1, sigmoid after every layer, no biases. ``weights()`` names the
-    parameters as the spec does: W1 = ``hidden1.weight``, W2 = ``hidden2.weight``,
-    W3 = ``output.weight`` (shapes (3,4), (4,5), (5,1): ``Linear`` computes ``x @ W``)."""
+    """3 -> 4 -> 5 -> 1, sigmoid after every layer, no biases. The parameters carry the spec's
+    names W1 = ``hidden1.weight``, W2 = ``hidden2.weight``, W3 = ``output.weight`` as their
+    ``.name`` (``weights()`` maps them; shapes (3,4), (4,5), (5,1): ``Linear`` computes
+    ``x @ W``), so ``draw_graph(J, params=model)``, ``print_graph`` and ``trace_backward``
+    all show W1, not ``hidden1.weight``, inside the ``hidden1 (Linear)`` cluster."""
 
     def __init__(self) -> None:
         super().__init__()
         self.hidden1 = nn.Linear(3, 4, bias=False)
         self.hidden2 = nn.Linear(4, 5, bias=False)
         self.output = nn.Linear(5, 1, bias=False)
+        for name, p in self.weights().items():
+            p.name = name  # every picture and table calls them W1, W2, W3
 
     def forward(self, X: Tensor) -> Tensor:
         """ŷ; the intermediates carry the spec's names (z2, a2, z3, a3, z4, yhat), so a graph

@@ -157,10 +157,12 @@ def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_g
     by_id, op_by_id = view.tensor_by_id, view.op_by_id
     const_by_id: dict[int, ConstEntry] = {}
     names = view.param_names
+    explicit = params is not None and not hasattr(params, "named_parameters")
     root_ids = {id(r) for r in roots}
 
     def tensor_entry(t: Tensor) -> TensorEntry:
-        name = names.get(id(t)) or t.name
+        # the naming rule (see the package docstring): explicit names first
+        name = (names.get(id(t)) or t.name) if explicit else (t.name or names.get(id(t)))
         if id(t) in root_ids:
             kind = OUTPUT
         elif t.grad_fn is not None:

@@ -32,6 +32,7 @@ from ..function import Function
 from ..tensor import Tensor, seed_for
 from .dot import draw_view
 from .graph import GraphView, TensorEntry, array_inline, build_view, op_label
+from .resolve import resolve_notes
 
 # The elementwise derivative of each operand ({0}, {1}: the operands' labels).
 ELEMENTWISE_RULES: dict[str, tuple[str, ...]] = {
@@ -276,41 +277,51 @@ class BackwardTrace:
     # ---- pictures ---------------------------------------------------------------------------
     def draw(self, step: int | None = None, edge_elements: int = 4, **options: Any) -> Any:
         """The graph with every gradient computed up to ``step`` (1-based; all by default)
-        in its tensor's box and on the edge it travelled (``g -> operand``); the step's tensor
-        and op painted orange; unnamed tensors labelled with their ids from the table.
+        in its tensor's box (headed ``grad = dJ/dz4``) and on the edge it travelled, drawn
+        blue with the arrow pointing the way the gradient flows (op -> operand); the step's
+        tensor and op painted orange; unnamed tensors labelled with their ids from the table.
         ``options`` go to the renderer: show_data, show_grad, max_elements, precision,
-        rankdir, collapse, hide_constants, legend."""
+        rankdir, collapse, hide_constants, legend, title, notes (see `draw_graph`)."""
         n = len(self.steps)
         if step is None:
-            done, title = self.steps, f"backward pass: {n} steps, gradients on the edges"
+            done, title = self.steps, (f"backward pass of {self.steps[0].label}: {n} steps, "
+                                       "gradients on the edges")
             current: set[str] = set()
         else:
-            if not 1 <= step <= n:
-                raise IndexError(f"trace.draw: step must be in 1..{n}, got {step}")
+            if isinstance(step, bool) or not isinstance(step, (int, np.integer)) \
+                    or not 1 <= step <= n:
+                raise IndexError(f"trace.draw: step must be an int in 1..{n}, got {step!r}")
             done = self.steps[:step]
             s = self.steps[step - 1]
-            title = f"backward step {step}/{n}: {s.label} ({s.op}), upstream " + array_inline(
-                s.upstream, edge_elements, 3)
+            title = (f"backward step {step}/{n}: {s.label} ({s.op}), upstream "
+                     f"d{self.steps[0].label}/d{s.label} = "
+                     + array_inline(s.upstream, edge_elements, 3))
             current = {self._key(s.tensor)}
             if s.node is not None:
                 current.add(self.view.op_by_id[id(s.node)].key)
         grads = {id(s.tensor): s.upstream for s in done}
         labels: dict[tuple[str, str], str] = {}
+        ran: set[str] = set()
         for s in done:
             if s.node is None:
                 continue
             op = self.view.op_by_id[id(s.node)]
+            ran.add(op.key)
             for a, g in zip(op.operands, s.sent):
                 if g is not None:
                     labels[(a.key, op.key)] = array_inline(g, edge_elements, 3)
         unknown = set(options) - {"show_data", "show_grad", "max_elements", "precision",
-                                  "rankdir", "collapse", "hide_constants", "legend"}
+                                  "rankdir", "collapse", "hide_constants", "legend", "title",
+                                  "notes"}
         if unknown:
             raise TypeError(f"trace.draw: unexpected options {sorted(unknown)}")
         options.setdefault("show_grad", True)
+        options.setdefault("title", title)
+        options["notes"] = resolve_notes(self.view, options.get("notes"))
         return draw_view(
             self.view, grad_of=lambda t: grads.get(id(t)), edge_labels=labels,
-            current=current, title=title, grad_fallback=False, show_ids=True, **options,
+            backward_ops=ran, current=current, grad_fallback=False, show_ids=True,
+            grad_root=self.view.roots[0], **options,
         )
 
     def draw_steps(self, **options: Any) -> list:
