@@ -61,6 +61,7 @@ def draw_graph(
     precision: int = 4,
     title: str | None = None,
     notes: Mapping[Any, str] | None = None,
+    clusters: bool = True,
 ) -> Any:
     """The graph that produced ``root`` as a ``graphviz.Digraph`` (nothing is written).
 
@@ -83,7 +84,8 @@ def draw_graph(
     text literally (backslashes, ``&amp;``, control characters included).
 
     Ops made inside a module's forward are grouped in a dashed cluster per module, labelled
-    ``name (Class)`` (names from ``params.named_modules()`` when ``params`` is a Module).
+    ``name (Class)`` (names from ``params.named_modules()`` when ``params`` is a Module);
+    ``clusters=False`` draws no clusters (a straight chain, parameters beside it).
     ``collapse`` (a module name, class name, module, a list of them, or True/"all" for every
     innermost module) draws each chosen module as one box with its parameter shapes and its
     input/output shapes. ``highlight`` takes a gradcheck result (its ``failed_nodes``) or a
@@ -110,6 +112,7 @@ def draw_graph(
         highlight=marked, highlight_note="✗ gradcheck failed" if failed else None,
         grad_of=grad_of, legend=legend, title=title, notes=resolve_notes(view, notes),
         grad_root=view.entry_of(traced_root) if traced_root is not None else None,
+        clusters=clusters,
     )
 
 
@@ -168,6 +171,7 @@ def draw_view(
     show_ids: bool = False,
     notes: Mapping[str, str] | None = None,
     grad_root: Any = None,
+    clusters: bool = True,
 ) -> Any:
     """Emit the Digraph of a view (draw_graph's and the backward trace's common renderer).
 
@@ -212,8 +216,8 @@ def draw_view(
         heading = "grad"
         if root_name is not None and e is not grad_root:
             heading = f"grad = d{root_name}/d{e.label}"
-        lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision, show_ids,
-                             heading, notes.get(e.key))
+        lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision,
+                             show_ids or root_name is not None, heading, notes.get(e.key))
         attrs = {"fillcolor": COLORS[e.kind], **TENSOR_STYLE[e.kind]}
         put(layout.path[e.key], e.key, label(lines), attrs, e.kind)
     for c in view.consts:
@@ -235,9 +239,11 @@ def draw_view(
             lines.append(highlight_note)
         put(layout.path[op.key], op.key, label(lines, left=False),
             {"fillcolor": COLORS["op"], **OP_STYLE}, "op")
+    if not clusters:
+        bodies = {(): [x for group in bodies.values() for x in group]}
     for b in layout.boxes:
-        put(b.path, b.key, label(box_lines(view, b, grad_for if show_grad else None)),
-            BOX_STYLE, "module")
+        text = label(box_lines(view, b, grad_for if show_grad else None))
+        put(b.path if clusters else (), b.key, text, BOX_STYLE, "module")
 
     dot = Digraph(
         graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"},
@@ -323,15 +329,17 @@ def _edge_lines(
                     continue
                 seen.add((src, dst))
             text = edge_labels.get((a.key, op.key))
+            # the chain of computed tensors is drawn straight, leaves hang beside it
+            main = " weight=4" if getattr(a, "op", None) is not None else ""
             if text:
                 lines.append(f"\t{src} -> {dst} [label={quote(label(text.splitlines(), False))}"
-                             f" {grad_style}]\n")
+                             f" {grad_style}{main}]\n")
             else:
-                lines.append(f"\t{src} -> {dst}\n")
+                lines.append(f"\t{src} -> {dst}{f' [{main[1:]}]' if main else ''}\n")
         for t in op.outputs:
             out = rep(t.key)
             if out != dst and (dst, out) not in seen:
                 seen.add((dst, out))
-                back = f" [{grad_style}]" if op.key in backward_ops else ""
-                lines.append(f"\t{dst} -> {out}{back}\n")
+                back = f" {grad_style}" if op.key in backward_ops else ""
+                lines.append(f"\t{dst} -> {out} [weight=4{back}]\n")
     return lines

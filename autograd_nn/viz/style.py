@@ -91,10 +91,11 @@ LEGEND_ORDER = (OUTPUT, PARAMETER, LEAF, INTERMEDIATE, CONSTANT, "op", "module",
 
 
 def legend_lines(kinds: set[str], rankdir: str, notes: Iterable[str] = (),
-                 gradient_edges: bool = False, highlight_text: str | None = None) -> list[str]:
+                 gradient_edges: bool = False, highlight_text: str | None = None,
+                 ) -> list[str]:
     """A legend cluster with one entry per kind in ``kinds`` (nothing for kinds the picture
     does not use), an entry for gradient edges when the picture has them, and free text lines
-    (``notes``). Entries are stacked in one column whatever the ``rankdir``."""
+    (``notes``). The entries are stacked in one column whatever the ``rankdir``."""
     rows: list[tuple[str, str, dict]] = []
     for k in LEGEND_ORDER:
         if k not in kinds:

@@ -218,12 +218,61 @@ class BackwardTrace:
         return iter(self.steps)
 
     def __getitem__(self, key: Any) -> Any:
+        """``trace[t]`` or ``trace["z4"]``: d root / d that tensor (an ndarray);
+        ``trace[i]``: the i-th step (from 0)."""
         if isinstance(key, Tensor):
             return self.grad_of(key)
-        return self.steps[key]
+        if isinstance(key, str):
+            return self.step_named(key).upstream
+        if isinstance(key, (int, np.integer, slice)) and not isinstance(key, bool):
+            return self.steps[key]
+        raise TypeError(f"trace[...]: expected a Tensor, a tensor's name or a step index, "
+                        f"got {type(key).__name__}")
+
+    def step_named(self, name: str) -> TraceStep:
+        """The step of the tensor called ``name`` (its name, or its id such as ``t3``)."""
+        found = [s for s in self.steps if s.label == name]
+        if len(found) != 1:
+            what = "no tensor" if not found else f"{len(found)} tensors"
+            raise KeyError(f"trace: {what} of this backward pass is called {name!r}; names: "
+                           f"{', '.join(s.label for s in self.steps)}")
+        return found[0]
 
     def __repr__(self) -> str:
-        return f"<BackwardTrace of {len(self.steps)} steps from {self.steps[0].label!r}>"
+        root = self.steps[0].label
+        names = ", ".join(s.label for s in self.steps[:8]) + (", ..." if len(self) > 8 else "")
+        return (f"<BackwardTrace of {root}: {len(self.steps)} steps ({names}); "
+                f"trace['name'] is d{root}/d(name), print(trace) the table, trace.draw() the "
+                f"picture, trace.to_html(path) a page to step through>")
+
+    def _repr_html_(self) -> str:
+        from ..reprs import html_table
+
+        head = ["step", "tensor", "op", "upstream grad", "-> operand", "local derivative",
+                "grad sent"]
+        rows = []
+        for s in self.steps:
+            first = [str(s.index), s.label, s.op, array_inline(s.upstream, 4, 4)]
+            sends = [(s.operands[i], s.local[i].rule if s.local[i] else "",
+                      array_inline(s.sent[i], 4, 4)) for i in range(len(s.operands))
+                     if s.sent[i] is not None] or [("(leaf)", "", "")]
+            rows += [(first if j == 0 else [""] * 4) + list(r) for j, r in enumerate(sends)]
+        caption = (f"backward pass of {self.steps[0].label}: {len(self.steps)} steps, in the "
+                   "engine's order (upstream grad = d root / d tensor)")
+        return html_table(head, rows, caption)
+
+    def to_html(self, path: Any, hand: Any = None, title: str | None = None,
+                clusters: bool = True) -> Any:
+        """Write one self-contained HTML page (no network access; opens from ``file://``)
+        that steps through this backward pass: previous/next buttons and the arrow keys, the
+        current tensor and op highlighted in the graph, its upstream gradient, each operand's
+        local derivative and the gradient sent to it; ``hand`` (tensor name or Tensor ->
+        ``(title, array)``) shows a matching hand-derived value, e.g. R1's δk. The graph needs
+        Graphviz's ``dot``; without it the page says how to install it and shows the numbers.
+        Returns the path."""
+        from .html import write_stepper_html
+
+        return write_stepper_html(self, path, hand, title, clusters)
 
     def step_of(self, t: Tensor) -> TraceStep:
         """The step in which the engine processed ``t``."""
@@ -281,7 +330,8 @@ class BackwardTrace:
         blue with the arrow pointing the way the gradient flows (op -> operand); the step's
         tensor and op painted orange; unnamed tensors labelled with their ids from the table.
         ``options`` go to the renderer: show_data, show_grad, max_elements, precision,
-        rankdir, collapse, hide_constants, legend, title, notes (see `draw_graph`)."""
+        rankdir, collapse, hide_constants, legend, title, notes, clusters (see
+        `draw_graph`)."""
         n = len(self.steps)
         if step is None:
             done, title = self.steps, (f"backward pass of {self.steps[0].label}: {n} steps, "
@@ -312,7 +362,7 @@ class BackwardTrace:
                     labels[(a.key, op.key)] = array_inline(g, edge_elements, 3)
         unknown = set(options) - {"show_data", "show_grad", "max_elements", "precision",
                                   "rankdir", "collapse", "hide_constants", "legend", "title",
-                                  "notes"}
+                                  "notes", "clusters"}
         if unknown:
             raise TypeError(f"trace.draw: unexpected options {sorted(unknown)}")
         options.setdefault("show_grad", True)
