@@ -245,8 +245,11 @@ def draw_view(
         text = label(box_lines(view, b, grad_for if show_grad else None))
         put(b.path if clusters else (), b.key, text, BOX_STYLE, "module")
 
+    graph_attr = {"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"}
+    if edge_labels:  # room between labels of edges that meet at one op
+        graph_attr["nodesep"] = "0.5"
     dot = Digraph(
-        graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"},
+        graph_attr=graph_attr,
         node_attr={"shape": "box", "fontname": "Courier", "fontsize": "10", "margin": "0.08,0.04"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": FORWARD_EDGE},
     )

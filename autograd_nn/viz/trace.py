@@ -359,7 +359,9 @@ class BackwardTrace:
             ran.add(op.key)
             for a, g in zip(op.operands, s.sent):
                 if g is not None:
-                    labels[(a.key, op.key)] = array_inline(g, edge_elements, 3)
+                    # shape and values on two lines: narrow labels, placed apart by dot
+                    labels[(a.key, op.key)] = array_inline(g, edge_elements, 3).replace(
+                        ") ", ")\n", 1)
         unknown = set(options) - {"show_data", "show_grad", "max_elements", "precision",
                                   "rankdir", "collapse", "hide_constants", "legend", "title",
                                   "notes", "clusters"}
