@@ -158,6 +158,8 @@ def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         parser.error(f"cannot create the output folder {str(out)!r}: {e.strerror}")
+    if args.html is not None and not args.html.resolve().parent.is_dir():
+        parser.error(f"--html: the folder of {str(args.html)!r} does not exist")
     print(f"Reference network R1: 3 -> 4 -> 5 -> 1 sigmoid, no biases, np.random.seed(1), "
           f"{args.epochs} epochs of full-batch gradient descent (lr 0.1).")
     print("Trained twice: with the hand-derived backward pass and with the engine's.\n",
@@ -170,7 +172,12 @@ def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     step = first_step()  # the step the table above checks, at the initial weights
     written = [write_graph(out, step)]
     if args.html is not None:
-        written.append(write_stepper(args.html, step))
+        try:
+            written.append(write_stepper(args.html, step))
+        except OSError as e:
+            print(f"autograd-nn demo: cannot write {str(args.html)!r}: {e.strerror}",
+                  file=sys.stderr)
+            return 2
     written.append(write_loss_curve(report.losses, out / "loss.png"))
     print("\nwrote:")
     for path in written:
