@@ -34,7 +34,7 @@ class _Rest:
 
     def __init__(self, parent: _Rest | None, segment: str) -> None:
         self.parent, self.segment = parent, segment
-        self.levels = 1 if parent is None else parent.levels + 1
+        self.levels: int = 1 if parent is None else parent.levels + 1
 
 
 def _prefix(rest: _Rest | None, connector: str, depth: int) -> str:
@@ -42,7 +42,7 @@ def _prefix(rest: _Rest | None, connector: str, depth: int) -> str:
     followed by the innermost `_TAIL` levels, so every line has a bounded width."""
     levels = rest.levels if rest is not None else 0
     keep = levels if levels <= MAX_INDENT else _TAIL
-    segments = []
+    segments: list[str] = []
     node = rest
     while node is not None and len(segments) < keep:
         segments.append(node.segment)

@@ -175,7 +175,7 @@ def _local_derivatives(node: Any, names: tuple[str, ...], g: np.ndarray) -> tupl
         v = ones[i] if i < len(ones) else None
         return None if v is None else np.array(getattr(v, "_data", v), copy=True)
 
-    result = []
+    result: list[LocalDerivative | None] = []
     for i, need in enumerate(needs):
         if not need:
             result.append(None)
@@ -253,9 +253,9 @@ class BackwardTrace:
         rows = []
         for s in self.steps:
             first = [str(s.index), s.label, s.op, array_inline(s.upstream, 4, 4)]
-            sends = [(s.operands[i], s.local[i].rule if s.local[i] else "",
-                      array_inline(s.sent[i], 4, 4)) for i in range(len(s.operands))
-                     if s.sent[i] is not None] or [("(leaf)", "", "")]
+            sends = [(name, local.rule if local is not None else "", array_inline(sent, 4, 4))
+                     for name, local, sent in zip(s.operands, s.local, s.sent)
+                     if sent is not None] or [("(leaf)", "", "")]
             rows += [(first if j == 0 else [""] * 4) + list(r) for j, r in enumerate(sends)]
         caption = (f"backward pass of {self.steps[0].label}: {len(self.steps)} steps, in the "
                    "engine's order (upstream grad = d root / d tensor)")
