@@ -43,6 +43,7 @@ _LAZY = {
     "GradcheckError": ("gradcheck", "GradcheckError"),
     "draw_graph": ("viz", "draw_graph"),
     "print_graph": ("viz", "print_graph"),
+    "format_graph": ("viz", "format_graph"),
     "trace_backward": ("viz", "trace_backward"),
     "fit": ("train", "fit"),
     "plot_history": ("train", "plot_history"),

@@ -1,8 +1,10 @@
-"""Render reference network R1 (3 -> 4 -> 5 -> 1, sigmoid, no biases) with the value and the
-gradient of every tensor, to a PNG.
+"""Render reference network R1 (3 -> 4 -> 5 -> 1, sigmoid, no biases) at its first training
+step with the value and the gradient dJ/d(tensor) of every tensor, to a PNG: the picture
+`autograd-nn demo` draws (``autograd_nn.reference.r1.first_step_graph``), and the README's.
 
     python examples/viz_r1_graph.py                  # writes ./r1_graph.png
-    python examples/viz_r1_graph.py --out docs/img/r1_graph.png --format svg
+    python examples/viz_r1_graph.py --out docs/img/r1_graph.png
+    python examples/viz_r1_graph.py --ops --rankdir LR   # R1 written out from primitive ops
 
 The gradients of the intermediate tensors (z2 ... yhat) come from `trace_backward`, which runs
 the engine's backward pass and keeps every gradient it computed; `J.backward()` alone would
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import autograd_nn as ag
+from autograd_nn.reference import r1
 from autograd_nn.viz import draw_graph, render, trace_backward
 
 
@@ -49,11 +52,17 @@ def main() -> int:
     parser.add_argument("--out", default="r1_graph.png", help="output file (./r1_graph.png)")
     parser.add_argument("--format", default=None, help="png, svg or pdf (default: from --out)")
     parser.add_argument("--rankdir", default="TB", choices=["LR", "TB", "RL", "BT"])
+    parser.add_argument("--ops", action="store_true",
+                        help="R1 built from primitive ops here instead of the demo's modules")
     args = parser.parse_args()
 
-    J, params, _ = build_r1()
-    trace = trace_backward(J, params=params)  # runs backward: W1..W3 get their .grad too
-    graph = draw_graph(J, params, grads=trace, rankdir=args.rankdir, legend=True)
+    if args.ops:
+        J, params, _ = build_r1()
+        trace = trace_backward(J, params=params)  # runs backward: W1..W3 get their .grad too
+        graph = draw_graph(J, params, grads=trace, rankdir=args.rankdir, legend=True)
+    else:
+        step = r1.first_step()
+        J, graph = step["J"], r1.first_step_graph(step, rankdir=args.rankdir)
     print(f"J = {J.item():.6f}; the graph has {graph.source.count(' -> ')} edges")
     try:
         out = render(graph, Path(args.out), format=args.format)

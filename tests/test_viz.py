@@ -268,7 +268,7 @@ def test_constants_array_once_numbers_per_use_and_hidden():
     y = (x * data).sum() + (x + data).sum() + (x ** 2).sum() * 0.5
     nodes, edges, _ = parse_dot(draw_graph(y).source)
     arrays = [k for k, a in nodes.items() if "dashed" in a.get("style", "")
-              and "[1. 2. 3.]" in a["label"]]
+              and "[1 2 3]" in a["label"]]
     assert len(arrays) == 1
     assert sum(1 for s, _, _ in edges if s == arrays[0]) == 2
     # hide_constants: no constant nodes, numbers folded into the op labels

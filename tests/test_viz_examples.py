@@ -1,5 +1,6 @@
 """The viz examples run as written and produce what they promise."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def test_r1_graph_example_without_dot_writes_the_source(tmp_path):
     env_path.mkdir()
     done = subprocess.run([sys.executable, str(EXAMPLES / "viz_r1_graph.py")], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120,
-                          env={"PATH": str(env_path), "HOME": str(tmp_path)})
+                          env={"PATH": str(env_path), "HOME": str(tmp_path),
+                               **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}})
     assert done.returncode == 1
     assert "apt-get install graphviz" in done.stdout
     assert "matmul" in (tmp_path / "r1_graph.gv").read_text()

@@ -73,15 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
         "np.random.seed(1)) twice: with the hand-derived backward pass and with the engine's. "
         "Prints the gradient table at the first step (engine, hand-derived, central finite "
         "differences), the loss along the run, whether both runs end bit for bit identical, "
-        "and the final predictions; writes the computation graph (graph.svg, or graph.dot "
-        "without graphviz's `dot`) and the loss curve (loss.png, with matplotlib) to --out."),
+        "and the final predictions; writes the computation graph at the first step, with every "
+        "value and gradient dJ/d(tensor) and the δk marked (graph.svg, or graph.dot without "
+        "graphviz's `dot`), and the loss curve (loss.png, with matplotlib) to --out; with "
+        "--html, a page that steps through that backward pass."),
         epilog="examples:\n  autograd-nn demo\n  autograd-nn demo --out /tmp/r1 --epochs 500 "
-        "--no-progress")
+        "--no-progress\n  autograd-nn demo --html r1_backward.html")
     demo.add_argument("--out", type=Path, default=Path("autograd_nn_demo"), metavar="DIR",
                       help="output folder, created if needed (default: ./autograd_nn_demo)")
     demo.add_argument("--epochs", type=positive_int, default=5000, metavar="N",
                       help="training epochs (default: 5000, as R1 specifies)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.add_argument("--html", type=Path, default=None, metavar="PATH",
+                      help="also write the first step's backward pass as one self-contained "
+                      "HTML page to step through in a browser (works offline, from file://)")
     demo.set_defaults(run=cmd_demo, parser=demo)
 
     from .catalog import known_ops
@@ -146,13 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
 # ---- demo ---------------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from ..reference import r1
-    from .helpers import write_graph, write_loss_curve
+    from .helpers import write_graph, write_loss_curve, write_stepper
 
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         parser.error(f"cannot create the output folder {str(out)!r}: {e.strerror}")
+    if args.html is not None and not args.html.resolve().parent.is_dir():
+        parser.error(f"--html: the folder of {str(args.html)!r} does not exist")
     print(f"Reference network R1: 3 -> 4 -> 5 -> 1 sigmoid, no biases, np.random.seed(1), "
           f"{args.epochs} epochs of full-batch gradient descent (lr 0.1).")
     print("Trained twice: with the hand-derived backward pass and with the engine's.\n",
@@ -160,7 +167,17 @@ def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     report = r1.train_side_by_side(epochs=args.epochs, progress=not args.no_progress)
     print(report)
     print(f"\nbit for bit identical runs (weights and predictions): {report.bitwise_equal}")
-    written = [write_graph(report.extra["model"], out)]
+    from ..reference.r1 import first_step
+
+    step = first_step()  # the step the table above checks, at the initial weights
+    written = [write_graph(out, step)]
+    if args.html is not None:
+        try:
+            written.append(write_stepper(args.html, step))
+        except OSError as e:
+            print(f"autograd-nn demo: cannot write {str(args.html)!r}: {e.strerror}",
+                  file=sys.stderr)
+            return 2
     written.append(write_loss_curve(report.losses, out / "loss.png"))
     print("\nwrote:")
     for path in written:

@@ -17,20 +17,15 @@ DOT_HINT = ("graphviz's `dot` program is not installed, so the graph was written
             "https://graphviz.org/download/), then run `dot -Tsvg {path} -o {svg}`")
 
 
-def write_graph(model: Any, out: Path) -> Path | None:
-    """R1's computation graph at the model's weights, with every tensor's value and gradient
-    (the hand-derived δk sit on z2, z3, z4), to ``out/graph.svg``; to ``out/graph.dot`` plus
-    one line of install hint when graphviz's ``dot`` is missing."""
-    from ..datasets import truth_table_r1
-    from ..reference.r1 import engine_cost
-    from ..tensor import Tensor
-    from ..viz import draw_graph, render, trace_backward
+def write_graph(out: Path, step: dict[str, Any] | None = None) -> Path | None:
+    """R1's computation graph at the first training step (the one the three-way table checks)
+    with every tensor's value and gradient dJ/d(tensor), each zk marked with its δk
+    (`autograd_nn.reference.r1.first_step_graph`), to ``out/graph.svg``; to
+    ``out/graph.dot`` plus one line of install hint when graphviz's ``dot`` is missing."""
+    from ..reference.r1 import first_step_graph
+    from ..viz import render
 
-    X, y = truth_table_r1()
-    J = engine_cost(model, Tensor(X, name="X"), Tensor(y, name="y"))
-    J.name = "J"
-    trace = trace_backward(J, params=model)
-    graph = draw_graph(J, params=model, grads=trace, legend=True)
+    graph = first_step_graph(step)
     svg = out / "graph.svg"
     try:
         return Path(render(graph, svg))
@@ -39,6 +34,17 @@ def write_graph(model: Any, out: Path) -> Path | None:
         dot.write_text(graph.source)
         print(DOT_HINT.format(path=dot, svg=svg))
         return dot
+
+
+def write_stepper(path: Path, step: dict[str, Any]) -> Path:
+    """The first step's backward pass as a page to step through (`BackwardTrace.to_html`),
+    with R1's hand-derived δ4, δ3, δ2 beside the engine's dJ/dz4, dJ/dz3, dJ/dz2."""
+    deltas = step["deltas"]
+    hand = {f"z{k}": (f"δ{k}, hand-derived (numpy)", deltas[f"delta{k}"]) for k in (4, 3, 2)}
+    J = step["J"]
+    title = (f"R1, first training step: the backward pass of J = {J.item():.6g}, "
+             "step by step")
+    return Path(step["trace"].to_html(path, hand=hand, title=title, clusters=False))
 
 
 def write_loss_curve(losses: Sequence[float], path: Path) -> Path | None:

@@ -201,6 +201,23 @@ class GradcheckResult:
     def __str__(self) -> str:
         return self.report
 
+    def _repr_html_(self) -> str:
+        """A notebook table: one row per input/output pair (failed rows red), the verdict
+        as caption, then the notes, non-differentiable points and failing ops."""
+        from ..reprs import html_table
+
+        rows = [[p.input, p.output, str(p.input_shape), str(p.output_shape),
+                 "ok" if p.passed else f"FAILED ({p.n_failed} of {p.n_checked})",
+                 fmt_err(p.max_abs_error), fmt_err(p.max_rel_error), p.mode, p.note]
+                for p in self.pairs]
+        head = ["input", "output", "input shape", "output shape", "result", "max abs error",
+                "max rel error", "mode", "note"]
+        lines = self.report.splitlines()
+        notes = [ln.strip() for ln in lines[1:] if not ln.startswith("    ") and
+                 not any(ln.strip().startswith(f"{p.input} (input") for p in self.pairs)]
+        return html_table(head, rows, lines[0], notes,
+                          bad=[i for i, p in enumerate(self.pairs) if not p.passed])
+
     def __repr__(self) -> str:
         state = "passed" if self.passed else f"failed ({len(self.failed_pairs)} pairs)"
         return (f"<GradcheckResult order={self.order} {state}, {len(self.pairs)} pairs, "

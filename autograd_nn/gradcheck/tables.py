@@ -103,6 +103,17 @@ class GradientTable(_Rows):
 
     __repr__ = __str__
 
+    def _repr_html_(self) -> str:
+        from ..reprs import html_table
+
+        a, b = self.labels
+        rows = [[r.name, str(r.shape), _e(r.max_abs_diff), _e(r.max_rel_diff),
+                 "yes" if r.ok else "NO", r.note] for r in self.rows]
+        text = str(self).splitlines()
+        return html_table(["name", "shape", f"max |{a}-{b}|", "max rel", "ok", ""], rows,
+                          text[0], [text[-1]], bad=[i for i, r in enumerate(self.rows)
+                                                    if not r.ok])
+
 
 def _named(x: Any, names: list[str] | None, keys: list[str] | None, what: str) -> dict:
     if isinstance(x, Mapping):
@@ -188,6 +199,18 @@ class ThreeWayTable(_Rows):
         return f"{head}\n{table}\n{tail}"
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        from ..reprs import html_table
+
+        rows = [[r.name, str(r.shape), _e(r.engine_hand_abs), _e(r.engine_hand_rel),
+                 _e(r.engine_fd_abs), _e(r.engine_fd_rel), _e(r.hand_fd_abs), _e(r.hand_fd_rel),
+                 "yes" if r.ok else "NO"] for r in self.rows]
+        text = str(self).splitlines()
+        head = ["name", "shape", "max |engine-hand|", "rel", "max |engine-fd|", "rel",
+                "max |hand-fd|", "rel", "ok"]
+        return html_table(head, rows, text[0], [text[1], text[-1]],
+                          bad=[i for i, r in enumerate(self.rows) if not r.ok])
 
 
 def _takes_arguments(fn: Callable) -> bool:

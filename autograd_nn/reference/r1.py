@@ -21,6 +21,8 @@ prediction (`train_side_by_side` checks it, ``report.bitwise_equal``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import nn, optim
@@ -96,15 +98,19 @@ def hand_update(W: dict[str, np.ndarray], grads: dict[str, np.ndarray],
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
 class R1Net(nn.Module):
-    """3 -> 4 -> 5 -> 1, sigmoid after every layer, no biases. ``weights()`` names the
-    parameters as the spec does: W1 = ``hidden1.weight``, W2 = ``hidden2.weight``,
-    W3 = ``output.weight`` (shapes (3,4), (4,5), (5,1): ``Linear`` computes ``x @ W``)."""
+    """3 -> 4 -> 5 -> 1, sigmoid after every layer, no biases. The parameters carry the spec's
+    names W1 = ``hidden1.weight``, W2 = ``hidden2.weight``, W3 = ``output.weight`` as their
+    ``.name`` (``weights()`` maps them; shapes (3,4), (4,5), (5,1): ``Linear`` computes
+    ``x @ W``), so ``draw_graph(J, params=model)``, ``print_graph`` and ``trace_backward``
+    all show W1, not ``hidden1.weight``, inside the ``hidden1 (Linear)`` cluster."""
 
     def __init__(self) -> None:
         super().__init__()
         self.hidden1 = nn.Linear(3, 4, bias=False)
         self.hidden2 = nn.Linear(4, 5, bias=False)
         self.output = nn.Linear(5, 1, bias=False)
+        for name, p in self.weights().items():
+            p.name = name  # every picture and table calls them W1, W2, W3
 
     def forward(self, X: Tensor) -> Tensor:
         """ŷ; the intermediates carry the spec's names (z2, a2, z3, a3, z4, yhat), so a graph
@@ -134,6 +140,38 @@ def engine_model(seed: int = SEED) -> R1Net:
 def engine_cost(model: R1Net, X: Tensor, y: Tensor) -> Tensor:
     """``J = Σ ½(y - ŷ)²`` from the engine's ops."""
     return 0.5 * F.mse_loss(model(X), y, reduction="sum")
+
+
+# ---- the first step, drawn -------------------------------------------------------------------
+def first_step(seed: int = SEED) -> dict[str, Any]:
+    """The first training step of R1, the one the demo's three-way table checks: the model at
+    its initial weights, the cost ``J`` (named, as are X, y, z2 ... yhat and W1 ... W3), the
+    engine's backward pass traced (``trace``) and the hand-derived ``deltas`` δ4, δ3, δ2."""
+    from ..viz import trace_backward
+
+    X, y = truth_table_r1()
+    model = engine_model(seed)
+    J = engine_cost(model, Tensor(X, name="X"), Tensor(y, name="y"))
+    J.name = "J"
+    trace = trace_backward(J, params=model)
+    _, _, deltas = hand_gradients(X, y, hand_init(seed))
+    return {"J": J, "model": model, "trace": trace, "deltas": deltas}
+
+
+def first_step_graph(step: dict[str, Any] | None = None, rankdir: str = "TB") -> Any:
+    """The demo's picture: R1's graph at the first step with every tensor's value and
+    gradient dJ/d(tensor) in 3 significant digits, each ``zk`` marked with its δk, titled with
+    the step and the loss; a ``graphviz.Digraph`` (nothing is written)."""
+    from ..viz import draw_graph
+
+    step = step or first_step()
+    J, trace = step["J"], step["trace"]
+    title = (f"R1 at the first training step (before any update): J = {J.item():.6g}\n"
+             "grad = dJ/d(tensor) from the engine's backward pass; "
+             "on z4, z3, z2 it equals the hand-derived δ4, δ3, δ2")
+    notes = {f"z{k}": f"= δ{k}" for k in (4, 3, 2)}
+    return draw_graph(J, params=step["model"], grads=trace, rankdir=rankdir, legend=True,
+                      precision=3, title=title, notes=notes, clusters=False)
 
 
 # ---- side by side -------------------------------------------------------------------------------

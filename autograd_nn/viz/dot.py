@@ -7,14 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
 from ..tensor import Tensor
 from .graph import (
     CONSTANT,
-    INTERMEDIATE,
-    LEAF,
-    OUTPUT,
-    PARAMETER,
     ConstEntry,
     GraphView,
     TensorEntry,
@@ -27,35 +22,28 @@ from .graph import (
 )
 from .layout import Layout, box_lines, plan
 from .render import digraph_class
+from .resolve import grad_lookup, resolve_highlight, resolve_notes
+from .style import (
+    BOX_STYLE,
+    CLUSTER_STYLE,
+    COLORS,
+    CURRENT,
+    FORWARD_EDGE,
+    GRADIENT_EDGE_STYLE,
+    HIGHLIGHT,
+    OP_STYLE,
+    TENSOR_STYLE,
+    attrs_text,
+    label,
+    legend_lines,
+    literal,
+    quote,
+)
 
-# Fill colours (the legend in draw_graph's docstring and in legend=True).
-COLORS = {
-    OUTPUT: "#a5d6a7",  # green
-    PARAMETER: "#90caf9",  # blue
-    LEAF: "#fff59d",  # yellow
-    INTERMEDIATE: "#ffffff",  # white
-    CONSTANT: "#eeeeee",  # grey, dashed border
-    "op": "#e0e0e0",  # grey ellipse
-    "module": "#ce93d8",  # purple 3-d box
-    "highlight": "#ff8a80",  # red, thick red border
-    "current": "#ffcc80",  # orange (the step shown by a backward trace)
-}
-_TENSOR_STYLE = {
-    OUTPUT: {"style": "filled,bold"},
-    PARAMETER: {"style": "filled"},
-    LEAF: {"style": "filled"},
-    INTERMEDIATE: {"style": "filled"},
-    CONSTANT: {"style": "filled,dashed", "fontcolor": "#555555"},
-}
-_OP_STYLE = {"shape": "ellipse", "style": "filled", "fontname": "Helvetica"}
-_BOX_STYLE = {"shape": "box3d", "style": "filled", "fillcolor": COLORS["module"],
-              "fontname": "Helvetica"}
-_CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#7e57c2", "fontcolor": "#4527a0",
-                  "labeljust": "l"}
-_HIGHLIGHT = {"fillcolor": COLORS["highlight"], "color": "#d50000", "penwidth": "3"}
-_CURRENT = {"fillcolor": COLORS["current"], "color": "#e65100", "penwidth": "2.5"}
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 _DTYPE_NAMES: dict[Any, str] = {}
+__all__ = ["COLORS", "draw_graph", "draw_view"]
+
 
 def draw_graph(
     root: Tensor | list[Tensor],
@@ -71,30 +59,40 @@ def draw_graph(
     grads: Any = None,
     legend: bool = False,
     precision: int = 4,
+    title: str | None = None,
+    notes: Mapping[Any, str] | None = None,
+    clusters: bool = True,
 ) -> Any:
     """The graph that produced ``root`` as a ``graphviz.Digraph`` (nothing is written).
 
-    One box per tensor: its name (from ``params``, a Module's ``named_parameters()`` or a dict
-    name -> Tensor, else ``tensor.name``), shape and dtype; with ``show_data`` its values, with
-    ``show_grad`` its ``.grad`` (or its gradient in ``grads``: a dict Tensor -> array or a
-    ``trace_backward`` result, which has every intermediate's gradient), all values when the
-    tensor has at most ``max_elements`` elements, else min/mean/max. One ellipse per operation,
-    e.g. ``matmul`` or ``sum(axis=0)``. Edges go tensor -> op -> tensor, operands in order.
+    One box per tensor: its name (see `autograd_nn.viz` for the naming rule), shape and dtype;
+    with ``show_data`` its values, with ``show_grad`` its ``.grad`` (or its gradient in
+    ``grads``: a dict Tensor -> array or a ``trace_backward`` result, which has every
+    intermediate's gradient and heads it ``grad = dJ/dz4``), all values when the tensor has at
+    most ``max_elements`` elements, else min/mean/max, each number in ``precision``
+    significant digits (``1.2e-04``, never ``0.``). One ellipse per operation, e.g.
+    ``matmul`` or ``sum(axis=0)``. Edges go tensor -> op -> tensor, operands in order.
 
     Colours: output green (bold border); parameter blue; other leaf that requires grad yellow;
     intermediate white; constant (a number or array operand, or a tensor that requires no
     grad) grey with a dashed border, or left out with ``hide_constants=True`` (then numbers are
     shown in the op's label, e.g. ``power(·, 2)``); op grey ellipse; collapsed module purple
-    3-d box; highlighted red with a thick red border. ``legend=True`` adds a legend cluster.
+    3-d box; highlighted red with a thick red border. ``legend=True`` adds a legend of the
+    kinds the picture uses. ``title`` is drawn above the graph; ``notes`` (a dict Tensor or
+    name -> text) adds a line to a tensor's box, or to its gradient's heading when the text
+    starts with ``=`` (``{z4: "= δ4"}`` shows ``grad = dJ/dz4 = δ4``). Every label shows its
+    text literally (backslashes, ``&amp;``, control characters included).
 
     Ops made inside a module's forward are grouped in a dashed cluster per module, labelled
-    ``name (Class)`` (names from ``params.named_modules()`` when ``params`` is a Module).
+    ``name (Class)`` (names from ``params.named_modules()`` when ``params`` is a Module);
+    ``clusters=False`` draws no clusters (a straight chain, parameters beside it).
     ``collapse`` (a module name, class name, module, a list of them, or True/"all" for every
     innermost module) draws each chosen module as one box with its parameter shapes and its
     input/output shapes. ``highlight`` takes a gradcheck result (its ``failed_nodes``) or a
     collection of Function nodes / Tensors and paints them red. Render with
     ``graph.render(...)``, ``graph.pipe(format="svg")`` or ``autograd_nn.viz.render``; Jupyter
-    shows the Digraph inline; ``graph.source`` is the DOT text.
+    shows the Digraph inline as SVG (without Graphviz's ``dot``: its DOT text and how to
+    install Graphviz); ``graph.source`` is the DOT text.
     """
     roots = as_roots(root, "draw_graph")
     if rankdir not in _RANKDIRS:
@@ -102,109 +100,52 @@ def draw_graph(
     if isinstance(max_elements, bool) or not isinstance(max_elements, (int, np.integer)) \
             or max_elements < 0:
         raise ValueError(f"draw_graph: max_elements must be an int >= 0, got {max_elements!r}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"draw_graph: title must be a str, got {type(title).__name__}")
     view = build_view(roots, params, "draw_graph")
     marked, failed = resolve_highlight(view, highlight)
     grad_of = grad_lookup(grads) if grads is not None else None
+    traced_root = getattr(grads, "root", None) if hasattr(grads, "grad_map") else None
     return draw_view(
         view, collapse=collapse, rankdir=rankdir, show_data=show_data, show_grad=show_grad,
         max_elements=int(max_elements), precision=precision, hide_constants=hide_constants,
         highlight=marked, highlight_note="✗ gradcheck failed" if failed else None,
-        grad_of=grad_of, legend=legend,
+        grad_of=grad_of, legend=legend, title=title, notes=resolve_notes(view, notes),
+        grad_root=view.entry_of(traced_root) if traced_root is not None else None,
+        clusters=clusters,
     )
-
-
-def grad_lookup(grads: Any) -> Callable[[Tensor], Any]:
-    """id-keyed gradient lookup from a trace (``grad_map()``) or a dict Tensor -> array."""
-    if hasattr(grads, "grad_map"):
-        by_id = grads.grad_map()
-    elif isinstance(grads, Mapping):
-        by_id = {}
-        for k, v in grads.items():
-            if not isinstance(k, Tensor):
-                raise TypeError(f"draw_graph: grads must be keyed by Tensors, got {k!r:.40}")
-            by_id[id(k)] = v
-    else:
-        raise TypeError(
-            "draw_graph: grads must be a trace_backward result or a dict Tensor -> gradient, "
-            f"got {type(grads).__name__}"
-        )
-    return lambda t: by_id.get(id(t))
-
-
-def resolve_highlight(view: GraphView, highlight: Any) -> tuple[set[str], bool]:
-    """Keys of the nodes to paint, and whether they came from a gradcheck result."""
-    if highlight is None:
-        return set(), False
-    failed = hasattr(highlight, "failed_nodes")
-    if failed:
-        items = list(highlight.failed_nodes or ())
-    elif isinstance(highlight, (Tensor, Function)):
-        items = [highlight]
-    else:
-        try:
-            items = list(highlight)
-        except TypeError:
-            raise TypeError(
-                "draw_graph: highlight must be a gradcheck result (with failed_nodes) or a "
-                f"collection of Function nodes / Tensors, got {type(highlight).__name__}"
-            ) from None
-    keys = set()
-    for x in items:
-        if not isinstance(x, (Tensor, Function)):
-            raise TypeError(
-                f"draw_graph: highlight items must be Function nodes or Tensors, got {x!r:.60}"
-            )
-        e = view.entry_of(x)
-        if e is not None:
-            keys.add(e.key)
-    if items and not keys:
-        raise ValueError(
-            f"draw_graph: none of the {len(items)} nodes to highlight is part of this graph "
-            "(draw the output whose graph holds them)"
-        )
-    return keys, failed
 
 
 def tensor_lines(
     e: TensorEntry, show_data: bool, show_grad: bool, grad: Any, max_elements: int,
-    precision: int, show_ids: bool = False,
+    precision: int, show_ids: bool = False, grad_title: str = "grad", note: str | None = None,
 ) -> list[str]:
     """Name (or, with ``show_ids``, the id ``t3`` of an unnamed tensor), shape and dtype;
-    then the values and the gradient (or their summaries)."""
+    then the values and the gradient (or their summaries), headed ``grad_title``. A ``note``
+    starting with ``=`` extends the gradient's heading, any other note is a line of its own."""
     t = e.tensor
     head = f"{e.name}  " if e.name else f"{e.key}  " if show_ids else ""
     dtype = _DTYPE_NAMES.get(t._data.dtype)
     if dtype is None:
         dtype = _DTYPE_NAMES[t._data.dtype] = str(t._data.dtype)
     lines = [f"{head}{shape_text(t._data)} {dtype}"]
+    if note is not None and not note.startswith("="):
+        lines.append(note)
+    elif note is not None:
+        grad_title = f"{grad_title} {note}"
     blocks = []
     if show_data:
         blocks.append(("value", t._data))
     if show_grad and grad is not None:
-        blocks.append(("grad", grad._data if isinstance(grad, Tensor) else grad))
+        blocks.append((grad_title, grad._data if isinstance(grad, Tensor) else grad))
     for title, arr in blocks:
         body = array_lines(arr, max_elements, precision)
         if len(body) == 1:
-            lines.append(f"{title} {body[0]}")
+            lines.append(f"{title}{' =' if ' ' in title else ''} {body[0]}")
         else:
             lines.append(title)
             lines.extend(body)
     return lines
-
-
-def _text(lines: list[str], left: bool = True) -> str:
-    """Label text: user backslashes kept literal, lines left-justified (``\\l``) or centred."""
-    esc = [x.replace("\\", "\\\\") for x in lines]
-    return "\\l".join(esc) + "\\l" if left else "\\n".join(esc)
-
-
-def _q(text: str) -> str:
-    """A DOT double-quoted string."""
-    return '"' + text.replace('"', '\\"') + '"'
-
-
-def _attrs(attrs: Mapping[str, str]) -> str:
-    return " ".join(f"{k}={_q(v)}" for k, v in attrs.items())
 
 
 def draw_view(
@@ -222,51 +163,71 @@ def draw_view(
     grad_of: Callable[[Tensor], Any] | None = None,
     grad_fallback: bool = True,
     edge_labels: Mapping[tuple[str, str], str] | None = None,
+    backward_ops: set[str] | None = None,
     current: set[str] | None = None,
     legend: bool = False,
+    legend_notes: tuple[str, ...] = (),
     title: str | None = None,
     show_ids: bool = False,
+    notes: Mapping[str, str] | None = None,
+    grad_root: Any = None,
+    clusters: bool = True,
 ) -> Any:
-    """Emit the Digraph of a view (draw_graph's and the backward trace's common renderer)."""
+    """Emit the Digraph of a view (draw_graph's and the backward trace's common renderer).
+
+    ``edge_labels`` (operand key, op key) -> text marks gradient edges: drawn with the arrow
+    pointing from the op to the operand (the way the gradient flows), blue, labelled;
+    ``backward_ops`` the ops whose backward ran (their output edge points back too).
+    ``grad_root``: the entry of the tensor the gradients are of (headings ``grad = dJ/dz4``)."""
     Digraph = digraph_class()
     layout = plan(view, collapse, {e.key for e in view.roots})
     highlight = {layout.rep(k) for k in highlight or ()}
     current = {layout.rep(k) for k in current or ()}
     edge_labels = edge_labels or {}
+    notes = notes or {}
     hidden = _hidden(view, hide_constants)
     bodies: dict[tuple, list[tuple[str, str, str]]] = {}
     attr_text: dict[tuple, str] = {}
+    kinds: set[str] = set()
 
-    def put(path: tuple, key: str, label: Any, attrs: dict) -> None:
+    def put(path: tuple, key: str, text: str, attrs: dict, kind: str) -> None:
+        kinds.add(kind)
         if key in highlight:
-            attrs = {**attrs, **_HIGHLIGHT}
+            attrs = {**attrs, **HIGHLIGHT}
+            kinds.add("highlight")
         elif key in current:
-            attrs = {**attrs, **_CURRENT}
+            attrs = {**attrs, **CURRENT}
+            kinds.add("current")
         items = tuple(attrs.items())
-        text = attr_text.get(items)
-        if text is None:
-            text = attr_text[items] = _attrs(attrs)
-        bodies.setdefault(tuple(path), []).append((key, label, text))
+        a = attr_text.get(items)
+        if a is None:
+            a = attr_text[items] = attrs_text(attrs)
+        bodies.setdefault(tuple(path), []).append((key, text, a))
 
     def grad_for(t: Tensor) -> Any:
         grad = grad_of(t) if grad_of is not None else None
         return t.grad if grad is None and grad_fallback else grad
 
+    root_name = grad_root.label if grad_root is not None else None
     for e in view.tensors:
         if e.key in layout.box or e.key in hidden:
             continue
         grad = grad_for(e.tensor) if show_grad else None
-        lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision, show_ids)
-        attrs = {"fillcolor": COLORS[e.kind], **_TENSOR_STYLE[e.kind]}
-        put(layout.path[e.key], e.key, _text(lines), attrs)
+        heading = "grad"
+        if root_name is not None and e is not grad_root:
+            heading = f"grad = d{root_name}/d{e.label}"
+        lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision,
+                             show_ids or root_name is not None, heading, notes.get(e.key))
+        attrs = {"fillcolor": COLORS[e.kind], **TENSOR_STYLE[e.kind]}
+        put(layout.path[e.key], e.key, label(lines), attrs, e.kind)
     for c in view.consts:
         if c.key in layout.box or c.key in hidden:
             continue
         text = short_value(c.value, 40)
         if isinstance(c.value, np.ndarray) and show_data and c.value.size <= max_elements:
             text = "\n".join(array_lines(c.value, max_elements, precision))
-        attrs = {"fillcolor": COLORS[CONSTANT], **_TENSOR_STYLE[CONSTANT]}
-        put(layout.path[c.key], c.key, _text(text.splitlines()), attrs)
+        attrs = {"fillcolor": COLORS[CONSTANT], **TENSOR_STYLE[CONSTANT]}
+        put(layout.path[c.key], c.key, label(text.splitlines()), attrs, CONSTANT)
     for op in view.ops:
         if op.key in layout.box:
             continue
@@ -276,26 +237,33 @@ def draw_view(
         lines = [op_label(op.node, folded)]
         if highlight_note and op.key in highlight:
             lines.append(highlight_note)
-        put(layout.path[op.key], op.key, _text(lines, left=False),
-            {"fillcolor": COLORS["op"], **_OP_STYLE})
+        put(layout.path[op.key], op.key, label(lines, left=False),
+            {"fillcolor": COLORS["op"], **OP_STYLE}, "op")
+    if not clusters:
+        bodies = {(): [x for group in bodies.values() for x in group]}
     for b in layout.boxes:
-        put(b.path, b.key, _text(box_lines(view, b, grad_for if show_grad else None)),
-            _BOX_STYLE)
+        text = label(box_lines(view, b, grad_for if show_grad else None))
+        put(b.path if clusters else (), b.key, text, BOX_STYLE, "module")
 
     graph_attr = {"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"}
-    if title:
-        graph_attr.update(label=title, labelloc="t", labeljust="l")
+    if edge_labels:  # room between labels of edges that meet at one op
+        graph_attr["nodesep"] = "0.5"
     dot = Digraph(
         graph_attr=graph_attr,
         node_attr={"shape": "box", "fontname": "Courier", "fontsize": "10", "margin": "0.08,0.04"},
-        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#546e7a"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": FORWARD_EDGE},
     )
+    if title:
+        dot.body.append(f"\tgraph [label={quote(label(title.splitlines(), left=False))} "
+                        "labelloc=t labeljust=l fontsize=13]\n")
     # DOT lines are written directly into the body: graphviz's node()/edge() quote every
     # attribute on each call, too slow for a graph of 100,000 ops.
     dot.body.extend(_cluster_lines(view, bodies))
-    dot.body.extend(_edge_lines(view, layout, hidden, edge_labels))
+    dot.body.extend(_edge_lines(view, layout, hidden, edge_labels, backward_ops or set()))
     if legend:
-        dot.body.extend(_legend_lines())
+        dot.body.extend(legend_lines(kinds, rankdir, legend_notes, bool(edge_labels),
+                                     "highlighted: " + highlight_note if highlight_note
+                                     else None))
     return dot
 
 
@@ -332,25 +300,27 @@ def _cluster_lines(view: GraphView, bodies: dict) -> list[str]:
             continue
         ind = "\t" * (len(item) + 1)
         if item:
-            attrs = {"label": view.module_label(item[-1]), **_CLUSTER_STYLE}
+            text = quote(literal(view.module_label(item[-1])))
             lines.append(f"{ind[:-1]}subgraph {names[item]} {{\n")
-            lines.append(f"{ind}graph [{_attrs(attrs)}]\n")
+            lines.append(f"{ind}graph [label={text} {attrs_text(CLUSTER_STYLE)}]\n")
             stack.append(f"{ind[:-1]}}}\n")
-        for key, label, attrs in bodies.get(item, ()):
-            lines.append(f"{ind}{key} [label={_q(label)} {attrs}]\n")
+        for key, text, attrs in bodies.get(item, ()):
+            lines.append(f"{ind}{key} [label={quote(text)} {attrs}]\n")
         stack.extend(reversed(children.get(item, ())))
     return lines
 
 
 def _edge_lines(
     view: GraphView, layout: Layout, hidden: set[str],
-    edge_labels: Mapping[tuple[str, str], str],
+    edge_labels: Mapping[tuple[str, str], str], backward_ops: set[str],
 ) -> list[str]:
     """tensor -> op -> tensor, operands in order (``x * x`` has two edges from x); edges
-    inside a collapsed box are left out, edges to and from a box drawn once."""
+    inside a collapsed box are left out, edges to and from a box drawn once. A gradient edge
+    (one of ``edge_labels``) keeps its place in the layout but its arrow points back."""
     lines: list[str] = []
     seen: set[tuple[str, str]] = set()
     rep = layout.rep
+    grad_style = attrs_text(GRADIENT_EDGE_STYLE)
     for op in view.ops:
         dst = rep(op.key)
         for a in op.operands:
@@ -361,27 +331,18 @@ def _edge_lines(
                 if src == dst or (src, dst) in seen:
                     continue
                 seen.add((src, dst))
-            label = edge_labels.get((a.key, op.key))
-            if label:
-                lines.append(f"\t{src} -> {dst} [label={_q(_text(label.splitlines(), False))}]\n")
+            text = edge_labels.get((a.key, op.key))
+            # the chain of computed tensors is drawn straight, leaves hang beside it
+            main = " weight=4" if getattr(a, "op", None) is not None else ""
+            if text:
+                lines.append(f"\t{src} -> {dst} [label={quote(label(text.splitlines(), False))}"
+                             f" {grad_style}{main}]\n")
             else:
-                lines.append(f"\t{src} -> {dst}\n")
+                lines.append(f"\t{src} -> {dst}{f' [{main[1:]}]' if main else ''}\n")
         for t in op.outputs:
             out = rep(t.key)
             if out != dst and (dst, out) not in seen:
                 seen.add((dst, out))
-                lines.append(f"\t{dst} -> {out}\n")
+                back = f" {grad_style}" if op.key in backward_ops else ""
+                lines.append(f"\t{dst} -> {out} [weight=4{back}]\n")
     return lines
-
-
-def _legend_lines() -> list[str]:
-    rows = [(f"legend_{k}", k, {"fillcolor": COLORS[k], **_TENSOR_STYLE[k]})
-            for k in (OUTPUT, PARAMETER, LEAF, INTERMEDIATE, CONSTANT)]
-    rows += [
-        ("legend_op", "operation", {"fillcolor": COLORS["op"], **_OP_STYLE}),
-        ("legend_module", "collapsed module", _BOX_STYLE),
-        ("legend_highlight", "highlighted", {"style": "filled", **_HIGHLIGHT}),
-    ]
-    lines = ["\tsubgraph cluster_legend {\n", '\t\tgraph [label=legend style=rounded]\n']
-    lines += [f"\t\t{key} [label={_q(text)} {_attrs(a)}]\n" for key, text, a in rows]
-    return lines + ["\t}\n"]

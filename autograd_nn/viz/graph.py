@@ -157,10 +157,12 @@ def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_g
     by_id, op_by_id = view.tensor_by_id, view.op_by_id
     const_by_id: dict[int, ConstEntry] = {}
     names = view.param_names
+    explicit = params is not None and not hasattr(params, "named_parameters")
     root_ids = {id(r) for r in roots}
 
     def tensor_entry(t: Tensor) -> TensorEntry:
-        name = names.get(id(t)) or t.name
+        # the naming rule (see the package docstring): explicit names first
+        name = (names.get(id(t)) or t.name) if explicit else (t.name or names.get(id(t)))
         if id(t) in root_ids:
             kind = OUTPUT
         elif t.grad_fn is not None:
@@ -257,11 +259,23 @@ def op_label(node: Function, constants: Sequence[Any] | None = None) -> str:
 
 
 def format_number(x: Any, precision: int) -> str:
+    """A number in ``precision`` significant digits: ``0.0123``, ``-1.2e-04``, ``3.5e+05``,
+    ``0`` (never ``0.`` or ``-0.`` for a small non-zero value); exponent form below 1e-3 and
+    from 10**precision up."""
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
         return str(int(x))
-    return f"{float(x):.{precision}g}"
+    v = float(x)
+    if v == 0.0 or not np.isfinite(v):
+        return "0" if v == 0.0 else str(v)
+    p = max(1, int(precision))
+    if 1e-3 <= abs(v) < 10.0 ** p:
+        return f"{v:.{p}g}"
+    mantissa, exponent = f"{v:.{p - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{exponent}"
 
 
 def summary(arr: np.ndarray, precision: int = 4) -> str:
@@ -278,13 +292,19 @@ def summary(arr: np.ndarray, precision: int = 4) -> str:
 
 
 def array_lines(arr: Any, max_elements: int, precision: int = 4) -> list[str]:
-    """An array as text lines: all its values when ``size <= max_elements``, else a summary."""
+    """An array as text lines: all its values (each in ``precision`` significant digits, see
+    `format_number`, in aligned columns) when ``size <= max_elements``, else a summary."""
     arr = np.asarray(arr)
     if arr.size == 1 and arr.ndim == 0:
         return [format_number(arr.item(), precision)]
     if arr.size > max_elements:
         return [summary(arr, precision)]
-    text = np.array2string(arr, precision=precision, suppress_small=True, max_line_width=88)
+    if arr.dtype.kind not in "fc" or arr.size == 0:
+        return np.array2string(arr, max_line_width=88).splitlines()
+    width = max(len(format_number(v, precision)) for v in arr.ravel())
+    text = np.array2string(
+        arr, max_line_width=88,
+        formatter={"float_kind": lambda v: format_number(v, precision).rjust(width)})
     return text.splitlines()
 
 

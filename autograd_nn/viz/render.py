@@ -60,9 +60,23 @@ def _classes() -> tuple[type, type]:
             except graphviz.ExecutableNotFound as e:
                 raise DotNotFound(kwargs.get("format") or (args or [self.format])[0]) from e
 
+        def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                              **kwargs: Any) -> dict[str, Any]:
+            """Jupyter's display: SVG (``image/svg+xml``); without ``dot``, the DOT text with
+            the install hint (``text/plain``), not a traceback."""
+            try:
+                return super()._repr_mimebundle_(include, exclude, **kwargs)
+            except graphviz.ExecutableNotFound:
+                return {"text/plain": missing_dot_text(self.source)}
+
     Digraph.__module__ = DotNotFound.__module__ = __name__
     _CLASSES.extend((Digraph, DotNotFound))
     return Digraph, DotNotFound
+
+
+def missing_dot_text(source: str) -> str:
+    """What a notebook shows for a graph when ``dot`` is missing: the hint, then the DOT."""
+    return INSTALL_HINT.format(fmt="SVG") + "\n\n" + source
 
 
 def digraph_class() -> type:

@@ -34,6 +34,7 @@ from ..registry import op_of
 from ..tensor import Tensor
 from .dot import draw_view
 from .graph import GraphView, TensorEntry, array_inline, build_view, op_label
+from .resolve import resolve_notes
 
 
 def _derivative_text(node: Function) -> str | tuple[str, ...]:
@@ -141,7 +142,7 @@ def _local_derivatives(node: Any, names: tuple[str, ...], g: np.ndarray) -> tupl
         v = ones[i] if i < len(ones) else None
         return None if v is None else np.array(getattr(v, "_data", v), copy=True)
 
-    result = []
+    result: list[LocalDerivative | None] = []
     for i, need in enumerate(needs):
         if not need:
             result.append(None)
@@ -185,12 +186,61 @@ class BackwardTrace:
         return iter(self.steps)
 
     def __getitem__(self, key: Any) -> Any:
+        """``trace[t]`` or ``trace["z4"]``: d root / d that tensor (an ndarray);
+        ``trace[i]``: the i-th step (from 0)."""
         if isinstance(key, Tensor):
             return self.grad_of(key)
-        return self.steps[key]
+        if isinstance(key, str):
+            return self.step_named(key).upstream
+        if isinstance(key, (int, np.integer, slice)) and not isinstance(key, bool):
+            return self.steps[key]
+        raise TypeError(f"trace[...]: expected a Tensor, a tensor's name or a step index, "
+                        f"got {type(key).__name__}")
+
+    def step_named(self, name: str) -> TraceStep:
+        """The step of the tensor called ``name`` (its name, or its id such as ``t3``)."""
+        found = [s for s in self.steps if s.label == name]
+        if len(found) != 1:
+            what = "no tensor" if not found else f"{len(found)} tensors"
+            raise KeyError(f"trace: {what} of this backward pass is called {name!r}; names: "
+                           f"{', '.join(s.label for s in self.steps)}")
+        return found[0]
 
     def __repr__(self) -> str:
-        return f"<BackwardTrace of {len(self.steps)} steps from {self.steps[0].label!r}>"
+        root = self.steps[0].label
+        names = ", ".join(s.label for s in self.steps[:8]) + (", ..." if len(self) > 8 else "")
+        return (f"<BackwardTrace of {root}: {len(self.steps)} steps ({names}); "
+                f"trace['name'] is d{root}/d(name), print(trace) the table, trace.draw() the "
+                f"picture, trace.to_html(path) a page to step through>")
+
+    def _repr_html_(self) -> str:
+        from ..reprs import html_table
+
+        head = ["step", "tensor", "op", "upstream grad", "-> operand", "local derivative",
+                "grad sent"]
+        rows = []
+        for s in self.steps:
+            first = [str(s.index), s.label, s.op, array_inline(s.upstream, 4, 4)]
+            sends = [(name, local.rule if local is not None else "", array_inline(sent, 4, 4))
+                     for name, local, sent in zip(s.operands, s.local, s.sent)
+                     if sent is not None] or [("(leaf)", "", "")]
+            rows += [(first if j == 0 else [""] * 4) + list(r) for j, r in enumerate(sends)]
+        caption = (f"backward pass of {self.steps[0].label}: {len(self.steps)} steps, in the "
+                   "engine's order (upstream grad = d root / d tensor)")
+        return html_table(head, rows, caption)
+
+    def to_html(self, path: Any, hand: Any = None, title: str | None = None,
+                clusters: bool = True) -> Any:
+        """Write one self-contained HTML page (no network access; opens from ``file://``)
+        that steps through this backward pass: previous/next buttons and the arrow keys, the
+        current tensor and op highlighted in the graph, its upstream gradient, each operand's
+        local derivative and the gradient sent to it; ``hand`` (tensor name or Tensor ->
+        ``(title, array)``) shows a matching hand-derived value, e.g. R1's δk. The graph needs
+        Graphviz's ``dot``; without it the page says how to install it and shows the numbers.
+        Returns the path."""
+        from .html import write_stepper_html
+
+        return write_stepper_html(self, path, hand, title, clusters)
 
     def step_of(self, t: Tensor) -> TraceStep:
         """The step in which the engine processed ``t``."""
@@ -244,41 +294,54 @@ class BackwardTrace:
     # ---- pictures ---------------------------------------------------------------------------
     def draw(self, step: int | None = None, edge_elements: int = 4, **options: Any) -> Any:
         """The graph with every gradient computed up to ``step`` (1-based; all by default)
-        in its tensor's box and on the edge it travelled (``g -> operand``); the step's tensor
-        and op painted orange; unnamed tensors labelled with their ids from the table.
+        in its tensor's box (headed ``grad = dJ/dz4``) and on the edge it travelled, drawn
+        blue with the arrow pointing the way the gradient flows (op -> operand); the step's
+        tensor and op painted orange; unnamed tensors labelled with their ids from the table.
         ``options`` go to the renderer: show_data, show_grad, max_elements, precision,
-        rankdir, collapse, hide_constants, legend."""
+        rankdir, collapse, hide_constants, legend, title, notes, clusters (see
+        `draw_graph`)."""
         n = len(self.steps)
         if step is None:
-            done, title = self.steps, f"backward pass: {n} steps, gradients on the edges"
+            done, title = self.steps, (f"backward pass of {self.steps[0].label}: {n} steps, "
+                                       "gradients on the edges")
             current: set[str] = set()
         else:
-            if not 1 <= step <= n:
-                raise IndexError(f"trace.draw: step must be in 1..{n}, got {step}")
+            if isinstance(step, bool) or not isinstance(step, (int, np.integer)) \
+                    or not 1 <= step <= n:
+                raise IndexError(f"trace.draw: step must be an int in 1..{n}, got {step!r}")
             done = self.steps[:step]
             s = self.steps[step - 1]
-            title = f"backward step {step}/{n}: {s.label} ({s.op}), upstream " + array_inline(
-                s.upstream, edge_elements, 3)
+            title = (f"backward step {step}/{n}: {s.label} ({s.op}), upstream "
+                     f"d{self.steps[0].label}/d{s.label} = "
+                     + array_inline(s.upstream, edge_elements, 3))
             current = {self._key(s.tensor)}
             if s.node is not None:
                 current.add(self.view.op_by_id[id(s.node)].key)
         grads = {id(s.tensor): s.upstream for s in done}
         labels: dict[tuple[str, str], str] = {}
+        ran: set[str] = set()
         for s in done:
             if s.node is None:
                 continue
             op = self.view.op_by_id[id(s.node)]
+            ran.add(op.key)
             for a, g in zip(op.operands, s.sent):
                 if g is not None:
-                    labels[(a.key, op.key)] = array_inline(g, edge_elements, 3)
+                    # shape and values on two lines: narrow labels, placed apart by dot
+                    labels[(a.key, op.key)] = array_inline(g, edge_elements, 3).replace(
+                        ") ", ")\n", 1)
         unknown = set(options) - {"show_data", "show_grad", "max_elements", "precision",
-                                  "rankdir", "collapse", "hide_constants", "legend"}
+                                  "rankdir", "collapse", "hide_constants", "legend", "title",
+                                  "notes", "clusters"}
         if unknown:
             raise TypeError(f"trace.draw: unexpected options {sorted(unknown)}")
         options.setdefault("show_grad", True)
+        options.setdefault("title", title)
+        options["notes"] = resolve_notes(self.view, options.get("notes"))
         return draw_view(
             self.view, grad_of=lambda t: grads.get(id(t)), edge_labels=labels,
-            current=current, title=title, grad_fallback=False, show_ids=True, **options,
+            backward_ops=ran, current=current, grad_fallback=False, show_ids=True,
+            grad_root=self.view.roots[0], **options,
         )
 
     def draw_steps(self, **options: Any) -> list:
