@@ -19,6 +19,7 @@ import linecache
 import os
 import sys
 import zlib
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,7 +58,7 @@ def _outside_package(path: str) -> bool:
 
 def creation_site() -> str:
     """The first frame outside the autograd_nn package (the user's line that made the op)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         path = frame.f_code.co_filename
         if _outside_package(path):
@@ -68,7 +69,7 @@ def creation_site() -> str:
 
 
 def _checksum(a: Any) -> int:
-    return zlib.crc32(np.ascontiguousarray(a).view(np.uint8).ravel())
+    return zlib.crc32(np.ascontiguousarray(a).view(np.uint8).ravel().tobytes())
 
 
 def _nonfinite(a: Any) -> str | None:
@@ -96,7 +97,7 @@ def _site_of(node: Any) -> str:
 def check_forward(ctx: Function, out: np.ndarray, arrays: Any) -> None:
     """Record the creation site and the saved arrays' checksums; raise on a NaN/inf result."""
     site = creation_site()
-    saved = [(i, _checksum(s)) for i, s in enumerate(ctx.saved_tensors)
+    saved = [(i, _checksum(s)) for i, s in enumerate(ctx.saved_tensors or ())
              if isinstance(s, np.ndarray)]
     ctx._anomaly = (site, saved)
     bad = _nonfinite(out)

@@ -44,7 +44,7 @@ def grad(
     (like ``torch.autograd.grad``). With ``create_graph=True`` they carry a graph of their own;
     an input the outputs do not depend on is an error unless ``allow_unused`` (then None)."""
     outs = _tensors("grad", outputs)
-    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    ins: list[Tensor] = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]  # type: ignore[list-item]
     for i, x in enumerate(ins):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise ValueError(f"grad: input {i} is not a Tensor that requires grad")
@@ -56,7 +56,7 @@ def grad(
 
 
 def _tensors(where: str, tensors: Tensors) -> list[Tensor]:
-    outs = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    outs: list[Any] = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
             raise TypeError(f"{where}: output {i} is a {type(o).__name__}, not a Tensor")

@@ -122,7 +122,7 @@ class GradientStore:
         for root, seed in zip(roots, seeds):
             self.add(root, seed)
 
-    def add(self, t: Tensor, g: np.ndarray) -> None:
+    def add(self, t: Tensor, g: Any) -> None:
         prev = self.sums.get(t)
         if prev is None:
             self.sums[t] = g
@@ -156,7 +156,7 @@ class RecordedGradientStore:
         for root, seed in zip(roots, seeds):
             self.add(root, seed)
 
-    def add(self, t: Tensor, g: Tensor) -> None:
+    def add(self, t: Tensor, g: Any) -> None:
         prev = self.sums.get(t)
         self.sums[t] = g if prev is None else prev + g
 
@@ -180,7 +180,7 @@ class PlainPass:
     def as_grad(self, gi: Any) -> np.ndarray:
         return np.asarray(getattr(gi, "_data", gi))
 
-    def to_hook(self, g: np.ndarray) -> Tensor:
+    def to_hook(self, g: Any) -> Tensor:
         return Tensor._from_op(g, None)
 
     def from_hook(self, r: Tensor, t: Tensor) -> np.ndarray:
@@ -203,7 +203,7 @@ class RecordedPass(PlainPass):
     def as_grad(self, gi: Any) -> Tensor:  # type: ignore[override]
         return gi if isinstance(gi, Tensor) else Tensor._from_op(np.asarray(gi), None)
 
-    def to_hook(self, g: Tensor) -> Tensor:  # type: ignore[override]
+    def to_hook(self, g: Any) -> Tensor:
         return g
 
     def from_hook(self, r: Tensor, t: Tensor) -> Tensor:  # type: ignore[override]

@@ -42,7 +42,7 @@ def manual_seed(seed: int) -> None:
 def default_generator() -> np.random.Generator:
     """A ``np.random.Generator`` drawing from numpy's global stream (the one
     ``np.random.seed`` / `manual_seed` seed): what ``rng=None`` means everywhere."""
-    return np.random.Generator(np.random.get_bit_generator())
+    return np.random.Generator(np.random.get_bit_generator())  # type: ignore[attr-defined]
 
 
 def as_generator(rng: Any) -> np.random.Generator:

@@ -24,13 +24,13 @@ from .tensor_methods import TensorMethods
 from .versions import VersionCounter
 
 if TYPE_CHECKING:
-    from .types import DTypeLike
+    from .types import DTypeLike, TensorLike
 
 _ALLOWED_KINDS = "biuf"
 _HOOK_KEYS = itertools.count()
 
 
-def to_array(data: Any, dtype: DTypeLike) -> np.ndarray:
+def to_array(data: Any, dtype: DTypeLike | None) -> np.ndarray:
     if isinstance(data, Tensor):
         arr = np.array(data._data, dtype=dtype)
     elif isinstance(data, np.ndarray):
@@ -86,7 +86,7 @@ class Tensor(TensorMethods):
     _hooks: dict[int, Callable[[Tensor], Tensor | None]] | None = None
     _versions: VersionCounter | None = None  # shared with the views of the same data
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None,
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None,
                  name: str | None = None) -> None:
         requires_grad = as_flag("Tensor: requires_grad", requires_grad)
         self._data = to_array(data, dtype)
@@ -370,16 +370,16 @@ class Tensor(TensorMethods):
             return fallback(self, other)  # inside a graph, x += y means x = x + y
         return self._inplace(op, ufunc, other, checked=True)
 
-    def __iadd__(self, other: Any) -> Tensor:
+    def __iadd__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self._augmented("+=", np.add, other, operator.add)
 
-    def __isub__(self, other: Any) -> Tensor:
+    def __isub__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self._augmented("-=", np.subtract, other, operator.sub)
 
-    def __imul__(self, other: Any) -> Tensor:
+    def __imul__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self._augmented("*=", np.multiply, other, operator.mul)
 
-    def __itruediv__(self, other: Any) -> Tensor:
+    def __itruediv__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self._augmented("/=", np.divide, other, operator.truediv)
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:

@@ -217,8 +217,11 @@ def _line(epoch: int, epochs: int, history: dict[str, list[float]]) -> str:
     return f"epoch {epoch}/{epochs}  " + "  ".join(parts)
 
 
-def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, data: Any,
-        epochs: int = 1, *, batch_size: int | None = 32, shuffle: bool = True, rng: Any = None,
+# C901 exception: option checks before the loop, then one line per epoch phase (train.py is
+# trust-nn's; to split when next changed)
+def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor],  # noqa: C901
+        optimizer: Any, data: Any, epochs: int = 1, *, batch_size: int | None = 32,
+        shuffle: bool = True, rng: Any = None,
         metrics: Any = (), validation_data: tuple[Any, Any] | None = None,
         callback: Callable[[int, dict[str, list[float]]], Any] | None = None,
         progress: bool | int = True) -> dict[str, list[float]]:

@@ -20,9 +20,10 @@ from .tensor import Tensor
 Argnums = int | tuple[int, ...]
 
 
-def _leaves(args: tuple, argnums: Argnums, name: str) -> tuple[list, list[Tensor], bool]:
+def _leaves(given: tuple[Any, ...], argnums: Argnums,
+            name: str) -> tuple[list[Any], list[Tensor], bool]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    args = list(args)
+    args = list(given)
     nested = False
     for i in nums:
         if i >= len(args) or i < -len(args):
@@ -136,6 +137,15 @@ def _pairs(primals: Any, tangents: Any, name: str) -> tuple[tuple, tuple, bool]:
     return ps, ts, single
 
 
+def _dot(gs: list[Tensor], vs: tuple[Any, ...]) -> Tensor:
+    """``sum_i <gs[i], vs[i]>``, recorded (it is differentiated once more)."""
+    terms = [(g * v).sum() for g, v in zip(gs, vs)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
 def hvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Tensor, Any]:
     """Hessian-vector product of scalar ``f`` at ``primals`` along ``tangents``, by double
     backward: returns ``(f(primals), H @ v)`` (tuples when primals is a tuple)."""
@@ -144,12 +154,7 @@ def hvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Tensor, 
     out = _call(f, args_, "hvp")
     if out.size != 1:
         raise ValueError(f"hvp: the function must return a single element, got shape {out.shape}")
-    gs = _grads(out, xs, create_graph=True)
-    dot = None
-    for g, v in zip(gs, ts):
-        term = (g * v).sum()
-        dot = term if dot is None else dot + term
-    hv = _grads(dot, xs, nested)
+    hv = _grads(_dot(_grads(out, xs, create_graph=True), ts), xs, nested)
     return (out if nested else out.detach()), (hv[0] if single else tuple(hv))
 
 
@@ -161,10 +166,5 @@ def jvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Tensor, 
     out = _call(f, args_, "jvp")
     u = Tensor._from_op(np.zeros_like(out.data), None)
     u.requires_grad = True
-    gs = _grads(out, xs, create_graph=True, seed=u)
-    dot = None
-    for g, v in zip(gs, ts):
-        term = (g * v).sum()
-        dot = term if dot is None else dot + term
-    (jv,) = _grads(dot, [u], nested)
+    (jv,) = _grads(_dot(_grads(out, xs, create_graph=True, seed=u), ts), [u], nested)
     return (out if nested else out.detach()), jv

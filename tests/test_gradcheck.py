@@ -5,6 +5,8 @@ reduction left to the wrong axis, the wrong sign. Expected values come from form
 here (and a central difference written here), never from the checker's own output.
 """
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -351,8 +353,9 @@ def test_bad_arguments_raise_clear_errors():
 
 def test_top_level_names():
     x = _t([0.2, 0.4], "x")
-    assert ag.gradcheck(lambda x: ag.sin(x), x)  # the module is callable
-    assert ag.gradcheck.gradcheck is gradcheck
+    assert ag.gradcheck(lambda x: ag.sin(x), x)
+    assert ag.gradcheck is gradcheck  # the function, with its own signature (help, Shift-Tab)
+    assert "raise_exception" in inspect.signature(ag.gradcheck).parameters
     assert issubclass(ag.GradcheckError, AssertionError)
 
 

@@ -178,7 +178,7 @@ def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"autograd-nn demo: cannot write {str(args.html)!r}: {e.strerror}",
                   file=sys.stderr)
             return 2
-    written.append(write_loss_curve(report.losses, out / "loss.png"))
+    written.append(write_loss_curve(list(report.losses), out / "loss.png"))
     print("\nwrote:")
     for path in written:
         if path is not None:

@@ -32,14 +32,11 @@ the point is reported, not failed (``nondiff='fail'`` fails it); otherwise it fa
 
 A failed check re-checks every op of f's graph on its own and lists the culprits in
 ``result.failed_nodes`` (``ag.draw_graph(result.outputs[0], highlight=result)`` paints them).
-This module is callable: ``ag.gradcheck(f, x)`` is ``ag.gradcheck.gradcheck(f, x)``.
+``autograd_nn.gradcheck`` is the function (as ``torch.autograd.gradcheck``); this package's
+other names are ``autograd_nn.<name>`` or ``from autograd_nn.gradcheck import <name>``.
 """
 
 from __future__ import annotations
-
-import sys
-import types
-from typing import Any
 
 from .check import gradcheck, gradgradcheck
 from .numerical import Kink, numerical_grad, numerical_jacobian
@@ -47,17 +44,6 @@ from .problem import GradcheckPrecisionWarning
 from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult
 from .sweep import SweepTable, eps_sweep
 from .tables import GradientTable, ThreeWayTable, check_three_way, compare_gradients
-
-
-class _CallableModule(types.ModuleType):
-    """``autograd_nn.gradcheck`` is both this package and the function: once the package is
-    imported, ``ag.gradcheck`` is the module, so calling it runs `gradcheck`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> GradcheckResult:
-        return gradcheck(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = [
     "GradcheckError", "GradcheckPrecisionWarning", "GradcheckResult", "GradientTable", "Kink",

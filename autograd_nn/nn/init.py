@@ -29,7 +29,7 @@ from ..seeding import as_generator
 from ..tensor import Tensor
 
 
-def _fill(t: Tensor, values: np.ndarray) -> Tensor:
+def _fill(t: Tensor, values: np.ndarray | float) -> Tensor:
     if not isinstance(t, Tensor):
         raise TypeError(f"init: expected a Tensor or Parameter, got {type(t).__name__}")
     t._data[...] = values

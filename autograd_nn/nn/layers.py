@@ -79,7 +79,7 @@ class Sequential(Module):
     """Modules applied one after the other; children are named ``"0"``, ``"1"``, ... (or by
     the keys of an ``OrderedDict`` passed as the only argument)."""
 
-    def __init__(self, *modules: Module | OrderedDict) -> None:
+    def __init__(self, *modules: Any) -> None:  # Modules, or one OrderedDict of them
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, m in modules[0].items():

@@ -157,10 +157,15 @@ class BinaryCrossEntropy(Function):
         return gp, gt
 
 
-@register(BinaryCrossEntropy, public=False, cases=lambda fn: [
-    Case(f"p {shape_label(s)} in (0.05, 0.95), target in [0, 1]", fn, (s,),
-         (uniform(0.05, 0.95),), lambda rng, s=s: {"target": rng.uniform(0.0, 1.0, s)})
-    for s in [(5,), (2, 3)]])
+def _bce_cases(fn: Any) -> list[Case]:
+    def target(s: tuple[int, ...]) -> Any:
+        return lambda rng: {"target": rng.uniform(0.0, 1.0, s)}
+
+    return [Case(f"p {shape_label(s)} in (0.05, 0.95), target in [0, 1]", fn, (s,),
+                 (uniform(0.05, 0.95),), target(s)) for s in [(5,), (2, 3)]]
+
+
+@register(BinaryCrossEntropy, public=False, cases=_bce_cases)
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]

@@ -77,7 +77,8 @@ class Module:
     # ---- registration -----------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
-        params, modules = d.get("_parameters"), d.get("_modules")
+        params: Any = d.get("_parameters")
+        modules: Any = d.get("_modules")
         if isinstance(value, (Parameter, Module)) and params is None:
             raise AttributeError(
                 f"cannot assign {type(value).__name__} {name!r} before Module.__init__() "

@@ -126,7 +126,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
     if isinstance(axes, (int, np.integer)):
         if axes < 0 or axes > min(na, nb):
             raise ValueError(f"tensordot: axes={axes} is out of range for {na} and {nb} axes")
-        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
+        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))  # type: list[Any], list[Any]
     else:
         ax_a, ax_b = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
         if len(ax_a) != len(ax_b):

@@ -37,7 +37,7 @@ class Eigh(Function):
 
     @staticmethod
     def forward(ctx: Any, a: Any, UPLO: str = "L") -> Any:
-        w, v = np.linalg.eigh(a, UPLO=UPLO)
+        w, v = np.linalg.eigh(a, UPLO=UPLO)  # type: ignore[call-overload]
         ctx.uplo = UPLO
         out = np.concatenate([w[..., None, :], v], axis=-2)
         ctx.save_for_backward(out)

@@ -260,7 +260,7 @@ class _Rounding(Function):
         return np.zeros(ctx.shape, ctx.dtype)
 
 
-def _rounding(name: str, ufunc: Any) -> type:
+def _rounding(name: str, ufunc: Any) -> type[Function]:
     return type(name.capitalize(), (_Rounding,), {
         "name": name, "ufunc": ufunc, "__module__": __name__,
         "__doc__": f"numpy's {name}; its gradient is zero."})
@@ -291,7 +291,7 @@ class NanToNum(Function):
 
 
 # ---- the functions with numpy's names -----------------------------------------------------------
-def _fn1(cls: type) -> Any:
+def _fn1(cls: type[Function]) -> Any:
     def f(x: Any) -> Tensor:
         return cls.apply(x)
 
@@ -300,7 +300,7 @@ def _fn1(cls: type) -> Any:
     return f
 
 
-def _fn2(cls: type) -> Any:
+def _fn2(cls: type[Function]) -> Any:
     def f(x1: Any, x2: Any) -> Tensor:
         return cls.apply(x1, x2)
 

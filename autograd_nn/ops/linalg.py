@@ -247,13 +247,14 @@ def matrix_power(a: Any, n: int) -> Tensor:
     if n == 0:  # the identity, in the graph with a zero gradient
         return where(np.ones(shape, dtype=bool), np.broadcast_to(np.eye(shape[-1]), shape), a)
     base = inv(a) if n < 0 else a
-    result = None
+    result: Tensor | None = None
     bits = bin(abs(int(n)))[2:][::-1]  # least significant first
     for i, bit in enumerate(bits):
         if bit == "1":
             result = base if result is None else matmul(result, base)
         if i < len(bits) - 1:
             base = matmul(base, base)
+    assert result is not None  # n != 0 has a 1 bit
     return result
 
 

@@ -65,7 +65,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
         return reshape(roll(flatten(a), shift, 0), _shape(a))
     shape = _shape(a)
     shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
-    total = {}
+    total: dict[int, Any] = {}
     for s, ax in zip(shifts.ravel(), axes.ravel()):
         ax = _axis("roll", int(ax), shape)
         total[ax] = total.get(ax, 0) + int(s)
@@ -167,7 +167,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Te
         if mode == "constant":
             out = _pad_constant(out, ax, before, after, values[ax])
         elif before or after:
-            idx = np.pad(np.arange(shape[ax]), (before, after), mode=mode)
+            idx = np.pad(np.arange(shape[ax]), (before, after), mode=mode)  # type: ignore[call-overload]
             out = getitem(out, _along(ax, idx))
     return astype(out, out.dtype) if out is start else out  # numpy's pad returns a new array
 

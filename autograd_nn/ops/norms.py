@@ -28,7 +28,7 @@ class Norm2(Function):
     def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
         ctx.axes, ctx.keepdims = _axes(axis, x.ndim), keepdims
-        out = np.asarray(np.sqrt(np.add.reduce(x * x, axis=ctx.axes, keepdims=keepdims)))
+        out = np.asarray(np.sqrt(np.add.reduce(x * x, axis=ctx.axes, keepdims=keepdims)))  # type: ignore[call-overload]  # noqa: E501
         ctx.save_for_backward(x, out)
         return out
 

@@ -41,7 +41,7 @@ def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect"
         raise TypeError("partition: the order= argument (structured arrays) is not supported")
     if axis is None:
         a, axis = flatten(a), -1
-    idx = np.argpartition(_data(a), kth, axis=axis, kind=kind)
+    idx = np.argpartition(_data(a), kth, axis=axis, kind=kind)  # type: ignore[arg-type]
     return take_along_axis(a, idx, axis)
 
 
@@ -95,7 +95,7 @@ class Cumprod(Function):
         return xp.swapaxes(xp.sum(xp.expand_dims(g_last, -1) * partial, axis=-2), ax, -1)
 
 
-def _accumulate(op: str, cls: type, a: Any, axis: Any, dtype: Any, out: Any) -> Tensor:
+def _accumulate(op: str, cls: type[Function], a: Any, axis: Any, dtype: Any, out: Any) -> Tensor:
     if dtype is not None or out is not None:
         raise TypeError(f"{op}: the dtype= and out= arguments are not supported on Tensors")
     if axis is None:

@@ -39,7 +39,7 @@ def numpy_exclusive_prod(x: Any) -> np.ndarray:
 
 
 def numpy_sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
-    return np.add.reduce(a, axis=axis, keepdims=keepdims)
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -68,7 +68,7 @@ class Sum(Function):
         ctx.axes = _axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
-        return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)
+        return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -88,7 +88,8 @@ class Mean(Function):
         ctx.count = math.prod(x.shape[a] for a in ctx.axes)
         if ctx.count == 0:
             raise ValueError(f"the mean over an empty selection of shape {x.shape} is undefined")
-        return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims) / ctx.count
+        total = np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
+        return total / ctx.count
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -137,7 +138,7 @@ class Prod(Function):
         ctx.axes = _axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.save_for_backward(x)
-        return np.multiply.reduce(x, axis=ctx.axes, keepdims=keepdims)
+        return np.multiply.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -245,7 +246,7 @@ def _no_dtype_or_out(op: str, dtype: Any, out: Any) -> None:
 
 @register(Sum, plain=numpy_sum, numpy=(np.sum,), methods=("sum",),
           derivative="broadcast g to {shape}", cases=reduction())
-def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike = None,
+def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike | None = None,
         out: None = None) -> Tensor:
     _no_dtype_or_out("sum", dtype, out)
     return Sum.apply(x, axis=axis, keepdims=keepdims)
@@ -253,7 +254,7 @@ def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLi
 
 @register(Mean, numpy=(np.mean,), methods=("mean",), derivative="broadcast g/{count} to {shape}",
           cases=reduction())
-def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike = None,
+def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike | None = None,
          out: None = None) -> Tensor:
     _no_dtype_or_out("mean", dtype, out)
     return Mean.apply(x, axis=axis, keepdims=keepdims)
@@ -278,7 +279,7 @@ amax, amin = max, min
 
 @register(Prod, numpy=(np.prod,), methods=("prod",),
           derivative="g ⊙ product of the other elements", cases=reduction(nonzero(0.6, 1.4)))
-def prod(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike = None,
+def prod(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike | None = None,
          out: None = None) -> Tensor:
     _no_dtype_or_out("prod", dtype, out)
     return Prod.apply(x, axis=axis, keepdims=keepdims)
@@ -292,7 +293,7 @@ def exclusive_prod(x: TensorLike) -> Tensor:
 
 @register(numpy=(np.var,), methods=("var",), cases=reduction())
 def var(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
-        dtype: DTypeLike = None, out: None = None) -> Tensor:
+        dtype: DTypeLike | None = None, out: None = None) -> Tensor:
     """Variance, ``sum((x - mean)**2) / (N - ddof)`` as numpy; N - ddof must be positive."""
     _no_dtype_or_out("var", dtype, out)
     return _var("var", x, axis, ddof, keepdims)
@@ -300,7 +301,7 @@ def var(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
 
 @register(numpy=(np.std,), methods=("std",), cases=reduction())
 def std(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
-        dtype: DTypeLike = None, out: None = None) -> Tensor:
+        dtype: DTypeLike | None = None, out: None = None) -> Tensor:
     """Standard deviation: sqrt(var). Its derivative is infinite where the variance is 0
     (e.g. over a single element), as sqrt's at 0."""
     _no_dtype_or_out("std", dtype, out)

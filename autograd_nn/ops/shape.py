@@ -249,9 +249,9 @@ def reshape(x: TensorLike, shape: ShapeLike) -> Tensor:
 
 def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
     """``t.transpose()``, ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``."""
-    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-        axes = axes[0]
-    return transpose(self, axes or None)
+    given: Any = axes[0] if len(axes) == 1 and (
+        axes[0] is None or isinstance(axes[0], (tuple, list))) else axes
+    return transpose(self, given or None)
 
 
 def _transpose_cases(fn: Any) -> list[Case]:

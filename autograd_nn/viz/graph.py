@@ -149,7 +149,8 @@ def _is_parameter_class(t: Tensor) -> bool:
     return any(c.__name__ == "Parameter" for c in type(t).__mro__)
 
 
-def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_graph") -> GraphView:
+# C901 exception: one walk with one branch per node kind; viz owns it
+def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_graph") -> GraphView:  # noqa: C901
     """Walk the graph below ``roots`` without recursion, visiting every object once."""
     view = GraphView()
     view.param_names, view.module_names, view.param_owner = read_params(params, where)
