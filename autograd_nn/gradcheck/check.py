@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from .numerical import Kink, check_eps, direction_line, jacobian_columns, line_derivative
 from .problem import Problem, _floating_or_none
 from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult
+from .trust import backward_drift, output_drift
 
 FAST_FLAGGED = "full (after fast mode flagged it)"
 
@@ -26,20 +27,22 @@ class Options:
     nondiff: str
     fast_mode: bool
     seed: int
+    nondet_tol: float = 0.0  # how far two evaluations at the same point may differ
     locate: bool = True  # fast mode: re-check flagged pairs in full to find the worst entry
 
 
 def make_options(where: str, eps: float, atol: float, rtol: float, nondiff: str,
-                 fast_mode: bool, seed: int | None) -> Options:
+                 fast_mode: bool, seed: int | None, nondet_tol: float = 0.0) -> Options:
     eps = check_eps(eps, where)
-    for name, v in (("atol", atol), ("rtol", rtol)):
+    for name, v in (("atol", atol), ("rtol", rtol), ("nondet_tol", nondet_tol)):
         if not np.isfinite(v) or v < 0:
             raise ValueError(f"{where}: {name} must be a finite number >= 0, got {v!r}")
     if nondiff not in ("report", "fail"):
         raise ValueError(f"{where}: nondiff must be 'report' or 'fail', got {nondiff!r}")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    return Options(eps, float(atol), float(rtol), nondiff, bool(fast_mode), int(seed))
+    return Options(eps, float(atol), float(rtol), nondiff, bool(fast_mode), int(seed),
+                   float(nondet_tol))
 
 
 class BackwardFailure(Exception):
@@ -116,6 +119,10 @@ def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) 
             notes.append(f"{problem.output_name(k)} has dtype {dt} although the inputs are "
                          "float64: f casts, so the finite differences are only that accurate")
     ana = Analytical(problem, outs, leaves)
+    refusal = (output_drift(problem, y0, opts.nondet_tol, "twice")
+               or backward_drift(ana, problem, opts.seed, opts.nondet_tol))
+    if refusal:
+        return _result(problem, opts, order, [], outs, notes, [refusal])
     columns: dict[int, tuple] = {}
 
     def numeric(i: int) -> tuple:
@@ -128,9 +135,15 @@ def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) 
     else:
         pairs = [_full_pair(problem, ana, numeric, i, k, opts)
                  for i in problem.diff for k in problem.checked_outputs]
+    drift = output_drift(problem, y0, opts.nondet_tol, "again after the finite differences")
+    return _result(problem, opts, order, pairs, outs, notes, [drift] if drift else [])
+
+
+def _result(problem: Problem, opts: Options, order: int, pairs: list, outs: tuple,
+            notes: list, cannot_vouch: list) -> GradcheckResult:
     return GradcheckResult(order=order, pairs=pairs, eps=opts.eps, atol=opts.atol, rtol=opts.rtol,
                            nondiff_policy=opts.nondiff, fast_mode=opts.fast_mode, seed=opts.seed,
-                           outputs=tuple(outs), notes=notes)
+                           outputs=tuple(outs), notes=notes, cannot_vouch=cannot_vouch)
 
 
 def _pair_base(problem: Problem, i: int, k: int) -> dict:
@@ -173,7 +186,12 @@ def _full_pair(problem: Problem, ana: Analytical, numeric: Callable, i: int, k: 
         m = j = None
     note = ""
     n_failed = int(failed.sum())
-    if n_failed and not ana.in_graph(k):
+    erratic = sum(not kink.stable for kink in kinks[k].values())
+    if erratic:
+        note = (f"{erratic} entries have erratic finite differences: the slopes near the point "
+                "fit no single kink (each one-sided slope must be stable when the step is "
+                "halved), as with noise, a jump in f, or several kinks within eps; they fail")
+    elif n_failed and not ana.in_graph(k):
         note = (f"{base['output']} is not a Tensor that requires grad (no graph), so its "
                 "analytical derivative is taken as zero")
     return PairResult(
@@ -214,6 +232,8 @@ def compare_entries(a: np.ndarray, n: np.ndarray, kinks: dict, opts: Options) ->
 
 
 def _is_subgradient(value: float, kink: Kink, opts: Options) -> bool:
+    if not kink.stable or np.isnan(value):
+        return False
     if kink.domain_edge:
         return True
     tol = opts.atol + opts.rtol * max(abs(kink.lo), abs(kink.hi))
@@ -276,7 +296,8 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
 
 def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-4, raise_exception: bool = True, fast_mode: bool = False,
-              nondiff: str = "report", seed: int | None = None) -> GradcheckResult:
+              nondiff: str = "report", seed: int | None = None,
+              nondet_tol: float = 0.0) -> GradcheckResult:
     """Check the engine's first derivatives of ``f`` at ``inputs`` against finite differences.
 
     ``f(*inputs)`` returns a Tensor or a tuple of Tensors; every input that requires grad
@@ -286,8 +307,11 @@ def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float
     ``raise_exception=False``. ``fast_mode`` checks one random projection ``uᵀJv`` per pair
     (seeded by ``seed``; a pair it flags is re-checked in full to find the worst entry).
     ``nondiff='fail'`` counts non-differentiable points (kinks, ties) as failures.
+    f must be deterministic: evaluated twice at the point (and after the finite differences)
+    its outputs, and its backward's results, must agree within ``nondet_tol`` (default 0: bit
+    for bit), or the check fails saying why (``result.cannot_vouch``).
     """
-    opts = make_options("gradcheck", eps, atol, rtol, nondiff, fast_mode, seed)
+    opts = make_options("gradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol)
     problem = Problem(f, inputs, "gradcheck")
     result = run_check(problem, opts, order=1, sites=True)
     return _finish(result, opts, 1, raise_exception)
@@ -298,7 +322,8 @@ def _finish(result: GradcheckResult, opts: Options, order: int,
     if not result.passed:
         from .localise import localise
 
-        localise(result, opts, order)
+        if result.failed_pairs:  # when it only cannot vouch, no op is to blame
+            localise(result, opts, order)
         if raise_exception:
             raise GradcheckError(result.report, result)
     return result
@@ -307,7 +332,8 @@ def _finish(result: GradcheckResult, opts: Options, order: int,
 def gradgradcheck(f: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4,
                   raise_exception: bool = True, fast_mode: bool = False,
-                  nondiff: str = "report", seed: int | None = None) -> GradcheckResult:
+                  nondiff: str = "report", seed: int | None = None,
+                  nondet_tol: float = 0.0) -> GradcheckResult:
     """Check second derivatives: the Jacobian of ``(inputs, grad_outputs) -> VJP`` (computed
     with ``create_graph=True``) against finite differences of that VJP.
 
@@ -317,7 +343,7 @@ def gradgradcheck(f: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
     """
     from .localise import vjp_problem
 
-    opts = make_options("gradgradcheck", eps, atol, rtol, nondiff, fast_mode, seed)
+    opts = make_options("gradgradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol)
     first = Problem(f, inputs, "gradgradcheck")
     outs, _ = forward(first, sites=True)
     problem = vjp_problem(first, outs, grad_outputs, opts.seed, "gradgradcheck")

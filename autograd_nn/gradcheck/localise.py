@@ -114,6 +114,8 @@ def check_node(node: Any, opts: Options, order: int) -> str | None:
     entries = probe[0].size * sum(problem.base[i].size for i in problem.diff)
     sub = replace(opts, fast_mode=entries > FULL_LIMIT, locate=False)
     result = run_check(problem, sub, order=1)
+    if result.cannot_vouch:
+        return None  # e.g. a random op (dropout): its own check cannot blame it either
     if not result.passed:
         return _summary(result, 1)
     if order == 2:
@@ -123,7 +125,7 @@ def check_node(node: Any, opts: Options, order: int) -> str | None:
             return None
         big = entries * 4 > FULL_LIMIT
         result = run_check(second, replace(sub, fast_mode=big), order=2)
-        if not result.passed:
+        if not result.passed and not result.cannot_vouch:
             return _summary(result, 2)
     return None
 

@@ -18,6 +18,7 @@ from .check import Analytical, forward
 from .numerical import check_eps, jacobian_columns
 from .problem import Problem
 from .tables import format_table
+from .trust import deterministic_values
 
 
 @dataclass
@@ -134,6 +135,7 @@ def eps_sweep(f: Callable[..., Any], inputs: Any, eps_values: Any = None,
     problem = Problem(f, inputs, "eps_sweep", warn=dtype == np.float64)
     if dtype != np.float64:  # the analytical reference at the point the dtype can represent
         problem.base = {i: b.astype(dtype).astype(np.float64) for i, b in problem.base.items()}
+    deterministic_values(problem)
     outs, args = forward(problem, sites=False)
     ana = Analytical(problem, outs, {i: args[i] for i in problem.diff})
     ref = {(k, i): ana.rows(k)[i] for k in problem.checked_outputs for i in problem.diff}

@@ -15,6 +15,7 @@ from .. import engine
 from ..tensor import Tensor
 from .numerical import check_eps, jacobian_columns
 from .problem import GradcheckPrecisionWarning, Problem, warn_precision
+from .trust import output_drift
 
 
 def format_table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
@@ -179,9 +180,13 @@ class ThreeWayTable(_Rows):
     _what = "parameter"
 
     def __init__(self, rows: list[ThreeWayRow], engine: dict, hand: dict, numerical: dict,
-                 tolerances: dict) -> None:
+                 tolerances: dict, cannot_vouch: list[str] | None = None) -> None:
         self.rows, self.engine, self.hand, self.numerical = rows, engine, hand, numerical
         self.tolerances = tolerances
+        self.cannot_vouch = list(cannot_vouch or [])  # reasons it fails whatever the rows say
+
+    def __bool__(self) -> bool:
+        return not self.cannot_vouch and super().__bool__()
 
     def __str__(self) -> str:
         t = self.tolerances
@@ -196,6 +201,7 @@ class ThreeWayTable(_Rows):
         bad = sum(not r.ok for r in self.rows)
         tail = (f"all {len(self.rows)} parameters agree" if not bad
                 else f"{bad} of {len(self.rows)} parameters DISAGREE")
+        tail += "".join(f"\ncannot vouch: {r}" for r in self.cannot_vouch)
         return f"{head}\n{table}\n{tail}"
 
     __repr__ = __str__
@@ -224,7 +230,7 @@ def _takes_arguments(fn: Callable) -> bool:
 
 
 def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: bool,
-                   need_fd: bool) -> tuple[dict, dict]:
+                   need_fd: bool) -> tuple[dict, dict, list]:
     names = list(params)
     values = [params[n] for n in names]
     base = [np.array(_array(v), dtype=np.float64) for v in values]
@@ -248,6 +254,7 @@ def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: boo
         f = loss_fn
     grads: dict = {}
     fd: dict = {}
+    reasons: list = []
     try:
         if need_engine:
             leaves = [Tensor(b, requires_grad=True) for b in base]
@@ -269,14 +276,19 @@ def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: boo
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GradcheckPrecisionWarning)
                 problem = Problem(f, list(base), "check_three_way", warn=False)
-                problem.values()
-                for i, n in enumerate(names):
+                y0 = problem.values()
+                drift = output_drift(problem, y0, 0.0, "twice")
+                if drift:
+                    reasons.append(drift)
+                for i, n in enumerate(names if not reasons else []):
                     fd[n] = jacobian_columns(problem, i, eps)[0][0].reshape(base[i].shape)
     finally:
         if closure:
             for v, s in zip(values, saved):
                 v.data = s
-    return grads, fd
+        if need_fd and reasons:
+            fd = {n: np.full(b.shape, np.nan) for n, b in zip(names, base)}
+    return grads, fd, reasons
 
 
 def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Mapping[str, Any],
@@ -303,8 +315,8 @@ def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Mapping[str, 
     need_engine, need_fd = engine is None, numerical is None
     if (need_engine or need_fd) and loss_fn is None:
         raise ValueError("check_three_way: give loss_fn, or both engine= and numerical=")
-    got_e, got_fd = _engine_and_fd(loss_fn, dict(params), eps, need_engine, need_fd) if (
-        need_engine or need_fd) else ({}, {})
+    got_e, got_fd, reasons = _engine_and_fd(loss_fn, dict(params), eps, need_engine, need_fd) if (
+        need_engine or need_fd) else ({}, {}, [])
     eng = {n: _array(engine[n]) for n in names} if engine is not None else got_e
     num = {n: _array(numerical[n]) for n in names} if numerical is not None else got_fd
     hnd = {n: _array(hand[n]) for n in names}
@@ -320,4 +332,4 @@ def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Mapping[str, 
         rows.append(ThreeWayRow(n, e.shape, eh[0], eh[1], ef[0], ef[1], hf[0], hf[1],
                                 eh[2] and ef[2] and hf[2]))
     tol = dict(eps=eps, rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol)
-    return ThreeWayTable(rows, eng, hnd, num, tol)
+    return ThreeWayTable(rows, eng, hnd, num, tol, reasons)

@@ -1,0 +1,83 @@
+"""What a check must establish before it may vouch for a derivative.
+
+Finite differences measure a function only if it is one: the same inputs must give the same
+outputs. Before any Jacobian is compared, f is evaluated a second time at the point and its
+backward run twice with the same seed; after the finite differences, f is evaluated at the
+point once more. Outputs (and gradients) that differ by more than ``nondet_tol`` (default 0:
+bit for bit) make the check fail with the reason (`cannot_vouch`), never pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .problem import Problem
+
+NONDETERMINISTIC_HINT = (
+    "Finite differences of a function that changes from call to call are noise, so no "
+    "derivative can be checked. Typical causes: a random draw inside f (noise, a dropout mask: "
+    "call model.eval(), or seed a generator inside f), or state that changes between calls (a "
+    "counter, running statistics, an optimizer step). If the difference is round-off of a "
+    "nondeterministic reduction, pass nondet_tol= (the finite differences are then only good "
+    "to ~nondet_tol/eps)."
+)
+
+
+def max_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest elementwise |a - b|; NaN equals NaN, equal infinities are equal."""
+    with np.errstate(all="ignore"):
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        d = np.where(same, 0.0, np.nan_to_num(np.abs(a - b), nan=np.inf))
+    return float(np.max(d, initial=0.0))
+
+
+def output_drift(problem: Problem, y0: list, nondet_tol: float, when: str) -> str | None:
+    """Evaluate f at the point again: why the check cannot vouch if it differs from ``y0``."""
+    y1 = problem.values()
+    for k, (a, b) in enumerate(zip(y0, y1)):
+        if a is None or b is None:
+            continue
+        d = max_difference(a, b)
+        if d > nondet_tol:
+            return (f"f is not deterministic: evaluated {when} at the same point, "
+                    f"{problem.output_name(k)} differs by up to {d:.3g} (nondet_tol="
+                    f"{nondet_tol:g}). {NONDETERMINISTIC_HINT}")
+    return None
+
+
+def backward_drift(ana: Any, problem: Problem, seed: int, nondet_tol: float) -> str | None:
+    """Run each output's backward twice with the same random seed: why the check cannot vouch
+    if the two vector-Jacobian products differ (a backward that is not reproducible)."""
+    from .check import BackwardFailure
+
+    rng = np.random.default_rng([seed, 1])
+    for k in problem.checked_outputs:
+        if not ana.in_graph(k):
+            continue
+        u = rng.standard_normal(int(np.prod(problem.out_shapes[k], dtype=np.int64)))
+        try:
+            g1, g2 = ana.vjp(k, u), ana.vjp(k, u)
+        except BackwardFailure:
+            return None  # reported by the pairs
+        for i in g1:
+            d = max_difference(g1[i], g2[i])
+            if d > nondet_tol:
+                return (f"the backward pass is not deterministic: run twice with the same "
+                        f"grad_output, the gradient of {problem.output_name(k)} w.r.t. "
+                        f"{problem.names[i]} differs by up to {d:.3g} (nondet_tol="
+                        f"{nondet_tol:g}); a derivative that changes from run to run cannot "
+                        "be checked")
+    return None
+
+
+def deterministic_values(problem: Problem, nondet_tol: float = 0.0) -> list:
+    """f's outputs at the point, after checking that a second evaluation gives the same; for
+    the tools that return numbers rather than a verdict (finite differences, the eps sweep),
+    a function that is not deterministic raises ``ValueError``."""
+    y0 = problem.values()
+    drift = output_drift(problem, y0, nondet_tol, "twice")
+    if drift:
+        raise ValueError(f"{problem.where}: {drift}")
+    return y0
