@@ -158,3 +158,148 @@ def test_a_kink_near_the_point_accepts_only_the_slope_on_the_points_side(value):
                        raise_exception=False)
     pair = result.failed_pairs[0]
     assert not result and pair.worst_input_element == (0,) and pair.analytical == 0.5
+
+
+# ---- 3. inputs the function does not depend on are reported; a model's parameters in place ---
+def _net(seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    for p in net.parameters():
+        p.data = rng.standard_normal(p.shape).astype(dtype)
+    X = ag.Tensor(rng.standard_normal((5, 3)))
+    y = ag.Tensor(rng.standard_normal((5, 1)))
+    return net, X, y
+
+
+def _mse(a, b):
+    return ((a - b) ** 2).mean()
+
+
+@pytest.mark.parametrize("as_generator", [False, True])
+def test_a_function_that_ignores_the_copies_it_is_given_fails(as_generator):
+    net, X, y = _net()
+    params = net.parameters() if as_generator else list(net.parameters())
+    result = ag.gradcheck(lambda *ps: _mse(net(X), y), params, raise_exception=False)
+    assert not result
+    (reason,) = result.cannot_vouch
+    assert "no output of f depends on" in reason
+    assert "ag.gradcheck(lambda: loss(net(X), y), net.parameters())" in reason
+
+
+def test_a_models_parameters_are_checked_in_place_and_restored_bit_for_bit():
+    net, X, y = _net()
+    params = list(net.parameters())
+    before = [(p.data, p.data.copy(), p.version, p.grad) for p in params]
+    _mse(net(X), y).backward()  # a .grad to keep
+    grads = [(p.grad, p.grad.data.copy()) for p in params]
+    result = ag.gradcheck(lambda: _mse(net(X), y), net.parameters())
+    assert result and len(result.pairs) == 4 and not result.cannot_vouch
+    for p, (arr, bits, version, _), (g, gbits) in zip(params, before, grads):
+        assert p.data is arr and p.version == version and p.grad is g
+        np.testing.assert_array_equal(p.data, bits)
+        np.testing.assert_array_equal(p.grad.data, gbits)
+    # the check really differentiates the model: the engine's gradient is what it compared
+    w = result.pairs[0].analytical_jacobian
+    np.testing.assert_allclose(w, grads[0][1], rtol=1e-10)
+
+
+def test_a_wrong_derivative_inside_a_model_is_caught_through_its_parameters():
+    class Cube(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3.003 * x * x  # 3x² off by 0.1%
+
+    net, X, y = _net()
+    result = ag.gradcheck(lambda: Cube.apply(net(X)).sum(), dict(net.named_parameters()),
+                          raise_exception=False)
+    assert not result and {p.input for p in result.failed_pairs} == {
+        n for n, _ in net.named_parameters()}
+    assert "0.weight" in result.report
+
+
+def test_parameters_are_restored_when_the_function_raises():
+    net, X, y = _net(dtype=np.float32)
+    params = list(net.parameters())
+    arrays = [p.data for p in params]
+    calls = []
+
+    def f():
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("boom")
+        return _mse(net(X), y)
+
+    with pytest.warns(ag.gradcheck.GradcheckPrecisionWarning), \
+            pytest.raises(RuntimeError, match="boom"):
+        ag.gradcheck(f, params)
+    assert all(p.data is a and p.dtype == np.float32 for p, a in zip(params, arrays))
+
+
+def test_float32_parameters_are_checked_on_float64_copies_and_stay_float32():
+    net, X, y = _net(dtype=np.float32)
+    seen = []
+    with pytest.warns(ag.gradcheck.GradcheckPrecisionWarning):
+        assert ag.gradcheck(lambda: seen.append(net[0].weight.dtype) or _mse(net(X), y),
+                            net.parameters())
+    assert set(seen) == {np.dtype(np.float64)}
+    assert all(p.dtype == np.float32 for p in net.parameters())
+
+
+def test_the_no_argument_form_needs_live_tensors():
+    with pytest.raises(TypeError, match="live Tensors"):
+        ag.gradcheck(lambda: ag.Tensor(1.0), [np.ones(3)])
+    w = _t([1.0, 2.0], "w")
+    with pytest.raises(ValueError, match="same Tensor"):
+        ag.gradcheck(lambda: (w * w).sum(), [w, w])
+
+
+def test_an_input_one_output_ignores_is_fine_an_input_all_ignore_is_not():
+    x, w = _t(X3, "x"), _t([1.0, 2.0], "w")
+    result = gradcheck(lambda x, w: (ag.sin(x).sum(), w * 2.0), [x, w])  # each is used once
+    assert result and not result.cannot_vouch
+    result = gradcheck(lambda x, w: ag.sin(x).sum(), [x, w], raise_exception=False)
+    assert not result and "'w'" in result.cannot_vouch[0]
+    assert "allow_unused=True" in result.cannot_vouch[0] and "'x'" not in result.cannot_vouch[0]
+    result = gradcheck(lambda x, w: ag.sin(x).sum(), [x, w], allow_unused=True)
+    assert result and any("allow_unused=True" in n for n in result.notes)
+    with pytest.raises(GradcheckError, match="no output of f depends"):
+        gradcheck(lambda x: ag.Tensor(np.ones(2)), x)  # a constant output
+
+
+def test_gradgradcheck_of_an_ignored_input_fails():
+    x, w = _t(X3, "x"), _t([1.0, 2.0], "w")
+    result = gradgradcheck(lambda x, w: ag.sin(x), [x, w], raise_exception=False)
+    assert not result and "'w'" in result.cannot_vouch[0]
+    assert gradgradcheck(lambda x, w: ag.sin(x), [x, w], allow_unused=True)
+
+
+def test_the_other_checkers_take_the_no_argument_form_too():
+    net, X, y = _net()
+    w = net[0].weight
+    arr = w.data
+    jac = ag.numerical_jacobian(lambda: (w * w).sum(), [w])[0]
+    np.testing.assert_allclose(jac, 2 * arr, rtol=1e-7)
+    assert w.data is arr
+    assert gradgradcheck(lambda: ag.tanh(net(X)).sum(), net.parameters())
+    assert all(p.data.dtype == np.float64 for p in net.parameters()) and w.data is arr
+    table = ag.eps_sweep(lambda: _mse(net(X), y), [w], eps_values=[1e-5, 1e-6])
+    assert table.best.max_abs_error < 1e-8 and w.data is arr
+
+
+def test_check_three_way_follows_the_same_contract():
+    net, X, y = _net()
+    named = dict(net.named_parameters())
+    zeros = {n: np.zeros(p.shape) for n, p in named.items()}
+    # copies ignored, and a hand derivation that is zero too: all three "agree" on nothing
+    arrays = {n: p.data.copy() for n, p in named.items()}
+    table = ag.check_three_way(lambda *ps: _mse(net(X), y), arrays, zeros)
+    assert not table and "no output of f depends on" in table.cannot_vouch[0]
+    _mse(net(X), y).backward()
+    hand = {n: p.grad.data.copy() for n, p in named.items()}  # the engine's, as "hand" here
+    assert ag.check_three_way(lambda: _mse(net(X), y), net.named_parameters(), hand)

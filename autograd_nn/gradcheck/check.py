@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ from ..tensor import Tensor
 from .numerical import Kink, check_eps, direction_line, jacobian_columns, line_derivative
 from .problem import Problem, _floating_or_none
 from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult
-from .trust import backward_drift, output_drift
+from .trust import backward_drift, input_verdicts, output_drift
 
 FAST_FLAGGED = "full (after fast mode flagged it)"
 
@@ -28,11 +28,13 @@ class Options:
     fast_mode: bool
     seed: int
     nondet_tol: float = 0.0  # how far two evaluations at the same point may differ
+    allow_unused: bool | None = None  # None: inputs f does not depend on are not looked for
     locate: bool = True  # fast mode: re-check flagged pairs in full to find the worst entry
 
 
 def make_options(where: str, eps: float, atol: float, rtol: float, nondiff: str,
-                 fast_mode: bool, seed: int | None, nondet_tol: float = 0.0) -> Options:
+                 fast_mode: bool, seed: int | None, nondet_tol: float = 0.0,
+                 allow_unused: bool | None = None) -> Options:
     eps = check_eps(eps, where)
     for name, v in (("atol", atol), ("rtol", rtol), ("nondet_tol", nondet_tol)):
         if not np.isfinite(v) or v < 0:
@@ -41,8 +43,10 @@ def make_options(where: str, eps: float, atol: float, rtol: float, nondiff: str,
         raise ValueError(f"{where}: nondiff must be 'report' or 'fail', got {nondiff!r}")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
+    if allow_unused is not None and not isinstance(allow_unused, (bool, np.bool_)):
+        raise TypeError(f"{where}: allow_unused must be True or False, got {allow_unused!r}")
     return Options(eps, float(atol), float(rtol), nondiff, bool(fast_mode), int(seed),
-                   float(nondet_tol))
+                   float(nondet_tol), None if allow_unused is None else bool(allow_unused))
 
 
 class BackwardFailure(Exception):
@@ -55,6 +59,8 @@ class Analytical:
     def __init__(self, problem: Problem, outs: tuple, leaves: dict[int, Tensor]) -> None:
         self.problem, self.outs, self.leaves = problem, outs, leaves
         self._rows: dict[int, Any] = {}
+        self.reached: set[int] = set()  # inputs some output's graph reaches
+        self._installed = {i: t.data for i, t in leaves.items()}  # the arrays f ran on
 
     def in_graph(self, k: int) -> bool:
         o = self.outs[k]
@@ -66,12 +72,16 @@ class Analytical:
         if not self.in_graph(k):
             return zeros
         o = self.outs[k]
+        for i, t in self.leaves.items():  # live inputs: back to the data f's graph was made on
+            if t.data is not self._installed[i]:
+                t.data = self._installed[i]
         try:
             seed = np.asarray(seed, o.dtype).reshape(o.shape)
             gs = engine.grad(o, list(self.leaves.values()), seed, retain_graph=True,
                              allow_unused=True)
         except Exception as e:  # the op's backward is under test: report, don't crash
             raise BackwardFailure(f"the backward pass raised {type(e).__name__}: {e}") from e
+        self.reached.update(i for i, g in zip(self.leaves, gs) if g is not None)
         return {i: zeros[i] if g is None else np.asarray(g.data, dtype=np.float64).ravel()
                 for i, g in zip(self.leaves, gs)}
 
@@ -123,6 +133,13 @@ def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) 
                or backward_drift(ana, problem, opts.seed, opts.nondet_tol))
     if refusal:
         return _result(problem, opts, order, [], outs, notes, [refusal])
+    reasons: list[str] = []
+    if opts.allow_unused is not None:
+        reasons, more = input_verdicts(problem, ana, y0, opts.seed, opts.allow_unused)
+        notes += more
+    if problem.held_constant:
+        notes.append(f"held constant, not checked: {', '.join(problem.held_constant)} "
+                     "(Tensors without requires_grad)")
     columns: dict[int, tuple] = {}
 
     def numeric(i: int) -> tuple:
@@ -136,7 +153,7 @@ def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) 
         pairs = [_full_pair(problem, ana, numeric, i, k, opts)
                  for i in problem.diff for k in problem.checked_outputs]
     drift = output_drift(problem, y0, opts.nondet_tol, "again after the finite differences")
-    return _result(problem, opts, order, pairs, outs, notes, [drift] if drift else [])
+    return _result(problem, opts, order, pairs, outs, notes, reasons + ([drift] if drift else []))
 
 
 def _result(problem: Problem, opts: Options, order: int, pairs: list, outs: tuple,
@@ -296,24 +313,31 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
 
 def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-4, raise_exception: bool = True, fast_mode: bool = False,
-              nondiff: str = "report", seed: int | None = None,
-              nondet_tol: float = 0.0) -> GradcheckResult:
+              nondiff: str = "report", seed: int | None = None, nondet_tol: float = 0.0,
+              allow_unused: bool = False) -> GradcheckResult:
     """Check the engine's first derivatives of ``f`` at ``inputs`` against finite differences.
 
     ``f(*inputs)`` returns a Tensor or a tuple of Tensors; every input that requires grad
     (Tensors with ``requires_grad=True``, floating ndarrays) is checked against every output,
-    on float64 copies (a warning says so for other dtypes). Returns a `GradcheckResult`
-    (truthy when it passes); on failure raises `GradcheckError` with the report, unless
-    ``raise_exception=False``. ``fast_mode`` checks one random projection ``uᵀJv`` per pair
-    (seeded by ``seed``; a pair it flags is re-checked in full to find the worst entry).
-    ``nondiff='fail'`` counts non-differentiable points (kinks, ties) as failures.
-    f must be deterministic: evaluated twice at the point (and after the finite differences)
-    its outputs, and its backward's results, must agree within ``nondet_tol`` (default 0: bit
-    for bit), or the check fails saying why (``result.cannot_vouch``).
+    on float64 copies (a warning says so for other dtypes). ``inputs`` may be a sequence, a
+    dict (its keys name the inputs) or an iterable such as ``net.parameters()``. A function
+    of no arguments reads live Tensors instead: ``gradcheck(lambda: loss(net(X), y),
+    net.parameters())`` perturbs the parameters in place and restores them exactly.
+
+    Returns a `GradcheckResult` (truthy when it passes); on failure raises `GradcheckError`
+    with the report, unless ``raise_exception=False``. ``fast_mode`` checks one random
+    projection ``uᵀJv`` per pair (seeded by ``seed``; a pair it flags is re-checked in full to
+    find the worst entry). ``nondiff='fail'`` counts non-differentiable points (kinks, ties)
+    as failures. The check fails, saying why (``result.cannot_vouch``), where it cannot vouch:
+    f not deterministic (two evaluations at the point, or two backward runs, differ by more
+    than ``nondet_tol``, default 0: bit for bit), or an input no output depends on (unless
+    ``allow_unused=True``: its zero derivative is then checked as zero).
     """
-    opts = make_options("gradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol)
+    opts = make_options("gradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol,
+                        allow_unused)
     problem = Problem(f, inputs, "gradcheck")
-    result = run_check(problem, opts, order=1, sites=True)
+    with problem.restoring():
+        result = run_check(problem, opts, order=1, sites=True)
     return _finish(result, opts, 1, raise_exception)
 
 
@@ -333,20 +357,29 @@ def gradgradcheck(f: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4,
                   raise_exception: bool = True, fast_mode: bool = False,
                   nondiff: str = "report", seed: int | None = None,
-                  nondet_tol: float = 0.0) -> GradcheckResult:
+                  nondet_tol: float = 0.0, allow_unused: bool = False) -> GradcheckResult:
     """Check second derivatives: the Jacobian of ``(inputs, grad_outputs) -> VJP`` (computed
     with ``create_graph=True``) against finite differences of that VJP.
 
     ``grad_outputs`` (one per output of f that has a graph) default to seeded random normals.
-    Same options and result as `gradcheck`; ``result.outputs`` and ``failed_nodes`` refer to
-    the graph of f itself, whose ops are re-checked one by one to first and second order.
+    Same inputs, options and result as `gradcheck` (``allow_unused`` is about f's own
+    outputs: a first derivative that is not constant-zero is what gets differentiated);
+    ``result.outputs`` and ``failed_nodes`` refer to the graph of f itself, whose ops are
+    re-checked one by one to first and second order.
     """
     from .localise import vjp_problem
 
-    opts = make_options("gradgradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol)
+    opts = make_options("gradgradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol,
+                        allow_unused)
     first = Problem(f, inputs, "gradgradcheck")
-    outs, _ = forward(first, sites=True)
-    problem = vjp_problem(first, outs, grad_outputs, opts.seed, "gradgradcheck")
-    result = run_check(problem, opts, order=2)
+    with first.restoring():
+        outs, args = forward(first, sites=True)
+        y0 = [_floating_or_none(o) for o in outs]
+        ana = Analytical(first, outs, {i: args[i] for i in first.diff})
+        reasons, notes = input_verdicts(first, ana, y0, opts.seed, bool(allow_unused))
+        problem = vjp_problem(first, outs, grad_outputs, opts.seed, "gradgradcheck")
+        result = run_check(problem, replace(opts, allow_unused=None), order=2)
     result.outputs = tuple(outs)
+    result.cannot_vouch[:0] = reasons
+    result.notes[:0] = notes
     return _finish(result, opts, 2, raise_exception)

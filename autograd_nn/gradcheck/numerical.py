@@ -247,7 +247,9 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     """The Jacobian of ``f`` at ``inputs`` by central differences in float64.
 
     ``f`` takes the inputs as arguments (Tensors: each differentiable input arrives as a fresh
-    float64 leaf) and returns a Tensor or a tuple of Tensors. The inputs differentiated are
+    float64 leaf), or no arguments and reads the inputs, live Tensors, itself (they are
+    perturbed in place and restored, as in `gradcheck`); it returns a Tensor or a tuple of
+    Tensors. The inputs differentiated are
     Tensors with ``requires_grad=True`` and floating ndarrays (if there are none: every
     floating input). Arrays of shape ``output.shape + input.shape`` come back like
     ``torch.autograd.functional.jacobian``: one array for one input and one output; a tuple
@@ -256,8 +258,9 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     """
     eps = check_eps(eps, "numerical_jacobian")
     problem = Problem(f, inputs, "numerical_jacobian", all_floating=True, warn=False)
-    deterministic_values(problem)
-    per_input = {i: jacobian_columns(problem, i, eps)[0] for i in problem.diff}
+    with problem.restoring():
+        deterministic_values(problem)
+        per_input = {i: jacobian_columns(problem, i, eps)[0] for i in problem.diff}
     results = []
     for k, oshape in enumerate(problem.out_shapes):
         row = []
@@ -278,15 +281,16 @@ def numerical_grad(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     """
     eps = check_eps(eps, "numerical_grad")
     problem = Problem(f, inputs, "numerical_grad", all_floating=True, warn=False)
-    deterministic_values(problem)
-    shapes = problem.out_shapes
-    if len(shapes) != 1 or shapes[0] is None or int(np.prod(shapes[0])) != 1:
-        raise ValueError(
-            f"numerical_grad: f must return a single-element Tensor, got output shape(s) "
-            f"{shapes}; use numerical_jacobian for other outputs"
-        )
     grads: list = [None] * len(problem.args)
-    for i in problem.diff:
-        jac, _ = jacobian_columns(problem, i, eps)
-        grads[i] = jac[0].reshape(problem.base[i].shape)
+    with problem.restoring():
+        deterministic_values(problem)
+        shapes = problem.out_shapes
+        if len(shapes) != 1 or shapes[0] is None or int(np.prod(shapes[0])) != 1:
+            raise ValueError(
+                f"numerical_grad: f must return a single-element Tensor, got output shape(s) "
+                f"{shapes}; use numerical_jacobian for other outputs"
+            )
+        for i in problem.diff:
+            jac, _ = jacobian_columns(problem, i, eps)
+            grads[i] = jac[0].reshape(problem.base[i].shape)
     return grads[0] if problem.single_input else tuple(grads)

@@ -81,3 +81,54 @@ def deterministic_values(problem: Problem, nondet_tol: float = 0.0) -> list:
     if drift:
         raise ValueError(f"{problem.where}: {drift}")
     return y0
+
+
+def _listed(problem: Problem, idx: list[int]) -> str:
+    return ", ".join(repr(problem.names[i]) for i in idx)
+
+
+def input_verdicts(problem: Problem, ana: Any, y0: list, seed: int,
+                   allow_unused: bool) -> tuple[list[str], list[str]]:
+    """Reasons the check cannot vouch, and notes, about inputs the outputs do not depend on.
+
+    An input is unused when no output's graph reaches it and f's value does not change at all
+    when it moves (by ~1e-3 relative, in a random direction): its derivative is zero on both
+    sides, and a zero checks nothing. It fails the check unless ``allow_unused``. An input the
+    graph does not reach but f's value depends on is used outside the graph: its pairs fail,
+    and a note says why."""
+    from .check import BackwardFailure
+
+    try:
+        for k in problem.checked_outputs:
+            if ana.in_graph(k):
+                ana.vjp(k, np.ones(int(np.prod(problem.out_shapes[k], dtype=np.int64))))
+    except BackwardFailure:
+        return [], []  # the pairs report it
+    rng = np.random.default_rng([seed, 2])
+    unused, outside = [], []
+    for i in problem.diff:
+        if i in ana.reached:
+            continue
+        x = problem.base[i]
+        moved = problem.values({i: x + 1e-3 * (1 + np.abs(x)) * rng.standard_normal(x.shape)})
+        same = all(a is None or max_difference(a, b) == 0 for a, b in zip(y0, moved))
+        (unused if same else outside).append(i)
+    reasons, notes = [], []
+    if unused and allow_unused:
+        notes.append(f"no output of f depends on {_listed(problem, unused)} "
+                     "(allow_unused=True): the check only confirms a zero derivative")
+    elif unused:
+        it, moves = ("it", "it moves") if len(unused) == 1 else ("them", "they move")
+        reasons.append(
+            f"no output of f depends on {_listed(problem, unused)}: no output's graph reaches "
+            f"{it} and f does not change when {moves}, so a zero derivative checks nothing. A "
+            "function that ignores the copies it is given does this (`lambda *ps: "
+            "loss(net(X), y)`); to check a model's parameters give a function of no "
+            "arguments, `ag.gradcheck(lambda: loss(net(X), y), net.parameters())`, and they "
+            "are perturbed in place. If a zero derivative is expected, pass allow_unused=True."
+        )
+    if outside:
+        notes.append(f"{_listed(problem, outside)}: no output's graph reaches it, yet f "
+                     "changes when it moves: f uses it outside the graph (through .data, "
+                     "numpy, detach() or a copy), so the engine's derivative is missing")
+    return reasons, notes
