@@ -303,3 +303,42 @@ def test_check_three_way_follows_the_same_contract():
     _mse(net(X), y).backward()
     hand = {n: p.grad.data.copy() for n, p in named.items()}  # the engine's, as "hand" here
     assert ag.check_three_way(lambda: _mse(net(X), y), net.named_parameters(), hand)
+
+
+# ---- 4. outputs without a graph are refused; checks too large to run say so first ----------
+@pytest.mark.parametrize("make", [
+    lambda x: float(ag.sin(x).sum()),
+    lambda x: ag.sin(x).sum().item(),
+    lambda x: np.float64(ag.sin(x).sum().data),
+    lambda x: ag.sin(x).data,
+    lambda x: (ag.sin(x).sum(), 3),
+    lambda x: (ag.sin(x).sum(), 2.5),
+], ids=["float", "item", "np.float64", "ndarray", "tuple with int", "tuple with float"])
+def test_an_output_that_is_not_a_tensor_is_refused(make):
+    for check in (gradcheck, gradgradcheck, ag.eps_sweep):
+        with pytest.raises(TypeError, match="not a Tensor"):
+            check(make, _t(X3))
+    with pytest.raises(TypeError, match="not a Tensor"):
+        ag.check_three_way(make, {"x": X3}, {"x": np.cos(X3)})
+
+
+def test_a_full_check_that_needs_gigabytes_points_to_fast_mode_before_allocating():
+    import tracemalloc
+
+    x = _t(np.linspace(-1.0, 1.0, 20_000))  # a 20000 x 20000 Jacobian: 3.2 GB a copy
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="fast_mode=True") as info:
+            gradcheck(lambda x: ag.tanh(x), x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "20000 x 20000" in str(info.value) and "GiB" in str(info.value)
+    assert peak < 50 * 2**20
+    assert gradcheck(lambda x: ag.tanh(x), x, fast_mode=True, seed=0)
+    with pytest.raises(ValueError, match="fast_mode=True"):
+        gradgradcheck(lambda x: ag.tanh(x), x)
+    with pytest.raises(ValueError, match="GiB"):
+        ag.eps_sweep(lambda x: ag.tanh(x), x)
+    with pytest.raises(ValueError, match="GiB"):
+        ag.numerical_jacobian(lambda x: ag.tanh(x), x)

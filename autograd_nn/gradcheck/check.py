@@ -11,12 +11,21 @@ import numpy as np
 from .. import engine
 from ..anomaly import AnomalyError, detect_anomaly
 from ..tensor import Tensor
+from . import trust
 from .numerical import Kink, check_eps, direction_line, jacobian_columns, line_derivative
 from .problem import Problem, _floating_or_none
 from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult
-from .trust import backward_drift, input_verdicts, output_drift
+from .trust import (
+    backward_drift,
+    input_verdicts,
+    jacobian_entries,
+    output_drift,
+    refuse_large_jacobian,
+)
 
 FAST_FLAGGED = "full (after fast mode flagged it)"
+FAST_HINT = ("Use fast_mode=True: one random projection uᵀJv per input/output pair, a few "
+             "evaluations of f and one backward per output.")
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,8 @@ def forward(problem: Problem, sites: bool) -> tuple[tuple, list]:
 def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) -> GradcheckResult:
     """Compare the engine's Jacobian with finite differences for every (input, output) pair."""
     outs, args = forward(problem, sites)
+    if not opts.fast_mode:
+        refuse_large_jacobian(problem, 2, FAST_HINT)
     leaves = {i: args[i] for i in problem.diff}
     y0 = [_floating_or_none(o) for o in outs]
     notes = []
@@ -289,7 +300,7 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
         for k in problem.checked_outputs:
             base = _pair_base(problem, i, k)
             if isinstance(analytic[k], BackwardFailure):
-                if opts.locate:
+                if opts.locate and _fits(problem, i, k):
                     pairs.append(_full_pair(problem, ana, numeric, i, k, opts, FAST_FLAGGED))
                 else:
                     pairs.append(PairResult(**base, passed=False, mode="fast", n_checked=1,
@@ -301,7 +312,7 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
                 np.array([[a_val]]), np.array([[n_val]]),
                 {(0, 0): kinks[k][0]} if 0 in kinks[k] else {}, opts)
             flagged = bool(failed[0, 0] or kinked[0, 0] or (0 in kinks[k]))
-            if flagged and opts.locate:
+            if flagged and opts.locate and _fits(problem, i, k):
                 pairs.append(_full_pair(problem, ana, numeric, i, k, opts, FAST_FLAGGED))
                 continue
             pairs.append(PairResult(
@@ -309,6 +320,11 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
                 n_failed=int(failed[0, 0]), max_abs_error=float(err[0, 0]),
                 max_rel_error=float(rel[0, 0]), analytical=a_val, numerical=n_val))
     return pairs
+
+
+def _fits(problem: Problem, i: int, k: int) -> bool:
+    """Whether re-checking the pair (i, k) in full stays under the full-mode memory limit."""
+    return 2 * 8 * jacobian_entries(problem, [k], [i]) <= trust.FULL_MODE_MAX_BYTES
 
 
 def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,

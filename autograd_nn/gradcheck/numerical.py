@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .problem import Problem
-from .trust import deterministic_values
+from .trust import deterministic_values, refuse_large_jacobian
 
 _EPS64 = float(np.finfo(np.float64).eps)
 
@@ -257,9 +257,12 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     outputs (of those) when ``f`` returns a tuple. The caller's arrays are never modified.
     """
     eps = check_eps(eps, "numerical_jacobian")
-    problem = Problem(f, inputs, "numerical_jacobian", all_floating=True, warn=False)
+    problem = Problem(f, inputs, "numerical_jacobian", all_floating=True, warn=False,
+                      tensor_outputs=False)
     with problem.restoring():
         deterministic_values(problem)
+        refuse_large_jacobian(problem, 1, "Differentiate a smaller problem, or measure "
+                              "directional derivatives instead.")
         per_input = {i: jacobian_columns(problem, i, eps)[0] for i in problem.diff}
     results = []
     for k, oshape in enumerate(problem.out_shapes):
@@ -280,7 +283,8 @@ def numerical_grad(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     constant inputs) for a sequence. Inputs as in `numerical_jacobian`; they are not modified.
     """
     eps = check_eps(eps, "numerical_grad")
-    problem = Problem(f, inputs, "numerical_grad", all_floating=True, warn=False)
+    problem = Problem(f, inputs, "numerical_grad", all_floating=True, warn=False,
+                      tensor_outputs=False)
     grads: list = [None] * len(problem.args)
     with problem.restoring():
         deterministic_values(problem)

@@ -126,11 +126,13 @@ class Problem:
     def __init__(self, f: Callable, inputs: Any, where: str, *, all_floating: bool = False,
                  warn: bool = True, names: Sequence[str] | None = None,
                  output_names: Sequence[str] | None = None,
-                 live: Collection[int] | None = None, every_input: bool = False) -> None:
+                 live: Collection[int] | None = None, every_input: bool = False,
+                 tensor_outputs: bool = True) -> None:
         if not callable(f):
             raise TypeError(f"{where}: f must be callable, got {type(f).__name__}")
         self.f = f
         self.where = where
+        self.tensor_outputs = tensor_outputs  # the checkers need a graph: Tensors only
         self.args, self.single_input, given_names = as_argument_list(inputs, where)
         names = names if names is not None else given_names
         self.pass_live = live is not None
@@ -230,6 +232,8 @@ class Problem:
                     f"({', '.join(type(o).__name__ for o in outs)}); it must return a Tensor "
                     "(or a tuple of Tensors) computed from the inputs"
                 )
+            if self.tensor_outputs:
+                _require_tensors(outs, single, self.where)
         elif shapes != self.out_shapes:
             raise ValueError(
                 f"{self.where}: f returned outputs of shapes {shapes} after returning "
@@ -251,6 +255,19 @@ class Problem:
     @property
     def checked_outputs(self) -> list[int]:
         return [k for k, s in enumerate(self.out_shapes) if s is not None]
+
+
+def _require_tensors(outs: tuple, single: bool, where: str) -> None:
+    """A checker compares the engine's derivative: every output must be a Tensor (a Python
+    number or an ndarray has no graph, so its derivative could only be taken as zero)."""
+    for k, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            name = "output" if single else f"output {k}"
+            raise TypeError(
+                f"{where}: f's {name} is of type {type(o).__name__}, not a Tensor; it has no "
+                "graph, so the engine's derivative of it cannot be checked. Return the Tensor "
+                "itself (not .item(), float() or .data)"
+            )
 
 
 def _data(o: Any) -> Any:

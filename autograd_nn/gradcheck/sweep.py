@@ -18,7 +18,7 @@ from .check import Analytical, forward
 from .numerical import check_eps, jacobian_columns
 from .problem import Problem
 from .tables import format_table
-from .trust import deterministic_values
+from .trust import deterministic_values, refuse_large_jacobian
 
 
 @dataclass
@@ -138,6 +138,7 @@ def eps_sweep(f: Callable[..., Any], inputs: Any, eps_values: Any = None,
             problem.base = {i: b.astype(dtype).astype(np.float64) for i, b in problem.base.items()}
         deterministic_values(problem)
         outs, args = forward(problem, sites=False)
+        refuse_large_jacobian(problem, 2, "Sweep a smaller problem (fewer or smaller inputs).")
         ana = Analytical(problem, outs, {i: args[i] for i in problem.diff})
         ref = {(k, i): ana.rows(k)[i] for k in problem.checked_outputs for i in problem.diff}
         scale = max((float(np.max(np.abs(a), initial=0.0)) for a in ref.values()), default=0.0)

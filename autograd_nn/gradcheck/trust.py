@@ -132,3 +132,31 @@ def input_verdicts(problem: Problem, ana: Any, y0: list, seed: int,
                      "changes when it moves: f uses it outside the graph (through .data, "
                      "numpy, detach() or a copy), so the engine's derivative is missing")
     return reasons, notes
+
+
+# A full check stores f's Jacobian twice (analytical and numerical, float64); above this it
+# refuses before allocating anything and points to fast mode.
+FULL_MODE_MAX_BYTES = 2**30
+
+
+def jacobian_entries(problem: Problem, outputs: list[int] | None = None,
+                     inputs: list[int] | None = None) -> int:
+    """Entries of f's Jacobian over the given outputs and inputs (all by default)."""
+    outs = problem.checked_outputs if outputs is None else outputs
+    ins = problem.diff if inputs is None else inputs
+    m = sum(int(np.prod(problem.out_shapes[k], dtype=np.int64)) for k in outs)
+    return m * sum(problem.base[i].size for i in ins)
+
+
+def refuse_large_jacobian(problem: Problem, copies: int, hint: str) -> None:
+    """``ValueError`` before allocating when ``copies`` float64 Jacobians exceed the limit."""
+    entries = jacobian_entries(problem)
+    need = entries * 8 * copies
+    if need > FULL_MODE_MAX_BYTES:
+        m = sum(int(np.prod(problem.out_shapes[k], dtype=np.int64))
+                for k in problem.checked_outputs)
+        raise ValueError(
+            f"{problem.where}: f's Jacobian is {m} x {entries // max(m, 1)} ({entries:,} "
+            f"entries); {copies} float64 copies need {need / 2**30:.1f} GiB, more than the "
+            f"{FULL_MODE_MAX_BYTES / 2**30:.0f} GiB limit. Nothing was allocated. {hint}"
+        )
