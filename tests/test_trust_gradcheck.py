@@ -342,3 +342,49 @@ def test_a_full_check_that_needs_gigabytes_points_to_fast_mode_before_allocating
         ag.eps_sweep(lambda x: ag.tanh(x), x)
     with pytest.raises(ValueError, match="GiB"):
         ag.numerical_jacobian(lambda x: ag.tanh(x), x)
+
+
+# ---- 5. more ways to vouch for what was not measured -----------------------------------------
+def test_an_output_cast_to_float32_cannot_be_checked():
+    result = gradcheck(lambda x: ag.astype(ag.sin(x), np.float32), _t(X3),
+                       raise_exception=False)
+    assert not result and "lower precision" in result.cannot_vouch[0]
+    assert "output (float32)" in result.cannot_vouch[0]
+
+
+def test_a_function_that_writes_into_its_input_cannot_be_checked():
+    def halve_then_square(x):
+        x.data[...] = x.data * 0.5  # a raw write the engine does not see
+        return (x * x).sum()
+
+    result = gradcheck(halve_then_square, _t(X3), raise_exception=False)
+    assert not result and "modified 'x' in place" in result.cannot_vouch[0]
+    net, X, y = _net()
+    w = net[0].weight
+    arr, bits = w.data, w.data.copy()
+
+    def decay_then_loss():
+        w.data *= 0.5
+        return _mse(net(X), y)
+
+    result = gradcheck(decay_then_loss, net.parameters(), raise_exception=False)
+    assert not result and "modified" in result.cannot_vouch[0]
+    assert w.data is arr
+    np.testing.assert_array_equal(arr, bits)
+
+
+def test_tensors_held_constant_are_named_in_the_report():
+    x, c = _t(X3, "x"), ag.Tensor(np.ones(3), name="scale")  # c: requires_grad forgotten
+    result = gradcheck(lambda x, c: (x * c).sum(), [x, c])
+    assert result and "held constant, not checked: scale" in result.report
+
+
+def test_equal_infinities_are_not_agreement():
+    # d/dx (x * 1e308) * 10 = 1e309: overflows to inf in the engine and in the differences
+    x = _t([0.0])
+    with np.errstate(over="ignore"):  # the overflow is the point
+        result = gradcheck(lambda x: (x * 1e308) * 10.0, x, raise_exception=False)
+        table = ag.check_three_way(lambda x: (x * 1e308) * 10.0, {"x": np.zeros(1)},
+                                   {"x": np.full(1, np.inf)})
+    assert not result and result.failed_pairs[0].n_failed == 1
+    assert not table and not table["x"].ok

@@ -19,6 +19,8 @@ from .trust import (
     backward_drift,
     input_verdicts,
     jacobian_entries,
+    low_precision_outputs,
+    mutated_inputs,
     output_drift,
     refuse_large_jacobian,
 )
@@ -133,14 +135,10 @@ def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) 
         refuse_large_jacobian(problem, 2, FAST_HINT)
     leaves = {i: args[i] for i in problem.diff}
     y0 = [_floating_or_none(o) for o in outs]
-    notes = []
-    for k in problem.checked_outputs:
-        dt = np.asarray(outs[k].data if isinstance(outs[k], Tensor) else outs[k]).dtype
-        if dt != np.float64:
-            notes.append(f"{problem.output_name(k)} has dtype {dt} although the inputs are "
-                         "float64: f casts, so the finite differences are only that accurate")
+    notes: list[str] = []
     ana = Analytical(problem, outs, leaves)
-    refusal = (output_drift(problem, y0, opts.nondet_tol, "twice")
+    refusal = (mutated_inputs(problem, args) or low_precision_outputs(problem, outs)
+               or output_drift(problem, y0, opts.nondet_tol, "twice")
                or backward_drift(ana, problem, opts.seed, opts.nondet_tol))
     if refusal:
         return _result(problem, opts, order, [], outs, notes, [refusal])
@@ -240,11 +238,12 @@ def compare_entries(a: np.ndarray, n: np.ndarray, kinks: dict, opts: Options) ->
     ``(m, j, Kink)`` non-differentiable points where ``a`` is a valid subgradient."""
     with np.errstate(all="ignore"):
         err = np.abs(a - n)
-        same = a == n  # equal infinities
+        same = (a == n) & np.isfinite(n)  # equal infinities vouch for nothing
         err = np.where(same, 0.0, np.nan_to_num(err, nan=np.inf))
         rel = err / np.maximum(np.maximum(np.abs(a), np.abs(n)), max(opts.atol, 1e-300))
         rel = np.nan_to_num(rel, nan=np.inf)
         bad = ~(err <= opts.atol + opts.rtol * np.abs(n))  # a NaN numerical value fails
+        bad |= ~np.isfinite(a) | ~np.isfinite(n)  # nor does an infinite one vouch
     kinked = np.zeros(a.shape, dtype=bool)
     points = []
     for (m, j), kink in sorted(kinks.items()):

@@ -12,7 +12,7 @@ import numpy as np
 from ..tensor import Tensor
 from .numerical import check_eps, jacobian_columns
 from .problem import Problem, _floating_or_none
-from .trust import input_verdicts, output_drift
+from .trust import input_verdicts, low_precision_outputs, mutated_inputs, output_drift
 
 
 def format_table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
@@ -32,13 +32,16 @@ def _array(x: Any) -> np.ndarray | None:
     return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
 
 
-def difference(a: np.ndarray, ref: np.ndarray, rtol: float,
-               atol: float) -> tuple[float, float, bool]:
-    """(max |a - ref|, max |a - ref| / max(|a|, |ref|, atol), all within atol + rtol*|ref|)."""
+def difference(a: np.ndarray, ref: np.ndarray, rtol: float, atol: float,
+               finite: bool = False) -> tuple[float, float, bool]:
+    """(max |a - ref|, max |a - ref| / max(|a|, |ref|, atol), all within atol + rtol*|ref|);
+    with ``finite`` (a finite-difference side) an infinite value is never within."""
     with np.errstate(all="ignore"):
         err = np.where(a == ref, 0.0, np.nan_to_num(np.abs(a - ref), nan=np.inf))
         rel = err / np.maximum(np.maximum(np.abs(a), np.abs(ref)), max(atol, 1e-300))
         ok = bool(np.all(err <= atol + rtol * np.abs(ref)))
+        if finite:
+            ok = ok and bool(np.all(np.isfinite(a)) and np.all(np.isfinite(ref)))
     return float(np.max(err, initial=0.0)), float(np.max(rel, initial=0.0)), ok
 
 
@@ -235,7 +238,8 @@ def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: boo
                              f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
         y0 = [_floating_or_none(o) for o in outs]
         ana = Analytical(problem, outs, {i: args[i] for i in problem.diff})
-        drift = output_drift(problem, y0, 0.0, "twice")
+        drift = (mutated_inputs(problem, args) or low_precision_outputs(problem, outs)
+                 or output_drift(problem, y0, 0.0, "twice"))
         reasons = [drift] if drift else []
         if not reasons:
             more, _ = input_verdicts(problem, ana, y0, 0, allow_unused)
@@ -292,8 +296,8 @@ def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Any,
             rows.append(ThreeWayRow(n, e.shape, *([np.inf] * 6), False))
             continue
         eh = difference(e, h, rtol, atol)
-        ef = difference(e, d, fd_rtol, fd_atol)
-        hf = difference(h, d, fd_rtol, fd_atol)
+        ef = difference(e, d, fd_rtol, fd_atol, finite=True)
+        hf = difference(h, d, fd_rtol, fd_atol, finite=True)
         rows.append(ThreeWayRow(n, e.shape, eh[0], eh[1], ef[0], ef[1], hf[0], hf[1],
                                 eh[2] and ef[2] and hf[2]))
     tol = dict(eps=eps, rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol)

@@ -160,3 +160,29 @@ def refuse_large_jacobian(problem: Problem, copies: int, hint: str) -> None:
             f"entries); {copies} float64 copies need {need / 2**30:.1f} GiB, more than the "
             f"{FULL_MODE_MAX_BYTES / 2**30:.0f} GiB limit. Nothing was allocated. {hint}"
         )
+
+
+def mutated_inputs(problem: Problem, args: list) -> str | None:
+    """Why the check cannot vouch if f changed the data of an input it was given."""
+    changed = [i for i in problem.diff if not np.array_equal(
+        np.asarray(args[i].data, dtype=np.float64), problem.base[i], equal_nan=True)]
+    if not changed:
+        return None
+    return (f"f modified {_listed(problem, changed)} in place while running (its data "
+            "changed during the call): the engine then differentiates at the changed values "
+            "while the finite differences move the values given, so the two do not measure "
+            "the same derivative. Compute on a copy (or out of place) instead of writing into "
+            "an input's .data")
+
+
+def low_precision_outputs(problem: Problem, outs: tuple) -> str | None:
+    """Why the check cannot vouch if f returns outputs less precise than float64."""
+    low = [f"{problem.output_name(k)} ({np.asarray(outs[k].data).dtype})"
+           for k in problem.checked_outputs if np.asarray(outs[k].data).dtype != np.float64]
+    if not low:
+        return None
+    return (f"{', '.join(low)}: f casts to a lower precision although its inputs are float64, "
+            "so the finite differences are only that accurate (a float32 value moves in steps "
+            "of ~1e-7 relative, as large as the change a step of ~1e-6 makes) and would pass "
+            "or fail by chance. Remove the cast for the check, or compare a float32 run with a "
+            "float64 run of the same function")
