@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .check import Analytical, forward
+from .analytical import Analytical, forward
 from .numerical import check_eps, jacobian_columns
 from .problem import Problem
 from .tables import format_table

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .analytical import Analytical, forward
 from .numerical import check_eps, jacobian_columns
 from .problem import Problem, _floating_or_none
 from .trust import input_verdicts, low_precision_outputs, mutated_inputs, output_drift
@@ -224,8 +225,6 @@ def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: boo
     """The engine's and the central-difference gradients of ``loss_fn`` (the gradcheck
     contract: arguments as float64 copies, or no arguments and live Tensors perturbed in
     place), and the reasons the check cannot vouch for it."""
-    from .check import Analytical, forward
-
     names = list(params)
     problem = Problem(loss_fn, params, "check_three_way", every_input=True)
     grads: dict = {}

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .analytical import BackwardFailure
 from .problem import Problem
 
 NONDETERMINISTIC_HINT = (
@@ -50,8 +51,6 @@ def output_drift(problem: Problem, y0: list, nondet_tol: float, when: str) -> st
 def backward_drift(ana: Any, problem: Problem, seed: int, nondet_tol: float) -> str | None:
     """Run each output's backward twice with the same random seed: why the check cannot vouch
     if the two vector-Jacobian products differ (a backward that is not reproducible)."""
-    from .check import BackwardFailure
-
     rng = np.random.default_rng([seed, 1])
     for k in problem.checked_outputs:
         if not ana.in_graph(k):
@@ -96,8 +95,6 @@ def input_verdicts(problem: Problem, ana: Any, y0: list, seed: int,
     sides, and a zero checks nothing. It fails the check unless ``allow_unused``. An input the
     graph does not reach but f's value depends on is used outside the graph: its pairs fail,
     and a note says why."""
-    from .check import BackwardFailure
-
     try:
         for k in problem.checked_outputs:
             if ana.in_graph(k):
