@@ -11,7 +11,12 @@ import pytest
 
 import autograd_nn as ag
 from autograd_nn import nn
-from autograd_nn.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from autograd_nn.gradcheck import (
+    GradcheckError,
+    GradcheckPrecisionWarning,
+    gradcheck,
+    gradgradcheck,
+)
 
 
 def _t(values, name="x"):
@@ -235,7 +240,7 @@ def test_parameters_are_restored_when_the_function_raises():
             raise RuntimeError("boom")
         return _mse(net(X), y)
 
-    with pytest.warns(ag.gradcheck.GradcheckPrecisionWarning), \
+    with pytest.warns(GradcheckPrecisionWarning), \
             pytest.raises(RuntimeError, match="boom"):
         ag.gradcheck(f, params)
     assert all(p.data is a and p.dtype == np.float32 for p, a in zip(params, arrays))
@@ -244,7 +249,7 @@ def test_parameters_are_restored_when_the_function_raises():
 def test_float32_parameters_are_checked_on_float64_copies_and_stay_float32():
     net, X, y = _net(dtype=np.float32)
     seen = []
-    with pytest.warns(ag.gradcheck.GradcheckPrecisionWarning):
+    with pytest.warns(GradcheckPrecisionWarning):
         assert ag.gradcheck(lambda: seen.append(net[0].weight.dtype) or _mse(net(X), y),
                             net.parameters())
     assert set(seen) == {np.dtype(np.float64)}
