@@ -1,0 +1,173 @@
+"""Gradients at the edges users reach (issue 10): nested transforms that see outer variables
+through closures, non-differentiated arguments and globals; numpy calls that build arrays from
+tensors; std/var of one element; max/min with NaN; custom Functions that break the contract.
+
+Oracles: nested float64 central differences (written here in plain numpy) and ``torch.func``
+when PyTorch is installed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autograd_nn as ag
+
+try:
+    import torch
+    from torch import func as tfunc
+except ImportError:  # pragma: no cover - the torch comparisons are skipped
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+
+def partial(f, i, eps=1e-4):
+    """The central-difference partial derivative of scalar ``f`` in its argument ``i``."""
+
+    def d(*args):
+        up = list(args)
+        down = list(args)
+        up[i] = args[i] + eps
+        down[i] = args[i] - eps
+        return (f(*up) - f(*down)) / (2 * eps)
+
+    return d
+
+
+def t64(x):
+    return torch.tensor(x, dtype=torch.float64)
+
+
+def value(t):
+    return float(np.asarray(t.data if isinstance(t, ag.Tensor) else t.detach().numpy()))
+
+
+# ---- nested transforms: whatever enters a function keeps its graph ------------------------------
+def test_grad_of_grad_through_a_closure():
+    # f(x) = x * d/dy (x y) = x**2, so f'(1) = 2
+    f = lambda x: x * ag.grad(lambda y: x * y)(2.0)  # noqa: E731
+    assert value(ag.grad(f)(1.0)) == pytest.approx(2.0, rel=1e-12)
+    fd = partial(lambda x: x * partial(lambda y: x * y, 0)(2.0), 0)(1.0)
+    assert fd == pytest.approx(2.0, rel=1e-6)
+
+
+def g_ag(x, y):
+    return ag.sin(ag.sin(x) + ag.sin(y))
+
+
+def g_np(x, y):
+    return np.sin(np.sin(x) + np.sin(y))
+
+
+def test_grad_wrt_an_argument_the_inner_transform_does_not_differentiate():
+    got = value(ag.grad(ag.grad(g_ag, argnums=1), argnums=0)(0.3, -0.7))
+    fd = partial(partial(g_np, 1), 0)(0.3, -0.7)
+    assert got == pytest.approx(fd, rel=1e-5)
+    assert got == pytest.approx(0.2496549, abs=1e-7)  # the issue's torch / fd figure
+
+
+def h_ag(x, y):
+    return ag.sin(x * y) * ag.exp(x) + x**3 * y**2
+
+
+def h_np(x, y):
+    return np.sin(x * y) * np.exp(x) + x**3 * y**2
+
+
+def h_t(x, y):
+    return torch.sin(x * y) * torch.exp(x) + x**3 * y**2
+
+
+@pytest.mark.parametrize("order", [(1, 0, 1), (0, 1, 1), (1, 1, 0), (0, 0, 1)])
+def test_third_derivatives_mixing_arguments(order):
+    f_ag, f_np = h_ag, h_np
+    for i in order:
+        f_ag = ag.grad(f_ag, argnums=i)
+        f_np = partial(f_np, i, eps=1e-3)
+    got = ag.grad(ag.grad(ag.grad(h_ag, order[0]), order[1]), order[2])(0.4, -0.6)
+    assert value(got) == pytest.approx(value(f_ag(0.4, -0.6)), rel=1e-12)
+    assert value(got) == pytest.approx(f_np(0.4, -0.6), rel=1e-4, abs=1e-5)
+    assert not got.requires_grad  # a top-level transform returns a plain value
+    if torch is not None:
+        f_t = h_t
+        for i in order:
+            f_t = tfunc.grad(f_t, argnums=i)
+        assert value(got) == pytest.approx(value(f_t(t64(0.4), t64(-0.6))), rel=1e-10)
+
+
+def test_inner_variable_is_fresh_even_when_the_argument_is_the_outer_variable():
+    # d/dx [ d/dy (x y) at y = x ] = d/dx x = 1 (not 2: the inner y is a new variable)
+    got = ag.grad(lambda x: ag.grad(lambda y: x * y)(x))(1.0)
+    assert value(got) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_value_and_grad_value_keeps_the_outer_graph():
+    # value = x * 2, so d/dx value = 2
+    got = ag.grad(lambda x: ag.value_and_grad(lambda y: x * y)(2.0)[0])(1.0)
+    assert value(got) == pytest.approx(2.0, rel=1e-12)
+
+
+@needs_torch
+def test_gradient_wrt_a_global_parameter_keeps_its_graph():
+    x0 = np.array([0.5, -1.5, 2.0])
+    w = ag.Tensor([1.5, -0.5, 0.25], requires_grad=True)
+    g = ag.grad(lambda x: (ag.tanh(w * x) ** 2).sum())(x0)
+    (g * g).sum().backward()
+    tw = t64([1.5, -0.5, 0.25]).requires_grad_()
+    tg = tfunc.grad(lambda x: (torch.tanh(tw * x) ** 2).sum())(t64(x0))
+    (tg * tg).sum().backward()
+    np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-10)
+
+
+X0 = np.array([0.3, -0.8, 1.1])
+Y0 = np.array([0.7, 0.2, -0.4])
+V0 = np.array([1.0, -2.0, 0.5])
+
+
+@needs_torch
+def test_jacobian_of_a_grad_that_closes_over_the_jacobian_variable():
+    got = ag.jacobian(lambda x: ag.grad(lambda y: ag.sin(x * y).sum() * x.sum())(Y0))(X0)
+    want = tfunc.jacrev(
+        lambda x: tfunc.grad(lambda y: torch.sin(x * y).sum() * x.sum())(t64(Y0)))(t64(X0))
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@needs_torch
+def test_grad_of_a_hessian_wrt_another_variable():
+    got = ag.grad(lambda x: ag.hessian(lambda y: (ag.exp(x * y) * y).sum())(Y0).sum())(X0)
+    want = tfunc.grad(
+        lambda x: tfunc.hessian(lambda y: (torch.exp(x * y) * y).sum())(t64(Y0)).sum())(t64(X0))
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10)
+
+
+@needs_torch
+def test_grad_of_hvp_and_jvp_inside_a_closure():
+    def via_hvp(x):
+        return ag.hvp(lambda y: ag.sin(x * y).sum() * (x * x).sum(), Y0, V0)[1].sum()
+
+    def via_jvp(x):
+        return ag.jvp(lambda y: ag.tanh(x * y) * x, Y0, V0)[1].sum()
+
+    def t_hvp(x):
+        return tfunc.jvp(tfunc.grad(lambda y: torch.sin(x * y).sum() * (x * x).sum()),
+                         (t64(Y0),), (t64(V0),))[1].sum()
+
+    def t_jvp(x):
+        return tfunc.jvp(lambda y: torch.tanh(x * y) * x, (t64(Y0),), (t64(V0),))[1].sum()
+
+    for mine, theirs in [(via_hvp, t_hvp), (via_jvp, t_jvp)]:
+        got = ag.grad(mine)(X0)
+        want = tfunc.grad(theirs)(t64(X0))
+        np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@needs_torch
+def test_backward_through_a_transform_of_a_closure_over_a_leaf():
+    x = ag.Tensor(X0, requires_grad=True)
+    g = ag.grad(lambda y: (x * ag.sin(y)).sum() ** 2)(Y0)
+    g.sum().backward()
+    tx = t64(X0).requires_grad_()
+    tg = tfunc.grad(lambda y: (tx * torch.sin(y)).sum() ** 2)(t64(Y0))
+    tg.sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
