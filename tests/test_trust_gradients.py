@@ -171,3 +171,49 @@ def test_backward_through_a_transform_of_a_closure_over_a_leaf():
     tg = tfunc.grad(lambda y: (tx * torch.sin(y)).sum() ** 2)(t64(Y0))
     tg.sum().backward()
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+
+
+# ---- numpy calls that build arrays from tensors: graph or a clear refusal -----------------------
+def _x():
+    return ag.Tensor(2.0, requires_grad=True)
+
+
+BUILDERS = {
+    "np.array of a list": lambda x: np.array([x, x * x]),
+    "np.asarray": lambda x: np.asarray(x),
+    "np.array": lambda x: np.array(x),
+    "np.r_": lambda x: np.r_[x, x * x],
+    "np.c_": lambda x: np.c_[x, x],
+    "np.append of lists": lambda x: np.append([x], [x * x]),
+    "np.mean of a list": lambda x: np.mean([x, x * x]),
+    "np.sum of a list": lambda x: np.sum([x, x]),
+    "np.concatenate of nested lists": lambda x: np.concatenate([[x], [x]]),
+    "np.append of tensors": lambda x: np.append(x, x * x),
+    "np.hstack": lambda x: np.hstack([x, x]),
+    "np.linalg.norm": lambda x: np.linalg.norm(x),
+    "np.asarray of a non-leaf": lambda x: np.asarray(x * 3.0),
+    "array-like argument of a ufunc method": lambda x: np.add.reduce([x, x]),
+}
+
+
+@pytest.mark.parametrize("build", BUILDERS.values(), ids=BUILDERS.keys())
+def test_numpy_building_arrays_from_tensors_that_require_grad_is_refused(build):
+    with pytest.raises(TypeError, match=r"ag\.stack") as info:
+        build(_x())
+    assert "detach" in str(info.value)
+
+
+def test_the_issue_example_is_refused_and_stack_gives_the_true_gradient():
+    x = _x()
+    with pytest.raises(TypeError, match="requires grad"):
+        (np.array([x, x * x]) * x).sum().backward()
+    (ag.stack([x, x * x]) * x).sum().backward()
+    assert value(x.grad) == pytest.approx(16.0)  # d/dx (x^2 + x^3) at 2
+    # numpy on tensors without grad, and on detached data, still works
+    np.testing.assert_array_equal(np.array([x.detach(), x.detach()]), [2.0, 2.0])
+    np.testing.assert_array_equal(np.r_[ag.Tensor([1.0]), ag.Tensor([2.0])], [1.0, 2.0])
+    assert np.mean([ag.Tensor(1.0), ag.Tensor(3.0)]) == 2.0
+    with ag.no_grad():
+        y = x * 2.0  # no graph recorded: numpy may have the array
+    assert np.asarray(y) is y.data
+    assert float(x) == 2.0 and x.item() == 2.0  # explicit scalar reads stay allowed

@@ -199,7 +199,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
-        x = np.asarray(x)  # the mask is a constant (x is a Tensor under create_graph)
+        x = _const(x)  # the mask is a constant (x is a Tensor under create_graph)
         lo, hi = ctx.a_min, ctx.a_max
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:

@@ -60,8 +60,9 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
     if _needs_grad(inputs) or "out" in kwargs:
         raise TypeError(
             f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no gradient "
-            "rule in autograd_nn (or was given out=). Use the autograd_nn function of that name, "
-            "call numpy on t.detach().numpy(), or write a Function with its derivative."
+            "rule in autograd_nn (or was given out=). Use the autograd_nn function of that name "
+            "(ag.stack, ag.concatenate to build arrays), call numpy on t.detach().numpy(), or "
+            "write a Function with its derivative."
         )
     return _wrap(getattr(ufunc, method)(*_plain(inputs), **kwargs))
 
@@ -122,6 +123,7 @@ def array_function(func: Any, args: tuple, kwargs: dict) -> Any:
     if _needs_grad(args) or _needs_grad(kwargs):
         raise TypeError(
             f"np.{func.__name__} has no gradient rule in autograd_nn and an operand requires "
-            "grad: use the autograd_nn function of that name, or call numpy on .detach().numpy()."
+            "grad: use autograd_nn's functions (ag.stack, ag.concatenate, ag.reshape, ...; the one "
+            "of that name if there is one), or call numpy on .detach().numpy()."
         )
     return func(*_plain(args), **_plain(kwargs))
