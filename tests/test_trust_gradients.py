@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fd_oracle import fd_gradients
 
 import autograd_nn as ag
 
@@ -217,3 +218,54 @@ def test_the_issue_example_is_refused_and_stack_gives_the_true_gradient():
         y = x * 2.0  # no graph recorded: numpy may have the array
     assert np.asarray(y) is y.data
     assert float(x) == 2.0 and x.item() == 2.0  # explicit scalar reads stay allowed
+
+
+# ---- std / var over one element: constant, so the derivative is 0 (also second order) -----------
+ONE_ELEMENT = [((), None), ((3, 1), 1), ((1,), 0), ((1,), None), ((2, 3), ()), ((2, 1, 2), (1,)),
+               ((1, 1), (0, 1))]
+
+
+@pytest.mark.parametrize("shape,axis", ONE_ELEMENT)
+def test_std_and_var_of_one_element_have_zero_gradient_and_hessian(shape, axis):
+    x0 = np.arange(1.0, 1.0 + np.prod(shape, dtype=int)).reshape(shape) * 0.7
+    for op in ("std", "var"):  # var was already right; std gave NaN
+        f = lambda x, op=op: (getattr(ag, op)(x, axis=axis) * 3.0).sum()  # noqa: E731
+        g = ag.grad(f)(x0)
+        np.testing.assert_array_equal(g.data, np.zeros(shape), err_msg=op)
+        (fd,) = fd_gradients(lambda t, op=op: np.sum(getattr(np, op)(t, axis=axis) * 3.0), [x0])
+        np.testing.assert_allclose(fd, 0.0, atol=1e-9)
+        h = ag.hessian(f)(x0)
+        np.testing.assert_array_equal(h.data, np.zeros(shape + shape), err_msg=op)
+        assert value(getattr(ag, op)(ag.Tensor(x0), axis=axis).sum()) == 0.0
+
+
+@needs_torch
+def test_std_of_one_element_matches_torch():
+    x = ag.Tensor([[0.3], [-1.2]], requires_grad=True)
+    ag.std(x, axis=1).sum().backward()
+    tx = t64([[0.3], [-1.2]]).requires_grad_()
+    torch.std(tx, dim=1, correction=0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+
+
+# ---- max / min with NaN: the gradient goes to the NaN entries only (torch.max) ------------------
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_with_nan_send_the_gradient_to_the_nan_entry(op):
+    x = ag.Tensor([1.0, np.nan, 3.0, -2.0], requires_grad=True)
+    getattr(ag, op)(x).backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.0, 0.0])
+    y = ag.Tensor([[1.0, np.nan], [3.0, 2.0], [np.nan, np.nan]], requires_grad=True)
+    (getattr(ag, op)(y, axis=1) * ag.Tensor([1.0, 2.0, 4.0])).sum().backward()
+    want = [[0.0, 1.0], [2.0, 0.0] if op == "max" else [0.0, 2.0], [2.0, 2.0]]
+    np.testing.assert_array_equal(y.grad.data, want)  # ties among NaNs split, as other ties
+
+
+@needs_torch
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_with_nan_match_torch(op):
+    data = [0.5, np.nan, -3.0, np.nan, 2.0]
+    x = ag.Tensor(data, requires_grad=True)
+    (getattr(ag, op)(x) * 2.0).backward()
+    tx = t64(data).requires_grad_()
+    (getattr(torch, op)(tx) * 2.0).backward()
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())

@@ -74,7 +74,8 @@ class Mean(Function):
 
 
 class _Extreme(Function):
-    """max/min: the gradient goes to the extreme elements, split equally among ties."""
+    """max/min: the gradient goes to the extreme elements, split equally among ties; where a
+    NaN makes the result NaN, it goes to the NaN entries only (as ``torch.max``)."""
 
     reduce: Any = None
 
@@ -85,6 +86,8 @@ class _Extreme(Function):
         ctx.keepdims = keepdims
         m = cls.reduce(x, axis=ctx.axes, keepdims=True)
         hit = x == m
+        if x.dtype.kind == "f" and np.isnan(m).any():  # NaN wins (numpy), and gets the gradient
+            hit |= np.isnan(x) & np.isnan(m)
         weights = hit / np.add.reduce(hit, axis=ctx.axes, keepdims=True)
         ctx.save_for_backward(weights.astype(x.dtype, copy=False))
         return m if keepdims else m.squeeze(axis=ctx.axes)
@@ -252,7 +255,17 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tens
     (e.g. over a single element), as sqrt's at 0."""
     from .elementwise import sqrt
 
-    return sqrt(_var("std", x, axis, ddof, keepdims))
+    v = _var("std", x, axis, ddof, keepdims)
+    if _count(x, axis) == 1:  # one element: std is identically 0, as is var (sqrt' would be
+        return v               # inf at 0, and inf * 0 a NaN gradient)
+    return sqrt(v)
+
+
+def _count(x: Any, axis: Any, op: str = "std") -> int:
+    """How many elements each result of a reduction over ``axis`` (None: all) combines."""
+    shape = np.shape(x._data if isinstance(x, Tensor) else x)
+    axes = tuple(range(len(shape))) if axis is None else axis_tuple(op, axis, len(shape), shape)
+    return math.prod(shape[a] for a in axes)
 
 
 def _var(op: str, x: Any, axis: Any, ddof: int, keepdims: bool) -> Tensor:
