@@ -218,6 +218,11 @@ def _fit(gi: Any, data: np.ndarray, xp: Any, fn: Any, p: Any) -> Any:
         gi = reduce_to(gi, data.shape, xp, fn.name,
                        lambda: next(i for i, a in enumerate(fn.inputs) if a is p))
     if gi.dtype != data.dtype:
+        if gi.dtype.kind not in "biuf":  # complex would lose its imaginary part silently
+            raise TypeError(
+                f"{fn.name}.backward returned a gradient of dtype {gi.dtype} for an operand of "
+                f"dtype {data.dtype}: gradients must be real numbers"
+            )
         gi = gi.astype(data.dtype)
     return gi
 

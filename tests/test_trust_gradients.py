@@ -269,3 +269,136 @@ def test_max_min_with_nan_match_torch(op):
     tx = t64(data).requires_grad_()
     (getattr(torch, op)(tx) * 2.0).backward()
     np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+
+
+# ---- custom Functions that break the contract: refused, or made safe ----------------------------
+class CubeSavingSquare(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x * x)  # an intermediate: a constant under create_graph
+        return x**3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x2,) = ctx.saved_tensors
+        return g * 3 * x2
+
+
+class ReluSavingMask(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x > 0)  # a bool mask is a constant: fine
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return ctx.xp.where(mask, g, 0.0)
+
+
+def test_saving_an_intermediate_is_refused_with_what_to_save_instead():
+    for x0 in (2.0, [2.0, -1.0]):
+        x = ag.Tensor(x0, requires_grad=True)
+        with pytest.raises(TypeError, match="save_for_backward") as info:
+            CubeSavingSquare.apply(x)
+        assert "operands" in str(info.value) and "once_differentiable" in str(info.value)
+        assert x.grad is None
+    y = ag.Tensor([1.5, -2.0], requires_grad=True)
+    ReluSavingMask.apply(y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [1.0, 0.0])
+
+
+def test_once_differentiable_first_order_works_and_second_order_raises():
+    class CubeOnce(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x * x)
+            return x**3
+
+        @staticmethod
+        @ag.once_differentiable
+        def backward(ctx, g):
+            (x2,) = ctx.saved_tensors
+            return g * 3 * x2
+
+    assert ag.once_differentiable is ag.function.once_differentiable
+    assert value(ag.grad(lambda x: CubeOnce.apply(x))(2.0)) == pytest.approx(12.0)
+    with pytest.raises(RuntimeError, match="CubeOnce.*once_differentiable"):
+        ag.hessian(lambda x: CubeOnce.apply(x))(2.0)
+    # create_graph through it is fine as long as nothing differentiates its gradient again
+    x = ag.Tensor(0.5, requires_grad=True)
+    y = ag.Tensor(0.3, requires_grad=True)
+    out = CubeOnce.apply(x) + ag.sin(y) ** 2
+    gx, gy = ag.autograd.grad(out, [x, y], create_graph=True)
+    assert value(gx) == pytest.approx(0.75)
+    gy.backward()
+    assert value(y.grad) == pytest.approx(2 * np.cos(0.6))
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        gx.backward()
+
+
+def test_forward_returning_several_outputs_is_refused():
+    class Two(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x, 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    for x0 in ([1.0, 2.0], 3.0):
+        with pytest.raises(TypeError, match="Two.forward returned a tuple.*one output"):
+            Two.apply(ag.Tensor(x0, requires_grad=True))
+
+
+def test_backward_returning_complex_is_refused():
+    class Complex(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * (2 + 1j)
+
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="Complex.backward.*complex128.*real"):
+        Complex.apply(x).sum().backward()
+    assert x.grad is None
+
+
+def test_forward_returning_its_input_array_does_not_alias_the_operand():
+    class Identity(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Head(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.x_shape = x.shape
+            return x[:1]  # a view of the operand
+
+        @staticmethod
+        def backward(ctx, g):
+            return ctx.xp.where(np.arange(ctx.x_shape[0]) == 0, g, 0.0)
+
+    for op in (Identity, Head):
+        w = ag.Tensor([1.0, 2.0])
+        x = ag.Tensor([3.0, 4.0], requires_grad=True)
+        loss = (x * w).sum()  # multiply saves w
+        z = op.apply(w)
+        z.mul_(10.0)  # must not change w behind its version counter
+        loss.backward()
+        np.testing.assert_array_equal(w.data, [1.0, 2.0])
+        np.testing.assert_array_equal(x.grad.data, [1.0, 2.0])
+    x = ag.Tensor([3.0, 4.0], requires_grad=True)
+    y = Identity.apply(x)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6.0, 8.0])
