@@ -175,7 +175,8 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
+        with np.errstate(under="ignore"):  # exp(-|x|) underflowing is harmless (softplus(1000))
+            return np.logaddexp(0, x)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:

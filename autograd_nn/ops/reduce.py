@@ -166,7 +166,8 @@ class LogSumExp(Function):
         ctx.keepdims = keepdims
         m = np.maximum.reduce(x, axis=ctx.axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):  # an all -inf slice gives -inf, as numpy's log(0)
+        # an all -inf slice gives -inf, as numpy's log(0); exp of the small terms may underflow
+        with np.errstate(divide="ignore", under="ignore"):
             out = np.log(np.add.reduce(np.exp(x - m), axis=ctx.axes, keepdims=True)) + m
         out = out if keepdims else out.squeeze(axis=ctx.axes)
         ctx.save_for_backward(x, out)
@@ -176,9 +177,10 @@ class LogSumExp(Function):
     def backward(ctx: Any, g: Any) -> Any:
         xp = ctx.xp
         x, out = ctx.saved_tensors
-        return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.exp(
-            x - _unreduce(out, ctx.axes, ctx.keepdims, xp)
-        )
+        with np.errstate(under="ignore"):  # softmax weights of the small terms underflow to 0
+            return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.exp(
+                x - _unreduce(out, ctx.axes, ctx.keepdims, xp)
+            )
 
 
 class Softmax(Function):
@@ -188,8 +190,9 @@ class Softmax(Function):
     def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
         x = np.asarray(x)
         ctx.axis = _axes(axis, x.ndim)
-        e = np.exp(x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True))
-        e /= np.add.reduce(e, axis=ctx.axis, keepdims=True)
+        with np.errstate(under="ignore"):  # exp of the small terms underflows to 0
+            e = np.exp(x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True))
+            e /= np.add.reduce(e, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(e)
         return e
 
@@ -207,7 +210,8 @@ class LogSoftmax(Function):
         x = np.asarray(x)
         ctx.axis = _axes(axis, x.ndim)
         shifted = x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True)
-        out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=ctx.axis, keepdims=True))
+        with np.errstate(under="ignore"):  # exp of the small terms underflowing is harmless
+            out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=ctx.axis, keepdims=True))
         ctx.save_for_backward(out)
         return out
 
@@ -215,7 +219,8 @@ class LogSoftmax(Function):
     def backward(ctx: Any, g: Any) -> Any:
         xp = ctx.xp
         (out,) = ctx.saved_tensors
-        return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
+        with np.errstate(under="ignore"):  # exp(out) of the small terms underflows to 0
+            return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
