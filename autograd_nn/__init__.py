@@ -23,7 +23,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .function import Function
+from .function import Function, once_differentiable
 from .gradcheck import (  # after this, ``autograd_nn.gradcheck`` is the function, not the package
     GradcheckError,
     check_three_way,
@@ -68,7 +68,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AnomalyError", "Function", "GradcheckError", "Tensor", "__version__", "arange", "autograd",
     "check_three_way", "compare_gradients", "detect_anomaly", "eps_sweep", "gradcheck",
-    "gradgradcheck", "numerical_grad", "numerical_jacobian",
+    "gradgradcheck", "numerical_grad", "numerical_jacobian", "once_differentiable",
     "enable_grad", "eye", "full", "grad", "hessian", "hvp", "is_grad_enabled", "jacobian",
     "jvp", "linspace", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn",
     "set_grad_enabled", "tensor", "value_and_grad", "zeros", "zeros_like", *_LAZY,

@@ -326,8 +326,9 @@ def _rule_under_anomaly(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> 
     """The rule, with the ops it records blamed on ``fn``; its gradients checked for NaN/inf."""
     state = LOCAL.mode
     outer, state.backward_node = state.backward_node, fn
-    try:
-        grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
+    try:  # numpy's float warnings become the AnomalyError check_backward raises
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
     finally:
         state.backward_node = outer
     grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
@@ -347,6 +348,11 @@ def _fit(fn: Function, p: Tensor, gi: Any, mode: PlainPass) -> Grad:
         gi = reduce_to(gi, d.shape, mode.xp, fn.name,
                        lambda: next(i for i, a in enumerate(fn.inputs) if a is p))
     if gi.dtype != d.dtype:
+        if gi.dtype.kind not in "biuf":  # complex would lose its imaginary part silently
+            raise TypeError(
+                f"{fn.name}.backward returned a gradient of dtype {gi.dtype} for an operand of "
+                f"dtype {d.dtype}: gradients must be real numbers"
+            )
         gi = gi.astype(d.dtype)
     return gi
 

@@ -26,9 +26,45 @@ For outputs of very large magnitude (|f| ~ 1e5 and more) the round-off term grow
 
 Non-differentiable points. Where the forward and backward differences disagree (a stencil
 straddling a kink such as relu or abs at 0, or a tie in max), f is evaluated at two more
-points; a step in the slopes marks the entry non-differentiable. If the engine's value lies
-between the one-sided derivatives (a subgradient, as the ops' documented conventions give)
-the point is reported, not failed (``nondiff='fail'`` fails it); otherwise it fails.
+points; a step in the slopes makes the entry a candidate, and f is evaluated at four more.
+The entry is a kink only if the eight half-step slopes over [-2 eps, 2 eps] fit one kink with
+each one-sided slope stable when the step is halved. At a kink at x, an engine value between
+the one-sided derivatives (a subgradient, as the ops' documented conventions give) is
+reported, not failed (``nondiff='fail'`` fails it); at a kink nearby, only the slope of x's
+side passes; anything else fails.
+
+The contract (every checker: gradcheck, gradgradcheck, numerical_jacobian, numerical_grad,
+eps_sweep, check_three_way). ``inputs`` is a Tensor, an ndarray, a sequence, a dict
+``name -> input`` (the keys name them in reports) or any iterable (``net.parameters()``).
+``f`` either takes the inputs as arguments, and gets float64 copies (fresh leaves), or takes
+no arguments and reads live Tensors, e.g. a model's parameters::
+
+    ag.gradcheck(lambda: loss(net(X), y), net.parameters())
+
+whose ``.data`` is swapped for float64 copies during the check; the original arrays and
+``.grad`` are put back afterwards, bit for bit, also when f raises. The checkers need the
+engine's derivative, so f returns Tensors (a Python float, ``.item()``, an ndarray is refused
+with ``TypeError``, like an int); the finite-difference tools also take numbers.
+
+What a check will not vouch for. A check fails, with the reason in ``result.cannot_vouch``
+(``table.cannot_vouch`` for check_three_way), rather than pass when:
+
+* f is not deterministic: evaluated twice at the point, or once more after the finite
+  differences, its outputs differ by more than ``nondet_tol`` (default 0: bit for bit, as
+  numpy gives on identical inputs); or its backward, run twice with one seed, differs. Noise,
+  a dropout mask drawn per call (a model in training mode) and state changed by each call do
+  this. numerical_jacobian, numerical_grad and eps_sweep raise ``ValueError`` instead.
+* an input is used by no output: no output's graph reaches it and f does not change when it
+  moves (``lambda *ps: loss(net(X), y)`` ignores the copies it gets). Pass
+  ``allow_unused=True`` when a zero derivative is expected (then it is checked as zero).
+* f writes into an input's data while running, or casts its outputs below float64.
+* a full check's two Jacobians would take more than 1 GiB (``ValueError`` before allocating:
+  use ``fast_mode=True``).
+
+Entries whose finite differences are erratic (a step in the slopes that fits no single kink:
+noise, a jump in f, several kinks within eps) fail, and so do infinite values (equal
+infinities are not agreement). Tensors passed without ``requires_grad`` are held constant and
+named in the report. The same rules are written for users in docs/gradcheck.md.
 
 A failed check re-checks every op of f's graph on its own and lists the culprits in
 ``result.failed_nodes`` (``ag.draw_graph(result.outputs[0], highlight=result)`` paints them).

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..anomaly import AnomalyError, detect_anomaly
-from ..tensor import Tensor
+from . import trust
+from .analytical import Analytical, BackwardFailure, forward
 from .numerical import Kink, check_eps, direction_line, jacobian_columns, line_derivative
 from .problem import Problem, _floating_or_none
 from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult
+from .trust import (
+    backward_drift,
+    input_verdicts,
+    jacobian_entries,
+    low_precision_outputs,
+    mutated_inputs,
+    output_drift,
+    refuse_large_jacobian,
+)
 
 FAST_FLAGGED = "full (after fast mode flagged it)"
+FAST_HINT = ("Use fast_mode=True: one random projection uᵀJv per input/output pair, a few "
+             "evaluations of f and one backward per output.")
 
 
 @dataclass(frozen=True)
@@ -26,96 +36,49 @@ class Options:
     nondiff: str
     fast_mode: bool
     seed: int
+    nondet_tol: float = 0.0  # how far two evaluations at the same point may differ
+    allow_unused: bool | None = None  # None: inputs f does not depend on are not looked for
     locate: bool = True  # fast mode: re-check flagged pairs in full to find the worst entry
 
 
 def make_options(where: str, eps: float, atol: float, rtol: float, nondiff: str,
-                 fast_mode: bool, seed: int | None) -> Options:
+                 fast_mode: bool, seed: int | None, nondet_tol: float = 0.0,
+                 allow_unused: bool | None = None) -> Options:
     eps = check_eps(eps, where)
-    for name, v in (("atol", atol), ("rtol", rtol)):
+    for name, v in (("atol", atol), ("rtol", rtol), ("nondet_tol", nondet_tol)):
         if not np.isfinite(v) or v < 0:
             raise ValueError(f"{where}: {name} must be a finite number >= 0, got {v!r}")
     if nondiff not in ("report", "fail"):
         raise ValueError(f"{where}: nondiff must be 'report' or 'fail', got {nondiff!r}")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    return Options(eps, float(atol), float(rtol), nondiff, bool(fast_mode), int(seed))
-
-
-class BackwardFailure(Exception):
-    """The engine raised while computing a vector-Jacobian product."""
-
-
-class Analytical:
-    """The engine's derivatives of f's outputs w.r.t. the differentiable inputs, by VJPs."""
-
-    def __init__(self, problem: Problem, outs: tuple, leaves: dict[int, Tensor]) -> None:
-        self.problem, self.outs, self.leaves = problem, outs, leaves
-        self._rows: dict[int, Any] = {}
-
-    def in_graph(self, k: int) -> bool:
-        o = self.outs[k]
-        return isinstance(o, Tensor) and o.requires_grad
-
-    def vjp(self, k: int, seed: np.ndarray) -> dict[int, np.ndarray]:
-        """seedᵀ J for output ``k``, flattened, per input (zeros for inputs it does not use)."""
-        zeros = {i: np.zeros(t.size) for i, t in self.leaves.items()}
-        if not self.in_graph(k):
-            return zeros
-        o = self.outs[k]
-        try:
-            seed = np.asarray(seed, o.dtype).reshape(o.shape)
-            gs = autograd.grad(o, list(self.leaves.values()), seed, retain_graph=True,
-                             allow_unused=True)
-        except Exception as e:  # the op's backward is under test: report, don't crash
-            raise BackwardFailure(f"the backward pass raised {type(e).__name__}: {e}") from e
-        return {i: zeros[i] if g is None else np.asarray(g.data, dtype=np.float64).ravel()
-                for i, g in zip(self.leaves, gs)}
-
-    def rows(self, k: int) -> dict[int, np.ndarray]:
-        """The Jacobian of output ``k``, one VJP per output element: ``{input: (m, n)}``."""
-        if k not in self._rows:
-            m = int(np.prod(self.problem.out_shapes[k], dtype=np.int64))
-            jac = {i: np.zeros((m, t.size)) for i, t in self.leaves.items()}
-            try:
-                for r in range(m):
-                    seed = np.zeros(m)
-                    seed[r] = 1.0
-                    for i, g in self.vjp(k, seed).items():
-                        jac[i][r] = g
-            except BackwardFailure as e:
-                jac = e  # type: ignore[assignment]
-            self._rows[k] = jac
-        if isinstance(self._rows[k], BackwardFailure):
-            raise self._rows[k]
-        return self._rows[k]
-
-
-def forward(problem: Problem, sites: bool) -> tuple[tuple, list]:
-    """Run f on fresh float64 leaves; with ``sites`` under detect_anomaly(), so that every node
-    knows the user line that created it (retried without when that run raises)."""
-    args = problem.arguments()
-    if sites:
-        try:
-            with detect_anomaly():
-                return problem.call(args), args
-        except AnomalyError:
-            args = problem.arguments()
-    return problem.call(args), args
+    if allow_unused is not None and not isinstance(allow_unused, (bool, np.bool_)):
+        raise TypeError(f"{where}: allow_unused must be True or False, got {allow_unused!r}")
+    return Options(eps, float(atol), float(rtol), nondiff, bool(fast_mode), int(seed),
+                   float(nondet_tol), None if allow_unused is None else bool(allow_unused))
 
 
 def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) -> GradcheckResult:
     """Compare the engine's Jacobian with finite differences for every (input, output) pair."""
     outs, args = forward(problem, sites)
+    if not opts.fast_mode:
+        refuse_large_jacobian(problem, 2, FAST_HINT)
     leaves = {i: args[i] for i in problem.diff}
     y0 = [_floating_or_none(o) for o in outs]
-    notes = []
-    for k in problem.checked_outputs:
-        dt = np.asarray(outs[k].data if isinstance(outs[k], Tensor) else outs[k]).dtype
-        if dt != np.float64:
-            notes.append(f"{problem.output_name(k)} has dtype {dt} although the inputs are "
-                         "float64: f casts, so the finite differences are only that accurate")
+    notes: list[str] = []
     ana = Analytical(problem, outs, leaves)
+    refusal = (mutated_inputs(problem, args) or low_precision_outputs(problem, outs)
+               or output_drift(problem, y0, opts.nondet_tol, "twice")
+               or backward_drift(ana, problem, opts.seed, opts.nondet_tol))
+    if refusal:
+        return _result(problem, opts, order, [], outs, notes, [refusal])
+    reasons: list[str] = []
+    if opts.allow_unused is not None:
+        reasons, more = input_verdicts(problem, ana, y0, opts.seed, opts.allow_unused)
+        notes += more
+    if problem.held_constant:
+        notes.append(f"held constant, not checked: {', '.join(problem.held_constant)} "
+                     "(Tensors without requires_grad)")
     columns: dict[int, tuple] = {}
 
     def numeric(i: int) -> tuple:
@@ -128,9 +91,15 @@ def run_check(problem: Problem, opts: Options, order: int, sites: bool = False) 
     else:
         pairs = [_full_pair(problem, ana, numeric, i, k, opts)
                  for i in problem.diff for k in problem.checked_outputs]
+    drift = output_drift(problem, y0, opts.nondet_tol, "again after the finite differences")
+    return _result(problem, opts, order, pairs, outs, notes, reasons + ([drift] if drift else []))
+
+
+def _result(problem: Problem, opts: Options, order: int, pairs: list, outs: tuple,
+            notes: list, cannot_vouch: list) -> GradcheckResult:
     return GradcheckResult(order=order, pairs=pairs, eps=opts.eps, atol=opts.atol, rtol=opts.rtol,
                            nondiff_policy=opts.nondiff, fast_mode=opts.fast_mode, seed=opts.seed,
-                           outputs=tuple(outs), notes=notes)
+                           outputs=tuple(outs), notes=notes, cannot_vouch=cannot_vouch)
 
 
 def _pair_base(problem: Problem, i: int, k: int) -> dict:
@@ -173,7 +142,12 @@ def _full_pair(problem: Problem, ana: Analytical, numeric: Callable, i: int, k: 
         m = j = None
     note = ""
     n_failed = int(failed.sum())
-    if n_failed and not ana.in_graph(k):
+    erratic = sum(not kink.stable for kink in kinks[k].values())
+    if erratic:
+        note = (f"{erratic} entries have erratic finite differences: the slopes near the point "
+                "fit no single kink (each one-sided slope must be stable when the step is "
+                "halved), as with noise, a jump in f, or several kinks within eps; they fail")
+    elif n_failed and not ana.in_graph(k):
         note = (f"{base['output']} is not a Tensor that requires grad (no graph), so its "
                 "analytical derivative is taken as zero")
     return PairResult(
@@ -194,11 +168,12 @@ def compare_entries(a: np.ndarray, n: np.ndarray, kinks: dict, opts: Options) ->
     ``(m, j, Kink)`` non-differentiable points where ``a`` is a valid subgradient."""
     with np.errstate(all="ignore"):
         err = np.abs(a - n)
-        same = a == n  # equal infinities
+        same = (a == n) & np.isfinite(n)  # equal infinities vouch for nothing
         err = np.where(same, 0.0, np.nan_to_num(err, nan=np.inf))
         rel = err / np.maximum(np.maximum(np.abs(a), np.abs(n)), max(opts.atol, 1e-300))
         rel = np.nan_to_num(rel, nan=np.inf)
         bad = ~(err <= opts.atol + opts.rtol * np.abs(n))  # a NaN numerical value fails
+        bad |= ~np.isfinite(a) | ~np.isfinite(n)  # nor does an infinite one vouch
     kinked = np.zeros(a.shape, dtype=bool)
     points = []
     for (m, j), kink in sorted(kinks.items()):
@@ -214,6 +189,8 @@ def compare_entries(a: np.ndarray, n: np.ndarray, kinks: dict, opts: Options) ->
 
 
 def _is_subgradient(value: float, kink: Kink, opts: Options) -> bool:
+    if not kink.stable or np.isnan(value):
+        return False
     if kink.domain_edge:
         return True
     tol = opts.atol + opts.rtol * max(abs(kink.lo), abs(kink.hi))
@@ -252,7 +229,7 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
         for k in problem.checked_outputs:
             base = _pair_base(problem, i, k)
             if isinstance(analytic[k], BackwardFailure):
-                if opts.locate:
+                if opts.locate and _fits(problem, i, k):
                     pairs.append(_full_pair(problem, ana, numeric, i, k, opts, FAST_FLAGGED))
                 else:
                     pairs.append(PairResult(**base, passed=False, mode="fast", n_checked=1,
@@ -264,7 +241,7 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
                 np.array([[a_val]]), np.array([[n_val]]),
                 {(0, 0): kinks[k][0]} if 0 in kinks[k] else {}, opts)
             flagged = bool(failed[0, 0] or kinked[0, 0] or (0 in kinks[k]))
-            if flagged and opts.locate:
+            if flagged and opts.locate and _fits(problem, i, k):
                 pairs.append(_full_pair(problem, ana, numeric, i, k, opts, FAST_FLAGGED))
                 continue
             pairs.append(PairResult(
@@ -274,22 +251,38 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
     return pairs
 
 
+def _fits(problem: Problem, i: int, k: int) -> bool:
+    """Whether re-checking the pair (i, k) in full stays under the full-mode memory limit."""
+    return 2 * 8 * jacobian_entries(problem, [k], [i]) <= trust.FULL_MODE_MAX_BYTES
+
+
 def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-4, raise_exception: bool = True, fast_mode: bool = False,
-              nondiff: str = "report", seed: int | None = None) -> GradcheckResult:
+              nondiff: str = "report", seed: int | None = None, nondet_tol: float = 0.0,
+              allow_unused: bool = False) -> GradcheckResult:
     """Check the engine's first derivatives of ``f`` at ``inputs`` against finite differences.
 
     ``f(*inputs)`` returns a Tensor or a tuple of Tensors; every input that requires grad
     (Tensors with ``requires_grad=True``, floating ndarrays) is checked against every output,
-    on float64 copies (a warning says so for other dtypes). Returns a `GradcheckResult`
-    (truthy when it passes); on failure raises `GradcheckError` with the report, unless
-    ``raise_exception=False``. ``fast_mode`` checks one random projection ``uᵀJv`` per pair
-    (seeded by ``seed``; a pair it flags is re-checked in full to find the worst entry).
-    ``nondiff='fail'`` counts non-differentiable points (kinks, ties) as failures.
+    on float64 copies (a warning says so for other dtypes). ``inputs`` may be a sequence, a
+    dict (its keys name the inputs) or an iterable such as ``net.parameters()``. A function
+    of no arguments reads live Tensors instead: ``gradcheck(lambda: loss(net(X), y),
+    net.parameters())`` perturbs the parameters in place and restores them exactly.
+
+    Returns a `GradcheckResult` (truthy when it passes); on failure raises `GradcheckError`
+    with the report, unless ``raise_exception=False``. ``fast_mode`` checks one random
+    projection ``uᵀJv`` per pair (seeded by ``seed``; a pair it flags is re-checked in full to
+    find the worst entry). ``nondiff='fail'`` counts non-differentiable points (kinks, ties)
+    as failures. The check fails, saying why (``result.cannot_vouch``), where it cannot vouch:
+    f not deterministic (two evaluations at the point, or two backward runs, differ by more
+    than ``nondet_tol``, default 0: bit for bit), or an input no output depends on (unless
+    ``allow_unused=True``: its zero derivative is then checked as zero).
     """
-    opts = make_options("gradcheck", eps, atol, rtol, nondiff, fast_mode, seed)
+    opts = make_options("gradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol,
+                        allow_unused)
     problem = Problem(f, inputs, "gradcheck")
-    result = run_check(problem, opts, order=1, sites=True)
+    with problem.restoring():
+        result = run_check(problem, opts, order=1, sites=True)
     return _finish(result, opts, 1, raise_exception)
 
 
@@ -298,7 +291,8 @@ def _finish(result: GradcheckResult, opts: Options, order: int,
     if not result.passed:
         from .localise import localise
 
-        localise(result, opts, order)
+        if result.failed_pairs:  # when it only cannot vouch, no op is to blame
+            localise(result, opts, order)
         if raise_exception:
             raise GradcheckError(result.report, result)
     return result
@@ -307,20 +301,30 @@ def _finish(result: GradcheckResult, opts: Options, order: int,
 def gradgradcheck(f: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4,
                   raise_exception: bool = True, fast_mode: bool = False,
-                  nondiff: str = "report", seed: int | None = None) -> GradcheckResult:
+                  nondiff: str = "report", seed: int | None = None,
+                  nondet_tol: float = 0.0, allow_unused: bool = False) -> GradcheckResult:
     """Check second derivatives: the Jacobian of ``(inputs, grad_outputs) -> VJP`` (computed
     with ``create_graph=True``) against finite differences of that VJP.
 
     ``grad_outputs`` (one per output of f that has a graph) default to seeded random normals.
-    Same options and result as `gradcheck`; ``result.outputs`` and ``failed_nodes`` refer to
-    the graph of f itself, whose ops are re-checked one by one to first and second order.
+    Same inputs, options and result as `gradcheck` (``allow_unused`` is about f's own
+    outputs: a first derivative that is not constant-zero is what gets differentiated);
+    ``result.outputs`` and ``failed_nodes`` refer to the graph of f itself, whose ops are
+    re-checked one by one to first and second order.
     """
     from .localise import vjp_problem
 
-    opts = make_options("gradgradcheck", eps, atol, rtol, nondiff, fast_mode, seed)
+    opts = make_options("gradgradcheck", eps, atol, rtol, nondiff, fast_mode, seed, nondet_tol,
+                        allow_unused)
     first = Problem(f, inputs, "gradgradcheck")
-    outs, _ = forward(first, sites=True)
-    problem = vjp_problem(first, outs, grad_outputs, opts.seed, "gradgradcheck")
-    result = run_check(problem, opts, order=2)
+    with first.restoring():
+        outs, args = forward(first, sites=True)
+        y0 = [_floating_or_none(o) for o in outs]
+        ana = Analytical(first, outs, {i: args[i] for i in first.diff})
+        reasons, notes = input_verdicts(first, ana, y0, opts.seed, bool(allow_unused))
+        problem = vjp_problem(first, outs, grad_outputs, opts.seed, "gradgradcheck")
+        result = run_check(problem, replace(opts, allow_unused=None), order=2)
     result.outputs = tuple(outs)
+    result.cannot_vouch[:0] = reasons
+    result.notes[:0] = notes
     return _finish(result, opts, 2, raise_exception)

@@ -112,8 +112,10 @@ def check_node(node: Any, opts: Options, order: int) -> str | None:
     if len(probe) != 1 or not isinstance(probe[0], Tensor) or probe[0].dtype != np.float64:
         return None  # not float64 on float64 operands (e.g. astype): FD would be noise
     entries = probe[0].size * sum(problem.base[i].size for i in problem.diff)
-    sub = replace(opts, fast_mode=entries > FULL_LIMIT, locate=False)
+    sub = replace(opts, fast_mode=entries > FULL_LIMIT, locate=False, allow_unused=None)
     result = run_check(problem, sub, order=1)
+    if result.cannot_vouch:
+        return None  # e.g. a random op (dropout): its own check cannot blame it either
     if not result.passed:
         return _summary(result, 1)
     if order == 2:
@@ -123,7 +125,7 @@ def check_node(node: Any, opts: Options, order: int) -> str | None:
             return None
         big = entries * 4 > FULL_LIMIT
         result = run_check(second, replace(sub, fast_mode=big), order=2)
-        if not result.passed:
+        if not result.passed and not result.cannot_vouch:
             return _summary(result, 2)
     return None
 
@@ -173,10 +175,10 @@ def vjp_problem(first: Problem, outs: tuple, grad_outputs: Any, seed: int,
         raise ValueError(f"{where}: no output of f depends on the inputs through the graph, so "
                          "there is no first derivative to differentiate")
     gos = _grad_outputs(grad_outputs, outs, diff_out, seed, where)
-    n_args, f, diff = len(first.args), first.f, list(first.diff)
+    n_args, diff = len(first.args), list(first.diff)
 
-    def vjp(*args: Any) -> tuple:
-        res = f(*args[:n_args])
+    def vjp(*args: Any) -> tuple:  # every argument of f (live ones too), then grad_outputs
+        res = first.invoke(list(args[:n_args]))
         res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
         wrt = [args[i] for i in diff]
         gs = autograd.grad([res[k] for k in diff_out], wrt, grad_outputs=list(args[n_args:]),
@@ -186,4 +188,4 @@ def vjp_problem(first: Problem, outs: tuple, grad_outputs: Any, seed: int,
     names = [first.names.get(i, f"input {i}") for i in range(n_args)]
     names += [f"grad_output {k}" for k in diff_out]
     return Problem(vjp, list(first.args) + gos, where, warn=False, names=names,
-                   output_names=[f"grad({first.names[i]})" for i in diff])
+                   output_names=[f"grad({first.names[i]})" for i in diff], live=first.live)

@@ -10,9 +10,18 @@ backward differences come for free. They differ by about ``eps * f''`` on a smoo
 (tiny) but by the jump in the derivative when the stencil ``[x - eps, x + eps]`` straddles a
 kink or a tie. Only where they disagree is ``f`` evaluated at ``t = ±eps/2`` too; the four
 slopes over the half-steps are linear in ``t`` on a smooth function (their second differences
-are ~``eps² f'''``, plus round-off) and show a step at a kink. A step makes the entry a
-`Kink`: its one-sided derivatives and the range of the slopes, inside which any valid
-(sub)gradient must lie.
+are ~``eps² f'''``, plus round-off) and show a step at a kink.
+
+A step alone is not a kink: noise, a jump in f's value or several kinks inside the stencil
+show steps too. So where there is a step, ``f`` is also evaluated at ``t = ±1.5 eps, ±2 eps``
+and the entry is a `Kink` only if the eight slopes over the half-steps of ``[-2 eps, 2 eps]``
+fit one kink somewhere in ``[-eps, eps]``: the slopes left of it agree with each other (at
+least two of them, so the one-sided slope is stable when the step is halved), so do the
+slopes right of it, the two one-sided slopes differ, and the one interval that may straddle
+the kink has a slope between them. A kink at ``x`` itself accepts any value between the
+one-sided derivatives (a subgradient); a kink nearby (``x`` on one side of it) accepts only
+that side's slope. Entries whose slopes fit no single kink get ``Kink.stable = False`` and
+the checks fail them: a derivative whose finite differences are erratic cannot be vouched for.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .problem import Problem
+from .trust import deterministic_values, refuse_large_jacobian
 
 _EPS64 = float(np.finfo(np.float64).eps)
 
@@ -34,10 +44,11 @@ class Kink:
 
     left: float  # backward difference (f(x) - f(x - eps)) / eps
     right: float  # forward difference (f(x + eps) - f(x)) / eps
-    lo: float  # smallest and largest slope over the four half-steps: a subgradient
-    hi: float  # (or any one-sided derivative) lies in [lo, hi]
+    lo: float  # a valid derivative lies in [lo, hi]: between the one-sided slopes for a
+    hi: float  # kink at x, the slope of x's side for a kink nearby
     at_point: bool  # both sides stable and different: the kink is at x itself
     domain_edge: bool = False  # f is finite on one side of x only (e.g. sqrt at 0)
+    stable: bool = True  # False: the slopes fit no single kink (noise, a jump, several kinks)
 
 
 def check_eps(eps: float, where: str) -> float:
@@ -60,7 +71,8 @@ def line_derivative(evaluate: Callable[[float], tuple[list, float]], eps: float,
     ``evaluate(t)`` returns ``(outputs, t_actual)``: the flattened float64 outputs (None for
     outputs without a derivative) at offset ``t`` and the offset really applied. With ``y0``
     (the outputs at ``t = 0``) kinks are detected: the result's second item is, per output,
-    a dict ``{output element: Kink}``; without it, None.
+    a dict ``{output element: Kink}`` (``stable=False`` where the slopes are erratic);
+    without it, None.
     """
     yp, tp = evaluate(eps)
     ym, tm = evaluate(-eps)
@@ -68,41 +80,99 @@ def line_derivative(evaluate: Callable[[float], tuple[list, float]], eps: float,
         central = [None if a is None else (a - b) / (tp - tm) for a, b in zip(yp, ym)]
         if y0 is None:
             return central, None
-        flags = []
-        for a, b, c in zip(ym, y0, yp):
-            if a is None:
-                flags.append(None)
-                continue
-            d_minus, d_plus = (b - a) / (0.0 - tm), (c - b) / tp
-            tol = atol + rtol * np.maximum(np.abs(d_minus), np.abs(d_plus)) + _noise([a, b, c], eps)
-            finite = np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
-            flags.append(~(np.abs(d_plus - d_minus) <= tol) & (finite | _mixed(a, b, c)))
         kinks: list = [{} for _ in central]
+        flags = [None if a is None else _sides_disagree(a, b, c, tm, tp, eps, atol, rtol)
+                 for a, b, c in zip(ym, y0, yp)]
         if not any(f is not None and f.any() for f in flags):
             return central, kinks
-        yph, tph = evaluate(eps / 2)
-        ymh, tmh = evaluate(-eps / 2)
-        for k, flag in enumerate(flags):
-            if flag is None or not flag.any():
-                continue
-            pts = [ym[k], ymh[k], y0[k], yph[k], yp[k]]
-            ts = [tm, tmh, 0.0, tph, tp]
-            s = [(pts[q + 1] - pts[q]) / (ts[q + 1] - ts[q]) for q in range(4)]
-            tol = atol + rtol * np.max(np.abs(np.stack(s)), axis=0) + 4 * _noise(pts, eps / 2)
-            step_a = np.abs(s[0] - 2 * s[1] + s[2]) > tol
-            step_b = np.abs(s[1] - 2 * s[2] + s[3]) > tol
-            mixed = _mixed(*pts)
-            found = flag & (step_a | step_b | mixed)
-            for m in np.flatnonzero(found):
-                sl = [float(q[m]) for q in s]
-                fin = [v for v in sl if np.isfinite(v)]
-                left = float((y0[k][m] - ym[k][m]) / (0.0 - tm))
-                right = float((yp[k][m] - y0[k][m]) / tp)
-                at_point = bool(abs(sl[0] - sl[1]) <= tol[m] and abs(sl[2] - sl[3]) <= tol[m]
-                                and abs(sl[1] - sl[2]) > tol[m])
-                kinks[k][int(m)] = Kink(left, right, min(fin, default=np.nan),
-                                        max(fin, default=np.nan), at_point, bool(mixed[m]))
+        points = {-1.0: (ym, tm), 0.0: (y0, 0.0), 1.0: (yp, tp)}
+        for c in (-0.5, 0.5):
+            points[c] = evaluate(c * eps)
+        steps = [None if f is None else f & _has_step(points, k, eps, atol, rtol)
+                 for k, f in enumerate(flags)]
+        if any(s is not None and s.any() for s in steps):
+            for c in (-2.0, -1.5, 1.5, 2.0):
+                points[c] = evaluate(c * eps)
+            for k, step in enumerate(steps):
+                if step is not None and step.any():
+                    kinks[k] = _classify(points, k, np.flatnonzero(step), eps, atol, rtol)
     return central, kinks
+
+
+def _sides_disagree(ym: Any, y0: Any, yp: Any, tm: float, tp: float, eps: float, atol: float,
+                    rtol: float) -> Any:
+    """Elements whose backward and forward differences over ``eps`` disagree."""
+    d_minus, d_plus = (y0 - ym) / (0.0 - tm), (yp - y0) / tp
+    tol = atol + rtol * np.maximum(np.abs(d_minus), np.abs(d_plus)) + _noise([ym, y0, yp], eps)
+    finite = np.isfinite(ym) & np.isfinite(y0) & np.isfinite(yp)
+    return ~(np.abs(d_plus - d_minus) <= tol) & (finite | _mixed(ym, y0, yp))
+
+
+def _slopes(points: dict, k: int, where: Any = slice(None)) -> tuple[list, list]:
+    """Output ``k`` (elements ``where``) at the evaluated offsets in order, and the slopes
+    between neighbouring offsets."""
+    ts = sorted(points)
+    ys = [points[c][0][k][where] for c in ts]
+    tt = [points[c][1] for c in ts]
+    return ys, [(ys[q + 1] - ys[q]) / (tt[q + 1] - tt[q]) for q in range(len(ts) - 1)]
+
+
+def _has_step(points: dict, k: int, eps: float, atol: float, rtol: float) -> Any:
+    """Over the four half-steps of ``[-eps, eps]``: a step in the slopes (not a linear trend),
+    or f finite at some of the points only."""
+    pts, s = _slopes(points, k)
+    tol = atol + rtol * np.max(np.abs(np.stack(s)), axis=0) + 4 * _noise(pts, eps / 2)
+    step_a = np.abs(s[0] - 2 * s[1] + s[2]) > tol
+    step_b = np.abs(s[1] - 2 * s[2] + s[3]) > tol
+    return step_a | step_b | _mixed(*pts)
+
+
+# One kink in [-eps, eps] as seen by the eight half-step slopes s[0..7] over [-2 eps, 2 eps]:
+# s[:a] lie left of it, s[b:] right of it, and s[a] straddles it when b == a + 1; each side
+# keeps at least two slopes. (4, 4), tried first, is the kink at x itself. The rest say on
+# which side of the kink x (the boundary between s[3] and s[4]) lies.
+_AT_X = (4, 4)
+_X_RIGHT_OF_KINK = ((2, 2), (3, 3), (2, 3), (3, 4))
+_X_LEFT_OF_KINK = ((5, 5), (6, 6), (4, 5), (5, 6))
+
+
+def _classify(points: dict, k: int, elems: np.ndarray, eps: float, atol: float,
+              rtol: float) -> dict:
+    """A `Kink` per element of ``elems``: a domain edge, one kink with stable one-sided slopes,
+    or (neither) ``stable=False``."""
+    pts, s = _slopes(points, k, elems)
+    S = np.stack(s)
+    tol = atol + rtol * np.max(np.abs(S), axis=0) + 4 * _noise(pts, eps / 2)
+    found = np.zeros(len(elems), dtype=bool)
+    lo, hi = np.full(len(elems), np.nan), np.full(len(elems), np.nan)
+    at_point = np.zeros(len(elems), dtype=bool)
+    for a, b in (_AT_X, *_X_RIGHT_OF_KINK, *_X_LEFT_OF_KINK):
+        left, right = S[:a].mean(axis=0), S[b:].mean(axis=0)
+        fits = ((np.ptp(S[:a], axis=0) <= tol) & (np.ptp(S[b:], axis=0) <= tol)
+                & (np.abs(left - right) > tol))
+        if b > a:
+            fits &= ((S[a] >= np.minimum(left, right) - tol)
+                     & (S[a] <= np.maximum(left, right) + tol))
+        new = fits & ~found
+        if (a, b) == _AT_X:
+            lo[new], hi[new] = np.minimum(left, right)[new], np.maximum(left, right)[new]
+            at_point |= new
+        else:
+            side = right if (a, b) in _X_RIGHT_OF_KINK else left
+            lo[new] = hi[new] = side[new]
+        found |= new
+    mixed = _mixed(*pts)
+    y0, (ym, tm), (yp, tp) = points[0.0][0][k], points[-1.0], points[1.0]
+    out = {}
+    for n, m in enumerate(elems):
+        left_d = float((y0[m] - ym[k][m]) / (0.0 - tm))
+        right_d = float((yp[k][m] - y0[m]) / tp)
+        if mixed[n]:
+            out[int(m)] = Kink(left_d, right_d, np.nan, np.nan, False, True)
+        else:
+            out[int(m)] = Kink(left_d, right_d, float(lo[n]), float(hi[n]),
+                               bool(at_point[n]), False, bool(found[n]))
+    return out
 
 
 def _mixed(*ys: Any) -> Any:
@@ -177,7 +247,9 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     """The Jacobian of ``f`` at ``inputs`` by central differences in float64.
 
     ``f`` takes the inputs as arguments (Tensors: each differentiable input arrives as a fresh
-    float64 leaf) and returns a Tensor or a tuple of Tensors. The inputs differentiated are
+    float64 leaf), or no arguments and reads the inputs, live Tensors, itself (they are
+    perturbed in place and restored, as in `gradcheck`); it returns a Tensor or a tuple of
+    Tensors. The inputs differentiated are
     Tensors with ``requires_grad=True`` and floating ndarrays (if there are none: every
     floating input). Arrays of shape ``output.shape + input.shape`` come back like
     ``torch.autograd.functional.jacobian``: one array for one input and one output; a tuple
@@ -185,9 +257,13 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     outputs (of those) when ``f`` returns a tuple. The caller's arrays are never modified.
     """
     eps = check_eps(eps, "numerical_jacobian")
-    problem = Problem(f, inputs, "numerical_jacobian", all_floating=True, warn=False)
-    problem.values()
-    per_input = {i: jacobian_columns(problem, i, eps)[0] for i in problem.diff}
+    problem = Problem(f, inputs, "numerical_jacobian", all_floating=True, warn=False,
+                      tensor_outputs=False)
+    with problem.restoring():
+        deterministic_values(problem)
+        refuse_large_jacobian(problem, 1, "Differentiate a smaller problem, or measure "
+                              "directional derivatives instead.")
+        per_input = {i: jacobian_columns(problem, i, eps)[0] for i in problem.diff}
     results = []
     for k, oshape in enumerate(problem.out_shapes):
         row = []
@@ -207,16 +283,18 @@ def numerical_grad(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     constant inputs) for a sequence. Inputs as in `numerical_jacobian`; they are not modified.
     """
     eps = check_eps(eps, "numerical_grad")
-    problem = Problem(f, inputs, "numerical_grad", all_floating=True, warn=False)
-    problem.values()
-    shapes = problem.out_shapes
-    if len(shapes) != 1 or shapes[0] is None or int(np.prod(shapes[0])) != 1:
-        raise ValueError(
-            f"numerical_grad: f must return a single-element Tensor, got output shape(s) "
-            f"{shapes}; use numerical_jacobian for other outputs"
-        )
+    problem = Problem(f, inputs, "numerical_grad", all_floating=True, warn=False,
+                      tensor_outputs=False)
     grads: list = [None] * len(problem.args)
-    for i in problem.diff:
-        jac, _ = jacobian_columns(problem, i, eps)
-        grads[i] = jac[0].reshape(problem.base[i].shape)
+    with problem.restoring():
+        deterministic_values(problem)
+        shapes = problem.out_shapes
+        if len(shapes) != 1 or shapes[0] is None or int(np.prod(shapes[0])) != 1:
+            raise ValueError(
+                f"numerical_grad: f must return a single-element Tensor, got output shape(s) "
+                f"{shapes}; use numerical_jacobian for other outputs"
+            )
+        for i in problem.diff:
+            jac, _ = jacobian_columns(problem, i, eps)
+            grads[i] = jac[0].reshape(problem.base[i].shape)
     return grads[0] if problem.single_input else tuple(grads)

@@ -127,16 +127,19 @@ class PairResult:
 class GradcheckResult:
     """The outcome of `gradcheck` / `gradgradcheck`: truthy when the check passed.
 
-    ``pairs`` holds one `PairResult` per (input, output); ``nondiff`` the non-differentiable
-    points; ``failed_nodes`` the graph's nodes (Function objects of the graph of ``outputs``)
-    whose own backward disagrees with finite differences; ``report`` (also ``str()``) the
-    readable report. Draw the graph with the failing ops highlighted with
+    ``pairs`` holds one `PairResult` per (input, output); ``cannot_vouch`` the reasons the
+    check could not vouch for f at all (f not deterministic, ...: each fails the check, and
+    the pairs may then be empty); ``nondiff`` the non-differentiable points; ``failed_nodes``
+    the graph's nodes (Function objects of the graph of ``outputs``) whose own backward
+    disagrees with finite differences; ``report`` (also ``str()``) the readable report. Draw
+    the graph with the failing ops highlighted with
     ``ag.draw_graph(result.outputs[0], highlight=result)``.
     """
 
     def __init__(self, *, order: int, pairs: list[PairResult], eps: float, atol: float,
                  rtol: float, nondiff_policy: str, fast_mode: bool, seed: int | None,
-                 outputs: tuple = (), notes: list[str] | None = None) -> None:
+                 outputs: tuple = (), notes: list[str] | None = None,
+                 cannot_vouch: list[str] | None = None) -> None:
         self.order = order
         self.pairs = pairs
         self.eps, self.atol, self.rtol = eps, atol, rtol
@@ -145,13 +148,14 @@ class GradcheckResult:
         self.seed = seed
         self.outputs = outputs
         self.notes = list(notes or [])
+        self.cannot_vouch = list(cannot_vouch or [])
         self.failed_nodes: list[Any] = []
         self.node_reports: list[str] = []
         self.localised = False  # True once the graph's ops were checked one by one
 
     @property
     def passed(self) -> bool:
-        return all(p.passed for p in self.pairs)
+        return not self.cannot_vouch and all(p.passed for p in self.pairs)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -169,7 +173,8 @@ class GradcheckResult:
         what = "gradcheck" if self.order == 1 else "gradgradcheck"
         n_bad = len(self.failed_pairs)
         verdict = ("passed" if self.passed
-                   else f"FAILED: {n_bad} of {len(self.pairs)} input/output pairs disagree")
+                   else f"FAILED: {n_bad} of {len(self.pairs)} input/output pairs disagree"
+                   if n_bad else "FAILED: it cannot vouch for f")
         mode = f"; fast mode (random projections uᵀJv, seed={self.seed})" if self.fast_mode else ""
         deriv = "first" if self.order == 1 else "second"
         lines = [
@@ -178,6 +183,7 @@ class GradcheckResult:
             f"entry fails when |analytical - numerical| > atol + rtol*|numerical|, "
             f"atol={self.atol:g}, rtol={self.rtol:g}{mode})",
         ]
+        lines += [f"  cannot vouch: {r}" for r in self.cannot_vouch]
         lines += [f"  note: {n}" for n in self.notes]
         for p in self.pairs:
             lines += ["  " + line for line in p.describe()]
@@ -219,7 +225,9 @@ class GradcheckResult:
                           bad=[i for i, p in enumerate(self.pairs) if not p.passed])
 
     def __repr__(self) -> str:
-        state = "passed" if self.passed else f"failed ({len(self.failed_pairs)} pairs)"
+        state = ("passed" if self.passed else f"failed ({len(self.failed_pairs)} pairs"
+                 + (f", {len(self.cannot_vouch)} reasons it cannot vouch)" if self.cannot_vouch
+                    else ")"))
         return (f"<GradcheckResult order={self.order} {state}, {len(self.pairs)} pairs, "
                 f"{len(self.nondiff)} non-differentiable points, "
                 f"{len(self.failed_nodes)} failed nodes>")

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from .check import Analytical, forward
+from .analytical import Analytical, forward
 from .numerical import check_eps, jacobian_columns
 from .problem import Problem
 from .tables import format_table
+from .trust import deterministic_values, refuse_large_jacobian
 
 
 @dataclass
@@ -132,22 +133,25 @@ def eps_sweep(f: Callable[..., Any], inputs: Any, eps_values: Any = None,
     for e in steps:
         check_eps(e, "eps_sweep")
     problem = Problem(f, inputs, "eps_sweep", warn=dtype == np.float64)
-    if dtype != np.float64:  # the analytical reference at the point the dtype can represent
-        problem.base = {i: b.astype(dtype).astype(np.float64) for i, b in problem.base.items()}
-    outs, args = forward(problem, sites=False)
-    ana = Analytical(problem, outs, {i: args[i] for i in problem.diff})
-    ref = {(k, i): ana.rows(k)[i] for k in problem.checked_outputs for i in problem.diff}
-    scale = max((float(np.max(np.abs(a), initial=0.0)) for a in ref.values()), default=0.0)
-    rows = []
-    for e in steps:
-        worst = 0.0
-        for i in problem.diff:
-            jac, _ = jacobian_columns(problem, i, float(e), dtype=dtype)
-            for k in problem.checked_outputs:
-                with np.errstate(all="ignore"):
-                    diff = np.nan_to_num(np.abs(ref[(k, i)] - jac[k]), nan=np.inf)
-                worst = max(worst, float(np.max(diff, initial=0.0)))
-        rows.append(SweepRow(float(e), worst, worst / scale if scale > 0 else worst))
+    with problem.restoring():
+        if dtype != np.float64:  # the analytical reference at the point the dtype can represent
+            problem.base = {i: b.astype(dtype).astype(np.float64) for i, b in problem.base.items()}
+        deterministic_values(problem)
+        outs, args = forward(problem, sites=False)
+        refuse_large_jacobian(problem, 2, "Sweep a smaller problem (fewer or smaller inputs).")
+        ana = Analytical(problem, outs, {i: args[i] for i in problem.diff})
+        ref = {(k, i): ana.rows(k)[i] for k in problem.checked_outputs for i in problem.diff}
+        scale = max((float(np.max(np.abs(a), initial=0.0)) for a in ref.values()), default=0.0)
+        rows = []
+        for e in steps:
+            worst = 0.0
+            for i in problem.diff:
+                jac, _ = jacobian_columns(problem, i, float(e), dtype=dtype)
+                for k in problem.checked_outputs:
+                    with np.errstate(all="ignore"):
+                        diff = np.nan_to_num(np.abs(ref[(k, i)] - jac[k]), nan=np.inf)
+                    worst = max(worst, float(np.max(diff, initial=0.0)))
+            rows.append(SweepRow(float(e), worst, worst / scale if scale > 0 else worst))
     table = SweepTable(rows, dtype)
     if plot is not None:
         table.plot(plot)

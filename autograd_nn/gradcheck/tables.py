@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-import inspect
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import autograd
 from ..tensor import Tensor
+from .analytical import Analytical, forward
 from .numerical import check_eps, jacobian_columns
-from .problem import GradcheckPrecisionWarning, Problem, warn_precision
+from .problem import Problem, _floating_or_none
+from .trust import input_verdicts, low_precision_outputs, mutated_inputs, output_drift
 
 
 def format_table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
@@ -34,13 +33,16 @@ def _array(x: Any) -> np.ndarray | None:
     return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
 
 
-def difference(a: np.ndarray, ref: np.ndarray, rtol: float,
-               atol: float) -> tuple[float, float, bool]:
-    """(max |a - ref|, max |a - ref| / max(|a|, |ref|, atol), all within atol + rtol*|ref|)."""
+def difference(a: np.ndarray, ref: np.ndarray, rtol: float, atol: float,
+               finite: bool = False) -> tuple[float, float, bool]:
+    """(max |a - ref|, max |a - ref| / max(|a|, |ref|, atol), all within atol + rtol*|ref|);
+    with ``finite`` (a finite-difference side) an infinite value is never within."""
     with np.errstate(all="ignore"):
         err = np.where(a == ref, 0.0, np.nan_to_num(np.abs(a - ref), nan=np.inf))
         rel = err / np.maximum(np.maximum(np.abs(a), np.abs(ref)), max(atol, 1e-300))
         ok = bool(np.all(err <= atol + rtol * np.abs(ref)))
+        if finite:
+            ok = ok and bool(np.all(np.isfinite(a)) and np.all(np.isfinite(ref)))
     return float(np.max(err, initial=0.0)), float(np.max(rel, initial=0.0)), ok
 
 
@@ -179,9 +181,13 @@ class ThreeWayTable(_Rows):
     _what = "parameter"
 
     def __init__(self, rows: list[ThreeWayRow], engine: dict, hand: dict, numerical: dict,
-                 tolerances: dict) -> None:
+                 tolerances: dict, cannot_vouch: list[str] | None = None) -> None:
         self.rows, self.engine, self.hand, self.numerical = rows, engine, hand, numerical
         self.tolerances = tolerances
+        self.cannot_vouch = list(cannot_vouch or [])  # reasons it fails whatever the rows say
+
+    def __bool__(self) -> bool:
+        return not self.cannot_vouch and super().__bool__()
 
     def __str__(self) -> str:
         t = self.tolerances
@@ -196,6 +202,7 @@ class ThreeWayTable(_Rows):
         bad = sum(not r.ok for r in self.rows)
         tail = (f"all {len(self.rows)} parameters agree" if not bad
                 else f"{bad} of {len(self.rows)} parameters DISAGREE")
+        tail += "".join(f"\ncannot vouch: {r}" for r in self.cannot_vouch)
         return f"{head}\n{table}\n{tail}"
 
     __repr__ = __str__
@@ -213,90 +220,61 @@ class ThreeWayTable(_Rows):
                           bad=[i for i, r in enumerate(self.rows) if not r.ok])
 
 
-def _takes_arguments(fn: Callable) -> bool:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return True
-    return any(p.kind is p.VAR_POSITIONAL or (
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
-        for p in params)
-
-
-# C901 exception: gradcheck internals are trust-gradcheck's to change (issue 11 brief)
-def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: bool,  # noqa: C901
-                   need_fd: bool) -> tuple[dict, dict]:
+def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: bool,
+                   need_fd: bool, allow_unused: bool) -> tuple[dict, dict, list]:
+    """The engine's and the central-difference gradients of ``loss_fn`` (the gradcheck
+    contract: arguments as float64 copies, or no arguments and live Tensors perturbed in
+    place), and the reasons the check cannot vouch for it."""
     names = list(params)
-    values = [params[n] for n in names]
-    base = [np.array(_array(v), dtype=np.float64) for v in values]
-    for n, v in zip(names, values):
-        dt = np.asarray(v.data if isinstance(v, Tensor) else v).dtype
-        if dt != np.float64:
-            warn_precision("check_three_way", repr(n), dt, stacklevel=5)
-    closure = not _takes_arguments(loss_fn)
-    if closure:
-        bad = [n for n, v in zip(names, values) if not isinstance(v, Tensor)]
-        if bad:
-            raise TypeError(f"check_three_way: loss_fn takes no arguments, so params must be "
-                            f"the live Tensors it uses; {bad} are not Tensors")
-        saved = [v.data for v in values]
-
-        def f(*xs: Any) -> Any:
-            for v, x in zip(values, xs):
-                v.data = np.asarray(x.data)  # float64; the originals come back below
-            return loss_fn()
-    else:
-        f = loss_fn
+    problem = Problem(loss_fn, params, "check_three_way", every_input=True)
     grads: dict = {}
     fd: dict = {}
-    try:
+    with problem.restoring():
+        outs, args = forward(problem, sites=False)
+        loss = outs[0]
+        if len(outs) != 1 or not isinstance(loss, Tensor) or loss.size != 1:
+            raise ValueError("check_three_way: loss_fn must return a single-element Tensor, "
+                             f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
+        y0 = [_floating_or_none(o) for o in outs]
+        ana = Analytical(problem, outs, {i: args[i] for i in problem.diff})
+        drift = (mutated_inputs(problem, args) or low_precision_outputs(problem, outs)
+                 or output_drift(problem, y0, 0.0, "twice"))
+        reasons = [drift] if drift else []
+        if not reasons:
+            more, _ = input_verdicts(problem, ana, y0, 0, allow_unused)
+            reasons += more
         if need_engine:
-            leaves = [Tensor(b, requires_grad=True) for b in base]
-            if closure:
-                for v, leaf in zip(values, leaves):
-                    v.data = leaf.data
-                loss = loss_fn()
-                wrt = values
-            else:
-                loss = loss_fn(*leaves)
-                wrt = leaves
-            if not isinstance(loss, Tensor) or loss.size != 1:
-                raise ValueError("check_three_way: loss_fn must return a single-element Tensor, "
-                                 f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
-            gs = autograd.grad(loss, wrt, allow_unused=True)
-            grads = {n: np.zeros(b.shape) if g is None else np.array(g.data, dtype=np.float64)
-                     for n, b, g in zip(names, base, gs)}
+            g = ana.vjp(0, np.ones(1)) if ana.in_graph(0) else {i: np.zeros(problem.base[
+                i].size) for i in problem.diff}
+            grads = {n: g[i].reshape(problem.base[i].shape) for i, n in enumerate(names)}
         if need_fd:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", GradcheckPrecisionWarning)
-                problem = Problem(f, list(base), "check_three_way", warn=False)
-                problem.values()
-                for i, n in enumerate(names):
-                    fd[n] = jacobian_columns(problem, i, eps)[0][0].reshape(base[i].shape)
-    finally:
-        if closure:
-            for v, s in zip(values, saved):
-                v.data = s
-    return grads, fd
+            for i, n in enumerate(names):
+                fd[n] = (np.full(problem.base[i].shape, np.nan) if drift else
+                         jacobian_columns(problem, i, eps)[0][0].reshape(problem.base[i].shape))
+    return grads, fd, reasons
 
 
-def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Mapping[str, Any],
+def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Any,
                     hand: Mapping[str, Any], *, engine: Mapping[str, Any] | None = None,
                     numerical: Mapping[str, Any] | None = None, eps: float = 1e-6,
                     rtol: float = 1e-7, atol: float = 1e-12, fd_rtol: float = 1e-4,
-                    fd_atol: float = 1e-5) -> ThreeWayTable:
+                    fd_atol: float = 1e-5, allow_unused: bool = False) -> ThreeWayTable:
     """Engine vs hand-derived vs central-difference gradients of a scalar loss, per parameter.
 
-    ``loss_fn`` either takes the parameters as positional arguments, in the order of
-    ``params`` (a dict ``name -> Tensor/array``), and runs on float64 copies of them; or takes
-    no arguments (a closure over the live parameter Tensors, e.g. a model's), in which case
-    each parameter's ``.data`` is swapped for a float64 copy during the check and the original
-    array put back afterwards (bit for bit, so no version bump). ``hand`` maps the names to
-    hand-derived gradients. Pass ``engine=`` or ``numerical=`` dicts to use gradients computed
-    elsewhere instead of computing them. ``rtol/atol`` judge engine vs hand (two analytical
+    ``loss_fn`` follows `gradcheck`'s contract: it either takes the parameters as positional
+    arguments, in the order of ``params`` (a dict ``name -> Tensor/array``), and runs on
+    float64 copies of them; or takes no arguments (a closure over the live parameter Tensors,
+    e.g. a model's), in which case each parameter's ``.data`` is swapped for a float64 copy
+    during the check and the original array and ``.grad`` put back afterwards (bit for bit,
+    so no version bump), also when loss_fn raises. ``hand`` maps the names to hand-derived
+    gradients. The table is falsy, with the reason in ``table.cannot_vouch``, when loss_fn is
+    not deterministic or does not depend on a parameter at all (unless ``allow_unused=True``).
+    Pass ``engine=`` or ``numerical=`` dicts to use gradients computed elsewhere instead of
+    computing them. ``rtol/atol`` judge engine vs hand (two analytical
     gradients), ``fd_rtol/fd_atol`` anything vs finite differences.
     """
     eps = check_eps(eps, "check_three_way")
+    params = dict(params)  # a Mapping, or name/value pairs such as net.named_parameters()
     names = list(params)
     missing = [n for n in names if n not in hand]
     if missing:
@@ -304,8 +282,9 @@ def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Mapping[str, 
     need_engine, need_fd = engine is None, numerical is None
     if (need_engine or need_fd) and loss_fn is None:
         raise ValueError("check_three_way: give loss_fn, or both engine= and numerical=")
-    got_e, got_fd = _engine_and_fd(loss_fn, dict(params), eps, need_engine, need_fd) if (
-        need_engine or need_fd) else ({}, {})
+    got_e, got_fd, reasons = _engine_and_fd(
+        loss_fn, dict(params), eps, need_engine, need_fd, allow_unused) if (
+        need_engine or need_fd) else ({}, {}, [])
     eng = {n: _array(engine[n]) for n in names} if engine is not None else got_e
     num = {n: _array(numerical[n]) for n in names} if numerical is not None else got_fd
     hnd = {n: _array(hand[n]) for n in names}
@@ -316,9 +295,9 @@ def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Mapping[str, 
             rows.append(ThreeWayRow(n, e.shape, *([np.inf] * 6), False))
             continue
         eh = difference(e, h, rtol, atol)
-        ef = difference(e, d, fd_rtol, fd_atol)
-        hf = difference(h, d, fd_rtol, fd_atol)
+        ef = difference(e, d, fd_rtol, fd_atol, finite=True)
+        hf = difference(h, d, fd_rtol, fd_atol, finite=True)
         rows.append(ThreeWayRow(n, e.shape, eh[0], eh[1], ef[0], ef[1], hf[0], hf[1],
                                 eh[2] and ef[2] and hf[2]))
     tol = dict(eps=eps, rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol)
-    return ThreeWayTable(rows, eng, hnd, num, tol)
+    return ThreeWayTable(rows, eng, hnd, num, tol, reasons)

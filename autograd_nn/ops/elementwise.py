@@ -27,10 +27,11 @@ __all__ = ["abs", "clip", "cos", "exp", "leaky_relu", "log", "maximum", "minimum
 
 
 def numpy_sigmoid(x: Any) -> Any:
-    """1 / (1 + exp(-x)) at every x, without warnings: where exp(-x) overflows (x < -709.8 in
-    float64, where the true value is below 1e-308) the result is 1 / inf = 0."""
+    """1 / (1 + exp(-x)) at every x, without warnings or errors (also under
+    ``np.errstate(all='raise')``): where exp(-x) overflows (x < -709.8 in float64, where the true
+    value is below 1e-308) the result is 1 / inf = 0; where it underflows the result is 1."""
     e = np.negative(x)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         if type(e) is not np.ndarray:  # 0-d input gives a numpy scalar
             return 1.0 / (1.0 + np.exp(e))
         np.exp(e, out=e)
@@ -194,7 +195,8 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
+        with np.errstate(under="ignore"):  # exp(-|x|) underflowing is harmless (softplus(1000))
+            return np.logaddexp(0, x)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -218,7 +220,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
-        x = np.asarray(x)  # the mask is a constant (x is a Tensor under create_graph)
+        x = np.asarray(data_of(x))  # the mask is a constant (x is a Tensor under create_graph)
         lo, hi = ctx.a_min, ctx.a_max
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
