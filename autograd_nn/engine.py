@@ -12,8 +12,8 @@ the node's saved arrays. Whether the pass is plain (numpy arrays, nothing record
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from .anomaly import check_backward
 from .function import Function
-from .mode import LOCAL
+from .mode import LOCAL, enable_grad
 from .registry import PLAIN, RECORDED
 from .tensor import Tensor
 from .versions import MUTATIONS
@@ -186,9 +186,9 @@ class PlainPass:
     def from_hook(self, r: Tensor, t: Tensor) -> np.ndarray:
         return r._data.astype(t.dtype, copy=False)
 
-    @contextmanager
-    def grad_mode(self) -> Iterator[None]:
-        yield
+    def grad_mode(self) -> AbstractContextManager[Any]:
+        """A plain pass runs in the caller's grad mode."""
+        return nullcontext()
 
 
 class RecordedPass(PlainPass):
@@ -209,14 +209,9 @@ class RecordedPass(PlainPass):
     def from_hook(self, r: Tensor, t: Tensor) -> Tensor:  # type: ignore[override]
         return r
 
-    @contextmanager
-    def grad_mode(self) -> Iterator[None]:
-        mode = LOCAL.mode
-        prev, mode.grad_enabled = mode.grad_enabled, True
-        try:
-            yield
-        finally:
-            mode.grad_enabled = prev
+    def grad_mode(self) -> AbstractContextManager[Any]:
+        """Recording on, so that the rules' ops make the gradients' graph."""
+        return enable_grad()
 
 
 class GraphCtx:
