@@ -13,7 +13,7 @@ from .anomaly import AnomalyError, detect_anomaly
 from .creation import (
     arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
 )
-from .function import Function
+from .function import Function, once_differentiable
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import (
     abs, add, amax, amin, astype, broadcast_to, clip, concatenate, cos, divide, exp,
@@ -95,6 +95,7 @@ __all__ = [
     "relu", "reshape", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "softplus",
     "split", "sqrt", "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "tensor",
     "transpose", "value_and_grad", "var", "where", "zeros", "zeros_like", *_LAZY,
+    "once_differentiable",
     # >>> numpy surface names
     "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "around", "cbrt",
     "ceil", "cosh", "deg2rad", "degrees", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",

@@ -121,7 +121,11 @@ def run_backward(
                 raise RuntimeError(RELEASED.format(op=fn.name))
             if fn._tick != CLOCK[0]:
                 _check_versions(fn, t)
-            out = type(fn).backward(GraphCtx(fn, t) if create_graph else fn, g)
+            if anomaly:  # numpy's float warnings become the AnomalyError check_backward raises
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    out = type(fn).backward(GraphCtx(fn, t) if create_graph else fn, g)
+            else:
+                out = type(fn).backward(GraphCtx(fn, t) if create_graph else fn, g)
             if type(out) is not tuple:
                 out = tuple(out) if isinstance(out, list) else (out,)
             needs = fn.needs_input_grad
@@ -218,6 +222,11 @@ def _fit(gi: Any, data: np.ndarray, xp: Any, fn: Any, p: Any) -> Any:
         gi = reduce_to(gi, data.shape, xp, fn.name,
                        lambda: next(i for i, a in enumerate(fn.inputs) if a is p))
     if gi.dtype != data.dtype:
+        if gi.dtype.kind not in "biuf":  # complex would lose its imaginary part silently
+            raise TypeError(
+                f"{fn.name}.backward returned a gradient of dtype {gi.dtype} for an operand of "
+                f"dtype {data.dtype}: gradients must be real numbers"
+            )
         gi = gi.astype(data.dtype)
     return gi
 

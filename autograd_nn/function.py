@@ -9,13 +9,17 @@ output: the engine reduces them to each operand's shape (the one place that does
 Backward rules are written against ``ctx.xp``, an array namespace: numpy in a plain backward,
 the differentiable autograd_nn functions under ``create_graph=True``, so that the same rule
 gives second derivatives. Under ``create_graph`` a saved array that is an operand's data or the
-output's data comes back as that Tensor; any other saved array is a constant (right for masks
-and indices; a saved intermediate that depends on the inputs would lose its derivative, so
-rules save operands and outputs only).
+output's data comes back as that Tensor; any other saved array would be a constant, so a user's
+Function that saves a floating intermediate (``x ** 2``) is refused when applied, unless its
+backward is marked `once_differentiable` (then differentiating it again raises). A forward must
+return one array (several outputs are refused: write one Function per output); one returning
+(a view of) its operand's array gets a copy, so in-place checks see the output as its own tensor.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -61,10 +65,13 @@ class Function:
     scope: tuple = ()  # the modules whose forward made this op, outermost first
     _anomaly: Any = None
 
+    _user_op: ClassVar[bool] = False  # defined outside autograd_nn: apply checks its contract
+
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         if not cls.__dict__.get("name"):
             cls.name = cls.__name__
+        cls._user_op = not cls.__module__.startswith("autograd_nn.")
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward (released after it unless ``retain_graph=True``)."""
@@ -101,9 +108,17 @@ class Function:
         except (ValueError, IndexError, TypeError) as e:
             raise _op_error(cls.name, e, arrays) from e
         if type(out) is not _ndarray:  # numpy gives scalars for 0-d results
+            if isinstance(out, (tuple, list)):
+                raise TypeError(
+                    f"{cls.name}.forward returned a {type(out).__name__}: a Function has one "
+                    "output, an ndarray (for several outputs write one Function per output, or "
+                    "return them stacked in one array and index the result)"
+                )
             raw, out = out, np.asarray(out)
             if ctx.saved_tensors:  # a saved output must stay the output (create_graph maps it)
                 ctx.saved_tensors = tuple(out if s is raw else s for s in ctx.saved_tensors)
+        if cls._user_op:
+            out = _check_user_forward(cls, ctx, arrays, out)
         t = _new(Tensor)
         t._data = out
         st = LOCAL.mode
@@ -135,6 +150,78 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _check_user_forward(cls: Any, ctx: Any, arrays: list, out: np.ndarray) -> np.ndarray:
+    """A user's forward must not return its operand's memory nor save floating intermediates
+    (unless its backward is `once_differentiable`). Returns the output (copied if it aliased)."""
+    operands = [a for a in arrays if type(a) is _ndarray]
+    if any(np.may_share_memory(out, a) for a in operands):
+        saved = ctx.saved_tensors
+        out, old = out.copy(), out
+        if saved:
+            ctx.saved_tensors = tuple(out if s is old else s for s in saved)
+    if getattr(cls.backward, "once_differentiable", False):
+        return out
+    for k, s in enumerate(ctx.saved_tensors):
+        if (isinstance(s, (np.ndarray, np.floating)) and s.dtype.kind == "f" and s is not out
+                and not any(s is a for a in operands)):
+            raise TypeError(
+                f"{cls.name}.forward saved (argument {k} of save_for_backward, shape "
+                f"{np.shape(s)}, dtype {s.dtype}) an array that is neither one of its operands "
+                "nor its output: under create_graph it would be a constant, and second "
+                "derivatives silently wrong. Save the operands or the output and recompute it "
+                "in backward with ctx.xp (keep masks and indices as bool/int arrays or ctx "
+                "attributes), or decorate backward with @ag.once_differentiable if it is not "
+                "meant to be differentiated again."
+            )
+    return out
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """Mark a Function's ``backward`` as not differentiable (it computes in plain numpy).
+
+    First-order passes run it as usual. Under ``create_graph=True`` it runs on plain arrays and
+    its gradients are recorded as values that cannot be differentiated again: a second
+    derivative through them raises instead of silently being 0 (as PyTorch's decorator).
+    Place it under ``@staticmethod``.
+    """
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Any, grad: Any) -> Any:
+        if not isinstance(ctx, GraphCtx):
+            return backward(ctx, grad)
+        node = ctx._node
+        out = backward(node, grad._data if isinstance(grad, Tensor) else grad)
+        single = type(out) is not tuple and not isinstance(out, list)
+        deps = [grad] + [a for a in node.inputs if isinstance(a, Tensor)]
+        wrapped = tuple(
+            None if g is None else _NotTwice.apply(np.asarray(g), *deps, op=node.name)
+            for g in ((out,) if single else out)
+        )
+        return wrapped[0] if single else wrapped
+
+    wrapper.once_differentiable = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class _NotTwice(Function):
+    """A gradient computed by a `once_differentiable` backward: its value, tied to what it was
+    computed from, with a backward that refuses."""
+
+    name = "once_differentiable"
+
+    @staticmethod
+    def forward(ctx: Any, value: Any, *deps: Any, op: str = "") -> Any:
+        ctx.op = op
+        return value
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise RuntimeError(
+            f"{ctx.op}.backward is marked @once_differentiable: its gradient cannot be "
+            "differentiated again (create_graph=True, hessian, hvp, gradgradcheck)"
+        )
 
 
 _NEEDS: dict = {}  # mask << 4 | n -> the n bools the mask encodes; shared: ops allocate none

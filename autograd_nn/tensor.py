@@ -45,6 +45,14 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
+NUMPY_CUTS_GRAPH = (
+    "numpy asked for the array of a Tensor (shape {shape}) that requires grad (np.array, "
+    "np.asarray, np.r_/np.c_, np.append or np.mean of a list, ...): the result would have no "
+    "graph and its gradient would be silently wrong. Build it with autograd_nn's functions "
+    "(ag.stack, ag.concatenate, ag.mean, ...) or use numpy on t.detach().numpy()."
+)
+
+
 def holds_graph(seq: Any) -> bool:
     """True when a (nested) list or tuple holds a tensor that requires grad."""
     stack = [seq]
@@ -207,6 +215,10 @@ class Tensor(TensorMethods):
         return self._data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """numpy's conversion (``np.asarray(t)``, ``np.array([t, u])``, ``np.r_[t]``): refused for
+        a tensor that requires grad, since the array numpy builds from it has no graph."""
+        if self._requires_grad:
+            raise TypeError(NUMPY_CUTS_GRAPH.format(shape=self.shape))
         if dtype is not None and dtype != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data

@@ -1,13 +1,18 @@
 """Function transforms: grad, value_and_grad, jacobian, hessian, hvp and jvp.
 
-Each takes a function of Tensors. Arguments that are not already part of a graph become fresh
-leaves; arguments that are (because the transform runs inside another one, as in
-``jacobian(grad(f))``) are used as they are and the result keeps its graph, so transforms nest.
+Each takes a function of Tensors and differentiates with respect to fresh variables: an argument
+that is not part of a graph becomes a new leaf; one that is (because the transform runs inside
+another one, as in ``jacobian(grad(f))``) enters through an identity node, so the inner derivative
+holds every other use of it fixed. Whenever the function's result reaches a tensor that requires
+grad from outside the transform (an argument of an enclosing transform, a closure, a global
+parameter), the derivative is computed with ``create_graph=True`` and keeps that graph, so every
+enclosing transform (and ``backward``) sees it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -20,10 +25,10 @@ from .tensor import Tensor
 Argnums = int | tuple[int, ...]
 
 
-def _leaves(args: tuple, argnums: Argnums, name: str) -> tuple[list, list[Tensor], bool]:
+def _leaves(args: tuple, argnums: Argnums, name: str) -> tuple[list, list[Tensor]]:
+    """The arguments with the differentiated ones replaced by fresh variables, and those."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     args = list(args)
-    nested = False
     for i in nums:
         if i >= len(args) or i < -len(args):
             raise ValueError(
@@ -31,21 +36,56 @@ def _leaves(args: tuple, argnums: Argnums, name: str) -> tuple[list, list[Tensor
             )
         a = args[i]
         if isinstance(a, Tensor) and a.requires_grad and is_grad_enabled():
-            nested = True
+            args[i] = reshape(a, a.shape)  # identity node: a fresh variable still tied to a
             continue
         data = a.data if isinstance(a, Tensor) else a
         arr = np.array(data, dtype=None if np.asarray(data).dtype.kind == "f" else np.float64)
         args[i] = Tensor._from_op(arr, None)
         args[i].requires_grad = True
-    return args, [args[i] for i in nums], nested
+    return args, [args[i] for i in nums]
 
 
-def _call(f: Callable, args: list, name: str) -> Tensor:
+def _reaches_outside(out: Tensor, own: list[Tensor]) -> bool:
+    """True when grad mode is on and ``out``'s graph reaches a tensor that requires grad other
+    than the transform's own variables ``own`` (then the derivative must keep its graph)."""
+    if not is_grad_enabled() or not out.requires_grad:
+        return False
+    mine = {id(x) for x in own if x.grad_fn is None}  # identity nodes lead outside
+    seen: set = set()
+    stack = [out]
+    while stack:
+        t = stack.pop()
+        if id(t) in mine or id(t) in seen:
+            continue
+        seen.add(id(t))
+        fn = t.grad_fn
+        if fn is None:
+            if t.requires_grad:
+                return True
+            continue
+        stack.extend(p for p in fn.inputs if isinstance(p, Tensor) and p.requires_grad)
+    return False
+
+
+@contextmanager
+def _variables(xs: list[Tensor]) -> Iterator[None]:
+    """Retire the transform's fresh leaves when it returns: a graph the result keeps may still
+    mention them, but no enclosing transform must mistake them for its own inputs."""
+    try:
+        yield
+    finally:
+        for x in xs:
+            if x.grad_fn is None:
+                x._requires_grad = False
+
+
+def _call(f: Callable, args: list, xs: list[Tensor], name: str) -> tuple[Tensor, bool]:
+    """``f(*args)`` and whether its graph reaches outside the transform."""
     with enable_grad():
         out = f(*args)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__}")
-    return out
+    return out, _reaches_outside(out, xs)
 
 
 def _grads(out: Tensor, xs: list[Tensor], create_graph: bool, seed: Any = None,
@@ -66,15 +106,16 @@ def value_and_grad(f: Callable[..., Tensor], argnums: Argnums = 0) -> Callable[.
     """``value_and_grad(f)(*args) -> (f(*args), df/dargs[argnums])`` for scalar-valued f."""
 
     def wrapped(*args: Any) -> tuple:
-        args_, xs, nested = _leaves(args, argnums, "grad")
-        out = _call(f, args_, "grad")
-        if out.size != 1:
-            raise ValueError(
-                f"grad: the function must return a single element, got shape {out.shape}; "
-                "use jacobian for vector outputs"
-            )
-        gs = _grads(out, xs, nested)
-        return (out if nested else out.detach()), _one_or_tuple(argnums, gs)
+        args_, xs = _leaves(args, argnums, "grad")
+        with _variables(xs):
+            out, keep_graph = _call(f, args_, xs, "grad")
+            if out.size != 1:
+                raise ValueError(
+                    f"grad: the function must return a single element, got shape {out.shape}; "
+                    "use jacobian for vector outputs"
+                )
+            gs = _grads(out, xs, keep_graph)
+        return (out if keep_graph else out.detach()), _one_or_tuple(argnums, gs)
 
     return wrapped
 
@@ -94,20 +135,21 @@ def jacobian(f: Callable[..., Tensor], argnums: Argnums = 0) -> Callable[..., An
     (one reverse pass per output element)."""
 
     def wrapped(*args: Any) -> Any:
-        args_, xs, nested = _leaves(args, argnums, "jacobian")
-        out = _call(f, args_, "jacobian")
+        args_, xs = _leaves(args, argnums, "jacobian")
         rows: list[list[Tensor]] = [[] for _ in xs]
-        for k in range(out.size):
-            seed = np.zeros(out.shape, dtype=out.dtype)
-            seed.flat[k] = 1
-            for r, g in zip(rows, _grads(out, xs, nested, seed=seed, retain=True)):
-                r.append(g)
+        with _variables(xs):
+            out, keep_graph = _call(f, args_, xs, "jacobian")
+            for k in range(out.size):
+                seed = np.zeros(out.shape, dtype=out.dtype)
+                seed.flat[k] = 1
+                for r, g in zip(rows, _grads(out, xs, keep_graph, seed=seed, retain=True)):
+                    r.append(g)
         result = []
         for x, r in zip(xs, rows):
             shape = out.shape + x.shape
             if not r:
                 result.append(Tensor._from_op(np.zeros(shape, dtype=x.dtype), None))
-            elif nested:
+            elif keep_graph:
                 result.append(reshape(stack(r), shape))
             else:
                 result.append(Tensor._from_op(np.stack([g.data for g in r]).reshape(shape), None))
@@ -136,35 +178,41 @@ def _pairs(primals: Any, tangents: Any, name: str) -> tuple[tuple, tuple, bool]:
     return ps, ts, single
 
 
-def hvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Tensor, Any]:
-    """Hessian-vector product of scalar ``f`` at ``primals`` along ``tangents``, by double
-    backward: returns ``(f(primals), H @ v)`` (tuples when primals is a tuple)."""
-    ps, ts, single = _pairs(primals, tangents, "hvp")
-    args_, xs, nested = _leaves(ps, tuple(range(len(ps))), "hvp")
-    out = _call(f, args_, "hvp")
-    if out.size != 1:
-        raise ValueError(f"hvp: the function must return a single element, got shape {out.shape}")
-    gs = _grads(out, xs, create_graph=True)
+def _dot(gs: list[Tensor], ts: tuple) -> Tensor:
+    """sum_i <gs[i], ts[i]>, recorded."""
     dot = None
     for g, v in zip(gs, ts):
         term = (g * v).sum()
         dot = term if dot is None else dot + term
-    hv = _grads(dot, xs, nested)
-    return (out if nested else out.detach()), (hv[0] if single else tuple(hv))
+    return dot
+
+
+def hvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Tensor, Any]:
+    """Hessian-vector product of scalar ``f`` at ``primals`` along ``tangents``, by double
+    backward: returns ``(f(primals), H @ v)`` (tuples when primals is a tuple)."""
+    ps, ts, single = _pairs(primals, tangents, "hvp")
+    args_, xs = _leaves(ps, tuple(range(len(ps))), "hvp")
+    with _variables(xs):
+        out, keep_graph = _call(f, args_, xs, "hvp")
+        if out.size != 1:
+            raise ValueError(
+                f"hvp: the function must return a single element, got shape {out.shape}"
+            )
+        gs = _grads(out, xs, create_graph=True)
+        hv = _grads(_dot(gs, ts), xs, keep_graph)
+    return (out if keep_graph else out.detach()), (hv[0] if single else tuple(hv))
 
 
 def jvp(f: Callable[..., Tensor], primals: Any, tangents: Any) -> tuple[Tensor, Tensor]:
     """Jacobian-vector product (forward-mode derivative) of ``f`` at ``primals`` along
     ``tangents``, by the double-backward trick: returns ``(f(primals), J @ v)``."""
     ps, ts, _ = _pairs(primals, tangents, "jvp")
-    args_, xs, nested = _leaves(ps, tuple(range(len(ps))), "jvp")
-    out = _call(f, args_, "jvp")
-    u = Tensor._from_op(np.zeros_like(out.data), None)
-    u.requires_grad = True
-    gs = _grads(out, xs, create_graph=True, seed=u)
-    dot = None
-    for g, v in zip(gs, ts):
-        term = (g * v).sum()
-        dot = term if dot is None else dot + term
-    (jv,) = _grads(dot, [u], nested)
-    return (out if nested else out.detach()), jv
+    args_, xs = _leaves(ps, tuple(range(len(ps))), "jvp")
+    with _variables(xs):
+        out, keep_graph = _call(f, args_, xs, "jvp")
+        u = Tensor._from_op(np.zeros_like(out.data), None)
+        u.requires_grad = True
+        with _variables([u]):
+            gs = _grads(out, xs, create_graph=True, seed=u)
+            (jv,) = _grads(_dot(gs, ts), [u], keep_graph)
+    return (out if keep_graph else out.detach()), jv

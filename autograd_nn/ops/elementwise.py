@@ -175,7 +175,8 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
+        with np.errstate(under="ignore"):  # exp(-|x|) underflowing is harmless (softplus(1000))
+            return np.logaddexp(0, x)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -199,7 +200,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
-        x = np.asarray(x)  # the mask is a constant (x is a Tensor under create_graph)
+        x = _const(x)  # the mask is a constant (x is a Tensor under create_graph)
         lo, hi = ctx.a_min, ctx.a_max
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:

@@ -17,10 +17,11 @@ _ndarray = np.ndarray
 
 
 def sigmoid(x: Any) -> Any:
-    """1 / (1 + exp(-x)) at every x, without warnings: where exp(-x) overflows (x < -709.8 in
-    float64, where the true value is below 1e-308) the result is 1 / inf = 0."""
+    """1 / (1 + exp(-x)) at every x, without warnings or errors (also under
+    ``np.errstate(all='raise')``): where exp(-x) overflows (x < -709.8 in float64, where the true
+    value is below 1e-308) the result is 1 / inf = 0; where it underflows the result is 1."""
     e = np.negative(x)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         if type(e) is not _ndarray:  # 0-d input gives a numpy scalar
             return 1.0 / (1.0 + np.exp(e))
         np.exp(e, out=e)

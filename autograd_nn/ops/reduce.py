@@ -74,7 +74,8 @@ class Mean(Function):
 
 
 class _Extreme(Function):
-    """max/min: the gradient goes to the extreme elements, split equally among ties."""
+    """max/min: the gradient goes to the extreme elements, split equally among ties; where a
+    NaN makes the result NaN, it goes to the NaN entries only (as ``torch.max``)."""
 
     reduce: Any = None
 
@@ -85,6 +86,8 @@ class _Extreme(Function):
         ctx.keepdims = keepdims
         m = cls.reduce(x, axis=ctx.axes, keepdims=True)
         hit = x == m
+        if x.dtype.kind == "f" and np.isnan(m).any():  # NaN wins (numpy), and gets the gradient
+            hit |= np.isnan(x) & np.isnan(m)
         weights = hit / np.add.reduce(hit, axis=ctx.axes, keepdims=True)
         ctx.save_for_backward(weights.astype(x.dtype, copy=False))
         return m if keepdims else m.squeeze(axis=ctx.axes)
@@ -163,7 +166,8 @@ class LogSumExp(Function):
         ctx.keepdims = keepdims
         m = np.maximum.reduce(x, axis=ctx.axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):  # an all -inf slice gives -inf, as numpy's log(0)
+        # an all -inf slice gives -inf, as numpy's log(0); exp of the small terms may underflow
+        with np.errstate(divide="ignore", under="ignore"):
             out = np.log(np.add.reduce(np.exp(x - m), axis=ctx.axes, keepdims=True)) + m
         out = out if keepdims else out.squeeze(axis=ctx.axes)
         ctx.save_for_backward(x, out)
@@ -173,9 +177,10 @@ class LogSumExp(Function):
     def backward(ctx: Any, g: Any) -> Any:
         xp = ctx.xp
         x, out = ctx.saved_tensors
-        return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.exp(
-            x - _unreduce(out, ctx.axes, ctx.keepdims, xp)
-        )
+        with np.errstate(under="ignore"):  # softmax weights of the small terms underflow to 0
+            return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.exp(
+                x - _unreduce(out, ctx.axes, ctx.keepdims, xp)
+            )
 
 
 class Softmax(Function):
@@ -185,8 +190,9 @@ class Softmax(Function):
     def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
         x = np.asarray(x)
         ctx.axis = _axes(axis, x.ndim)
-        e = np.exp(x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True))
-        e /= np.add.reduce(e, axis=ctx.axis, keepdims=True)
+        with np.errstate(under="ignore"):  # exp of the small terms underflows to 0
+            e = np.exp(x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True))
+            e /= np.add.reduce(e, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(e)
         return e
 
@@ -204,7 +210,8 @@ class LogSoftmax(Function):
         x = np.asarray(x)
         ctx.axis = _axes(axis, x.ndim)
         shifted = x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True)
-        out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=ctx.axis, keepdims=True))
+        with np.errstate(under="ignore"):  # exp of the small terms underflowing is harmless
+            out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=ctx.axis, keepdims=True))
         ctx.save_for_backward(out)
         return out
 
@@ -212,7 +219,8 @@ class LogSoftmax(Function):
     def backward(ctx: Any, g: Any) -> Any:
         xp = ctx.xp
         (out,) = ctx.saved_tensors
-        return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
+        with np.errstate(under="ignore"):  # exp(out) of the small terms underflows to 0
+            return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -252,7 +260,17 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tens
     (e.g. over a single element), as sqrt's at 0."""
     from .elementwise import sqrt
 
-    return sqrt(_var("std", x, axis, ddof, keepdims))
+    v = _var("std", x, axis, ddof, keepdims)
+    if _count(x, axis) == 1:  # one element: std is identically 0, as is var (sqrt' would be
+        return v               # inf at 0, and inf * 0 a NaN gradient)
+    return sqrt(v)
+
+
+def _count(x: Any, axis: Any, op: str = "std") -> int:
+    """How many elements each result of a reduction over ``axis`` (None: all) combines."""
+    shape = np.shape(x._data if isinstance(x, Tensor) else x)
+    axes = tuple(range(len(shape))) if axis is None else axis_tuple(op, axis, len(shape), shape)
+    return math.prod(shape[a] for a in axes)
 
 
 def _var(op: str, x: Any, axis: Any, ddof: int, keepdims: bool) -> Tensor:
