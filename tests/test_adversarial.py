@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fd_oracle import fd_gradients
 
 import autograd_nn as ag
 
@@ -51,3 +52,46 @@ def test_gradcheck_fails_a_wrong_derivative_next_to_a_domain_edge(fn, x0):
     result = ag.gradcheck(fn, x, raise_exception=False)
     assert not result
     assert "edge of f's domain" in str(result)
+
+
+# ---- arguments of numpy-surface functions must not drop their graph --------------------------
+
+def test_clip_bound_that_requires_grad_gets_its_gradient():
+    # d/d hi of sum(clip(x, -1, hi)) + hi at x = [-2, 0.5, 3], hi = 1: one element (3) is clipped
+    # to hi, so the derivative is 1 + 1 = 2 (torch.clamp with tensor bounds agrees); the bound
+    # used to be read as a constant and hi.grad was 1.
+    x = ag.Tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    hi = ag.Tensor(1.0, requires_grad=True)
+    (np.clip(x, -1.0, hi).sum() + hi).backward()
+    assert float(hi.grad.data) == 2.0
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.0])
+
+
+def test_clip_tensor_bounds_match_finite_differences():
+    x0 = np.array([-2.0, 0.5, 3.0, -0.4])
+    lo0 = np.array([-1.0, 0.7, -1.0, -1.0])
+    hi0 = np.array(1.5)
+    w = np.array([1.0, 2.0, 3.0, 4.0])
+    x, lo, hi = (ag.Tensor(a, requires_grad=True) for a in (x0, lo0, hi0))
+    (ag.clip(x, lo, hi) * w).sum().backward()
+    oracle = fd_gradients(lambda a, b, c: (np.clip(a, b, c) * w).sum(), [x0, lo0, hi0])
+    for t, o in zip((x, lo, hi), oracle):
+        np.testing.assert_allclose(t.grad.data, o, atol=1e-7)
+
+
+def test_clip_tensor_bounds_keep_numpy_values():
+    x = ag.Tensor([-2.0, 0.5, 3.0, np.nan], requires_grad=True)
+    for lo, hi in [(2.0, 1.0), (np.nan, 1.0), (-1.0, np.nan)]:
+        out = ag.clip(x, ag.Tensor(lo, requires_grad=True), ag.Tensor(hi, requires_grad=True))
+        np.testing.assert_array_equal(out.data, np.clip(x.data, lo, hi))
+
+
+def test_gradient_refuses_a_spacing_that_requires_grad():
+    # np.gradient(f, h) with h a Tensor requiring grad used to treat h as a constant: h.grad
+    # missed d/dh (sum(gradient(f, h))) = -sum(gradient(f, 1)) / h**2.
+    f = np.array([3.0, 1.0, 2.0, 1.0, 5.0, 0.0])
+    h = ag.Tensor(0.7, requires_grad=True)
+    with pytest.raises(TypeError, match="gradient: a spacing"):
+        np.gradient(f, h)
+    with pytest.raises(TypeError, match="gradient: a spacing"):
+        ag.gradient(ag.Tensor(f, requires_grad=True), ag.Tensor(np.arange(6.0), requires_grad=True))

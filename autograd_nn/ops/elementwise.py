@@ -2,8 +2,9 @@
 
 Conventions at points where the derivative does not exist (the subgradient the engine uses,
 the same as PyTorch's): relu'(0) = 0; leaky_relu'(0) = negative_slope; abs'(0) = 0;
-clip passes the gradient where a_min <= x <= a_max (bounds included); maximum/minimum split
-the gradient equally between tied operands; sqrt'(0) = inf. The reductions max/min (reduce.py)
+clip passes the gradient where a_min <= x <= a_max (bounds included; a bound that requires
+grad gets the gradient of the elements clipped to it); maximum/minimum split the gradient
+equally between tied operands; sqrt'(0) = inf. The reductions max/min (reduce.py)
 share the gradient equally among tied extremes, and prod's gradient is exact when entries are 0.
 Each convention is tested in tests/test_ops.py.
 """
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, holds_graph
 from .numpy_ns import sigmoid as _np_sigmoid
 
 
@@ -313,8 +314,18 @@ def softplus(x: Any) -> Tensor:
 
 
 def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
-    """Limit values to [a_min, a_max] (either may be None); the bounds get no gradient."""
-    return Clip.apply(x, a_min=_const(a_min), a_max=_const(a_max))
+    """Limit values to [a_min, a_max] (either may be None). A bound that is a Tensor requiring
+    grad gets the gradient of the elements clipped to it (as torch.clamp's tensor bounds)."""
+    if not holds_graph([a_min, a_max]):
+        return Clip.apply(x, a_min=_const(a_min), a_max=_const(a_max))
+    out = x
+    if a_min is not None:  # np.maximum(x, a_min), x kept at a tie, a NaN bound propagated
+        lo = np.asarray(_const(a_min))
+        out = where(np.less(_const(out), lo) | np.isnan(lo), a_min, out)
+    if a_max is not None:
+        hi = np.asarray(_const(a_max))
+        out = where(np.greater(_const(out), hi) | np.isnan(hi), a_max, out)
+    return out
 
 
 def maximum(x: Any, y: Any) -> Tensor:

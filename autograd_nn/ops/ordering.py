@@ -114,6 +114,9 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None)
 
 def _spacing(op: str, h: Any, n: int) -> np.ndarray:
     """The n - 1 steps of one axis from a scalar spacing or a coordinate array."""
+    if isinstance(h, Tensor) and h.requires_grad:
+        raise TypeError(f"{op}: a spacing or coordinate Tensor that requires grad is not "
+                        "supported (no gradient flows to it); pass h.detach()")
     h = np.asarray(h._data if isinstance(h, Tensor) else h, dtype=float)
     if h.ndim == 0:
         return np.full(n - 1, float(h))
