@@ -95,3 +95,42 @@ def test_gradient_refuses_a_spacing_that_requires_grad():
         np.gradient(f, h)
     with pytest.raises(TypeError, match="gradient: a spacing"):
         ag.gradient(ag.Tensor(f, requires_grad=True), ag.Tensor(np.arange(6.0), requires_grad=True))
+
+
+# ---- np.errstate(all="raise") hygiene: harmless underflow in a derivative's formula ---------
+
+@pytest.mark.parametrize("fn, x0, value, slope", [
+    # (op, point, exact value, exact derivative): the derivative formulas square a tiny x or
+    # the output (1 - 1e-400 = 1 in float64) or divide by an overflowing 1 + x*x (1e-400 -> 0).
+    # (tanh's backward at |x| < 1e-154 is documented as raising, for speed.)
+    (ag.arcsin, 1e-200, 1e-200, 1.0),
+    (ag.arctanh, 1e-200, 1e-200, 1.0),
+    (ag.arctan, 1e200, np.pi / 2, 0.0),
+    (ag.reciprocal, 1e200, 1e-200, -0.0),
+    (ag.sinc, 1e-200, 1.0, -np.pi ** 2 / 3 * 1e-200),
+])
+def test_unary_gradient_does_not_raise_on_harmless_underflow(fn, x0, value, slope):
+    x = ag.Tensor(np.array([x0]), requires_grad=True)
+    with np.errstate(all="raise"):
+        y = fn(x)
+        y.sum().backward()
+    np.testing.assert_allclose(y.data, [value], rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, [slope], rtol=1e-12, atol=0)
+
+
+def test_binary_ops_do_not_raise_on_harmless_underflow():
+    # logaddexp(1000, -1000) = 1000 exactly, d/dx = 1, d/dy = exp(-2000) = 0 in float64;
+    # arctan2(1e-200, 1): d/dx = 1 / (1 + 1e-400) = 1, d/dy = -1e-200
+    for op, x0, y0, value, dx, dy in [
+        (ag.logaddexp, 1000.0, -1000.0, 1000.0, 1.0, 0.0),
+        (ag.logaddexp2, 1000.0, -1000.0, 1000.0, 1.0, 0.0),
+        (ag.arctan2, 1e-200, 1.0, 1e-200, 1.0, -1e-200),
+    ]:
+        x = ag.Tensor(x0, requires_grad=True)
+        y = ag.Tensor(y0, requires_grad=True)
+        with np.errstate(all="raise"):
+            out = op(x, y)
+            out.backward()
+        assert float(out.data) == pytest.approx(value, rel=1e-12)
+        assert float(x.grad.data) == pytest.approx(dx, rel=1e-12)
+        assert float(y.grad.data) == pytest.approx(dy, rel=1e-12, abs=0)
