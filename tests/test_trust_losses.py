@@ -102,11 +102,8 @@ def test_binary_targets_outside_0_1_are_refused(loss, target):
     assert np.isfinite(TARGET_LOSSES[loss](np.array([0.0, 1.0, 0.25])).item())  # the ends
 
 
-# The underflow lives in the shared primitives (softplus, log_softmax), which the trust-core
-# branch makes errstate-clean; these tests pass once that lands (strict: an XPASS fails,
-# so the marker is removed then).
-NEEDS_CORE = pytest.mark.xfail(raises=FloatingPointError, strict=True,
-                               reason="softplus/log_softmax underflow: fixed in ops/ on trust-core")
+# The underflow lived in the shared primitives (softplus, log_softmax), made errstate-clean
+# on trust-core (tests/test_trust_numerics.py).
 
 
 def _raising(fn):
@@ -116,7 +113,6 @@ def _raising(fn):
     return loss
 
 
-@NEEDS_CORE
 @pytest.mark.parametrize("x, t, expected", [(-1000.0, 1.0, 1000.0), (1000.0, 0.0, 1000.0),
                                              (1000.0, 1.0, 0.0), (-1000.0, 0.0, 0.0)])
 def test_bce_with_logits_does_not_raise_on_harmless_underflow(x, t, expected):
@@ -126,7 +122,6 @@ def test_bce_with_logits_does_not_raise_on_harmless_underflow(x, t, expected):
     assert z.grad.item() == (0.0 if expected == 0.0 else np.sign(x))
 
 
-@NEEDS_CORE
 @pytest.mark.parametrize("target", [0, 1, np.array([0.0, 1.0]), np.array([0.5, 0.5])])
 def test_cross_entropy_does_not_raise_on_harmless_underflow(target):
     z = ag.Tensor([1000.0, -1000.0], requires_grad=True)

@@ -118,6 +118,11 @@ class SincDerivative(Function):
         return g * ctx.xp.sinc_derivative(x, ctx.order + 1)
 
 
+def _value(a: Any) -> Any:
+    """The array of ``a`` (a Tensor under create_graph): a mask computed from it is a constant."""
+    return a._data if isinstance(a, Tensor) else np.asarray(a)
+
+
 # ---- binary ufuncs ------------------------------------------------------------------------------
 class _Binary(Function):
     """A numpy ufunc of two operands; ``partials(xp, x, y, out)`` gives (d out/dx, d out/dy)."""
@@ -175,7 +180,7 @@ class Arctan2(_Binary):
     @staticmethod
     def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
         r2 = x * x + y * y
-        r2 = xp.where(np.asarray(r2) == 0, 1, r2)
+        r2 = xp.where(_value(r2) == 0, 1, r2)
         return (y / r2 if nx else None), (-x / r2 if ny else None)
 
 
@@ -187,7 +192,7 @@ class Hypot(_Binary):
 
     @staticmethod
     def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
-        r = xp.where(np.asarray(out) == 0, 1, out)
+        r = xp.where(_value(out) == 0, 1, out)
         return (x / r if nx else None), (y / r if ny else None)
 
 
