@@ -143,7 +143,12 @@ def _full_pair(problem: Problem, ana: Analytical, numeric: Callable, i: int, k: 
     note = ""
     n_failed = int(failed.sum())
     erratic = sum(not kink.stable for kink in kinks[k].values())
-    if erratic:
+    edges = sum(kink.domain_edge for kink in kinks[k].values())
+    if edges:
+        note = (f"{edges} entries sit at the edge of f's domain (f is finite at some points of "
+                "the finite-difference stencil only), so the differences measure no derivative "
+                "there; they fail (move the point inside the domain, or reduce eps)")
+    elif erratic:
         note = (f"{erratic} entries have erratic finite differences: the slopes near the point "
                 "fit no single kink (each one-sided slope must be stable when the step is "
                 "halved), as with noise, a jump in f, or several kinks within eps; they fail")
@@ -189,10 +194,8 @@ def compare_entries(a: np.ndarray, n: np.ndarray, kinks: dict, opts: Options) ->
 
 
 def _is_subgradient(value: float, kink: Kink, opts: Options) -> bool:
-    if not kink.stable or np.isnan(value):
-        return False
-    if kink.domain_edge:
-        return True
+    if not kink.stable or kink.domain_edge or np.isnan(value):
+        return False  # at a domain edge the stencil measures nothing: fail, never vouch
     tol = opts.atol + opts.rtol * max(abs(kink.lo), abs(kink.hi))
     return bool(kink.lo - tol <= value <= kink.hi + tol)
 

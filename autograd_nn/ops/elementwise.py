@@ -2,8 +2,9 @@
 
 Conventions at points where the derivative does not exist (the subgradient the engine uses,
 the same as PyTorch's): relu'(0) = 0; leaky_relu'(0) = negative_slope; abs'(0) = 0;
-clip passes the gradient where a_min <= x <= a_max (bounds included); maximum/minimum split
-the gradient equally between tied operands; sqrt'(0) = inf. The reductions max/min (reduce.py)
+clip passes the gradient where a_min <= x <= a_max (bounds included; a bound that requires
+grad gets the gradient of the elements clipped to it); maximum/minimum split the gradient
+equally between tied operands; sqrt'(0) = inf. The reductions max/min (reduce.py)
 share the gradient equally among tied extremes, and prod's gradient is exact when entries are 0.
 Each convention is tested in tests/test_ops.py.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..domains import PAIRS, STD, Case, away_from, binary, distinct, shape_label, unary, uniform
-from ..function import Function, constant, data_of
+from ..function import Function, constant, data_of, holds_graph
 from ..registry import register
 
 if TYPE_CHECKING:
@@ -349,8 +350,18 @@ def softplus(x: TensorLike) -> Tensor:
           cases=lambda fn: unary(away_from((-0.5, 0.7)))(lambda x: fn(x, -0.5, 0.7)))
 def clip(x: TensorLike, a_min: TensorLike | None = None,
          a_max: TensorLike | None = None) -> Tensor:
-    """Limit values to [a_min, a_max] (either may be None); the bounds get no gradient."""
-    return Clip.apply(x, a_min=data_of(a_min), a_max=data_of(a_max))
+    """Limit values to [a_min, a_max] (either may be None). A bound that is a Tensor requiring
+    grad gets the gradient of the elements clipped to it (as torch.clamp's tensor bounds)."""
+    if not holds_graph([a_min, a_max]):
+        return Clip.apply(x, a_min=data_of(a_min), a_max=data_of(a_max))
+    out: Any = x
+    if a_min is not None:  # np.maximum(x, a_min), x kept at a tie, a NaN bound propagated
+        lo = np.asarray(data_of(a_min))
+        out = where(np.less(data_of(out), lo) | np.isnan(lo), a_min, out)
+    if a_max is not None:
+        hi = np.asarray(data_of(a_max))
+        out = where(np.greater(data_of(out), hi) | np.isnan(hi), a_max, out)
+    return out
 
 
 @register(Maximum, numpy=(np.maximum,), derivative=("1[{0} > {1}] (½ at ties)",

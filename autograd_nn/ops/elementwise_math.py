@@ -9,7 +9,7 @@ points where a derivative does not exist are listed in docs/numpy.md.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
@@ -27,6 +27,10 @@ class _Unary(Function):
     """A numpy ufunc of one operand; ``derivative(xp, x, out)`` is d out / d x."""
 
     ufunc: ClassVar[Any] = None
+    # float errors of the derivative's formula that leave an exact result (an underflow to 0;
+    # for arctan also x * x overflowing, 1 / inf = 0): ignored, so np.errstate(all="raise")
+    # stops only at real trouble
+    harmless: ClassVar[dict] = {"under": "ignore"}
 
     @classmethod
     def forward(cls, ctx: Any, x: Any) -> Any:
@@ -37,17 +41,19 @@ class _Unary(Function):
     @classmethod
     def backward(cls, ctx: Any, g: Any) -> Any:
         x, out = ctx.saved_tensors
-        return g * cls.derivative(ctx.xp, x, out)
+        with np.errstate(**cls.harmless):
+            return g * cls.derivative(ctx.xp, x, out)
 
     @staticmethod
     def derivative(xp: Any, x: Any, out: Any) -> Any:  # pragma: no cover - every op has one
         raise NotImplementedError
 
 
-def _unary(name: str, ufunc: Any, derivative: Any) -> type:
+def _unary(name: str, ufunc: Any, derivative: Any, **harmless: str) -> type:
     """One elementwise primitive: numpy's ``ufunc`` and its derivative side by side."""
     return type(name.capitalize(), (_Unary,), {
         "name": name, "ufunc": ufunc, "derivative": staticmethod(derivative),
+        "harmless": {"under": "ignore", **harmless},
         "__doc__": f"numpy's {name}, with its derivative.", "__module__": __name__,
     })
 
@@ -55,7 +61,7 @@ def _unary(name: str, ufunc: Any, derivative: Any) -> type:
 Tan = _unary("tan", np.tan, lambda xp, x, out: 1 + out * out)
 Arcsin = _unary("arcsin", np.arcsin, lambda xp, x, out: (1 - x * x) ** -0.5)
 Arccos = _unary("arccos", np.arccos, lambda xp, x, out: -((1 - x * x) ** -0.5))
-Arctan = _unary("arctan", np.arctan, lambda xp, x, out: 1 / (1 + x * x))
+Arctan = _unary("arctan", np.arctan, lambda xp, x, out: 1 / (1 + x * x), over="ignore")
 Sinh = _unary("sinh", np.sinh, lambda xp, x, out: xp.cosh(x))
 Cosh = _unary("cosh", np.cosh, lambda xp, x, out: xp.sinh(x))
 Arcsinh = _unary("arcsinh", np.arcsinh, lambda xp, x, out: (x * x + 1) ** -0.5)
@@ -87,9 +93,10 @@ def sinc_derivative(x: Any, order: int = 0) -> Any:
     small = np.abs(u) < 2
     us, ul = np.where(small, u, 0.0), np.where(small, 1.0, u)
     series = np.zeros_like(us)
-    for k in range((order + 1) // 2, order // 2 + 26):
-        p = 2 * k - order
-        series = series + (-1.0) ** k / ((2 * k + 1) * math.factorial(p)) * us**p
+    with np.errstate(under="ignore"):  # high powers of a tiny u underflow to 0: exact enough
+        for k in range((order + 1) // 2, order // 2 + 26):
+            p = 2 * k - order
+            series = series + (-1.0) ** k / ((2 * k + 1) * math.factorial(p)) * us**p
     f = np.sin(ul) / ul
     for m in range(1, order + 1):
         f = (np.sin(ul + m * np.pi / 2) - m * f) / ul
@@ -123,10 +130,12 @@ class _Binary(Function):
     """A numpy ufunc of two operands; ``partials(xp, x, y, out)`` gives (d out/dx, d out/dy)."""
 
     ufunc: ClassVar[Any] = None
+    forward_underflow: ClassVar[Literal["ignore"] | None] = None  # "ignore": internal (logaddexp)
 
     @classmethod
     def forward(cls, ctx: Any, x: Any, y: Any) -> Any:
-        out = np.asarray(cls.ufunc(x, y))
+        with np.errstate(under=cls.forward_underflow):
+            out = np.asarray(cls.ufunc(x, y))
         ctx.save_for_backward(x, y, out)
         return out
 
@@ -134,8 +143,9 @@ class _Binary(Function):
     def backward(cls, ctx: Any, g: Any) -> Any:
         x, y, out = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        dx, dy = cls.partials(ctx.xp, x, y, out, nx, ny)
-        return (g * dx if nx else None), (g * dy if ny else None)
+        with np.errstate(under="ignore"):  # an underflow to 0 of a partial is exact enough
+            dx, dy = cls.partials(ctx.xp, x, y, out, nx, ny)
+            return (g * dx if nx else None), (g * dy if ny else None)
 
     @staticmethod
     def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
@@ -145,6 +155,7 @@ class _Binary(Function):
 class Logaddexp(_Binary):
     name = "logaddexp"
     ufunc = np.logaddexp
+    forward_underflow = "ignore"  # exp of the smaller operand underflows; the result is exact
 
     @staticmethod
     def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:
@@ -154,6 +165,7 @@ class Logaddexp(_Binary):
 class Logaddexp2(_Binary):
     name = "logaddexp2"
     ufunc = np.logaddexp2
+    forward_underflow = "ignore"
 
     @staticmethod
     def partials(xp: Any, x: Any, y: Any, out: Any, nx: bool, ny: bool) -> tuple:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..function import Function, data_of
+from ..function import Function, data_of, is_tensor
 from .arithmetic import add, multiply
 from .manipulation import take_along_axis
 from .shape import _shape, axis_tuple, concatenate, flatten, getitem
@@ -116,6 +116,9 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None)
 
 def _spacing(op: str, h: Any, n: int) -> np.ndarray:
     """The n - 1 steps of one axis from a scalar spacing or a coordinate array."""
+    if is_tensor(h) and h.requires_grad:
+        raise TypeError(f"{op}: a spacing or coordinate Tensor that requires grad is not "
+                        "supported (no gradient flows to it); pass h.detach()")
     h = np.asarray(data_of(h), dtype=float)
     if h.ndim == 0:
         return np.full(n - 1, float(h))
