@@ -49,6 +49,7 @@ from .ops.ordering import (
 )
 # <<<
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
+from .compile import CompileError, compile  # noqa: A004  (the function, not the package)
 
 __version__ = "0.1.0"
 
@@ -86,8 +87,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AnomalyError", "Function", "Tensor", "__version__", "abs", "add", "amax", "amin", "arange",
-    "astype", "autograd", "broadcast_to", "clip", "concatenate", "cos", "detect_anomaly",
+    "AnomalyError", "CompileError", "Function", "Tensor", "__version__", "abs", "add", "amax",
+    "amin", "arange", "astype", "autograd", "broadcast_to", "clip", "compile", "concatenate",
+    "cos", "detect_anomaly",
     "divide", "enable_grad", "exp", "expand_dims", "eye", "flatten", "full", "getitem", "grad",
     "hessian", "hvp", "is_grad_enabled", "jacobian", "jvp", "leaky_relu", "linspace", "log",
     "log_softmax", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum",

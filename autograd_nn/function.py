@@ -90,6 +90,9 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
+        st = LOCAL.mode
+        if st.tracer is not None:  # ag.compile is tracing: it runs the op and records it
+            return st.tracer.apply(cls, args, kwargs)
         arrays = []
         mask = 0  # bit i set: operand i requires grad
         bit = 1
@@ -121,7 +124,6 @@ class Function:
             out = _check_user_forward(cls, ctx, arrays, out)
         t = _new(Tensor)
         t._data = out
-        st = LOCAL.mode
         if st.anomaly:
             from .anomaly import check_forward
 

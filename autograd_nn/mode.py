@@ -14,12 +14,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Mode:
     """The switches of one thread (ops read them on every call)."""
 
-    __slots__ = ("grad_enabled", "anomaly", "scope")
+    __slots__ = ("grad_enabled", "anomaly", "scope", "tracer")
 
     def __init__(self) -> None:
         self.grad_enabled = True  # ops record a graph
         self.anomaly = False  # ops record their creation site and check for NaN/inf
         self.scope: tuple = ()  # modules whose forward is running, outermost first
+        self.tracer: Any = None  # while ag.compile traces: it applies (and records) every op
 
 
 class _Local(threading.local):
