@@ -116,8 +116,8 @@ class _Generator:
         ops, kw = self.sub(node.operands), self.sub(node.kwargs)
         fwd = self.fwd
         if node.cls is None:
-            if node.opaque:  # a random draw: the same call, every time
-                value = node.fn(*values(ops), **values(kw))
+            if node.opaque:  # a random draw: the same call, every time (not repeated here)
+                value = np.array(node.out.value, copy=True)
                 out = fwd.expr(value, (f"{self.consts.ref(node.fn, '_' + node.label)}(",
                                        *call_args(ops, kw), ")"))
             else:
@@ -191,7 +191,8 @@ class _Generator:
             t = ready.pop()
             g = grads.pop(t)
             fh = self.env[t].hint if t in self.env else "t"
-            g.hint = "g" if fh in _GENERIC else "g_" + fh
+            if g.hint in _GENERIC and g.rec is self.bwd:
+                g.hint = "g" if fh in _GENERIC else "g_" + fh
             n = node_of(t)
             if n is None:
                 found[t] = g
@@ -316,6 +317,8 @@ def _refs(lines: list, rec: Recorder) -> list:
     seen: dict = {}
     stack: list = []
     for line in lines:
+        if line and isinstance(line[0], str) and line[0].startswith("#"):
+            continue
         stack.extend(line)
         while stack:
             p = stack.pop(0)
