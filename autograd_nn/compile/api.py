@@ -19,6 +19,7 @@ from ..ops.numpy_ns import NUMPY_NS
 from ..tensor import Tensor
 from .codegen import Program, generate
 from .guards import watching
+from .step import StepPlan
 from .trace import CompileError, Retrace, Tracer
 
 
@@ -47,9 +48,11 @@ class CompiledOp(Function):
 class _Entry:
     """One trace: its program, the inputs' positions and the captured tensors it checks."""
 
-    def __init__(self, program: Program, tracer: Tracer, flat: list, graph: Tensor) -> None:
+    def __init__(self, program: Program, tracer: Tracer, flat: list, graph: Tensor,
+                 plan: StepPlan | None) -> None:
         self.program = program
         self.graph = graph
+        self.plan = plan
         ids = [id(x) for x in flat]
         self.slots = [ids.index(id(v.tensor if v.tensor is not None else v.value))
                       for v in tracer.inputs]
@@ -64,6 +67,8 @@ class _Entry:
         return True
 
     def run(self, flat: list) -> Tensor:
+        if self.plan is not None:
+            return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured)
         return CompiledOp.apply(*[flat[i] for i in self.slots], *self.captured,
                                 program=self.program)
 
@@ -134,6 +139,9 @@ class CompiledFunction:
             st.tracer = prev
         self.trace_count += 1
         out = tr.var_of(result) if isinstance(result, Tensor) else None
+        plan = StepPlan(tr, result, tr.inputs + tr.captured) if tr.effects else None
+        if plan is not None:
+            out = plan.root
         if out is None:
             raise CompileError(f"compile: {getattr(self.fn, '__name__', 'fn')} must return a "
                                "Tensor computed from its inputs")
@@ -148,7 +156,7 @@ class CompiledFunction:
                 v.name = v.tensor.name
         title = getattr(self.fn, "__qualname__", "fn")
         program = generate(tr.nodes, out, tr.inputs + tr.captured, title)
-        entry = _Entry(program, tr, flat, result)
+        entry = _Entry(program, tr, flat, result, plan)
         self._latest = entry
         return result, entry
 

@@ -66,6 +66,7 @@ class Tracer:
         self.captured: list[Var] = []
         self.keep: list = []  # what the ids above refer to stays alive while tracing
         self.names: dict[int, str] = {}  # id(Tensor) -> name (module parameters)
+        self.effects: list[tuple] = []  # (kind, number of nodes before it, payload): step.py
 
     # ---- registration -----------------------------------------------------------------------
     def add_input(self, x: Any) -> Var:
