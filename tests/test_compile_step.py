@@ -73,7 +73,7 @@ def test_learning_rate_changes_are_followed():
         model = model_of()
         opt = optim.SGD(model.parameters(), lr=0.1)
 
-        def step(m, x, y):
+        def step(m, x, y, opt=opt):
             opt.zero_grad()
             loss = F.mse_loss(m(x), y)
             loss.backward()
