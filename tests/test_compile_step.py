@@ -191,3 +191,18 @@ def test_reference_networks_train_compiled_bit_for_bit(name):
     compiled = _train_reference(True, make(), loss_fn, batches(), lr, epochs)
     assert compiled[0] == eager[0]
     assert all(np.array_equal(a, b) for a, b in zip(compiled[1], eager[1]))
+
+
+def test_grad_reset_inside_a_step_is_followed():
+    x0 = Tensor([0.3], requires_grad=True)
+
+    @ag.compile
+    def step(x):
+        x.grad = None
+        loss = (ag.tanh(x * 2.0) * 3.0).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        step(x0)
+    np.testing.assert_allclose(x0.grad.numpy(), [(1 - np.tanh(0.6) ** 2) * 6.0], rtol=1e-12)

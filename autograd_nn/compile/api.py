@@ -181,7 +181,12 @@ def signature(args: tuple, kwargs: dict) -> tuple:
     key: list = [LOCAL.mode.grad_enabled]
     flat: list = []
     for a in args:
-        _sig(a, key, flat)
+        if type(a) is Tensor and not any(x is a for x in flat):  # the common case
+            d = a._data
+            key.append((d.shape, d.dtype, a._requires_grad))
+            flat.append(a)
+        else:
+            _sig(a, key, flat)
     for k in sorted(kwargs):
         key.append(k)
         _sig(kwargs[k], key, flat)
@@ -190,10 +195,12 @@ def signature(args: tuple, kwargs: dict) -> tuple:
 
 def _sig(a: Any, key: list, flat: list) -> None:
     if isinstance(a, Tensor) or isinstance(a, np.ndarray):
-        alias = next((i for i, x in enumerate(flat) if x is a), -1)
+        alias = [i for i, x in enumerate(flat) if x is a]
         d = a._data if isinstance(a, Tensor) else a
-        key.append((d.shape, d.dtype.str, isinstance(a, Tensor) and a._requires_grad, alias))
-        if alias < 0:
+        if alias:
+            key.append(("alias", alias[0]))
+        else:
+            key.append((d.shape, d.dtype, isinstance(a, Tensor) and a._requires_grad))
             flat.append(a)
     elif hasattr(a, "named_parameters") and hasattr(a, "modules"):
         key.append(("module", id(a), tuple(m.training for m in a.modules()),

@@ -76,6 +76,23 @@ def _refuse_inplace(original: Any, what: str) -> Any:
     return method
 
 
+def _grad_property(original: property) -> property:
+    def set_grad(self: Tensor, value: Any) -> None:
+        tr = active()
+        if tr is not None and tr.var_of(self) is not None:
+            if value is not None:
+                raise CompileError(f"{user_site()}assigning a gradient inside a compiled "
+                                   "function (only t.grad = None is followed)")
+            tr.effects.append(("grad_none", len(tr.nodes), (self, _clear_grad, (), {})))
+        original.fset(self, value)  # type: ignore[misc]
+
+    return property(original.fget, set_grad, None, original.__doc__)
+
+
+def _clear_grad(t: Tensor) -> None:
+    t.grad = None
+
+
 def patches() -> list[tuple[Any, str, Any]]:
     """(owner, attribute, replacement) for every call a training step may make."""
     from ..nn.module import Module
@@ -87,6 +104,7 @@ def patches() -> list[tuple[Any, str, Any]]:
         for kind in ("step", "zero_grad"):
             if kind in vars(cls):
                 out.append((cls, kind, _effect(kind, vars(cls)[kind])))
+    out.append((Tensor, "grad", _grad_property(vars(Tensor)["grad"])))
     for attr, what in (("_inplace", "an in-place operation"), ("copy_", "copy_"),
                        ("__setitem__", "item assignment")):
         out.append((Tensor, attr, _refuse_inplace(getattr(Tensor, attr), what)))
