@@ -28,6 +28,7 @@ from .symbolic import (
     Sym,
     call_args,
     interpretable,
+    literal,
     render_part,
     values,
 )
@@ -299,9 +300,10 @@ def _describe(n: Node, env: dict) -> list:
 
     parts: list = [env[n.out], f" = {n.label}("]
     args = [show(o) for o in n.operands]
-    args += [f"{k}={v!r}" for k, v in n.kwargs.items()
-             if v is not None and v is not False and not _vars_in(v)
-             and not isinstance(v, np.ndarray)]
+    for k, v in n.kwargs.items():
+        text = None if _vars_in(v) else literal(v)
+        if v is not None and v is not False:
+            args.append(f"{k}={text}" if text is not None and len(text) < 40 else f"{k}=...")
     for i, a in enumerate(args):
         parts += [", "] * (i > 0) + [a]
     return parts + [")"]

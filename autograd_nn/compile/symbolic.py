@@ -274,7 +274,7 @@ class Constants:
         return self.names[key]
 
 
-def literal(x: Any, consts: Constants) -> str | None:
+def literal(x: Any, consts: Constants | None = None) -> str | None:
     """Python source for a constant whose repr evaluates to an equal value of the same type."""
     if x is None or x is Ellipsis or isinstance(x, (bool, str)):
         return repr(x)
