@@ -280,3 +280,26 @@ def test_every_op_compiles_bit_for_bit(name):
         _check_program(prog)
 
     check()
+
+
+def test_compile_r1_example_shows_the_deltas_are_the_generated_gradients(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "compile_r1.py"
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "def backward(" in done.stdout and "delta4 = -(y - f[\"yhat\"])" in done.stdout
+    for name in ("g_z4", "g_z3", "g_z2", "g_hidden1_weight"):
+        assert f"{name:18} identical" in done.stdout
+    assert "DIFFERENT" not in done.stdout
+
+
+def test_demo_line_reports_the_measured_speed_up():
+    from autograd_nn.compile.demo import r1_speedup
+
+    line = r1_speedup(steps=5)
+    assert line.startswith("ag.compile: the same R1 training step takes ")
+    assert line.endswith("weights after 6 steps identical: True")

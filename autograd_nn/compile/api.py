@@ -121,6 +121,14 @@ class CompiledFunction:
         return self._latest.graph
 
     @property
+    def program(self) -> Program:
+        """The latest trace's generated functions: ``forward(*arrays) -> (output, saved)``,
+        ``backward(*saved, grad)``, with ``region`` naming their inputs."""
+        if self._latest is None:
+            raise RuntimeError("compile: call the function once first (it traces on first call)")
+        return self._latest.program
+
+    @property
     def fallbacks(self) -> list[str]:
         """Ops of the latest trace emitted as calls of their rules (not inlined numpy)."""
         return [] if self._latest is None else list(self._latest.program.fallbacks)

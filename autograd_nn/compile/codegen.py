@@ -253,13 +253,13 @@ class _Generator:
             attrs = {k: v for k, v in vars(ctx).items() if k not in _CTX_OWN}
             real = make_ctx(n.cls, n.needs, values(saved), **values(attrs))
             ctx_sym = bwd.expr(real, (f"_make_ctx({self.consts.ref(n.cls)}, {n.needs!r}, ",
-                                      *call_args((saved,), attrs), ")"), hint="ctx")
+                                      *call_args((saved,), attrs), ")"), hint="_ctx")
         else:
             ctx_sym = ctx
             ctx_sym.value.needs_input_grad = n.needs
         self.fallbacks.append(n.label + ".backward")
         result = run_backward(ctx_sym.value, n.needs, g.value)
-        b = bwd.expr(result, ("_run_backward(", ctx_sym, f", {n.needs!r}, ", g, ")"), hint="b")
+        b = bwd.expr(result, ("_run_backward(", ctx_sym, f", {n.needs!r}, ", g, ")"), hint="_b")
         return tuple(None if r is None else bwd.expr(r, (b, f"[{i}]"))
                      for i, r in enumerate(result))
 
@@ -336,21 +336,21 @@ def _name_all(params: list, *groups: list) -> None:
     used: set = set()
     numbers = count(1)
 
-    def give(s: Sym) -> None:
+    def give(s: Sym, exact: bool = False) -> None:
         if s.name is not None:
             return
         base = re.sub(r"\W", "_", s.hint or "t")
         if not base or base[0].isdigit() or keyword.iskeyword(base):
             base = "v_" + base
-        if base in _GENERIC or base in used or base in _RESERVED:
-            base = f"{base}{next(numbers)}" if base in _GENERIC else base
-            while base in used or base in _RESERVED:
-                base = f"{base}_{next(numbers)}"
+        if base in _GENERIC and not exact:
+            base = f"{base}{next(numbers)}"
+        while base in used or base in _RESERVED:
+            base = f"{base}_{next(numbers)}"
         s.name = base
         used.add(base)
 
     for s in params:
-        give(s)
+        give(s, exact=True)
     for group in groups:
         for line in group:
             stack = list(line)
@@ -362,7 +362,7 @@ def _name_all(params: list, *groups: list) -> None:
                     stack.extend(p)
 
 
-_GENERIC = ("t", "g", "b", "c", "ctx")
+_GENERIC = ("t", "g", "_b", "_c", "_ctx")  # generated names: t1 (forward), g2 (backward)...
 _RESERVED = {"np", "xp", "Retrace", "forward", "backward", "None", "True", "False"}
 
 

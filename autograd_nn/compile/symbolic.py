@@ -225,7 +225,7 @@ class Recorder:
         self.lines.append((out, " = ", *parts, *more))
         return out
 
-    def constant_sym(self, value: Any, hint: str = "c") -> Sym:
+    def constant_sym(self, value: Any, hint: str = "_c") -> Sym:
         return self.expr(value, (self.consts.ref(value),), hint=hint)
 
     def ufunc(self, ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
