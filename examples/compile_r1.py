@@ -53,9 +53,10 @@ def main() -> None:
     generated = final_locals(program.backward, *saved, np.ones(()))
     W = {k: p.numpy() for k, p in model.weights().items()}
     _, grads, deltas = r1.hand_gradients(X, y, W)
-    pairs = [("g_z4", deltas["delta4"]), ("g_z3", deltas["delta3"]), ("g_z2", deltas["delta2"]),
-             ("g_output_weight", grads["W3"]), ("g_hidden2_weight", grads["W2"]),
-             ("g_hidden1_weight", grads["W1"])]
+    paths = {id(p): path.replace(".", "_") for path, p in model.named_parameters()}
+    pairs = [("g_z4", deltas["delta4"]), ("g_z3", deltas["delta3"]), ("g_z2", deltas["delta2"])]
+    for k, p in model.weights().items():  # a weight's gradient: g_ and the weight's name
+        pairs.append(("g_" + (p.name or paths[id(p)]), grads[k]))
     print("=== the same arrays? ===")
     for name, hand in pairs:
         same = np.array_equal(generated[name], hand)
