@@ -105,7 +105,7 @@ class Sym:
 
     def __setitem__(self, index: Any, v: Any) -> None:
         self.value[values(index)] = values(v)
-        self.rec.now.statement(self, "[", *index_parts(index), "] = ", v)
+        self.rec.now.statement(self, "[", *index_parts(index), "] = ", _arg(v))
 
     def __neg__(self) -> Sym:
         return self.rec.now.expr(-self.value, ("-", self))
@@ -123,11 +123,11 @@ class Sym:
 def _binop(name: str, op: str) -> tuple:
     def forward(self: Sym, other: Any) -> Any:
         value = eval(f"a {op} b", {"a": self.value, "b": values(other)})  # noqa: S307
-        return self.rec.now.expr(value, (self, f" {op} ", other))
+        return self.rec.now.expr(value, (self, f" {op} ", _arg(other)))
 
     def reflected(self: Sym, other: Any) -> Any:
         value = eval(f"b {op} a", {"a": self.value, "b": values(other)})  # noqa: S307
-        return self.rec.now.expr(value, (other, f" {op} ", self))
+        return self.rec.now.expr(value, (_arg(other), f" {op} ", self))
 
     def inplace(self: Sym, other: Any) -> Any:
         value = self.value
@@ -135,7 +135,7 @@ def _binop(name: str, op: str) -> tuple:
         if not isinstance(value, np.ndarray) or result.shape != value.shape:
             raise Untraceable("in-place operation on a scalar")
         value[...] = result
-        self.rec.now.statement(self, f" {op}= ", other)
+        self.rec.now.statement(self, f" {op}= ", _arg(other))
         return self
 
     return forward, reflected, inplace
@@ -163,12 +163,25 @@ def values(x: Any) -> Any:
     return x
 
 
+class Quoted:
+    """A string argument of a call (parts that are plain ``str`` are code)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _arg(a: Any) -> Any:
+    return Quoted(a) if isinstance(a, str) else a
+
+
 def call_args(args: Any, kwargs: dict) -> list:
     parts: list = []
     for a in args:
-        parts += [a, ", "]
+        parts += [_arg(a), ", "]
     for k, v in kwargs.items():
-        parts += [f"{k}=", v, ", "]
+        parts += [f"{k}=", _arg(v), ", "]
     return parts[:-1]
 
 
@@ -308,6 +321,8 @@ def literal(x: Any, consts: Constants | None = None) -> str | None:
 def render_part(p: Any, consts: Constants) -> str:
     if isinstance(p, str):
         return p
+    if isinstance(p, Quoted):
+        return repr(p.text)
     if isinstance(p, Sym):
         return p.name
     if isinstance(p, (tuple, list)) and any(isinstance(e, Sym) for e in p):
