@@ -304,3 +304,16 @@ def test_demo_line_reports_the_measured_speed_up():
     line = r1_speedup(steps=5)
     assert line.startswith("ag.compile: the same R1 training step takes ")
     assert line.endswith("weights after 6 steps identical: True")
+
+
+def test_tensors_made_outside_the_recorded_ops_are_refused_when_used():
+    cf = ag.compile(lambda x: (ag.sign(x) * x).sum())
+    with pytest.raises(ag.CompileError, match=r"test_compile\.py:\d+.*outside the ops"):
+        cf(Tensor([1.0, -2.0], requires_grad=True))
+
+
+def test_constants_made_inside_from_python_data_are_fine(rng):
+    cf = ag.compile(lambda x: (x * ag.tensor([1.0, 2.0, 3.0]) + ag.ones(3)).sum())
+    x = Tensor(rng.normal(size=3), requires_grad=True)
+    cf(x)
+    assert float(cf(x)) == float((x * ag.tensor([1.0, 2.0, 3.0]) + ag.ones(3)).sum())

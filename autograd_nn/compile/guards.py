@@ -173,6 +173,23 @@ def _dropout(original: Any) -> Any:
     return dropout
 
 
+_CONSTANT_MAKERS = ("autograd_nn.creation",)  # ag.zeros, ag.tensor...: from Python data only
+
+
+def _from_op(original: Any) -> Any:
+    def from_op(data: np.ndarray, grad_fn: Any) -> Tensor:
+        t = original(data, grad_fn)
+        tr = active()
+        if tr is not None and grad_fn is None:
+            import sys
+
+            if sys._getframe(1).f_globals.get("__name__") not in _CONSTANT_MAKERS:
+                tr.loose[id(t)] = t
+        return t
+
+    return staticmethod(from_op)
+
+
 def dropout_scale(rng: Any, shape: tuple, p: float, dtype: Any) -> np.ndarray:
     """Dropout's scaled mask, drawn as `nn.functional.dropout` draws it."""
     from ..seeding import as_generator
@@ -206,6 +223,7 @@ def watching() -> Iterator[None]:
         swap(Tensor, "__array_function__", _array_function(Tensor.__array_function__))
         swap(Tensor, "__init__", _init(Tensor.__init__))
         swap(Tensor, "data", _data_property(Tensor.__dict__["data"]))
+        swap(Tensor, "_from_op", _from_op(Tensor._from_op))
         swap(tensor_methods, "_compare", _compare(tensor_methods._compare))
         swap(F, "dropout", _dropout(F.dropout))
         from .step import patches

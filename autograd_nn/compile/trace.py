@@ -66,6 +66,7 @@ class Tracer:
         self.captured: list[Var] = []
         self.keep: list = []  # what the ids above refer to stays alive while tracing
         self.names: dict[int, str] = {}  # id(Tensor) -> name (module parameters)
+        self.loose: dict[int, Any] = {}  # tensors made outside the recorded ops while tracing
         self.effects: list[tuple] = []  # (kind, number of nodes before it, payload): step.py
 
     # ---- registration -----------------------------------------------------------------------
@@ -105,6 +106,12 @@ class Tracer:
         if v is not None:
             return v
         if isinstance(x, Tensor):  # a tensor from outside: read at run time, by identity
+            if id(x) in self.loose:
+                raise CompileError(
+                    f"{user_site()}this operand was computed while tracing, outside the ops "
+                    "ag.compile records (e.g. by ag.sign or a library function reading "
+                    "._data): the compiled code cannot follow it. Compute it with tensor ops, "
+                    "or pass it in as an argument")
             v = Var("captured", x._data, x, requires_grad=x._requires_grad,
                     name=x.name or self.names.get(id(x)))
             self._register(v, x)
