@@ -317,3 +317,13 @@ def test_constants_made_inside_from_python_data_are_fine(rng):
     x = Tensor(rng.normal(size=3), requires_grad=True)
     cf(x)
     assert float(cf(x)) == float((x * ag.tensor([1.0, 2.0, 3.0]) + ag.ones(3)).sum())
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_class_index_targets_follow_the_inputs(rng, dtype):
+    logits = Tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    cf = ag.compile(lambda x, t: F.cross_entropy(x, t))
+    for _ in range(3):
+        target = Tensor(rng.integers(0, 3, size=5).astype(dtype))
+        assert float(cf(logits, target)) == float(F.cross_entropy(logits, target))
+    assert cf.trace_count == 1

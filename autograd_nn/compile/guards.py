@@ -173,6 +173,23 @@ def _dropout(original: Any) -> Any:
     return dropout
 
 
+def _class_indices(original: Any) -> Any:
+    """cross_entropy/nll_loss read a target's array and may convert it: follow the conversion."""
+
+    def class_indices(op: str, target: Any, input_shape: tuple) -> Any:
+        tr = _traced(target)
+        idx = original(op, target, input_shape)
+        if tr is not None and idx is not None and tr.var_of(idx) is None:
+            tr.record_outside(_int_indices, [target], {}, idx, "class_indices")
+        return idx
+
+    return class_indices
+
+
+def _int_indices(target: Any) -> Any:
+    return target.astype(np.int64)
+
+
 _CONSTANT_MAKERS = ("autograd_nn.creation",)  # ag.zeros, ag.tensor...: from Python data only
 
 
@@ -226,6 +243,10 @@ def watching() -> Iterator[None]:
         swap(Tensor, "_from_op", _from_op(Tensor._from_op))
         swap(tensor_methods, "_compare", _compare(tensor_methods._compare))
         swap(F, "dropout", _dropout(F.dropout))
+        from ..nn import losses
+
+        if hasattr(losses, "_class_indices"):
+            swap(losses, "_class_indices", _class_indices(losses._class_indices))
         from .step import patches
 
         for owner, name, new in patches():
