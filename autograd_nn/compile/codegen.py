@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine import reduce_to
 from ..ops.numpy_ns import NUMPY_NS
+from .runtime import make_ctx, run_backward, run_forward
 from .symbolic import (
     Constants,
     Recorder,
@@ -61,6 +62,24 @@ def generate(nodes: list[Node], out: Var, region: list[Var], title: str) -> Prog
                               f"raise Retrace({node.label!r})")
     grads = gen.backward_of(live, out) if out.requires_grad else {}
     return gen.finish(out, grads, title, len(live))
+
+
+def _count_consumers(out: Var, node_of: Any) -> dict:
+    """For every value a gradient will reach, how many edges bring one (the engine's phase 1)."""
+    deps: dict = {}
+    stack = [out]
+    while stack:
+        n = node_of(stack.pop())
+        if n is None:
+            continue
+        for p, need in zip(n.operands, n.needs):
+            if need:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
+    return deps
 
 
 def _live(nodes: list[Node], out: Var) -> list[Node]:
@@ -165,24 +184,14 @@ class _Generator:
 
     # ---- backward: the engine's walk, on symbols ----------------------------------------------
     def backward_of(self, live: list[Node], out: Var) -> dict:
+        """Gradients of the region's inputs, emitted in the engine's order (see module doc)."""
         ids = {id(n) for n in live}
 
         def node_of(v: Any) -> Node | None:
             n = v.node if isinstance(v, Var) and v.requires_grad else None
             return n if n is not None and n.needs is not None and id(n) in ids else None
 
-        deps: dict = {}
-        stack = [out]
-        while stack:
-            n = node_of(stack.pop())
-            if n is not None:
-                for p, need in zip(n.operands, n.needs):
-                    if need:
-                        if p in deps:
-                            deps[p] += 1
-                        else:
-                            deps[p] = 1
-                            stack.append(p)
+        deps = _count_consumers(out, node_of)
         self.bwd.activate()
         value = np.ones(np.shape(out.value), np.asarray(out.value).dtype)
         self.seed = Sym(self.bwd, value, hint="g_" + (out.name or "out"))
@@ -191,9 +200,7 @@ class _Generator:
         while ready:
             t = ready.pop()
             g = grads.pop(t)
-            fh = self.env[t].hint if t in self.env else "t"
-            if g.hint in _GENERIC and g.rec is self.bwd:
-                g.hint = "g" if fh in _GENERIC else "g_" + fh
+            self._name_grad(g, t)
             n = node_of(t)
             if n is None:
                 found[t] = g
@@ -202,24 +209,33 @@ class _Generator:
                 if not need:
                     continue
                 if gi is not None:
-                    gi = self._fit(gi, p, n)
-                    if p in grads:
-                        prev = grads[p]
-                        if id(prev) in owned:
-                            prev.value += gi.value
-                            self.bwd.statement(prev, " += ", gi)
-                        else:
-                            acc = self.bwd.expr(prev.value + gi.value, (prev, " + ", gi))
-                            owned.add(id(acc))
-                            grads[p] = acc
-                    else:
-                        grads[p] = gi
+                    self._add_into(grads, owned, p, self._fit(gi, p, n))
                 k = deps[p] - 1
                 if k:
                     deps[p] = k
                 elif p in grads:
                     ready.append(p)
         return found
+
+    def _name_grad(self, g: Sym, t: Var) -> None:
+        fh = self.env[t].hint if t in self.env else "t"
+        if g.hint in _GENERIC and g.rec is self.bwd:
+            g.hint = "g" if fh in _GENERIC else "g_" + fh
+
+    def _add_into(self, grads: dict, owned: set, p: Var, gi: Sym) -> None:
+        """The engine's gradient store: the first gradient is kept, later ones are added (in
+        place into an array the store itself made)."""
+        if p not in grads:
+            grads[p] = gi
+            return
+        prev = grads[p]
+        if id(prev) in owned:
+            prev.value += gi.value
+            self.bwd.statement(prev, " += ", gi)
+        else:
+            acc = self.bwd.expr(prev.value + gi.value, (prev, " + ", gi))
+            owned.add(id(acc))
+            grads[p] = acc
 
     def _fit(self, gi: Any, p: Var, n: Node) -> Sym:
         if not isinstance(gi, Sym):
@@ -339,9 +355,7 @@ def _name_all(params: list, *groups: list) -> None:
     def give(s: Sym, exact: bool = False) -> None:
         if s.name is not None:
             return
-        base = re.sub(r"\W", "_", s.hint or "t")
-        if not base or base[0].isdigit() or keyword.iskeyword(base):
-            base = "v_" + base
+        base = _identifier(s.hint)
         if base in _GENERIC and not exact:
             base = f"{base}{next(numbers)}"
         while base in used or base in _RESERVED:
@@ -353,41 +367,27 @@ def _name_all(params: list, *groups: list) -> None:
         give(s, exact=True)
     for group in groups:
         for line in group:
-            stack = list(line)
-            while stack:
-                p = stack.pop()
-                if isinstance(p, Sym):
-                    give(p)
-                elif isinstance(p, (tuple, list)):
-                    stack.extend(p)
+            for s in _syms_in(line):
+                give(s)
+
+
+def _syms_in(line: Any) -> Any:
+    """The symbols of a line, last part first (nested tuples and lists too)."""
+    stack = list(line)
+    while stack:
+        p = stack.pop()
+        if isinstance(p, Sym):
+            yield p
+        elif isinstance(p, (tuple, list)):
+            stack.extend(p)
+
+
+def _identifier(hint: str | None) -> str:
+    base = re.sub(r"\W", "_", hint or "t")
+    if not base or base[0].isdigit() or keyword.iskeyword(base):
+        base = "v_" + base
+    return base
 
 
 _GENERIC = ("t", "g", "_b", "_c", "_ctx")  # generated names: t1 (forward), g2 (backward)...
 _RESERVED = {"np", "xp", "Retrace", "forward", "backward", "None", "True", "False"}
-
-
-# ---- what an op emitted as a call of its rules runs --------------------------------------------
-def run_forward(cls: Any, *arrays: Any, **kwargs: Any) -> tuple:
-    """``cls.forward`` on a fresh ctx, as `Function.apply` runs it: (ctx, output array)."""
-    ctx = object.__new__(cls)
-    ctx.saved_tensors = ()
-    out = cls.forward(ctx, *arrays, **kwargs)
-    if type(out) is not np.ndarray:
-        raw, out = out, np.asarray(out)
-        ctx.saved_tensors = tuple(out if s is raw else s for s in ctx.saved_tensors)
-    return ctx, out
-
-
-def make_ctx(cls: Any, needs: tuple, saved: tuple, **attrs: Any) -> Any:
-    ctx = object.__new__(cls)
-    ctx.saved_tensors = tuple(saved)
-    ctx.needs_input_grad = needs
-    vars(ctx).update(attrs)
-    return ctx
-
-
-def run_backward(ctx: Any, needs: tuple, g: Any) -> tuple:
-    """``cls.backward`` as the engine calls it: one entry per operand."""
-    ctx.needs_input_grad = needs
-    out = _as_tuple(type(ctx).backward(ctx, g))
-    return tuple(None if r is None else np.asarray(r) for r in out)

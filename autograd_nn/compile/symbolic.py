@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .literals import Constants, literal
+
 
 class Untraceable(Exception):
     """A rule read a symbol's value (or used numpy in a way the recorder cannot write down)."""
@@ -269,53 +271,6 @@ class Recorder:
         name = func.__name__
         callee = f"np.{name}" if getattr(np, name, None) is func else self.consts.ref(func)
         return self.expr(value, (f"{callee}(", *call_args(args, kwargs), ")"))
-
-
-class Constants:
-    """Objects the generated code refers to by name (arrays, functions, classes, contexts)."""
-
-    def __init__(self) -> None:
-        self.names: dict[int, str] = {}
-        self.namespace: dict[str, Any] = {"np": np}
-
-    def ref(self, obj: Any, hint: str = "_k") -> str:
-        key = id(obj)
-        if key not in self.names:
-            name = f"{hint}{len(self.names)}"
-            self.names[key] = name
-            self.namespace[name] = obj
-        return self.names[key]
-
-
-def literal(x: Any, consts: Constants | None = None) -> str | None:
-    """Python source for a constant whose repr evaluates to an equal value of the same type."""
-    if x is None or x is Ellipsis or isinstance(x, (bool, str)):
-        return repr(x)
-    if type(x) is int:
-        return repr(x)
-    if type(x) is float:
-        if x != x or x in (float("inf"), float("-inf")):
-            return f"float({str(x)!r})"
-        return repr(x)
-    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-        if x.dtype.kind == "f" and not np.isfinite(x):
-            return None
-        return f"np.{x.dtype.name}({x.item()!r})"
-    if isinstance(x, np.dtype):
-        return f"np.dtype({x.name!r})"
-    if isinstance(x, type) and issubclass(x, np.generic) and getattr(np, x.__name__, None) is x:
-        return f"np.{x.__name__}"
-    if isinstance(x, slice):
-        inner = [literal(v, consts) for v in (x.start, x.stop, x.step)]
-        return None if None in inner else f"slice({', '.join(inner)})"  # type: ignore[arg-type]
-    if isinstance(x, (tuple, list)):
-        inner = [literal(v, consts) for v in x]
-        if None in inner:
-            return None
-        body = ", ".join(inner)  # type: ignore[arg-type]
-        return f"({body},)" if isinstance(x, tuple) and len(x) == 1 else \
-            (f"({body})" if isinstance(x, tuple) else f"[{body}]")
-    return None
 
 
 def render_part(p: Any, consts: Constants) -> str:
