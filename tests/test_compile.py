@@ -327,3 +327,18 @@ def test_class_index_targets_follow_the_inputs(rng, dtype):
         target = Tensor(rng.integers(0, 3, size=5).astype(dtype))
         assert float(cf(logits, target)) == float(F.cross_entropy(logits, target))
     assert cf.trace_count == 1
+
+
+def test_a_compiled_function_called_inside_another_joins_its_trace(rng):
+    inner = ag.compile(lambda x: ag.tanh(x) * 2.0)
+    outer = ag.compile(lambda x: (inner(x) ** 2).sum())
+    for _ in range(3):
+        x = Tensor(rng.normal(size=4), requires_grad=True)
+        out = outer(x)
+        out.backward()
+        g = x.grad.numpy().copy()
+        x.grad = None
+        ref = ((ag.tanh(x) * 2.0) ** 2).sum()
+        ref.backward()
+        assert float(out) == float(ref) and np.array_equal(g, x.grad.numpy())
+    assert outer.trace_count == 1

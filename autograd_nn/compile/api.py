@@ -87,6 +87,8 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if LOCAL.mode.tracer is not None:  # inside another trace: its ops join that trace
+            return self.fn(*args, **kwargs)
         key, flat = signature(args, kwargs)
         entries = self._cache.get(key)
         if entries:
