@@ -206,3 +206,36 @@ def test_grad_reset_inside_a_step_is_followed():
     for _ in range(3):
         step(x0)
     np.testing.assert_allclose(x0.grad.numpy(), [(1 - np.tanh(0.6) ** 2) * 6.0], rtol=1e-12)
+
+
+def test_sgd_update_is_emitted_as_code_and_falls_back_when_something_changes():
+    rng = np.random.default_rng(0)
+    X, Y = Tensor(rng.normal(size=(10, 3))), Tensor(rng.normal(size=(10, 2)))
+    runs = []
+    for compiled in (False, True):
+        model = model_of()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(m, x, y, opt=opt):
+            opt.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = ag.compile(step) if compiled else step
+        out = [float(fn(model, X, Y)) for _ in range(3)]
+        opt.param_groups[0]["momentum"] = 0.5  # the emitted update no longer applies
+        out += [float(fn(model, X, Y)) for _ in range(2)]
+        opt.state[model[0].weight]["momentum_buffer"] = np.zeros((3, 6))
+        out += [float(fn(model, X, Y)) for _ in range(2)]
+        runs.append((out, [p.numpy().copy() for p in model.parameters()]))
+        if compiled:
+            assert "def update(" in fn.source and "momentum_buffer" in fn.source
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def test_adam_update_runs_the_optimizer_itself():
+    compiled = train(True, lambda m: optim.Adam(m.parameters(), lr=0.01))
+    assert "def update(" not in compiled[2].source  # its step count is a Python number

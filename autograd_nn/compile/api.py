@@ -113,7 +113,8 @@ class CompiledFunction:
         """The generated Python of the latest trace."""
         if self._latest is None:
             raise RuntimeError("compile: call the function once first (it traces on first call)")
-        return self._latest.program.source
+        updates = self._latest.plan.updates if self._latest.plan is not None else []
+        return "\n".join([self._latest.program.source, *[u.source for u in updates]])
 
     @property
     def graph(self) -> Tensor:
@@ -166,6 +167,8 @@ class CompiledFunction:
                 v.name = v.tensor.name
         title = getattr(self.fn, "__qualname__", "fn")
         program = generate(tr.nodes, out, tr.inputs + tr.captured, title)
+        if plan is not None:
+            plan.emit_updates(program)
         entry = _Entry(program, tr, flat, result, plan)
         self._latest = entry
         return result, entry

@@ -50,6 +50,7 @@ class Program:
     region: list  # the Vars the compiled node takes, in order
     n_ops: int
     fallbacks: list  # ops emitted as calls of their rules (their rules read a value)
+    has_grad: list  # per region input: does the backward give it a gradient
 
 
 def generate(nodes: list[Node], out: Var, region: list[Var], title: str) -> Program:
@@ -303,8 +304,9 @@ class _Generator:
         ns = {**c.namespace, "xp": NUMPY_NS, "Retrace": Retrace, "_run_forward": run_forward,
               "_run_backward": run_backward, "_make_ctx": make_ctx}
         exec(compile(source, filename, "exec"), ns)  # noqa: S102
+        has_grad = [v in grads for v in self.region]
         return Program(source, ns["forward"], ns.get("backward"), self.region, n_ops,
-                       self.fallbacks)
+                       self.fallbacks, has_grad)
 
 
 def _describe(n: Node, env: dict) -> list:

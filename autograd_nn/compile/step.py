@@ -148,6 +148,26 @@ class StepPlan:
             raise CompileError("compile: opt.step() between the ops of the forward pass")
         self.before = [e[2] for e in tracer.effects[:k]]
         self.after = [e[2] for e in tracer.effects[k + 1:]]
+        self.updates: list = []
+
+    def emit_updates(self, program: Any) -> None:
+        """Replace each ``opt.step()`` after the backward by its generated code where it can
+        stand in for the call (`update.py`)."""
+        from .update import EmittedUpdate
+
+        with_grad = {id(v.tensor) for v, h in zip(program.region, program.has_grad)
+                     if h and v.tensor is not None}
+        after = []
+        for effect in self.after:
+            obj, method, args, kwargs = effect
+            up = None
+            if getattr(method, "__name__", "") == "step" and not args and not kwargs:
+                up = EmittedUpdate.build(obj, with_grad)
+            if up is not None:
+                self.updates.append(up)
+                effect = (up, EmittedUpdate.run, (), {})
+            after.append(effect)
+        self.after = after
 
     def run(self, program: Any, region: list) -> Tensor:
         for obj, method, args, kwargs in self.before:
