@@ -193,13 +193,16 @@ def signature(args: tuple, kwargs: dict) -> tuple:
     """(the cache key, the tensors and arrays among the arguments in order)."""
     key: list = [LOCAL.mode.grad_enabled]
     flat: list = []
+    seen: set = set()
     for a in args:
-        if type(a) is Tensor and not any(x is a for x in flat):  # the common case
+        if type(a) is Tensor and id(a) not in seen:  # the common case
             d = a._data
             key.append((d.shape, d.dtype, a._requires_grad))
             flat.append(a)
+            seen.add(id(a))
         else:
             _sig(a, key, flat)
+            seen.update(map(id, flat))
     for k in sorted(kwargs):
         key.append(k)
         _sig(kwargs[k], key, flat)

@@ -74,8 +74,9 @@ class EmittedUpdate:
             if p.grad is None or not p._data.flags.writeable or state is None \
                     or tuple(state) != keys:
                 return False
-            if any(np.shape(state[k]) != s for k, s in zip(keys, shapes)):
-                return False
+            for k, shape in zip(keys, shapes):
+                if np.shape(state[k]) != shape:
+                    return False
         return True
 
 
