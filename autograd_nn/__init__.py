@@ -10,6 +10,7 @@ from typing import Any
 
 from . import autograd, ops
 from .anomaly import AnomalyError, detect_anomaly
+from .compile import CompileError, compile  # noqa: A004  (the function, not the package)
 from .creation import (
     arange,
     eye,
@@ -66,8 +67,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AnomalyError", "Function", "GradcheckError", "Tensor", "__version__", "arange", "autograd",
-    "check_three_way", "compare_gradients", "detect_anomaly", "eps_sweep", "gradcheck",
+    "AnomalyError", "CompileError", "Function", "GradcheckError", "Tensor", "__version__",
+    "arange", "autograd",
+    "check_three_way", "compare_gradients", "compile", "detect_anomaly", "eps_sweep", "gradcheck",
     "gradgradcheck", "numerical_grad", "numerical_jacobian", "once_differentiable",
     "enable_grad", "eye", "full", "grad", "hessian", "hvp", "is_grad_enabled", "jacobian",
     "jvp", "linspace", "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn",

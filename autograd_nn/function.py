@@ -100,6 +100,9 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
+        mode = LOCAL.mode
+        if mode.tracer is not None:  # ag.compile is tracing: it runs the op and records it
+            return mode.tracer.apply(cls, args, kwargs)
         tensor = LINKS.tensor
         arrays, needs = [], []
         for a in args:  # one loop, not two comprehensions: each is a call on Python 3.11
@@ -115,11 +118,8 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _op_error(cls.name, e, arrays) from e
-        if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results
-            out = ctx._as_output(out)
-        if cls._user_op:
-            out = _check_user_forward(cls, ctx, arrays, out)
-        mode = LOCAL.mode
+        if type(out) is not np.ndarray or cls._user_op:  # a numpy scalar; a user's forward
+            out = ctx._as_output(out, arrays)
         if mode.anomaly:
             check_forward(ctx, out, arrays)
         t = object.__new__(tensor)
@@ -137,9 +137,12 @@ class Function:
             t._versions = args[0]._version_counter()
         return t
 
-    def _as_output(self, raw: Any) -> np.ndarray:
-        """A forward's numpy scalar as a 0-d array; a saved output must stay the output
-        (create_graph maps it to the result Tensor)."""
+    def _as_output(self, raw: Any, arrays: list[Any]) -> np.ndarray:
+        """A forward's numpy scalar as a 0-d array (a saved output must stay the output:
+        create_graph maps it to the result Tensor); a user's forward checked against the
+        contract (`_check_user_forward`)."""
+        if type(raw) is np.ndarray:
+            return _check_user_forward(type(self), self, arrays, raw)
         if isinstance(raw, (tuple, list)):
             raise TypeError(
                 f"{self.name}.forward returned a {type(raw).__name__}: a Function has one "
@@ -149,7 +152,7 @@ class Function:
         out = np.asarray(raw)
         if self.saved_tensors:
             self.saved_tensors = tuple(out if s is raw else s for s in self.saved_tensors)
-        return out
+        return _check_user_forward(type(self), self, arrays, out) if self._user_op else out
 
     def __repr__(self) -> str:
         return f"<{self.name}>"

@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Mode:
     """The switches of one thread (ops read them on every call)."""
 
-    __slots__ = ("grad_enabled", "anomaly", "scope", "backward_node")
+    __slots__ = ("grad_enabled", "anomaly", "scope", "backward_node", "tracer")
 
     def __init__(self) -> None:
         self.grad_enabled = True  # ops record a graph
@@ -24,6 +24,7 @@ class Mode:
         self.scope: tuple[Any, ...] = ()  # modules whose forward is running, outermost first
         # under anomaly mode: the node whose backward rule is running (its ops are blamed on it)
         self.backward_node: Function | None = None
+        self.tracer: Any = None  # while ag.compile traces: it applies (and records) every op
 
 
 class _Local(threading.local):

@@ -168,7 +168,7 @@ class Served:
 def run_interleaved(key: str, a: argparse.Namespace) -> dict[str, Any]:
     """Time ``key`` on every engine, one process each, their samples taken in turns (the
     engine order rotating every round) so that drifting background load hits all alike."""
-    workers = [Served(e, key, a) for e in a.engine_list]
+    workers = [Served(e, key, a) for e in engines_for(key, a)]
     live = [w for w in workers if "ready" in w.ask(None)]
     for w in list(live):
         if "done" in w.ask("calibrate"):
@@ -180,6 +180,12 @@ def run_interleaved(key: str, a: argparse.Namespace) -> dict[str, Any]:
     for w in live:
         w.ask("finish")
     return {w.engine: w.result for w in workers}
+
+
+def engines_for(key: str, a: argparse.Namespace) -> list[str]:
+    """The requested engines that have an implementation of workload ``key``."""
+    builders = WORKLOADS[key].builders
+    return [e for e in a.engine_list if e in builders or not builders]
 
 
 def run_all(a: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -201,7 +207,7 @@ def run_all(a: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 log(f"{k:6} {e:12} {report.problem(r) or 'done'}\n")
             log(f"{k:6} took {time.perf_counter() - t0:.1f} s\n")
             continue
-        for e in a.engine_list:  # memory and survival: one process at a time
+        for e in engines_for(k, a):  # memory and survival: one process at a time
             t0 = time.perf_counter()
             r = run_worker(e, [k], a)[k]
             results[k][e] = r

@@ -51,6 +51,8 @@ def run_timed(wl: Workload, engine: str, scale: str, repeat: int, sample_time: f
     if not out["check"]["ok"]:
         return out
     impl = wl.builders[engine](data)
+    if hasattr(impl, "compile_seconds"):
+        out["compile_seconds"] = impl.compile_seconds
     if wl.ops is not None:
         out["ops"] = wl.ops(data)
     if scale == "full":
@@ -119,6 +121,8 @@ def serve(engine: str, key: str, sample_time: float, threads: int, clock: str) -
             emit({"done": result})
             return
         impl = wl.builders[engine](data)
+        if hasattr(impl, "compile_seconds"):
+            result["compile_seconds"] = impl.compile_seconds
         impl.step()  # warm-up (first-call costs: imports, caches, allocator)
         impl.step()
     except ImportError as e:
@@ -164,6 +168,8 @@ def run(engine: str, keys: list[str], scale: str, repeat: int, sample_time: floa
     results = {}
     for key in keys:
         wl = WORKLOADS[key]
+        if engine not in wl.builders and wl.builders:
+            continue  # e.g. no compiled version of this workload
         try:
             if wl.kind == "timed":
                 results[key] = run_timed(wl, engine, scale, repeat, sample_time)

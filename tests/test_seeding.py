@@ -128,7 +128,7 @@ EXAMPLE_ARGS = {
     "r3_study_sleep_score.py": ["--quick"], "r4_neurons_with_biases.py": ["--quick"],
     "r5_iris_no_biases.py": ["--quick"], "digits_classifier.py": ["--quick", "--no-progress"],
     "viz_r1_graph.py": [], "viz_r1_replay.py": [], "viz_digits_collapsed.py": [],
-    "scipy_optimize.py": [],
+    "scipy_optimize.py": [], "compile_r1.py": [],
 }
 
 

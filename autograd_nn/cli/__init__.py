@@ -167,6 +167,9 @@ def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     report = r1.train_side_by_side(epochs=args.epochs, progress=not args.no_progress)
     print(report)
     print(f"\nbit for bit identical runs (weights and predictions): {report.bitwise_equal}")
+    from ..compile.demo import r1_speedup
+
+    print(r1_speedup())  # measured now: docs/compile.md
     from ..reference.r1 import first_step
 
     step = first_step()  # the step the table above checks, at the initial weights

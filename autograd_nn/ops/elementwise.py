@@ -394,7 +394,7 @@ def where(condition: TensorLike, x: TensorLike, y: TensorLike) -> Tensor:
     return Where.apply(condition, x, y)
 
 
-@register(plain=np.sign, numpy=(np.sign,), checked=False)
+@register(plain=np.sign, checked=False)  # np.sign(t): a constant ufunc (ops/interop.py)
 def sign(x: TensorLike) -> Tensor:
     """-1, 0 or 1 per element; outside the graph (its derivative is zero almost everywhere)."""
     return constant(np.sign(data_of(x)))

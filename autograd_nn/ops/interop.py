@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # ufuncs whose derivative is zero wherever it exists: computed outside the graph
 _CONSTANT_UFUNCS = {
-    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal, np.sign,
     np.isfinite, np.isnan, np.isinf, np.logical_and, np.logical_or, np.logical_not,
     np.logical_xor, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.floor,
     np.ceil, np.rint, np.trunc, np.signbit,
@@ -134,6 +134,16 @@ def _routes() -> tuple[Routes, Routes]:
                 functions[numpy_fn] = _by_name(numpy_fn, op_fn)
         _ROUTES[:] = [len(OPS), ufuncs, functions]
     return _ROUTES[1], _ROUTES[2]
+
+
+def ufunc_routes() -> Routes:
+    """ufunc -> the op function ``ufunc(*tensors)`` goes to."""
+    return _routes()[0]
+
+
+def function_routes() -> Routes:
+    """numpy function -> the op function ``func(*tensors, ...)`` goes to."""
+    return _routes()[1]
 
 
 def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

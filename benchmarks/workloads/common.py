@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-ENGINES = ("numpy", "autograd_nn", "torch")
+ENGINES = ("numpy", "autograd_nn", "compiled", "torch")  # compiled: ag.compile (compiled.py)
 BASELINE = "numpy"
 
 # Agreement with the baseline: max |got - ref| / max |ref| per array (the max-norm relative error)

@@ -1,0 +1,249 @@
+"""``ag.compile(fn)``: trace once per signature, then run straight-line numpy code.
+
+The compiled region is one node of the eager graph (`CompiledOp`, a `Function`), so hooks on its
+inputs, optimizers, ``gradcheck`` and ``draw_graph`` work around it as around any op.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from ..function import Function
+from ..mode import LOCAL
+from ..registry import PLAIN
+from ..tensor import Tensor
+from .codegen import Program, generate
+from .guards import watching
+from .step import StepPlan
+from .trace import CompileError, Retrace, Tracer
+
+
+class CompiledOp(Function):
+    """The compiled region as one op: forward and backward are the generated functions.
+    It is differentiable once (its backward is numpy code, not recorded)."""
+
+    name = "compiled"
+
+    @staticmethod
+    def forward(ctx: Any, *arrays: Any, program: Program) -> Any:
+        out, saved = program.forward(*arrays)
+        ctx.program = program
+        ctx.save_for_backward(*saved)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        if ctx.xp is not PLAIN:
+            raise RuntimeError("compiled: the backward of a compiled function is numpy code and "
+                               "cannot be differentiated again (create_graph=True); call the "
+                               "function uncompiled for higher derivatives")
+        return ctx.program.backward(*ctx.saved_tensors, g)
+
+
+class _Entry:
+    """One trace: its program, the inputs' positions and the captured tensors it checks."""
+
+    def __init__(self, program: Program, tracer: Tracer, flat: list, graph: Tensor,
+                 plan: StepPlan | None) -> None:
+        self.program = program
+        self.graph = graph
+        self.plan = plan
+        ids = [id(x) for x in flat]
+        self.slots = [ids.index(id(v.tensor if v.tensor is not None else v.value))
+                      for v in tracer.inputs]
+        self.captured = [v.tensor for v in tracer.captured]
+        self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
+
+    def fits(self) -> bool:
+        for t, e in zip(self.captured, self.expect):
+            d = t._data
+            if d.shape != e[0] or d.dtype != e[1] or t._requires_grad != e[2]:
+                return False
+        return True
+
+    def run(self, flat: list) -> Tensor:
+        if self.plan is not None:
+            return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured)
+        return CompiledOp.apply(*[flat[i] for i in self.slots], *self.captured,
+                                program=self.program)
+
+
+class CompiledFunction:
+    """What `compile` returns: call it like the function. ``source`` is the generated code of
+    the latest trace, ``graph`` the output tensor of that trace (draw it with ``draw_graph``),
+    ``trace_count`` how many times the function was traced."""
+
+    def __init__(self, fn: Any, max_traces: int = 8) -> None:
+        self.fn = fn
+        self.max_traces = max_traces
+        self.trace_count = 0
+        self._cache: OrderedDict = OrderedDict()
+        self._latest: _Entry | None = None
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if LOCAL.mode.tracer is not None:  # inside another trace: its ops join that trace
+            return self.fn(*args, **kwargs)
+        key, flat = signature(args, kwargs)
+        entries = self._cache.get(key)
+        if entries:
+            self._cache.move_to_end(key)
+            for entry in entries:
+                if entry.fits():
+                    try:
+                        return entry.run(flat)
+                    except Retrace:
+                        continue
+        result, entry = self._trace(args, kwargs, flat)
+        self._cache.setdefault(key, []).insert(0, entry)
+        while sum(map(len, self._cache.values())) > self.max_traces:
+            oldest = next(iter(self._cache))
+            self._cache[oldest].pop()
+            if not self._cache[oldest]:
+                del self._cache[oldest]
+        return result
+
+    @property
+    def source(self) -> str:
+        """The generated Python of the latest trace."""
+        if self._latest is None:
+            raise RuntimeError("compile: call the function once first (it traces on first call)")
+        updates = self._latest.plan.updates if self._latest.plan is not None else []
+        return "\n".join([self._latest.program.source, *[u.source for u in updates]])
+
+    @property
+    def graph(self) -> Tensor:
+        """The output of the latest trace, with the eager graph it was recorded from."""
+        if self._latest is None:
+            raise RuntimeError("compile: call the function once first (it traces on first call)")
+        return self._latest.graph
+
+    @property
+    def program(self) -> Program:
+        """The latest trace's generated functions: ``forward(*arrays) -> (output, saved)``,
+        ``backward(*saved, grad)``, with ``region`` naming their inputs."""
+        if self._latest is None:
+            raise RuntimeError("compile: call the function once first (it traces on first call)")
+        return self._latest.program
+
+    @property
+    def fallbacks(self) -> list[str]:
+        """Ops of the latest trace emitted as calls of their rules (not inlined numpy)."""
+        return [] if self._latest is None else list(self._latest.program.fallbacks)
+
+    def _trace(self, args: tuple, kwargs: dict, flat: list) -> tuple:
+        tr = Tracer()
+        for x in flat:
+            tr.add_input(x)
+        _name_inputs(tr, self.fn, args, kwargs)
+        st = LOCAL.mode
+        prev, st.tracer = st.tracer, tr
+        try:
+            with watching():
+                result = self.fn(*args, **kwargs)
+        finally:
+            st.tracer = prev
+        self.trace_count += 1
+        out = tr.var_of(result) if isinstance(result, Tensor) else None
+        plan = StepPlan(tr, result, tr.inputs + tr.captured) if tr.effects else None
+        if plan is not None:
+            out = plan.root
+        if out is None:
+            raise CompileError(f"compile: {getattr(self.fn, '__name__', 'fn')} must return a "
+                               "Tensor computed from its inputs")
+        for v in tr.vars.values():
+            t = v.tensor
+            if v.kind == "node" and t is not result and (t._hooks or t._retains_grad):
+                raise CompileError("compile: a hook or retain_grad() on a tensor inside the "
+                                   "compiled function would not run on later calls; register it "
+                                   "on an input or the output")
+        for v in tr.vars.values():
+            if v.tensor is not None and v.tensor.name and v.kind == "node":
+                v.name = v.tensor.name
+        title = getattr(self.fn, "__qualname__", "fn")
+        program = generate(tr.nodes, out, tr.inputs + tr.captured, title)
+        if plan is not None:
+            plan.emit_updates(program)
+        entry = _Entry(program, tr, flat, result, plan)
+        self._latest = entry
+        return result, entry
+
+
+def _name_inputs(tr: Tracer, fn: Any, args: tuple, kwargs: dict) -> None:
+    """Inputs are named after the function's parameters, parameters after their module names."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return
+    for pname, value in bound.arguments.items():
+        if hasattr(value, "named_parameters"):
+            for n, p in value.named_parameters():
+                tr.names[id(p)] = n.replace(".", "_")
+        v = tr.var_of(value) if isinstance(value, (Tensor, np.ndarray)) else None
+        if v is not None and v.name is None:
+            v.name = pname
+
+
+def signature(args: tuple, kwargs: dict) -> tuple:
+    """(the cache key, the tensors and arrays among the arguments in order)."""
+    key: list = [LOCAL.mode.grad_enabled]
+    flat: list = []
+    seen: set = set()
+    for a in args:
+        if type(a) is Tensor and id(a) not in seen:  # the common case
+            d = a._data
+            key.append((d.shape, d.dtype, a._requires_grad))
+            flat.append(a)
+            seen.add(id(a))
+        else:
+            _sig(a, key, flat)
+            seen.update(map(id, flat))
+    for k in sorted(kwargs):
+        key.append(k)
+        _sig(kwargs[k], key, flat)
+    return tuple(key), flat
+
+
+def _sig(a: Any, key: list, flat: list) -> None:
+    if isinstance(a, Tensor) or isinstance(a, np.ndarray):
+        alias = [i for i, x in enumerate(flat) if x is a]
+        d = a._data if isinstance(a, Tensor) else a
+        if alias:
+            key.append(("alias", alias[0]))
+        else:
+            key.append((d.shape, d.dtype, isinstance(a, Tensor) and a._requires_grad))
+            flat.append(a)
+    elif hasattr(a, "named_parameters") and hasattr(a, "modules"):
+        key.append(("module", id(a), tuple(m.training for m in a.modules()),
+                    tuple(map(id, a.parameters()))))
+    elif hasattr(a, "param_groups") and hasattr(a, "step"):
+        key.append(("optimizer", id(a)))
+    elif isinstance(a, (tuple, list)):
+        key.append((type(a).__name__, len(a)))
+        for e in a:
+            _sig(e, key, flat)
+    elif isinstance(a, dict):
+        key.append(("dict", tuple(a)))
+        for e in a.values():
+            _sig(e, key, flat)
+    else:
+        try:
+            hash(a)
+        except TypeError:
+            raise CompileError(f"compile: an argument of type {type(a).__name__} is neither a "
+                               "Tensor/array nor a hashable static value") from None
+        key.append((type(a), a))
+
+
+def compile(fn: Any = None, *, max_traces: int = 8) -> Any:  # noqa: A001 - PyTorch's name
+    """Compile ``fn`` (a function of tensors returning a tensor): the first call per signature
+    (shapes, dtypes, ``requires_grad``, static arguments, module modes) traces it eagerly;
+    later calls run the generated numpy code as one op of the graph. Usable as a decorator."""
+    if fn is None:
+        return lambda f: CompiledFunction(f, max_traces)
+    return CompiledFunction(fn, max_traces)

@@ -1,0 +1,395 @@
+"""From a trace to straight-line code: each recorded op's own rules, run on symbols.
+
+The forward of every recorded op is its Function's ``forward`` run on `Sym` operands; its
+backward is its ``backward`` run with ``ctx.xp`` the recording namespace, in the order the
+engine would run them (the same consumer counting and ready stack as ``engine.run_backward``),
+with broadcasting undone by the engine's own ``reduce_to`` and gradients added where a value
+feeds several ops. So the emitted lines are the numpy calls the eager pass makes, in its order.
+An op whose rule reads a value while interpreted is emitted as a call of that rule.
+"""
+
+from __future__ import annotations
+
+import keyword
+import linecache
+import re
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+import numpy as np
+
+from ..engine import reduce_to
+from ..registry import PLAIN
+from .runtime import make_ctx, run_backward, run_forward
+from .symbolic import (
+    Constants,
+    Recorder,
+    RecordingXP,
+    Sym,
+    call_args,
+    interpretable,
+    literal,
+    render_part,
+    values,
+)
+from .trace import Node, Retrace, Var
+
+XP = RecordingXP(PLAIN)
+_CTX_OWN = ("xp", "inputs", "kwargs")
+_programs = count()
+
+
+@dataclass
+class Program:
+    """The compiled forward and backward of one trace, and their source."""
+
+    source: str
+    forward: Any  # forward(*region arrays) -> (output, saved)
+    backward: Any  # backward(*saved, grad) -> one gradient (or None) per region input
+    region: list  # the Vars the compiled node takes, in order
+    n_ops: int
+    fallbacks: list  # ops emitted as calls of their rules (their rules read a value)
+    has_grad: list  # per region input: does the backward give it a gradient
+
+
+def generate(nodes: list[Node], out: Var, region: list[Var], title: str) -> Program:
+    gen = _Generator(region)
+    live = _live(nodes, out)
+    for node in live:
+        gen.env[node.out] = gen.forward_of(node)
+        for v, value in node.guards:
+            gen.fwd.statement("if bool(", gen.env[v], f") is not {bool(value)!r}: "
+                              f"raise Retrace({node.label!r})")
+    grads = gen.backward_of(live, out) if out.requires_grad else {}
+    return gen.finish(out, grads, title, len(live))
+
+
+def _count_consumers(out: Var, node_of: Any) -> dict:
+    """For every value a gradient will reach, how many edges bring one (the engine's phase 1)."""
+    deps: dict = {}
+    stack = [out]
+    while stack:
+        n = node_of(stack.pop())
+        if n is None:
+            continue
+        for p, need in zip(n.operands, n.needs):
+            if need:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
+    return deps
+
+
+def _live(nodes: list[Node], out: Var) -> list[Node]:
+    """The nodes the output (or a guard) depends on, in recording order."""
+    wanted = {id(out)}
+    keep = []
+    for node in reversed(nodes):
+        if id(node.out) in wanted or node.guards:
+            keep.append(node)
+            for o in list(node.operands) + _vars_in(node.kwargs):
+                if isinstance(o, Var):
+                    wanted.add(id(o))
+    return keep[::-1]
+
+
+def _vars_in(x: Any) -> list:
+    if isinstance(x, Var):
+        return [x]
+    if isinstance(x, dict):
+        x = list(x.values())
+    if isinstance(x, (tuple, list)):
+        return [v for e in x for v in _vars_in(e)]
+    return []
+
+
+class _Generator:
+    def __init__(self, region: list[Var]) -> None:
+        self.consts = Constants()
+        self.fwd = Recorder(self.consts)
+        self.bwd = Recorder(self.consts)
+        self.fwd.activate()
+        self.env: dict[Var, Any] = {}
+        self.params = []
+        for v in region:
+            value = np.array(v.value, copy=True) if isinstance(v.value, np.ndarray) else v.value
+            s = Sym(self.fwd, value, hint=v.name or "x")
+            self.env[v] = s
+            self.params.append(s)
+        self.region = region
+        self.ctxs: dict[int, tuple] = {}
+        self.fallbacks: list[str] = []
+
+    def sub(self, x: Any) -> Any:
+        if isinstance(x, Var):
+            return self.env[x]
+        if isinstance(x, (tuple, list)):
+            return type(x)(self.sub(e) for e in x)
+        if isinstance(x, dict):
+            return {k: self.sub(v) for k, v in x.items()}
+        return x
+
+    # ---- forward ----------------------------------------------------------------------------
+    def forward_of(self, node: Node) -> Sym:
+        ops, kw = self.sub(node.operands), self.sub(node.kwargs)
+        fwd = self.fwd
+        if node.cls is None:
+            if node.opaque:  # a random draw: the same call, every time (not repeated here)
+                value = np.array(node.out.value, copy=True)
+                out = fwd.expr(value, (f"{self.consts.ref(node.fn, '_' + node.label)}(",
+                                       *call_args(ops, kw), ")"))
+            else:
+                out = node.fn(*ops, **kw)
+                out = out if isinstance(out, Sym) else fwd.constant_sym(np.asarray(out))
+            out = self._as_array(out)
+        else:
+            out = self._forward_rule(node, ops, kw)
+        out.hint = node.out.name or out.hint
+        return out
+
+    def _forward_rule(self, node: Node, ops: list, kw: dict) -> Sym:
+        cls, fwd = node.cls, self.fwd
+        ctx = object.__new__(cls)
+        ctx.saved_tensors = ()
+        mark = fwd.mark()
+        try:
+            out = interpretable(cls.forward)(ctx, *ops, **kw)
+            if not isinstance(out, Sym):
+                raise TypeError("the forward made no symbol")
+        except Exception:  # the rule read a value: emit a call of the rule itself
+            fwd.undo(mark)
+            return self._forward_call(node, ops, kw)
+        raw, out = out, self._as_array(out)
+        if raw is not out:
+            ctx.saved_tensors = tuple(out if s is raw else s for s in ctx.saved_tensors)
+        self.ctxs[id(node)] = ("rule", ctx)
+        return out
+
+    def _forward_call(self, node: Node, ops: list, kw: dict) -> Sym:
+        self.fallbacks.append(node.label)
+        ctx, value = run_forward(node.cls, *values(ops), **values(kw))
+        ctx_sym = Sym(self.fwd, ctx, hint=f"ctx_{node.label}")
+        out = Sym(self.fwd, value)
+        self.fwd.statement(ctx_sym, ", ", out, f" = _run_forward({self.consts.ref(node.cls)}, ",
+                           *call_args(ops, kw), ")")
+        self.ctxs[id(node)] = ("call", ctx_sym)
+        return out
+
+    def _as_array(self, s: Sym) -> Sym:
+        if isinstance(s.value, np.ndarray):
+            return s
+        return self.fwd.expr(np.asarray(s.value), ("np.asarray(", s, ")"))
+
+    # ---- backward: the engine's walk, on symbols ----------------------------------------------
+    def backward_of(self, live: list[Node], out: Var) -> dict:
+        """Gradients of the region's inputs, emitted in the engine's order (see module doc)."""
+        ids = {id(n) for n in live}
+
+        def node_of(v: Any) -> Node | None:
+            n = v.node if isinstance(v, Var) and v.requires_grad else None
+            return n if n is not None and n.needs is not None and id(n) in ids else None
+
+        deps = _count_consumers(out, node_of)
+        self.bwd.activate()
+        value = np.ones(np.shape(out.value), np.asarray(out.value).dtype)
+        self.seed = Sym(self.bwd, value, hint="g_" + (out.name or "out"))
+        grads: dict = {out: self.seed}
+        ready, found, owned = [out], {}, set()
+        while ready:
+            t = ready.pop()
+            g = grads.pop(t)
+            self._name_grad(g, t)
+            n = node_of(t)
+            if n is None:
+                found[t] = g
+                continue
+            for p, need, gi in zip(n.operands, n.needs, self._rule_grads(n, g)):
+                if not need:
+                    continue
+                if gi is not None:
+                    self._add_into(grads, owned, p, self._fit(gi, p, n))
+                k = deps[p] - 1
+                if k:
+                    deps[p] = k
+                elif p in grads:
+                    ready.append(p)
+        return found
+
+    def _name_grad(self, g: Sym, t: Var) -> None:
+        fh = self.env[t].hint if t in self.env else "t"
+        if g.hint in _GENERIC and g.rec is self.bwd:
+            g.hint = "g" if fh in _GENERIC else "g_" + fh
+
+    def _add_into(self, grads: dict, owned: set, p: Var, gi: Sym) -> None:
+        """The engine's gradient store: the first gradient is kept, later ones are added (in
+        place into an array the store itself made)."""
+        if p not in grads:
+            grads[p] = gi
+            return
+        prev = grads[p]
+        if id(prev) in owned:
+            prev.value += gi.value
+            self.bwd.statement(prev, " += ", gi)
+        else:
+            acc = self.bwd.expr(prev.value + gi.value, (prev, " + ", gi))
+            owned.add(id(acc))
+            grads[p] = acc
+
+    def _fit(self, gi: Any, p: Var, n: Node) -> Sym:
+        if not isinstance(gi, Sym):
+            gi = self.bwd.constant_sym(np.asarray(gi))
+        elif not isinstance(gi.value, np.ndarray):
+            gi = self.bwd.expr(np.asarray(gi.value), ("np.asarray(", gi, ")"))
+        data = np.asarray(p.value)
+        if gi.shape != data.shape:
+            gi = reduce_to(gi, data.shape, XP, n.label, "?")
+        if gi.dtype != data.dtype:
+            gi = gi.astype(data.dtype)
+        return gi
+
+    def _rule_grads(self, n: Node, g: Sym) -> tuple:
+        kind, ctx = self.ctxs[id(n)]
+        bwd = self.bwd
+        bwd.comment(*_describe(n, self.env))
+        if kind == "rule":
+            ctx.needs_input_grad = n.needs
+            ctx.xp = XP
+            mark = bwd.mark()
+            try:
+                out = interpretable(n.cls.backward)(ctx, g)
+                out = _as_tuple(out)
+                if len(out) != len(n.needs):
+                    raise TypeError("wrong number of gradients")
+                return out
+            except Exception:
+                bwd.undo(mark)
+            saved = ctx.saved_tensors
+            attrs = {k: v for k, v in vars(ctx).items() if k not in _CTX_OWN}
+            real = make_ctx(n.cls, n.needs, values(saved), **values(attrs))
+            ctx_sym = bwd.expr(real, (f"_make_ctx({self.consts.ref(n.cls)}, {n.needs!r}, ",
+                                      *call_args((saved,), attrs), ")"), hint="_ctx")
+        else:
+            ctx_sym = ctx
+            ctx_sym.value.needs_input_grad = n.needs
+        self.fallbacks.append(n.label + ".backward")
+        result = run_backward(ctx_sym.value, n.needs, g.value)
+        b = bwd.expr(result, ("_run_backward(", ctx_sym, f", {n.needs!r}, ", g, ")"), hint="_b")
+        return tuple(None if r is None else bwd.expr(r, (b, f"[{i}]"))
+                     for i, r in enumerate(result))
+
+    # ---- the source -------------------------------------------------------------------------
+    def finish(self, out: Var, grads: dict, title: str, n_ops: int) -> Program:
+        out_sym = self.env[out]
+        saved = _refs(self.bwd.lines, self.fwd)
+        seed = [self.seed] if hasattr(self, "seed") else []
+        _name_all(self.params + seed, self.fwd.lines, self.bwd.lines, [[out_sym]])
+        c = self.consts
+        text = lambda parts: "".join(render_part(p, c) for p in parts)  # noqa: E731
+        src = [f"# {title}", f"def forward({', '.join(p.name for p in self.params)}):"]
+        src += ["    " + text(line) for line in self.fwd.lines]
+        src.append(f"    return {out_sym.name}, ({''.join(s.name + ', ' for s in saved)})")
+        if out.requires_grad:
+            results = [grads.get(v) for v in self.region]
+            src.append("")
+            src.append(f"def backward({''.join(s.name + ', ' for s in saved)}{self.seed.name}):")
+            src += ["    " + text(line) for line in self.bwd.lines]
+            rets = ", ".join("None" if r is None else r.name for r in results)
+            src.append(f"    return ({rets}{',' if len(results) == 1 else ''})")
+        source = "\n".join(src) + "\n"
+        filename = f"<compiled {next(_programs)}: {title}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        ns = {**c.namespace, "xp": PLAIN, "Retrace": Retrace, "_run_forward": run_forward,
+              "_run_backward": run_backward, "_make_ctx": make_ctx}
+        exec(compile(source, filename, "exec"), ns)  # noqa: S102
+        has_grad = [v in grads for v in self.region]
+        return Program(source, ns["forward"], ns.get("backward"), self.region, n_ops,
+                       self.fallbacks, has_grad)
+
+
+def _describe(n: Node, env: dict) -> list:
+    """``z1 = add(t2, b1)`` as parts of a comment line (names are given later)."""
+    def show(o: Any) -> Any:
+        if isinstance(o, Var):
+            return env.get(o, "?")
+        return "..." if isinstance(o, np.ndarray) else repr(o)
+
+    parts: list = [env[n.out], f" = {n.label}("]
+    args = [show(o) for o in n.operands]
+    for k, v in n.kwargs.items():
+        text = None if _vars_in(v) else literal(v)
+        if v is not None and v is not False:
+            args.append(f"{k}={text}" if text is not None and len(text) < 40 else f"{k}=...")
+    for i, a in enumerate(args):
+        parts += [", "] * (i > 0) + [a]
+    return parts + [")"]
+
+
+def _as_tuple(out: Any) -> tuple:
+    if type(out) is tuple:
+        return out
+    return tuple(out) if isinstance(out, list) else (out,)
+
+
+def _refs(lines: list, rec: Recorder) -> list:
+    seen: dict = {}
+    stack: list = []
+    for line in lines:
+        if line and isinstance(line[0], str) and line[0].startswith("#"):
+            continue
+        stack.extend(line)
+        while stack:
+            p = stack.pop(0)
+            if isinstance(p, Sym) and p.rec is rec:
+                seen.setdefault(p, None)
+            elif isinstance(p, (tuple, list)):
+                stack[:0] = list(p)
+    return list(seen)
+
+
+def _name_all(params: list, *groups: list) -> None:
+    """Give every symbol a unique identifier: its hint (a tensor's name) or ``t1``, ``g2``..."""
+    used: set = set()
+    numbers = count(1)
+
+    def give(s: Sym, exact: bool = False) -> None:
+        if s.name is not None:
+            return
+        base = _identifier(s.hint)
+        if base in _GENERIC and not exact:
+            base = f"{base}{next(numbers)}"
+        while base in used or base in _RESERVED:
+            base = f"{base}_{next(numbers)}"
+        s.name = base
+        used.add(base)
+
+    for s in params:
+        give(s, exact=True)
+    for group in groups:
+        for line in group:
+            for s in _syms_in(line):
+                give(s)
+
+
+def _syms_in(line: Any) -> Any:
+    """The symbols of a line, last part first (nested tuples and lists too)."""
+    stack = list(line)
+    while stack:
+        p = stack.pop()
+        if isinstance(p, Sym):
+            yield p
+        elif isinstance(p, (tuple, list)):
+            stack.extend(p)
+
+
+def _identifier(hint: str | None) -> str:
+    base = re.sub(r"\W", "_", hint or "t")
+    if not base or base[0].isdigit() or keyword.iskeyword(base):
+        base = "v_" + base
+    return base
+
+
+_GENERIC = ("t", "g", "_b", "_c", "_ctx")  # generated names: t1 (forward), g2 (backward)...
+_RESERVED = {"np", "xp", "Retrace", "forward", "backward", "None", "True", "False"}

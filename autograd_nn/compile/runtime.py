@@ -1,0 +1,35 @@
+"""What the generated code calls for an op whose rules read a value while interpreted: the rule
+itself, on a context made as `Function.apply` and the engine make it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def run_forward(cls: Any, *arrays: Any, **kwargs: Any) -> tuple:
+    """``cls.forward`` on a fresh ctx, as `Function.apply` runs it: (ctx, output array)."""
+    ctx = object.__new__(cls)
+    ctx.saved_tensors = ()
+    out = cls.forward(ctx, *arrays, **kwargs)
+    if type(out) is not np.ndarray:
+        raw, out = out, np.asarray(out)
+        ctx.saved_tensors = tuple(out if s is raw else s for s in ctx.saved_tensors)
+    return ctx, out
+
+
+def make_ctx(cls: Any, needs: tuple, saved: tuple, **attrs: Any) -> Any:
+    ctx = object.__new__(cls)
+    ctx.saved_tensors = tuple(saved)
+    ctx.needs_input_grad = needs
+    vars(ctx).update(attrs)
+    return ctx
+
+
+def run_backward(ctx: Any, needs: tuple, g: Any) -> tuple:
+    """``cls.backward`` as the engine calls it: one entry per operand."""
+    ctx.needs_input_grad = needs
+    out = type(ctx).backward(ctx, g)
+    out = out if type(out) is tuple else (tuple(out) if isinstance(out, list) else (out,))
+    return tuple(None if r is None else np.asarray(r) for r in out)

@@ -1,0 +1,193 @@
+"""Tracing: run the user's function eagerly once and record every op it applies.
+
+While a `Tracer` is active (``LOCAL.mode.tracer``), `Function.apply` hands each op to it: the op
+runs as usual and is recorded as a `Node` (its Function class, operands, keyword parameters and
+the tensor it made). Values are never baked in silently: the few Tensor methods that read a
+value or compute outside the ops (`guards.py`) either record what they do (comparisons,
+``argmax``, ``detach``, dropout's random mask), guard it (``bool(t)``: the compiled code checks
+the condition and traces again when it changes) or refuse with the user's file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..mode import LOCAL
+from ..tensor import Tensor
+
+
+class CompileError(RuntimeError):
+    """``ag.compile`` cannot follow what the function does (it says where and why)."""
+
+
+class Retrace(Exception):
+    """Raised by compiled code when a guard fails: the function is traced again."""
+
+
+@dataclass(eq=False)
+class Var:
+    """A value of the traced program: an input, a captured tensor, or an op's result."""
+
+    kind: str  # "input", "captured", "node"
+    value: Any  # the array it held while tracing
+    tensor: Any = None  # the Tensor (None for plain arrays)
+    node: Any = None  # the Node that made it (kind "node")
+    requires_grad: bool = False
+    name: str | None = None
+
+
+@dataclass(eq=False)
+class Node:
+    """One recorded op: ``out = cls.apply(*operands, **kwargs)`` or, for an op outside the
+    graph (a comparison, argmax, a random mask), ``out = fn(*operands, **kwargs)``."""
+
+    cls: Any
+    fn: Any
+    operands: list
+    kwargs: dict
+    out: Var
+    needs: tuple | None = None  # needs_input_grad of the recorded node (None: no graph)
+    opaque: bool = False  # fn is emitted as a call of itself (a random draw)
+    label: str = ""
+    guards: list = field(default_factory=list)  # (Var, value) checked after this node
+
+
+class Tracer:
+    """Records the ops of one run of the user's function (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.vars: dict[int, Var] = {}  # id(Tensor) -> Var
+        self.arrays: dict[int, Var] = {}  # id(ndarray) -> Var (a tensor's data, an array input)
+        self.inputs: list[Var] = []
+        self.captured: list[Var] = []
+        self.keep: list = []  # what the ids above refer to stays alive while tracing
+        self.names: dict[int, str] = {}  # id(Tensor) -> name (module parameters)
+        self.loose: dict[int, Any] = {}  # tensors made outside the recorded ops while tracing
+        self.effects: list[tuple] = []  # (kind, number of nodes before it, payload): step.py
+
+    # ---- registration -----------------------------------------------------------------------
+    def add_input(self, x: Any) -> Var:
+        if isinstance(x, Tensor):
+            if id(x) in self.vars:
+                return self.vars[id(x)]
+            v = Var("input", x._data, x, requires_grad=x._requires_grad, name=x.name)
+        else:
+            if id(x) in self.arrays:
+                return self.arrays[id(x)]
+            v = Var("input", x)
+        self._register(v, x)
+        self.inputs.append(v)
+        return v
+
+    def _register(self, v: Var, x: Any) -> None:
+        self.keep.append(x)
+        if isinstance(x, Tensor):
+            self.vars[id(x)] = v
+            self.arrays.setdefault(id(x._data), v)
+            self.keep.append(x._data)
+        else:
+            self.arrays[id(x)] = v
+
+    def var_of(self, x: Any) -> Var | None:
+        """The Var a traced Tensor or array stands for, or None (not traced)."""
+        if isinstance(x, Tensor):
+            return self.vars.get(id(x))
+        if isinstance(x, np.ndarray):
+            return self.arrays.get(id(x))
+        return None
+
+    def operand(self, x: Any) -> Any:
+        """An op's operand as recorded: a Var, or a constant kept by reference."""
+        v = self.var_of(x)
+        if v is not None:
+            return v
+        if isinstance(x, Tensor):  # a tensor from outside: read at run time, by identity
+            if id(x) in self.loose:
+                raise CompileError(
+                    f"{user_site()}this operand was computed while tracing, outside the ops "
+                    "ag.compile records (e.g. by ag.sign or a library function reading "
+                    "._data): the compiled code cannot follow it. Compute it with tensor ops, "
+                    "or pass it in as an argument")
+            v = Var("captured", x._data, x, requires_grad=x._requires_grad,
+                    name=x.name or self.names.get(id(x)))
+            self._register(v, x)
+            self.captured.append(v)
+            return v
+        return x
+
+    def parameter(self, x: Any, where: str) -> Any:
+        """A keyword parameter: arrays that are traced values become Vars (nested in tuples)."""
+        if isinstance(x, (tuple, list)):
+            return type(x)(self.parameter(e, where) for e in x)
+        v = self.var_of(x) if isinstance(x, (np.ndarray, Tensor)) else None
+        if v is None:
+            return x
+        if np.asarray(x).dtype.kind == "b" and where == "getitem":
+            raise CompileError(user_site() + "indexing with a boolean mask computed from the "
+                               "inputs gives a shape that depends on their values; ag.compile "
+                               "needs static shapes (use where() instead)")
+        return v
+
+    def new_var(self, t: Any, node: Node | None = None) -> Var:
+        v = Var("node", t._data if isinstance(t, Tensor) else t, t if isinstance(t, Tensor)
+                else None, node=node,
+                requires_grad=bool(isinstance(t, Tensor) and t._requires_grad))
+        self._register(v, t)
+        return v
+
+    # ---- the hook Function.apply calls -------------------------------------------------------
+    def apply(self, cls: Any, args: tuple, kwargs: dict) -> Tensor:
+        st = LOCAL.mode
+        st.tracer = None
+        try:
+            t = cls.apply(*args, **kwargs)
+        finally:
+            st.tracer = self
+        operands = [self.operand(a) for a in args]
+        params = {k: self.parameter(v, cls.name) for k, v in kwargs.items()}
+        node = Node(cls, None, operands, params, None,  # type: ignore[arg-type]
+                    needs=t.grad_fn.needs_input_grad if t.grad_fn is not None else None,
+                    label=cls.name)
+        node.out = self.new_var(t, node)
+        self.nodes.append(node)
+        return t
+
+    def record_outside(self, fn: Any, operands: list, kwargs: dict, result: Any,
+                       label: str, opaque: bool = False) -> None:
+        """Record an op computed outside the graph (its result needs no gradient)."""
+        node = Node(None, fn, [self.operand(o) for o in operands],
+                    {k: self.parameter(v, label) for k, v in kwargs.items()}, None,  # type: ignore[arg-type]
+                    opaque=opaque, label=label)
+        node.out = self.new_var(result, node)
+        self.nodes.append(node)
+
+    def guard(self, t: Tensor, value: Any) -> None:
+        v = self.vars[id(t)]
+        node = v.node if v.node is not None else (self.nodes[-1] if self.nodes else None)
+        if node is None:
+            raise CompileError(user_site() + "bool() of an input: pass it as a static Python "
+                               "value instead")
+        node.guards.append((v, value))
+
+
+def active() -> Tracer | None:
+    return LOCAL.mode.tracer
+
+
+def user_site() -> str:
+    """``file.py:12: `` for the innermost frame outside autograd_nn (the user's line)."""
+    import sys
+    from pathlib import Path
+
+    pkg = str(Path(__file__).resolve().parent.parent)
+    f = sys._getframe(1)
+    while f is not None:
+        name = f.f_code.co_filename
+        if not str(Path(name).resolve()).startswith(pkg) and "<compiled" not in name:
+            return f"{name}:{f.f_lineno}: "
+        f = f.f_back
+    return ""
