@@ -172,8 +172,12 @@ def _describe(x: Any) -> str:
     if found is None:
         return f"a leaf ({type(x).__name__})"
     if isinstance(x, dict):
-        return f"a {type(x).__name__} with keys {sorted(map(repr, x))}"
+        return f"a {type(x).__name__} with keys {_keys(x)}"
     return f"a {type(x).__name__} of {len(x)}"
+
+
+def _keys(keys: Any) -> str:
+    return "[" + ", ".join(sorted(map(repr, keys))) + "]"
 
 
 def _describe_spec(spec: TreeDef) -> str:
@@ -182,7 +186,7 @@ def _describe_spec(spec: TreeDef) -> str:
     if spec.kind is type(None):
         return "None"
     if spec.kind in (dict, OrderedDict):
-        return f"a {spec.kind.__name__} with keys {sorted(map(repr, spec.keys))}"
+        return f"a {spec.kind.__name__} with keys {_keys(spec.keys)}"
     return f"a {spec.kind.__name__} of {len(spec.children)}"
 
 
