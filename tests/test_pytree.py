@@ -349,7 +349,8 @@ def test_tangents_must_match_the_primals_structure_and_shapes():
          r"tangents\[0\]\['b'\] is a list of 2 but primals\[0\]\['b'\] is a tuple of 2"),
         ({"a": np.ones(3), "b": (np.ones(3), 1.0)}, ValueError,
          r"tangents\[0\]\['b'\]\[0\] has shape \(3,\) but primals\[0\]\['b'\]\[0\] has shape"),
-        ({"a": np.ones(3), "b": (np.ones(2), "x")}, TypeError, r"tangents\[0\]\['b'\]\[1\] is a str"),
+        ({"a": np.ones(3), "b": (np.ones(2), "x")}, TypeError,
+         r"tangents\[0\]\['b'\]\[1\] is a str"),
         ({"a": None, "b": (np.ones(2), 1.0)}, ValueError, r"tangents\[0\]\['a'\] is None"),
     ]
     for tangent, exc, words in bad:
