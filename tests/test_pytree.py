@@ -80,7 +80,7 @@ def assert_same_tree(got, want, rtol=1e-10, atol=1e-12):
         np.testing.assert_allclose(data(got), data(want), rtol=rtol, atol=atol)
 
 
-# ---- gradients in the argument's structure -------------------------------------------------------
+# ---- gradients in the argument's structure ------------------------------------------------------
 def test_grad_of_a_nested_dict_matches_finite_differences():
     g = ag.grad(loss)(P0, X, ag)
     assert isinstance(g, dict) and list(g) == ["layers", "pair", "scale"]
@@ -200,7 +200,7 @@ def test_has_aux_requires_a_pair():
             ag.grad(bad, has_aux=True)(np.ones(2))
 
 
-# ---- jacobian, hessian, hvp and jvp ---------------------------------------------------------------
+# ---- jacobian, hessian, hvp and jvp -------------------------------------------------------------
 def small(p, xp):
     """A dict -> dict function of a dict argument with a tuple inside."""
     a, (b, c) = p["a"], p["bc"]
@@ -316,7 +316,7 @@ def xp_sin(y):
     return ag.sin(y)
 
 
-# ---- errors name the path, and nothing runs -------------------------------------------------------
+# ---- errors name the path, and nothing runs -----------------------------------------------------
 def test_unsupported_leaves_and_containers_are_refused_naming_the_path():
     called = []
 
