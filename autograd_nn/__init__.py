@@ -38,8 +38,8 @@ from .ops.manipulation import (
     take_along_axis, tile,
 )
 from .ops.joining import (
-    append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, dsplit, dstack,
-    hsplit, hstack, vsplit, vstack,
+    append, array_split, atleast_1d, atleast_2d, atleast_3d, block, column_stack, dsplit,
+    dstack, hsplit, hstack, vsplit, vstack,
 )
 from .ops.contract import (
     cross, dot, einsum, inner, kron, outer, tensordot, vdot,
@@ -106,7 +106,8 @@ __all__ = [
     "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu", "diff", "flip", "fliplr",
     "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90", "select", "take",
     "take_along_axis", "tile", "append", "array_split", "atleast_1d", "atleast_2d",
-    "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack", "vsplit", "vstack",
+    "atleast_3d", "block", "column_stack", "dsplit", "dstack", "hsplit", "hstack", "vsplit",
+    "vstack",
     "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot", "cumprod",
     "cumsum", "gradient", "partition", "sort",
     # <<<

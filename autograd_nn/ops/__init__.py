@@ -26,8 +26,8 @@ from .manipulation import (
     take_along_axis, tile,
 )
 from .joining import (
-    append, array_split, atleast_1d, atleast_2d, atleast_3d, column_stack, dsplit, dstack,
-    hsplit, hstack, vsplit, vstack,
+    append, array_split, atleast_1d, atleast_2d, atleast_3d, block, column_stack, dsplit,
+    dstack, hsplit, hstack, vsplit, vstack,
 )
 from .contract import (
     cross, dot, einsum, inner, kron, outer, tensordot, vdot,
@@ -74,7 +74,7 @@ __all__ = [
     "sinh", "square", "tan", "trunc", "diag", "diagonal", "trace", "tril", "triu", "diff",
     "flip", "fliplr", "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90",
     "select", "take", "take_along_axis", "tile", "append", "array_split", "atleast_1d",
-    "atleast_2d", "atleast_3d", "column_stack", "dsplit", "dstack", "hsplit", "hstack",
+    "atleast_2d", "atleast_3d", "block", "column_stack", "dsplit", "dstack", "hsplit", "hstack",
     "vsplit", "vstack", "cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot",
     "cumprod", "cumsum", "gradient", "partition", "sort",
     # <<<

@@ -188,7 +188,21 @@ def index_add(g: Any, shape: tuple, index: Any, basic: bool) -> Tensor:
     return IndexAdd.apply(g, shape=shape, index=index, basic=basic)
 
 
-def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+def check_join_arguments(op: str, out: Any, dtype: Any, casting: str) -> None:
+    """Refuse numpy's join arguments that autograd_nn does not take, naming the first given."""
+    for given, arg in ((out is not None, "out"), (dtype is not None, "dtype"),
+                       (casting != "same_kind", "casting")):
+        if given:
+            raise TypeError(f"{op}: the argument {arg}= is not supported (the result is a new "
+                            "tensor of the operands' result dtype; cast it with astype)")
+
+
+def concatenate(tensors: Any, axis: int | None = 0, out: Any = None, *, dtype: Any = None,
+                casting: str = "same_kind") -> Tensor:
+    """Join tensors along an existing axis (``axis=None``: flattened first, as numpy)."""
+    check_join_arguments("concatenate", out, dtype, casting)
+    if axis is None:
+        return Concatenate.apply(*[flatten(t) for t in tensors], axis=0)
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -230,8 +244,10 @@ def flatten(x: Any) -> Tensor:
     return reshape(x, (-1,))
 
 
-def stack(tensors: Any, axis: int = 0) -> Tensor:
+def stack(tensors: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
+          casting: str = "same_kind") -> Tensor:
     """Join same-shape tensors along a new axis."""
+    check_join_arguments("stack", out, dtype, casting)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: need at least one tensor")
