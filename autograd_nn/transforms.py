@@ -55,16 +55,15 @@ def _leaves(args: tuple, argnums: Argnums,
             name: str) -> tuple[list, list[Tensor], list[pytree.TreeDef]]:
     """The arguments with the differentiated ones rebuilt on fresh variables, those variables
     (flat, in order) and the structure of each differentiated argument."""
-    args = list(args)
+    nums = _argnums(argnums, len(args), name)
+    trees = [pytree.flatten(args[i], name, f"argument {i}") for i in nums]  # all checked first
+    args_ = list(args)
     xs: list[Tensor] = []
-    specs = []
-    for i in _argnums(argnums, len(args), name):
-        leaves, spec = pytree.flatten(args[i], name, f"argument {i}")
+    for i, (leaves, spec) in zip(nums, trees):
         fresh = [_variable(a) for a in leaves]
-        args[i] = pytree.unflatten(spec, fresh)
+        args_[i] = pytree.unflatten(spec, fresh)
         xs.extend(fresh)
-        specs.append(spec)
-    return args, xs, specs
+    return args_, xs, [spec for _, spec in trees]
 
 
 def _structured(argnums: Argnums, specs: list[pytree.TreeDef], flat: list) -> Any:
