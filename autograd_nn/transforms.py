@@ -125,7 +125,9 @@ def _call(f: Callable, args: list, name: str, has_aux: bool) -> tuple[Any, Any]:
 
 def _scalar(out: Any, name: str) -> Tensor:
     if not isinstance(out, Tensor):
-        raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__}")
+        hint = " (pass has_aux=True if it returns (output, aux))" if isinstance(out, tuple) else ""
+        raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__}"
+                        + hint)
     if out.size != 1:
         raise ValueError(f"{name}: the function must return a single element, got shape "
                          f"{out.shape}; use jacobian for vector outputs")

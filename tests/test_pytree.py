@@ -198,6 +198,8 @@ def test_has_aux_requires_a_pair():
     for bad, words in [(lambda x: x.sum(), "Tensor"), (lambda x: (x.sum(), 1, 2), "tuple of 3")]:
         with pytest.raises(TypeError, match=rf"grad\(has_aux=True\).*pair.*{words}"):
             ag.grad(bad, has_aux=True)(np.ones(2))
+    with pytest.raises(TypeError, match=r"got tuple \(pass has_aux=True"):
+        ag.grad(lambda x: (x.sum(), 1))(np.ones(2))
 
 
 # ---- jacobian, hessian, hvp and jvp -------------------------------------------------------------
