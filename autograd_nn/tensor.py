@@ -28,10 +28,14 @@ if TYPE_CHECKING:
 
 _ALLOWED_KINDS = "biuf"
 NUMPY_CUTS_GRAPH = (
-    "numpy asked for the array of a Tensor (shape {shape}) that requires grad (np.array, "
-    "np.asarray, np.r_/np.c_, np.append or np.mean of a list, ...): the result would have no "
-    "graph and its gradient would be silently wrong. Build it with autograd_nn's functions "
-    "(ag.stack, ag.concatenate, ag.mean, ...) or use numpy on t.detach().numpy()."
+    "numpy asked for the array of a Tensor (shape {shape}) that requires grad: the array would "
+    "have no graph and its gradient would be silently wrong. numpy does this for np.array and "
+    "np.asarray, and for tensors inside a list or tuple given to a numpy function "
+    "(np.array([a, b]), np.mean([a, b]), np.r_[a, b], np.append([a], [b])): numpy hands a call "
+    "to autograd_nn only when it receives the tensors themselves. Join them first with ag.stack "
+    "or ag.concatenate (np.mean([a, b]) -> np.mean(ag.stack([a, b])); np.r_ -> "
+    "ag.concatenate; np.c_ -> ag.column_stack), pass the tensors (np.stack, np.concatenate, "
+    "np.block, np.append(a, b) build the graph), or use numpy on t.detach().numpy()."
 )
 _HOOK_KEYS = itertools.count()
 

@@ -1,6 +1,7 @@
 """Minimise objectives written in plain numpy style with scipy.optimize.minimize(jac=True),
 the gradient from autograd_nn.value_and_grad, and compare with scipy's own finite-difference
-run of the same objective on plain arrays.
+run of the same objective on plain arrays. The logistic regression keeps its parameters in a
+dict; value_and_grad returns its gradient as a dict too, packed here into scipy's flat vector.
 
     pip install scipy          # or: pip install -e ".[scipy]"
     python examples/scipy_optimize.py
@@ -20,9 +21,21 @@ def rosenbrock(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
-def logistic_loss(w, X, y):
-    """Mean logistic loss of labels y in {-1, 1} plus a small ridge penalty."""
-    return np.mean(np.logaddexp(0.0, -y * (X @ w))) + 0.01 * np.sum(np.square(w))
+def logistic_loss(params, X, y):
+    """Mean logistic loss of labels y in {-1, 1} for the weights params["w"] and the bias
+    params["b"], plus a small ridge penalty on the weights."""
+    z = X @ params["w"] + params["b"]
+    return np.mean(np.logaddexp(0.0, -y * z)) + 0.01 * np.sum(np.square(params["w"]))
+
+
+def as_params(v):
+    """scipy's flat vector as the loss's parameter dict (weights, then the bias)."""
+    return {"w": v[:-1], "b": v[-1]}
+
+
+def as_vector(params):
+    """A parameter (or gradient) dict as scipy's flat vector."""
+    return np.append(params["w"], params["b"])
 
 
 def least_squares(w, A, b):
@@ -30,22 +43,31 @@ def least_squares(w, A, b):
     return 0.5 * np.linalg.norm(A @ w - b) ** 2
 
 
-def with_gradient(f, *extra):
-    """f(x, *extra) as scipy's (value, gradient) pair of a float and an ndarray."""
+def with_gradient(f, *extra, unpack=None):
+    """f(x, *extra) as scipy's (value, gradient) pair of a float and an ndarray. With
+    ``unpack``, f takes the parameter dict unpack(x) and value_and_grad differentiates it: the
+    gradient is a dict of the same keys, packed into a vector with as_vector."""
     vg = ag.value_and_grad(f)
 
     def fun(x):
-        value, grad = vg(x, *extra)
-        return float(value), grad.numpy()
+        if unpack is None:
+            value, grad = vg(x, *extra)
+            return float(value), grad.numpy()
+        value, grads = vg(unpack(x), *extra)
+        return float(value), as_vector(grads).numpy()
 
     return fun
 
 
-def compare(name, f, x0, *extra):
-    exact = minimize(with_gradient(f, *extra), x0, jac=True, method="BFGS")
-    numeric = minimize(lambda x: float(f(x, *extra)), x0, method="BFGS")  # scipy's fd gradient
-    g_engine = with_gradient(f, *extra)(x0)[1]
-    g_fd = approx_fprime(x0, lambda x: float(f(x, *extra)), 1e-7)
+def compare(name, f, x0, *extra, unpack=None):
+    def plain(x):  # the objective on scipy's vector, for its finite differences
+        return float(f(x if unpack is None else unpack(x), *extra))
+
+    engine = with_gradient(f, *extra, unpack=unpack)
+    exact = minimize(engine, x0, jac=True, method="BFGS")
+    numeric = minimize(plain, x0, method="BFGS")  # scipy's fd gradient
+    g_engine = engine(x0)[1]
+    g_fd = approx_fprime(x0, plain, 1e-7)
     print(f"{name}:")
     print(f"  engine gradient vs scipy finite differences at x0: max abs difference "
           f"{np.max(np.abs(g_engine - g_fd)):.1e}")
@@ -65,7 +87,10 @@ def main():
 
     X = rng.standard_normal((200, 3))
     y = np.sign(X @ np.array([1.5, -2.0, 0.5]) + 0.3 * rng.standard_normal(200))
-    compare("logistic regression (200 x 3)", logistic_loss, np.zeros(3), X, y)
+    exact, _ = compare("logistic regression (200 x 3, weights and bias in a dict)",
+                       logistic_loss, np.zeros(4), X, y, unpack=as_params)
+    w, b = as_params(exact.x).values()
+    print(f"  weights {np.round(w, 3)}, bias {b:.3f}")
 
     A = rng.standard_normal((30, 4))
     b = rng.standard_normal(30)

@@ -43,7 +43,10 @@ def test_grad_accepts_arrays_and_leaves_inputs_untouched():
     np.testing.assert_allclose(g.data, 2 * X0)
     assert x.grad is None and not x.requires_grad
     np.testing.assert_allclose(ag.grad(lambda t: (t * t).sum())(X0).data, 2 * X0)
-    assert ag.grad(lambda t: (t * t).sum())([1.0, 2.0]).dtype == np.float64
+    assert ag.grad(lambda t: (t * t).sum())(np.array([1, 2])).dtype == np.float64
+    # a list is a structure (a pytree) of two scalars, not an array: the gradient is a list
+    g = ag.grad(lambda t: t[0] * t[1])([1.0, 2.0])
+    assert isinstance(g, list) and [float(v) for v in g] == [2.0, 1.0]
 
 
 @pytest.mark.parametrize("argnums", [0, 1, (0, 1), (1, 0)])

@@ -109,6 +109,8 @@ _composite("dstack", [("(2,) (1, 2, 2)", lambda a, b: ops.dstack([a, b]), ((2,),
 _composite("column_stack", [("(3,) (3, 2)", lambda a, b: ops.column_stack([a, b]),
                              ((3,), (3, 2)))])
 _composite("append", [("(2, 3) (4,) flat", lambda a, b: ops.append(a, b), ((2, 3), (4,)))])
+_composite("block", [("[[(2, 2), (2, 1)], [(3,)]]", lambda a, b, c: ops.block([[a, b], [c]]),
+                      ((2, 2), (2, 1), (3,)))])
 _composite("array_split", [("(5, 2) 3 sections", lambda x: ops.array_split(x, 3)[1], ((5, 2),))])
 
 # ---- contractions -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""numpy's joining and splitting functions (append, the atleast_nd family, the vstack family,
-array_split and its v/h/d variants) as composites over reshape, concatenate and indexing."""
+"""numpy's joining and splitting functions (append, block, the atleast_nd family, the vstack
+family, array_split and its v/h/d variants) as composites over reshape, concatenate and
+indexing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..function import as_tensor, is_tensor
-from .shape import _shape, axis_tuple, concatenate, flatten, getitem, reshape, split
+from .shape import (
+    _shape,
+    axis_tuple,
+    check_join_arguments,
+    concatenate,
+    flatten,
+    getitem,
+    reshape,
+    split,
+)
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -58,13 +68,15 @@ def _sequence(op: str, tup: Any) -> list:
     return items
 
 
-def vstack(tup: Any) -> Tensor:
+def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Stack along the first axis after atleast_2d (rows)."""
+    check_join_arguments("vstack", None, dtype, casting)
     return concatenate([_at_least(a, 2) for a in _sequence("vstack", tup)], axis=0)
 
 
-def hstack(tup: Any) -> Tensor:
+def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Stack along the second axis (the first for 1-d inputs)."""
+    check_join_arguments("hstack", None, dtype, casting)
     arrs = [_at_least(a, 1) for a in _sequence("hstack", tup)]
     return concatenate(arrs, axis=0 if arrs[0].ndim == 1 else 1)
 
@@ -88,6 +100,42 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Tensor:
     if axis is None:
         return concatenate([flatten(arr), flatten(values)], axis=0)
     return concatenate([arr, values], axis=axis)
+
+
+def _block_depth(arrays: Any, path: str, leaves: list) -> int:
+    """How deeply ``arrays`` nests lists (checked equal everywhere, as numpy); its leaves are
+    appended to ``leaves``."""
+    if isinstance(arrays, tuple):
+        raise TypeError(f"block: {path} is a tuple; only lists can be used to arrange blocks "
+                        "(np.block does not convert a tuple to an array)")
+    if not isinstance(arrays, list):
+        leaves.append(arrays)
+        return 0
+    if not arrays:
+        raise ValueError(f"block: the list at {path} cannot be empty")
+    depths = [_block_depth(a, f"{path}[{i}]", leaves) for i, a in enumerate(arrays)]
+    for i, d in enumerate(depths):
+        if d != depths[0]:
+            raise ValueError(f"block: list depths are mismatched: {path}[0] nests lists "
+                             f"{depths[0]} deep but {path}[{i}] {d} deep")
+    return depths[0] + 1
+
+
+def _join_blocks(arrays: Any, depth: int, ndim: int) -> Tensor:
+    if depth == 0:
+        shape = _shape(arrays)
+        return reshape(arrays, (1,) * (ndim - len(shape)) + shape)
+    return concatenate([_join_blocks(a, depth - 1, ndim) for a in arrays], axis=-depth)
+
+
+def block(arrays: Any) -> Tensor:
+    """numpy's block: an array assembled from nested lists of blocks. The innermost lists are
+    joined along the last axis, the next ones along the second last, and so on; every block is
+    first given as many axes as the result has (leading axes of size 1)."""
+    leaves: list = []
+    depth = _block_depth(arrays, "arrays", leaves)
+    ndim = max([depth] + [len(_shape(a)) for a in leaves])
+    return _join_blocks(arrays, depth, ndim)
 
 
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
@@ -127,7 +175,7 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
 
 
 __all__ = [
-    "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "column_stack", "dsplit",
-    "dstack", "hsplit", "hstack", "vsplit", "vstack",
+    "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "block", "column_stack",
+    "dsplit", "dstack", "hsplit", "hstack", "vsplit", "vstack",
 ]
 FUNCTION_ROUTES = {getattr(np, n): globals()[n] for n in __all__}

@@ -291,12 +291,26 @@ def index_add(g: TensorLike, shape: tuple[int, ...], index: Any, basic: bool) ->
     return IndexAdd.apply(g, shape=shape, index=index, basic=basic)
 
 
+def check_join_arguments(op: str, out: Any, dtype: Any, casting: str) -> None:
+    """Refuse numpy's join arguments that autograd_nn does not take, naming the first given."""
+    for given, arg in ((out is not None, "out"), (dtype is not None, "dtype"),
+                       (casting != "same_kind", "casting")):
+        if given:
+            raise TypeError(f"{op}: the argument {arg}= is not supported (the result is a new "
+                            "tensor of the operands' result dtype; cast it with astype)")
+
+
 @register(Concatenate, numpy=(np.concatenate,), derivative="the slice of g from operand {i}",
           cases=lambda fn: [Case(f"{shape_label(a)} ++ {shape_label(b)} axis={ax}",
                                  lambda x, y, ax=ax: fn([x, y], axis=ax), (a, b), (STD, STD))
                             for a, b, ax in [((2, 3), (4, 3), 0), ((2, 3), (2, 1), 1),
                                              ((3,), (2,), 0)]])
-def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+def concatenate(tensors: Any, axis: int | None = 0, out: Any = None, *, dtype: Any = None,
+                casting: str = "same_kind") -> Tensor:
+    """Join tensors along an existing axis (``axis=None``: flattened first, as numpy)."""
+    check_join_arguments("concatenate", out, dtype, casting)
+    if axis is None:
+        return Concatenate.apply(*[flatten(t) for t in tensors], axis=0)
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -355,8 +369,10 @@ def flatten(x: TensorLike) -> Tensor:
           cases=lambda fn: [Case(f"{shape_label(a)}, {shape_label(a)} axis={ax}",
                                  lambda x, y, ax=ax: fn([x, y], axis=ax), (a, a), (STD, STD))
                             for a, ax in [((3,), 0), ((2, 3), -1)]])
-def stack(tensors: Any, axis: int = 0) -> Tensor:
+def stack(tensors: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
+          casting: str = "same_kind") -> Tensor:
     """Join same-shape tensors along a new axis."""
+    check_join_arguments("stack", out, dtype, casting)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: need at least one tensor")
