@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import window_kernels as _wk
+
 _ndarray = np.ndarray
 
 
@@ -106,4 +108,7 @@ NUMPY_NS = SimpleNamespace(
     matmul=np.matmul,
     exclusive_prod=exclusive_prod,
     index_add=index_add,
+    pad_constant=_wk.pad_constant,
+    unfold_windows=_wk.unfold_windows,
+    fold_windows=_wk.fold_windows,
 )

@@ -9,6 +9,7 @@ from . import arithmetic as ar
 from . import elementwise as el
 from . import reduce as rd
 from . import shape as sh
+from . import windows as wn
 
 TENSOR_NS = SimpleNamespace(
     exp=el.exp,
@@ -28,4 +29,7 @@ TENSOR_NS = SimpleNamespace(
     matmul=ar.matmul,
     exclusive_prod=rd.exclusive_prod,
     index_add=sh.index_add,
+    pad_constant=wn.pad_constant,
+    unfold_windows=wn.unfold_windows,
+    fold_windows=wn.fold_windows,
 )
