@@ -32,15 +32,22 @@ def _check_eps(op: str, eps: Any) -> float:
     return float(eps)
 
 
-def _affine(op: str, y: Tensor, weight: Any, bias: Any, shape: tuple, view: tuple) -> Tensor:
-    """``y * weight + bias``, each of ``shape`` (checked), broadcast as ``view``."""
+def _check_affine(op: str, weight: Any, bias: Any, shape: tuple) -> tuple:
+    """weight and bias as Tensors (or None), each of ``shape``."""
+    out = []
     for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None:
-            t = as_tensor(op, p, name)
-            if t.shape != shape:
-                raise ValueError(f"{op}: {name} must have shape {shape}, got {t.shape}")
-            y = y * reshape(t, view) if name == "weight" else y + reshape(t, view)
-    return y
+        t = None if p is None else as_tensor(op, p, name)
+        if t is not None and t.shape != shape:
+            raise ValueError(f"{op}: {name} must have shape {shape}, got {t.shape}")
+        out.append(t)
+    return tuple(out)
+
+
+def _affine(y: Tensor, wb: tuple, view: tuple) -> Tensor:
+    """``y * weight + bias`` (either may be None), broadcast as ``view``."""
+    w, b = wb
+    y = y if w is None else y * reshape(w, view)
+    return y if b is None else y + reshape(b, view)
 
 
 def _array_of(op: str, name: str, stat: Any, c: int) -> np.ndarray | None:
@@ -70,6 +77,7 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     rm = _array_of(op, "running_mean", running_mean, c)
     rv = _array_of(op, "running_var", running_var, c)
     eps = _check_eps(op, eps)
+    wb = _check_affine(op, weight, bias, (c,))  # every check before the running stats move
     axes = (0, *range(2, x.ndim))
     view = (1, c) + (1,) * (x.ndim - 2)
     if training:
@@ -92,7 +100,7 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             raise ValueError(f"{op}: running_mean and running_var are needed when not "
                              "training")
         y = (x - rm.reshape(view)) / np.sqrt(rv.reshape(view) + eps)
-    return _affine(op, y, weight, bias, (c,), view)
+    return _affine(y, wb, view)
 
 
 def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
@@ -105,8 +113,9 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     if not k or x.shape[x.ndim - k:] != shape or x.ndim < k:
         raise ValueError(f"{op}: normalized_shape {shape} is not the trailing shape of input "
                          f"{x.shape}")
+    wb = _check_affine(op, weight, bias, shape)
     y, _, _ = _normalise(x, tuple(range(x.ndim - k, x.ndim)), _check_eps(op, eps))
-    return _affine(op, y, weight, bias, shape, shape)
+    return _affine(y, wb, shape)
 
 
 def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None,
@@ -120,10 +129,9 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     if not is_int(num_groups) or num_groups < 1 or c % num_groups:
         raise ValueError(f"{op}: num_groups={num_groups!r} must be a positive int dividing "
                          f"the {c} channels")
-    g = reshape(x, (x.shape[0], num_groups, -1))
-    y, _, _ = _normalise(g, (2,), _check_eps(op, eps))
-    return _affine(op, reshape(y, x.shape), weight, bias, (c,),
-                   (1, c) + (1,) * (x.ndim - 2))
+    wb = _check_affine(op, weight, bias, (c,))
+    y, _, _ = _normalise(reshape(x, (x.shape[0], num_groups, -1)), (2,), _check_eps(op, eps))
+    return _affine(reshape(y, x.shape), wb, (1, c) + (1,) * (x.ndim - 2))
 
 
 def embedding(input: Any, weight: Any, padding_idx: int | None = None,
