@@ -19,7 +19,13 @@ import numpy as np
 
 from ..ops import getitem, matmul, reshape, transpose
 from ..ops.window_kernels import window_counts
-from ..ops.windows import fold_windows, pad_constant, unfold_windows
+from ..ops.windows import (
+    correlate,
+    correlate_input_grad,
+    fold_windows,
+    pad_constant,
+    unfold_windows,
+)
 from ..tensor import Tensor
 from .window_args import (
     as_tensor,
@@ -124,16 +130,23 @@ def _geometry(op: str, kernel_size: Any, stride: Any, dilation: Any, padding: An
     return kernel, stride, dilation, conv_padding(op, padding, d, kernel, stride, dilation)
 
 
-def _windows(op: str, xt: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
-             pads: tuple, value: float = 0.0) -> Tensor:
-    """Windows (N, *out, *kernel, C) of channels-last ``xt`` padded by ``pads``."""
+def _padded(op: str, xt: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
+            pads: tuple, value: float = 0.0) -> Tensor:
+    """Channels-last ``xt`` padded by ``pads``, checked to hold at least one window."""
     d = len(kernel)
     spatial = tuple(n + b + a for n, (b, a) in zip(xt.shape[1:1 + d], pads))
     check_output(op, xt.shape[1:1 + d], window_counts(spatial, kernel, stride, dilation),
                  f"kernel {kernel}, stride {stride}, dilation {dilation}, padding {pads}")
     if any(p != (0, 0) for p in pads):
         xt = pad_constant(xt, ((0, 0),) + tuple(pads) + ((0, 0),), value)
-    return unfold_windows(xt, kernel, stride, dilation)
+    return xt
+
+
+def _windows(op: str, xt: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
+             pads: tuple, value: float = 0.0) -> Tensor:
+    """Windows (N, *out, *kernel, C) of channels-last ``xt`` padded by ``pads``."""
+    return unfold_windows(_padded(op, xt, kernel, stride, dilation, pads, value), kernel,
+                          stride, dilation)
 
 
 # ---- convolution --------------------------------------------------------------------------------
@@ -193,20 +206,22 @@ def _conv(op: str, input: Any, weight: Any, bias: Any, stride: Any, padding: Any
     x = x if batched else reshape(x, (1, *x.shape))
     b = _check_weight(op, x, w, bias, groups, d, transposed=False)
     kernel, stride, dilation, pads = _geometry(op, w.shape[2:], stride, dilation, padding, d)
+    c_out = w.shape[0]
+    if groups == 1:  # the windows times the (kernel * C_in, C_out) weight matrix
+        xt = _padded(op, to_channels_last(x, d), kernel, stride, dilation, pads)
+        w2 = reshape(transpose(w, (*range(2, d + 2), 1, 0)), (-1, c_out))
+        y = correlate(xt, w2, kernel, stride, dilation)
+        y = to_channels_first(y if b is None else y + b, d)
+        return y if batched else reshape(y, y.shape[1:])
+    # groups: one product per group, batched: (G, rows, kernel * C_in/G) @ (G, ., C_out/G)
     cols = _windows(op, to_channels_last(x, d), kernel, stride, dilation, pads)
     n, out = cols.shape[0], cols.shape[1:1 + d]
-    rows = n * prod(out)
-    c_out = w.shape[0]
-    if groups == 1:  # (rows, kernel * C_in) @ (kernel * C_in, C_out): one matrix product
-        w2 = reshape(transpose(w, (*range(2, d + 2), 1, 0)), (-1, c_out))
-        y = matmul(reshape(cols, (rows, -1)), w2)
-    else:  # one product per group, batched: (G, rows, kernel * C_in/G) @ (G, ., C_out/G)
-        cg = w.shape[1]
-        g_cols = reshape(cols, (rows, prod(kernel), groups, cg))
-        g_cols = reshape(transpose(g_cols, (2, 0, 1, 3)), (groups, rows, -1))
-        g_w = reshape(w, (groups, c_out // groups, cg, *kernel))
-        g_w = reshape(transpose(g_w, (0, *range(3, d + 3), 2, 1)), (groups, -1, c_out // groups))
-        y = reshape(transpose(matmul(g_cols, g_w), (1, 0, 2)), (rows, c_out))
+    rows, cg = n * prod(out), w.shape[1]
+    g_cols = reshape(cols, (rows, prod(kernel), groups, cg))
+    g_cols = reshape(transpose(g_cols, (2, 0, 1, 3)), (groups, rows, -1))
+    g_w = reshape(w, (groups, c_out // groups, cg, *kernel))
+    g_w = reshape(transpose(g_w, (0, *range(3, d + 3), 2, 1)), (groups, -1, c_out // groups))
+    y = reshape(transpose(matmul(g_cols, g_w), (1, 0, 2)), (rows, c_out))
     if b is not None:
         y = y + b
     y = to_channels_first(reshape(y, (n, *out, c_out)), d)
@@ -254,16 +269,17 @@ def _conv_transpose(op: str, input: Any, weight: Any, bias: Any, stride: Any, pa
     rows = n * prod(spatial)
     og = w.shape[1]
     c_out = og * groups
-    x2 = reshape(to_channels_last(x, d), (rows, c_in))
-    if groups == 1:  # (rows, C_in) @ (C_in, kernel * C_out)
-        y = matmul(x2, reshape(transpose(w, (0, *range(2, d + 2), 1)), (c_in, -1)))
+    if groups == 1:  # correlate's input gradient, with the weight as a correlation's
+        w2 = reshape(transpose(w, (*range(2, d + 2), 1, 0)), (-1, c_in))
+        out = correlate_input_grad(to_channels_last(x, d), w2, full, kernel, stride, dilation)
     else:
+        x2 = reshape(to_channels_last(x, d), (rows, c_in))
         g_x = transpose(reshape(x2, (rows, groups, c_in // groups)), (1, 0, 2))
         g_w = reshape(transpose(w, (0, *range(2, d + 2), 1)), (groups, c_in // groups, -1))
         y = reshape(matmul(g_x, g_w), (groups, rows, prod(kernel), og))
         y = transpose(y, (1, 2, 0, 3))
-    cols = reshape(y, (n, *spatial, *kernel, c_out))
-    out = fold_windows(cols, full, kernel, stride, dilation)
+        cols = reshape(y, (n, *spatial, *kernel, c_out))
+        out = fold_windows(cols, full, kernel, stride, dilation)
     out = pad_constant(out, ((0, 0),) + tuple((-p, e - p) for p, e in zip(pads, extra))
                        + ((0, 0),))
     if b is not None:

@@ -111,4 +111,7 @@ NUMPY_NS = SimpleNamespace(
     pad_constant=_wk.pad_constant,
     unfold_windows=_wk.unfold_windows,
     fold_windows=_wk.fold_windows,
+    correlate=_wk.correlate,
+    correlate_input_grad=_wk.correlate_input_grad,
+    correlate_weight_grad=_wk.correlate_weight_grad,
 )

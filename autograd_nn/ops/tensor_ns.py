@@ -32,4 +32,7 @@ TENSOR_NS = SimpleNamespace(
     pad_constant=wn.pad_constant,
     unfold_windows=wn.unfold_windows,
     fold_windows=wn.fold_windows,
+    correlate=wn.correlate,
+    correlate_input_grad=wn.correlate_input_grad,
+    correlate_weight_grad=wn.correlate_weight_grad,
 )

@@ -70,3 +70,81 @@ def fold_windows(cols: Any, spatial: tuple, kernel: tuple, stride: tuple,
                     for o, dl, s, n in zip(offset, dilation, stride, out))
         res[(slice(None),) + dst] += cols[lead + offset]
     return res
+
+
+# ---- correlation: the matrix product of the windows with a weight, without materialising
+# every window at once. The windows are copied a few samples at a time into one buffer of
+# about CHUNK_BYTES (it stays in cache and is allocated once per call): one big im2col matrix
+# per call was 2.5x slower on benchmarks C2 (16 -> 32 channels, batch 64, float32), most of it
+# the page faults of a freshly allocated 2.4 MB array on every step.
+CHUNK_BYTES = 1 << 18
+
+
+def _samples_per_chunk(rows_per_sample: int, width: int, itemsize: int) -> int:
+    return max(1, CHUNK_BYTES // max(1, rows_per_sample * width * itemsize))
+
+
+def _window_chunks(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
+    """Yield (first sample, sample count, windows as a (count * positions, k * C) matrix)."""
+    win = unfold_windows(xp, kernel, stride, dilation)
+    n, d = win.shape[0], len(kernel)
+    per = int(np.prod(win.shape[1:1 + d]))
+    width = int(np.prod(win.shape[1 + d:]))
+    step = _samples_per_chunk(per, width, win.itemsize)
+    buf = np.empty((min(step, n) * per, width), dtype=win.dtype)
+    for s in range(0, n, step):
+        m = min(step, n - s)
+        b = buf[:m * per]
+        np.copyto(b.reshape((m,) + win.shape[1:]), win[s:s + m])
+        yield s * per, m * per, b
+
+
+def correlate(xp: Any, w2: Any, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    """y[n, *p, o] = sum over window offsets k and channels c of
+    xp[n, *(p * stride + k * dilation), c] * w2[(k, c), o]: ``xp`` (N, *spatial, C),
+    ``w2`` (prod(kernel) * C, O), ``y`` (N, *out, O)."""
+    xp, w2 = np.asarray(xp), np.asarray(w2)
+    out = window_counts(xp.shape[1:-1], kernel, stride, dilation)
+    rows = xp.shape[0] * int(np.prod(out))
+    y = np.empty((rows, w2.shape[1]), dtype=np.result_type(xp, w2))
+    for r, m, b in _window_chunks(xp, kernel, stride, dilation):
+        np.matmul(b, w2, out=y[r:r + m])
+    return y.reshape((xp.shape[0],) + out + (w2.shape[1],))
+
+
+def correlate_weight_grad(xp: Any, g: Any, kernel: tuple, stride: tuple,
+                          dilation: tuple) -> np.ndarray:
+    """The gradient of `correlate` in ``w2``: (prod(kernel) * C, O) = windows^T @ g."""
+    xp, g = np.asarray(xp), np.asarray(g)
+    g2 = g.reshape(-1, g.shape[-1])
+    gw = np.zeros((int(np.prod(kernel)) * xp.shape[-1], g.shape[-1]),
+                  dtype=np.result_type(xp, g))
+    for r, m, b in _window_chunks(xp, kernel, stride, dilation):
+        gw += b.T @ g2[r:r + m]
+    return gw
+
+
+def correlate_input_grad(g: Any, w2: Any, spatial: tuple, kernel: tuple, stride: tuple,
+                         dilation: tuple) -> np.ndarray:
+    """The gradient of `correlate` in ``xp`` (N, *spatial, C): for each window offset k,
+    ``g @ w2[k].T`` added at the positions that offset reads (a strided slice)."""
+    g, w2 = np.asarray(g), np.asarray(w2)
+    d = len(kernel)
+    n, out, o = g.shape[0], g.shape[1:1 + d], g.shape[-1]
+    per = int(np.prod(out))
+    c = w2.shape[0] // int(np.prod(kernel))
+    wk = w2.reshape(-1, c, o)
+    g2 = g.reshape(n * per, o)
+    dtype = np.result_type(g, w2)
+    gx = np.zeros((n,) + tuple(spatial) + (c,), dtype=dtype)
+    step = _samples_per_chunk(per, max(c, o), g.itemsize)
+    tmp = np.empty((min(step, n) * per, c), dtype=dtype)
+    for s in range(0, n, step):
+        m = min(step, n - s)
+        t = tmp[:m * per]
+        for k, offset in enumerate(np.ndindex(*kernel)):
+            np.matmul(g2[s * per:(s + m) * per], wk[k].T, out=t)
+            dst = tuple(slice(f * dl, f * dl + st * (q - 1) + 1, st)
+                        for f, dl, st, q in zip(offset, dilation, stride, out))
+            gx[(slice(s, s + m),) + dst] += t.reshape((m,) + out + (c,))
+    return gx

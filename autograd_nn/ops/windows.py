@@ -11,6 +11,15 @@ order of derivative comes for free:
 - ``fold_windows(cols, spatial, kernel, stride, dilation)``: adds windows back into an array
   (col2im); its derivative is ``unfold_windows``.
 
+Convolution proper uses three bilinear primitives (`correlate` and its two gradients); the
+derivative of each is made of the other two, so they too close under differentiation:
+
+- ``correlate(xp, w2)``: ``y[n, *p, o] = sum_{k, c} xp[n, *(p*stride + k*dilation), c]
+  * w2[(k, c), o]``, i.e. the windows of ``xp`` times the weight matrix ``w2``
+  (prod(kernel) * C, O), computed a few samples at a time (see `window_kernels`);
+- ``correlate_input_grad(g, w2, spatial)``: its gradient in ``xp`` (transposed convolution);
+- ``correlate_weight_grad(xp, g)``: its gradient in ``w2``.
+
 Arguments are checked by the ``nn.functional`` callers, which know the user's names; the
 primitives check only what would otherwise give a wrong answer instead of an error.
 """
@@ -90,6 +99,81 @@ class FoldWindows(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         return ctx.xp.unfold_windows(g, *ctx.geometry)
+
+
+class Correlate(Function):
+    name = "correlate"
+
+    @staticmethod
+    def forward(ctx: Any, xp: Any, w2: Any, kernel: tuple = (), stride: tuple = (),
+                dilation: tuple = ()) -> Any:
+        ctx.save_for_backward(xp, w2)
+        ctx.geometry = (kernel, stride, dilation)
+        return wk.correlate(xp, w2, kernel, stride, dilation)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        xp, w2 = ctx.saved_tensors
+        nx, nw = ctx.needs_input_grad
+        spatial = xp.shape[1:-1]
+        return (ctx.xp.correlate_input_grad(g, w2, spatial, *ctx.geometry) if nx else None,
+                ctx.xp.correlate_weight_grad(xp, g, *ctx.geometry) if nw else None)
+
+
+class CorrelateInputGrad(Function):
+    name = "correlate_input_grad"
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, w2: Any, spatial: tuple = (), kernel: tuple = (),
+                stride: tuple = (), dilation: tuple = ()) -> Any:
+        ctx.save_for_backward(g, w2)
+        ctx.geometry = (kernel, stride, dilation)
+        return wk.correlate_input_grad(g, w2, spatial, kernel, stride, dilation)
+
+    @staticmethod
+    def backward(ctx: Any, h: Any) -> Any:
+        g, w2 = ctx.saved_tensors
+        ng, nw = ctx.needs_input_grad
+        return (ctx.xp.correlate(h, w2, *ctx.geometry) if ng else None,
+                ctx.xp.correlate_weight_grad(h, g, *ctx.geometry) if nw else None)
+
+
+class CorrelateWeightGrad(Function):
+    name = "correlate_weight_grad"
+
+    @staticmethod
+    def forward(ctx: Any, xp: Any, g: Any, kernel: tuple = (), stride: tuple = (),
+                dilation: tuple = ()) -> Any:
+        ctx.save_for_backward(xp, g)
+        ctx.geometry = (kernel, stride, dilation)
+        return wk.correlate_weight_grad(xp, g, kernel, stride, dilation)
+
+    @staticmethod
+    def backward(ctx: Any, h: Any) -> Any:
+        xp, g = ctx.saved_tensors
+        nx, ng = ctx.needs_input_grad
+        spatial = xp.shape[1:-1]
+        return (ctx.xp.correlate_input_grad(g, h, spatial, *ctx.geometry) if nx else None,
+                ctx.xp.correlate(xp, h, *ctx.geometry) if ng else None)
+
+
+def correlate(xp: Any, w2: Any, kernel: Any, stride: Any, dilation: Any) -> Tensor:
+    """Windows of channels-last ``xp`` (N, *spatial, C) times ``w2`` (prod(kernel) * C, O)."""
+    return Correlate.apply(xp, w2, kernel=tuple(kernel), stride=tuple(stride),
+                           dilation=tuple(dilation))
+
+
+def correlate_input_grad(g: Any, w2: Any, spatial: Any, kernel: Any, stride: Any,
+                         dilation: Any) -> Tensor:
+    """`correlate`'s gradient in its input: (N, *out, O) -> (N, *spatial, C)."""
+    return CorrelateInputGrad.apply(g, w2, spatial=tuple(spatial), kernel=tuple(kernel),
+                                    stride=tuple(stride), dilation=tuple(dilation))
+
+
+def correlate_weight_grad(xp: Any, g: Any, kernel: Any, stride: Any, dilation: Any) -> Tensor:
+    """`correlate`'s gradient in its weight: (prod(kernel) * C, O)."""
+    return CorrelateWeightGrad.apply(xp, g, kernel=tuple(kernel), stride=tuple(stride),
+                                     dilation=tuple(dilation))
 
 
 def pad_constant(x: Any, widths: Any, value: float = 0.0) -> Tensor:
