@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .cli_ops_layers import add_layer_cases
 from .nn import functional as F
 from .tensor import Tensor
 
@@ -217,6 +218,9 @@ _add("binary_cross_entropy", [
 
 # the numpy surface's cases (issue 12) are in their own module, which adds them to CATALOG
 from . import cli_ops_numpy  # noqa: E402, F401  (it builds on the definitions above)
+
+# ---- layers (convolution, pooling, normalisation, embedding): cli_ops_layers ----------------
+add_layer_cases(_add, OpCase, STD, distinct())
 
 
 def known_ops() -> list[str]:
