@@ -210,8 +210,7 @@ def _conv(op: str, input: Any, weight: Any, bias: Any, stride: Any, padding: Any
     if groups == 1:  # the windows times the (kernel * C_in, C_out) weight matrix
         xt = _padded(op, to_channels_last(x, d), kernel, stride, dilation, pads)
         w2 = reshape(transpose(w, (*range(2, d + 2), 1, 0)), (-1, c_out))
-        y = correlate(xt, w2, kernel, stride, dilation)
-        y = to_channels_first(y if b is None else y + b, d)
+        y = to_channels_first(correlate(xt, w2, kernel, stride, dilation, b), d)
         return y if batched else reshape(y, y.shape[1:])
     # groups: one product per group, batched: (G, rows, kernel * C_in/G) @ (G, ., C_out/G)
     cols = _windows(op, to_channels_last(x, d), kernel, stride, dilation, pads)

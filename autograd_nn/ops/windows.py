@@ -102,22 +102,33 @@ class FoldWindows(Function):
 
 
 class Correlate(Function):
+    """``correlate(xp, w2)``, plus a bias ``(O,)`` when given as a third operand (added in
+    place: one output array fewer per step)."""
+
     name = "correlate"
 
     @staticmethod
-    def forward(ctx: Any, xp: Any, w2: Any, kernel: tuple = (), stride: tuple = (),
+    def forward(ctx: Any, xp: Any, w2: Any, *bias: Any, kernel: tuple = (), stride: tuple = (),
                 dilation: tuple = ()) -> Any:
         ctx.save_for_backward(xp, w2)
         ctx.geometry = (kernel, stride, dilation)
-        return wk.correlate(xp, w2, kernel, stride, dilation)
+        y = wk.correlate(xp, w2, kernel, stride, dilation)
+        if bias:
+            y += bias[0]
+        return y
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         xp, w2 = ctx.saved_tensors
-        nx, nw = ctx.needs_input_grad
+        nx, nw, *nb = ctx.needs_input_grad
+        if type(g) is np.ndarray:  # one contiguous copy serves both products (not two)
+            g = np.ascontiguousarray(g)
         spatial = xp.shape[1:-1]
-        return (ctx.xp.correlate_input_grad(g, w2, spatial, *ctx.geometry) if nx else None,
-                ctx.xp.correlate_weight_grad(xp, g, *ctx.geometry) if nw else None)
+        grads = (ctx.xp.correlate_input_grad(g, w2, spatial, *ctx.geometry) if nx else None,
+                 ctx.xp.correlate_weight_grad(xp, g, *ctx.geometry) if nw else None)
+        if nb:
+            grads += (ctx.xp.sum(g, axis=tuple(range(g.ndim - 1))) if nb[0] else None,)
+        return grads
 
 
 class CorrelateInputGrad(Function):
@@ -157,9 +168,12 @@ class CorrelateWeightGrad(Function):
                 ctx.xp.correlate(xp, h, *ctx.geometry) if ng else None)
 
 
-def correlate(xp: Any, w2: Any, kernel: Any, stride: Any, dilation: Any) -> Tensor:
-    """Windows of channels-last ``xp`` (N, *spatial, C) times ``w2`` (prod(kernel) * C, O)."""
-    return Correlate.apply(xp, w2, kernel=tuple(kernel), stride=tuple(stride),
+def correlate(xp: Any, w2: Any, kernel: Any, stride: Any, dilation: Any,
+              bias: Any = None) -> Tensor:
+    """Windows of channels-last ``xp`` (N, *spatial, C) times ``w2`` (prod(kernel) * C, O),
+    plus ``bias`` (O,) if given."""
+    extra = () if bias is None else (bias,)
+    return Correlate.apply(xp, w2, *extra, kernel=tuple(kernel), stride=tuple(stride),
                            dilation=tuple(dilation))
 
 
