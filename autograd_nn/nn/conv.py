@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import as_generator
+from ..seeding import as_generator
 from ..tensor import Tensor
 from . import conv_functional as CF
 from . import init as nn_init

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import as_generator
+from ..seeding import as_generator
 from ..tensor import Tensor
 from . import init as nn_init
 from . import norm_functional as NF

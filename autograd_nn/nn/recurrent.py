@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import as_generator
 from ..ops import concatenate, matmul, relu, sigmoid, stack, tanh
+from ..seeding import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from . import init as nn_init
