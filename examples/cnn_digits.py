@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - start
     scores = evaluate(model, nn.functional.cross_entropy, X_te, y_te, {"accuracy": accuracy})
     right = int(round(scores["accuracy"] * len(y_te)))
-    print(f"{epochs} epochs in {seconds:.1f} s; test loss {scores['loss']:.4f}, test accuracy "
+    print(f"trained {epochs} epochs in {seconds:.1f} s", file=sys.stderr)  # stdout: same every run
+    print(f"{epochs} epochs: test loss {scores['loss']:.4f}, test accuracy "
           f"{scores['accuracy']:.4f} ({right}/{len(y_te)} test images right)")
     draw(model, X_te[:8], y_te[:8], Path(args.graph))
     return 0 if scores["accuracy"] >= (0.9 if args.quick else 0.98) else 1
