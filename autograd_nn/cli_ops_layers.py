@@ -18,9 +18,9 @@ from .ops import windows as wn
 def add_layer_cases(add: Callable[..., None], case: Any, std: Any, distinct: Any) -> None:
     """Register the layer ops with ``add(op, cases, kind)``; ``case`` builds one OpCase."""
     g = ((2, 2), (1, 1), (1, 1))
-    add("pad", [case("pad", "(2, 3, 2) widths ((0, 0), (1, 2), (-1, 1)) value 0.5",
-                     lambda x: wn.pad_constant(x, ((0, 0), (1, 2), (-1, 1)), 0.5),
-                     ((2, 3, 2),), (std,))])
+    add("pad_constant", [case("pad_constant", "(2, 3, 2) widths ((0, 0), (1, 2), (-1, 1))",
+                              lambda x: wn.pad_constant(x, ((0, 0), (1, 2), (-1, 1)), 0.5),
+                              ((2, 3, 2),), (std,))])
     add("unfold_windows", [case("unfold_windows", "(1, 4, 3, 2) kernel 2x2",
                                 lambda x: tanh(wn.unfold_windows(x, *g)), ((1, 4, 3, 2),),
                                 (std,))])

@@ -40,7 +40,7 @@ def test_char_rnn_quick(tmp_path):
 
 
 def test_cli_gradcheck_covers_the_layer_ops():
-    ops = ["pad", "unfold_windows", "fold_windows", "correlate", "correlate_input_grad",
+    ops = ["pad_constant", "unfold_windows", "fold_windows", "correlate", "correlate_input_grad",
            "correlate_weight_grad", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d",
            "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm",
            "embedding"]

@@ -36,7 +36,7 @@ from . import window_kernels as wk
 
 
 class PadConstant(Function):
-    name = "pad"
+    name = "pad_constant"
 
     @staticmethod
     def forward(ctx: Any, x: Any, widths: tuple = (), value: float = 0.0) -> Any:
