@@ -223,12 +223,13 @@ def test_one_recurrent_step_gradcheck_and_gradgradcheck(kind):
     w = ag.Tensor(rng.standard_normal((3, 3 * gates)) * 0.5, requires_grad=True)
     b = ag.Tensor(rng.standard_normal(3 * gates), requires_grad=True)
 
-    def step(xw, h, c, w, b):
-        h2, c2 = cell_step(kind, xw, h, c if kind == "lstm" else None, w, b)
+    def step(xw, h, w, b, *c):  # c (the cell state) only for the LSTM
+        h2, c2 = cell_step(kind, xw, h, c[0] if c else None, w, b)
         return h2 if c2 is None else h2 + 2 * c2
 
-    ag.gradcheck(step, [xw, h, c, w, b], seed=0)
-    ag.gradgradcheck(step, [xw, h, c, w, b], seed=0)
+    inputs = [xw, h, w, b] + ([c] if kind == "lstm" else [])
+    ag.gradcheck(step, inputs, seed=0)
+    ag.gradgradcheck(step, inputs, seed=0)
 
 
 def test_plain_backward_through_the_layers_records_nothing(monkeypatch):
