@@ -104,7 +104,7 @@ class Function:
         if mode.tracer is not None:  # ag.compile is tracing: it runs the op and records it
             return mode.tracer.apply(cls, args, kwargs)
         tensor = LINKS.tensor
-        arrays, needs = [], []
+        arrays, needs, user_array = [], [], False
         for a in args:  # one loop, not two comprehensions: each is a call on Python 3.11
             if isinstance(a, tensor):
                 arrays.append(a._data)
@@ -112,6 +112,7 @@ class Function:
             else:
                 arrays.append(unwrap_operand(cls.name, a))
                 needs.append(False)
+                user_array = user_array or isinstance(a, np.ndarray)
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
         try:
@@ -128,6 +129,8 @@ class Function:
             ctx.inputs, ctx.needs_input_grad, ctx.recorded_at = args, tuple(needs), MUTATIONS.now
             ctx.kwargs, ctx.scope = kwargs, mode.scope
             t._requires_grad, t.grad_fn = True, ctx
+            ctx.saved_tensors = _private_copies(ctx.saved_tensors, args) if user_array else \
+                ctx.saved_tensors
         elif out.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{cls.name}: forward returned data of dtype {out.dtype}; tensors "
                             "hold bool, integer or floating data")
@@ -156,6 +159,16 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _private_copies(saved: tuple[Any, ...], args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Saved arrays with the caller's own ndarray operands replaced by copies: no version
+    counter watches a plain ndarray, so a later write into it (a reused batch buffer) would
+    change the gradient silently. Only saved operands are copied, once per recorded op."""
+    own = [a for a in args if isinstance(a, np.ndarray)]
+    if not saved:
+        return saved
+    return tuple(s.copy() if any(s is a for a in own) else s for s in saved)
 
 
 def _check_user_forward(cls: type[Function], ctx: Function, arrays: list[Any],

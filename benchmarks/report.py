@@ -27,6 +27,23 @@ def _met(flag: bool | None) -> str:
     return "—" if flag is None else ("yes" if flag else "NO")
 
 
+def _judge(wl: Any, t: dict, ratio: float | None, torch_t: dict | None) -> tuple[str, str]:
+    """(target text, met) of the engine's timing ``t`` against the workload's target."""
+    if wl.target is None:
+        return "", ""
+    target = wl.target.text
+    vs = t["median"] / torch_t["median"] if torch_t is not None else None
+    if wl.target.max_torch_ratio is not None:  # judged against torch alone
+        ok = vs is not None and vs <= wl.target.max_torch_ratio
+        target += f" (vs torch: {vs:.2f}x)" if vs is not None else " (torch did not run)"
+        return target, _met(ok if vs is not None else None)
+    ok = ratio is not None and wl.target.max_ratio is not None and ratio <= wl.target.max_ratio
+    if wl.target.beat_torch and vs is not None:
+        target += f" (vs torch: {vs:.2f}x)"
+        ok = ok and vs < 1.0
+    return target, _met(ok if ratio is not None else None)
+
+
 def timing_rows(results: dict, quick: bool) -> list[list[str]]:
     """Rows: workload, engine, median, IQR, min–max, ratio to numpy, target, met."""
     rows = []
@@ -49,16 +66,7 @@ def timing_rows(results: dict, quick: bool) -> list[list[str]]:
                 continue
             per, unit = (r["ops"], "/op") if r.get("ops") else (1, "/step")
             ratio = t["median"] / base["median"] if base else None
-            target, met = "", ""
-            if engine == "autograd_nn" and wl.target is not None:
-                target = wl.target.text
-                ok = ratio is not None and wl.target.max_ratio is not None and (
-                    ratio <= wl.target.max_ratio)
-                if wl.target.beat_torch and torch_t is not None:
-                    vs = t["median"] / torch_t["median"]
-                    target += f" (vs torch: {vs:.2f}x)"
-                    ok = ok and vs < 1.0
-                met = _met(ok if ratio is not None else None)
+            target, met = _judge(wl, t, ratio, torch_t) if engine == "autograd_nn" else ("", "")
             if engine == "compiled" and "compile_seconds" in r:
                 target = f"first call (trace + codegen) {fmt_time(r['compile_seconds'])}"
             rows.append([

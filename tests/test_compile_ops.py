@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from autograd_nn.cli_ops import CATALOG
 
 import autograd_nn as ag
+from autograd_nn.cli.catalog import CATALOG
 
 REFUSED = {("select", "two conditions")}  # select reads its conditions' .data: refused
 

@@ -129,6 +129,7 @@ EXAMPLE_ARGS = {
     "r5_iris_no_biases.py": ["--quick"], "digits_classifier.py": ["--quick", "--no-progress"],
     "viz_r1_graph.py": [], "viz_r1_replay.py": [], "viz_digits_collapsed.py": [],
     "scipy_optimize.py": [], "compile_r1.py": [],
+    "cnn_digits.py": ["--quick", "--no-progress"], "char_rnn.py": ["--quick"],
 }
 
 

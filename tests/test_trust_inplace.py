@@ -81,3 +81,25 @@ def test_numpy_writes_involving_a_tensor_that_requires_grad_are_refused(write):
     with ag.no_grad():  # an optimizer-style update is fine, and counted
         np.add.at(x, [0], 1.0)
     assert x.version == 1 and x.data[0] == 2.0
+
+
+# A plain ndarray operand has no version counter: an op that saves it keeps its own copy, so a
+# later write into the caller's array (a reused batch buffer) cannot change the gradient.
+# Expected values are the derivatives of the forward that was computed (by hand).
+@pytest.mark.parametrize("op, expected", [
+    (lambda x, a: (x * a).sum(), [3.0, 4.0]),
+    (lambda x, a: (x / a).sum(), [1 / 3, 1 / 4]),
+    (lambda x, a: (x.reshape(1, 2) @ a.reshape(2, 1)).sum(), [3.0, 4.0]),
+    (lambda x, a: ag.maximum(x, a).sum(), [0.0, 0.0]),
+    (lambda x, a: ag.einsum("i,i->", x, a), [3.0, 4.0]),
+    (lambda x, a: ag.where(a > 3.5, x * a, x).sum(), [1.0, 4.0]),
+    (lambda x, a: (x ** a).sum(), [3.0 * 1.0 ** 2, 4.0 * 2.0 ** 3]),
+], ids=["multiply", "divide", "matmul", "maximum", "einsum", "where", "power"])
+def test_a_numpy_operand_written_after_the_forward_leaves_the_gradient_right(op, expected):
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    a = np.array([3.0, 4.0])
+    y = op(x, a)
+    a[...] = 0.0  # the caller reuses its buffer before backward
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+    np.testing.assert_array_equal(a, [0.0, 0.0])  # the caller's array is the caller's

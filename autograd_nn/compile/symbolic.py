@@ -11,7 +11,7 @@ outside the rule's own module) raises `Untraceable`: the code generator then emi
 rule itself for that op, which is always right (the rule runs on the arrays at run time).
 
 `RecordingXP` is ``ctx.xp`` for this interpretation: each name of the numpy namespace the rules
-are written against (``ops.numpy_ns``) becomes an emitted call of that same function.
+are written against (``registry.PLAIN``) becomes an emitted call of that same function.
 """
 
 from __future__ import annotations

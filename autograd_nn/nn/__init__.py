@@ -2,6 +2,18 @@
 ``init``, and ``.npz`` parameter files (`save`, `load`)."""
 
 from . import functional, init
+from .conv import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from .layers import (
     Dropout,
     Flatten,
@@ -16,6 +28,7 @@ from .layers import (
     Softmax,
     Softplus,
     Tanh,
+    Unflatten,
 )
 from .losses import (
     BCELoss,
@@ -27,7 +40,10 @@ from .losses import (
     NLLLoss,
 )
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
+from .normalization import BatchNorm1d, BatchNorm2d, Embedding, GroupNorm, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .serialization import SerializationError, load, save
+from .torch_interop import from_torch_state_dict, to_torch_state_dict
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "BinaryCrossEntropy", "CrossEntropyLoss", "Dropout",
@@ -35,4 +51,9 @@ __all__ = [
     "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential",
     "SerializationError", "Sigmoid", "Softmax", "Softplus", "StateDictError", "Tanh",
     "functional", "init", "load", "save",
+    # layers beyond the MLP
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm1d",
+    "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Embedding", "GRU",
+    "GRUCell", "GroupNorm", "LSTM", "LSTMCell", "LayerNorm", "MaxPool1d", "MaxPool2d", "RNN",
+    "RNNCell", "Unflatten", "from_torch_state_dict", "to_torch_state_dict",
 ]

@@ -22,6 +22,16 @@ from ..ops import (
 )
 from ..seeding import as_generator
 from ..tensor import Tensor
+from .conv_functional import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    pad,
+    unfold,
+)
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -30,11 +40,24 @@ from .losses import (
     mse_loss,
     nll_loss,
 )
+from .norm_functional import batch_norm, embedding, group_norm, layer_norm
+from .pool_functional import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
     "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
     "softmax", "softplus", "tanh",
+    # layers beyond the MLP (conv_functional, pool_functional, norm_functional)
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "embedding", "fold",
+    "group_norm", "layer_norm", "max_pool1d", "max_pool2d", "pad", "unfold",
 ]
 
 

@@ -137,11 +137,45 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Flatten every axis after the first: (N, ...) -> (N, prod(...))."""
+    """Flatten axes ``start_dim`` to ``end_dim`` (negatives count from the end) into one; the
+    default (1, -1) gives (N, ...) -> (N, prod(...))."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        return x.reshape(x.shape[0], -1)
+        nd = max(x.ndim, 1)
+        a, b = self.start_dim % nd, self.end_dim % nd
+        if not (-nd <= self.start_dim < nd and -nd <= self.end_dim < nd) or a > b:
+            raise ValueError(f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} "
+                             f"do not select axes of input shape {x.shape}")
+        return x.reshape(*x.shape[:a], -1, *x.shape[b + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size`` (its product must be the axis' size)."""
+
+    def __init__(self, dim: int, unflattened_size: Any) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = int(dim), tuple(int(n) for n in unflattened_size)
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"Unflatten: dim {self.dim} is not an axis of shape {x.shape}")
+        d = self.dim % x.ndim
+        if int(np.prod(self.unflattened_size)) != x.shape[d]:
+            raise ValueError(f"Unflatten: sizes {self.unflattened_size} do not multiply to "
+                             f"{x.shape[d]}, the size of axis {d} of {x.shape}")
+        return x.reshape(*x.shape[:d], *self.unflattened_size, *x.shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Sigmoid(Module):

@@ -72,6 +72,8 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
 
     # ---- registration -----------------------------------------------------------------------
@@ -86,7 +88,10 @@ class Module:
             )
         if isinstance(value, (Parameter, Module)):
             self._check_name(name)  # "a.b" would shadow sub-module a's b in the state dict
-        if isinstance(value, Parameter):
+        buffers = d.get("_buffers")
+        if buffers is not None and name in buffers:  # a registered buffer keeps its slot
+            buffers[name] = _as_buffer(type(self).__name__, name, value)
+        elif isinstance(value, Parameter):
             self._forget(name)
             params[name] = value
         elif isinstance(value, Module):
@@ -109,25 +114,27 @@ class Module:
         self.__dict__.pop(name, None)
         self.__dict__["_parameters"].pop(name, None)
         self.__dict__["_modules"].pop(name, None)
+        self.__dict__.get("_buffers", {}).pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
         # only called when normal lookup fails: parameters and sub-modules live in the dicts
         d = self.__dict__
-        for store in ("_parameters", "_modules"):
+        for store in ("_parameters", "_modules", "_buffers"):
             if store in d and name in d[store]:
                 return d[store][name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
         d = self.__dict__
-        for store in ("_parameters", "_modules"):
+        for store in ("_parameters", "_modules", "_buffers"):
             if store in d and name in d[store]:
                 del d[store][name]
                 return
         object.__delattr__(self, name)
 
     def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules))
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules)
+                      | set(self._buffers))
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name`` (same as assigning it as an attribute)."""
@@ -146,6 +153,41 @@ class Module:
         self._check_name(name)
         self._forget(name)
         self._modules[name] = module
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Register ``tensor`` (a Tensor or array, kept without grad; None for an empty slot)
+        as a buffer: state that is not trained but belongs to the module, such as batch
+        norm's running statistics. Persistent buffers are part of ``state_dict`` (and of
+        saved ``.npz`` files); assigning the attribute later replaces the buffer."""
+        self._check_name(name)
+        buf = _as_buffer(type(self).__name__, name, tensor)
+        self._forget(name)
+        self._buffers[name] = buf
+        (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs, module by module in registration order."""
+        modules = self.named_modules(prefix=prefix) if recurse else iter([(prefix, self)])
+        for mod_name, mod in modules:
+            for name, b in mod._buffers.items():
+                if b is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def _state_items(self) -> Iterator[tuple[str, Tensor]]:
+        """What ``state_dict`` holds: each module's parameters, then its persistent buffers."""
+        for mod_name, mod in self.named_modules(remove_duplicate=False):
+            pre = f"{mod_name}." if mod_name else ""
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    yield pre + name, p
+            for name, b in mod._buffers.items():
+                if b is not None and name not in mod._non_persistent:
+                    yield pre + name, b
 
     @staticmethod
     def _check_name(name: Any) -> None:
@@ -253,23 +295,24 @@ class Module:
 
     # ---- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{dotted name: copy of the parameter's array}; a shared parameter under every name."""
-        return {name: p._data.copy()
-                for name, p in self.named_parameters(remove_duplicate=False)}
+        """{dotted name: copy of the array} of every parameter and persistent buffer (module
+        by module: parameters, then buffers); a shared parameter under every name."""
+        return {name: t._data.copy() for name, t in self._state_items()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
                         ) -> IncompatibleKeys:
-        """Copy arrays into the parameters, after checking all of them.
+        """Copy arrays into the parameters and persistent buffers, after checking all of them.
 
-        Missing or unexpected keys (when ``strict``), mismatched shapes and non-floating values
-        raise `StateDictError` naming every problem, and then nothing has been changed.
-        Floating values are cast to the parameter's dtype (as PyTorch's ``copy_`` does).
+        Missing or unexpected keys (when ``strict``), mismatched shapes and values of another
+        kind (integer for a floating parameter, floating for an integer buffer such as
+        ``num_batches_tracked``) raise `StateDictError` naming every problem, and then nothing
+        has been changed. Values are cast to the target's dtype (as PyTorch's ``copy_``).
         Returns the missing and unexpected keys (empty lists when ``strict``).
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected a mapping of name -> array, "
                             f"got {type(state_dict).__name__}")
-        own = dict(self.named_parameters(remove_duplicate=False))
+        own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         problems = []
@@ -286,9 +329,11 @@ class Module:
             except Exception as e:  # noqa: BLE001 - any conversion failure is reported
                 problems.append(f"{name!r}: cannot read the value as an array ({e})")
                 continue
-            if arr.dtype.kind != "f":
-                problems.append(f"{name!r}: dtype {arr.dtype} is not floating point "
-                                f"(the parameter is {p.dtype})")
+            if _kind(arr.dtype) != _kind(p.dtype):
+                what = "floating point" if p.dtype.kind == "f" else "integer"
+                role = "parameter" if isinstance(p, Parameter) else "buffer"
+                problems.append(f"{name!r}: dtype {arr.dtype} is not {what} (the {role} is "
+                                f"{p.dtype})")
             elif arr.shape != p.shape:
                 problems.append(f"{name!r}: shape {arr.shape} does not match the parameter's "
                                 f"shape {p.shape}")
@@ -320,3 +365,24 @@ class Module:
             return f"{type(self).__name__}({extra})"
         head = f"{type(self).__name__}(" + (f"\n  {extra}" if extra else "")
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _kind(dtype: np.dtype) -> str:
+    """'f' for floating, 'i' for integer (signed or not) and bool: what may load into what."""
+    return "f" if dtype.kind == "f" else ("i" if dtype.kind in "iub" else dtype.kind)
+
+
+def _as_buffer(owner: str, name: str, value: Any) -> Tensor | None:
+    if value is None:
+        return None
+    if isinstance(value, Parameter):
+        raise TypeError(f"{owner}: buffer {name!r} cannot hold a Parameter (register it as a "
+                        "parameter instead)")
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            raise TypeError(f"{owner}: buffer {name!r} must not require grad (detach it)")
+        return value
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{owner}: buffer {name!r} must be numeric, got dtype {arr.dtype}")
+    return Tensor._from_op(arr, None)

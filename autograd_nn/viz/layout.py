@@ -174,9 +174,13 @@ def absorb(lay: Layout, b: Box, entry: TensorEntry | ConstEntry) -> None:
 
 
 def box_lines(view: GraphView, b: Box, grad_of: Callable[[Any], Any] | None = None) -> list[str]:
-    """The text of a collapsed module: name (class), parameter shapes (with the norm of their
-    gradient when ``grad_of`` finds one), input/output shapes, number of ops."""
+    """The text of a collapsed module: name (class), the module's ``box_note()`` if it has
+    one (convolution and pooling layers give kernel and stride), parameter shapes (with the
+    norm of their gradient when ``grad_of`` finds one), input/output shapes, number of ops."""
     lines = [view.module_label(b.module)]
+    note = getattr(b.module, "box_note", None)  # a layer's own line, e.g. kernel and stride
+    if callable(note):
+        lines.append(note())
     prefix = view.module_names.get(id(b.module))
     order = {k: n for n, k in enumerate(view.param_names)}  # named_parameters() order
     params = [e for e in b.absorbed if isinstance(e, TensorEntry) and e.kind == PARAMETER]

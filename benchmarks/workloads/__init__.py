@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from .common import BASELINE, ENGINES, Target, Workload
 from .compiled import CompiledChain, CompiledMLP, CompiledW1, CompiledW4
+from .conv import C1, C2
 from .importtime import IMPORT
 from .memory import MEMORY
 from .w1 import WORKLOAD as W1
@@ -23,7 +24,7 @@ W1, W2S, W2, W3, W4 = (_with_compiled(w, c) for w, c in (
     (W4, CompiledW4)))
 
 WORKLOADS: dict[str, Workload] = {
-    w.key: w for w in (W1, W2S, W2, W3, W3_BIG, W4, MEMORY, IMPORT)
+    w.key: w for w in (W1, W2S, W2, W3, W3_BIG, W4, C1, C2, MEMORY, IMPORT)
 }
 
 __all__ = ["BASELINE", "ENGINES", "Target", "WORKLOADS", "Workload"]

@@ -34,11 +34,13 @@ class Impl(Protocol):
 @dataclass(frozen=True)
 class Target:
     """A workload's goal for the engine: ``max_ratio`` to the numpy baseline's median (None: no
-    ratio goal), and whether it must also be faster than PyTorch."""
+    ratio goal), whether it must also be faster than PyTorch, or ``max_torch_ratio``: at most
+    that many times PyTorch's median (judged only when PyTorch ran)."""
 
     text: str
     max_ratio: float | None = None
     beat_torch: bool = False
+    max_torch_ratio: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,85 @@
+"""Argument checks shared by convolution and pooling: ints or tuples per spatial axis,
+padding specs, the operand's rank and dtype. Every error names the op and the argument."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..ops import transpose
+from ..tensor import Tensor
+
+
+def as_tensor(op: str, x: Any, what: str = "input") -> Tensor:
+    """``x`` as a Tensor of floating dtype (arrays are wrapped without copying)."""
+    t = x if isinstance(x, Tensor) else Tensor._from_op(np.asarray(x), None)
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: {what} must be floating point, got dtype {t.dtype}")
+    return t
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def ntuple(op: str, name: str, value: Any, d: int, minimum: int = 1) -> tuple[int, ...]:
+    """An int (used on every axis) or a sequence of ``d`` ints, each at least ``minimum``."""
+    items = (value,) * d if is_int(value) else value
+    if not isinstance(items, (tuple, list)) or len(items) != d or not all(map(is_int, items)):
+        raise ValueError(f"{op}: {name} must be an int or {d} ints, got {value!r}")
+    if any(v < minimum for v in items):
+        raise ValueError(f"{op}: {name} must be >= {minimum} on every axis, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def check_rank(op: str, x: Tensor, d: int, what: str = "input") -> bool:
+    """True when ``x`` is batched (N, C, *spatial), False when unbatched (C, *spatial)."""
+    if x.ndim not in (d + 1, d + 2):
+        raise ValueError(f"{op}: expected {what} of {d + 2} axes (N, C, {_spatial(d)}) or "
+                         f"{d + 1} unbatched, got shape {x.shape}")
+    return x.ndim == d + 2
+
+
+def _spatial(d: int) -> str:
+    return ", ".join(("D", "H", "W")[3 - d:]) if d <= 3 else f"{d} spatial axes"
+
+
+def conv_padding(op: str, padding: Any, d: int, kernel: tuple, stride: tuple,
+                 dilation: tuple) -> tuple[tuple[int, int], ...]:
+    """(before, after) per spatial axis from an int, ``d`` ints, 'valid' or 'same'.
+
+    'same' (stride 1 only, as PyTorch) pads ``dilation*(k-1)`` in total, the odd element
+    after, so the output has the input's size."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * d
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+            totals = [dl * (k - 1) for k, dl in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        raise ValueError(f"{op}: padding must be an int, {d} ints, 'valid' or 'same', "
+                         f"got {padding!r}")
+    return tuple((p, p) for p in ntuple(op, "padding", padding, d, minimum=0))
+
+
+def to_channels_last(x: Any, d: int) -> Tensor:
+    """(N, C, *spatial) -> (N, *spatial, C), a view."""
+    return transpose(x, (0, *range(2, d + 2), 1))
+
+
+def to_channels_first(x: Any, d: int) -> Tensor:
+    """(N, *spatial, C) -> (N, C, *spatial), a view."""
+    return transpose(x, (0, d + 1, *range(1, d + 1)))
+
+
+def check_output(op: str, spatial: tuple, out: tuple, what: str) -> None:
+    if min(out, default=1) < 1:
+        raise ValueError(f"{op}: {what} gives output size {out} for input size {spatial}; "
+                         "the output must have at least one element per axis")
+
+
+def prod(xs: Any) -> int:
+    return math.prod(xs)
