@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,6 +50,14 @@ def distinct(parity: int = 0, lo: float = -2.0, hi: float = 2.0) -> Domain:
         k = rng.choice(200, size=n, replace=False) * 2 + parity
         return (lo + (hi - lo) * (k + 0.5) / 400).reshape(shape)
     return draw
+
+
+def wellconditioned(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Matrices near a scaled identity: invertible, with separated singular values."""
+    base = np.zeros(shape[-2:])
+    k = min(shape[-2:])
+    base[range(k), range(k)] = np.linspace(3.0, 1.5, k)
+    return base + rng.uniform(-0.25, 0.25, shape)
 
 
 STD = uniform(-2.0, 2.0)
@@ -96,6 +105,17 @@ def reduction(domain: Domain = STD) -> CaseMaker:
                      lambda x, a=a, k=k: fn(x, axis=a, keepdims=k), ((2, 3, 4),), (domain,))
                 for a, k in AXES]
     return make
+
+
+Shapes = tuple[tuple[int, ...], ...]
+
+
+def calls(*rows: tuple[str, Callable[..., Tensor] | None, Shapes],
+          domain: Domain = STD) -> CaseMaker:
+    """One case per ``(label, call, operand shapes)`` row, every operand drawn from ``domain``:
+    ``call(op, *operands)`` applies the op function ``op`` (None: the op on the operands)."""
+    return lambda fn: [Case(label, fn if call is None else partial(call, fn), shapes,
+                            (domain,) * len(shapes)) for label, call, shapes in rows]
 
 
 def default_cases(arity: int) -> CaseMaker | None:

@@ -22,7 +22,7 @@ from ..domains import STD, Constants, Domain
 from ..gradcheck import GradcheckPrecisionWarning, gradcheck, gradgradcheck
 from ..registry import OPS
 from ..tensor import Tensor
-from . import catalog_layers, catalog_numpy
+from . import catalog_layers
 
 assert nn  # the layers register their primitive ops (binary_cross_entropy) on import
 __all__ = ["CATALOG", "KIND", "STD", "CaseResult", "OpCase", "known_ops", "run_case",
@@ -54,11 +54,11 @@ class OpCase:
 CATALOG: dict[str, list[OpCase]] = {
     name: [OpCase(name, c.label, c.fn, c.shapes, c.domains, c.constants) for c in cases]
     for name, cases in [*((op.name, op.cases) for op in OPS.values() if op.cases),
-                        *catalog_numpy.CASES.items(), *catalog_layers.CASES.items()]
+                        *catalog_layers.CASES.items()]
 }
-KIND: dict[str, str] = {  # "primitive" or "composite"
-    **{op.name: op.kind for op in OPS.values() if op.cases}, **catalog_numpy.KIND,
-    **catalog_layers.KIND}
+#: "primitive" or "composite"
+KIND: dict[str, str] = {**{op.name: op.kind for op in OPS.values() if op.cases},
+                        **catalog_layers.KIND}
 
 
 def known_ops() -> list[str]:

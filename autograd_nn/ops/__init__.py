@@ -1,19 +1,22 @@
 """The primitive operations (one `Function` each, forward and derivative side by side), the
 composites built on them, and the functions with numpy's names that apply them. Each family
-module registers its ops (registry.py) and lists them in its ``__all__``."""
+module registers its ops (registry.py) and lists its top-level ones in its ``__all__``; the
+numpy.linalg families (linalg, decompositions, norms) are exported by ``autograd_nn.linalg``."""
 
 from . import (
     arithmetic,
     contract,
+    decompositions,
     diagonals,
     elementwise,
     elementwise_math,
     joining,
+    linalg,
     manipulation,
+    norms,
     ordering,
     reduce,
     shape,
-    surface,
 )
 from .arithmetic import *  # noqa: F403
 from .contract import *  # noqa: F403
@@ -26,7 +29,7 @@ from .ordering import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 
-assert surface  # registers the numpy-surface families (linalg's included)
+assert decompositions and linalg and norms  # registered on import; exported by autograd_nn.linalg
 __all__ = [*arithmetic.__all__, *elementwise.__all__, *reduce.__all__, *shape.__all__,
            *elementwise_math.__all__, *diagonals.__all__, *manipulation.__all__,
            *joining.__all__, *contract.__all__, *ordering.__all__]

@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import calls
 from ..function import Function
+from ..registry import add_to_namespaces, register
 from .arithmetic import multiply, subtract
+from .manipulation import moveaxis
 from .shape import _shape, concatenate, expand_dims, getitem, reshape
 
 if TYPE_CHECKING:
@@ -101,6 +104,11 @@ def _operand_grad(ctx: Any, xs: tuple, g: Any, i: int) -> Any:
     return ctx.xp.einsum(",".join(subs) + "->" + "".join(result), *arrays)
 
 
+@register(Einsum, numpy=(np.einsum,), cases=calls(*(
+    (spec, lambda f, *xs, spec=spec: f(spec, *xs), shapes)
+    for spec, shapes in [("ij,jk->ik", ((2, 3), (3, 4))), ("ii->i", ((3, 3),)),
+                         ("...ij,...jk", ((2, 1, 2, 3), (4, 3, 2))),
+                         ("ij,ij,ij->i", ((2, 3),) * 3)])))
 def einsum(subscripts: str, *operands: Any, optimize: Any = False, **kwargs: Any) -> Tensor:
     """numpy's einsum on tensors: explicit (``->``) or implicit output, repeated indices
     (diagonals, traces), ``...`` broadcasting, any number of operands; ``optimize`` is passed
@@ -119,6 +127,11 @@ def _explicit_einsum(subscripts: str, *operands: Any) -> Tensor:
     return Einsum.apply(*operands, subs=tuple(ins.split(",")), out=out)
 
 
+add_to_namespaces("einsum", np.einsum, _explicit_einsum)  # ctx.xp.einsum: explicit subscripts
+
+
+@register(numpy=(np.tensordot,),
+          cases=calls(("(2, 3, 4) (3, 4, 2) axes=2", None, ((2, 3, 4), (3, 4, 2)))))
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
     """Sum products over the last ``axes`` axes of a and the first of b, or over the axis
     pairs ``axes = (axes_a, axes_b)`` (numpy's tensordot)."""
@@ -140,6 +153,8 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
     return einsum("".join(la) + "," + "".join(lb) + "->" + "".join(out), a, b)
 
 
+@register(numpy=(np.dot,), methods=("dot",),
+          cases=calls(("(2, 3, 4) . (2, 4, 3)", None, ((2, 3, 4), (2, 4, 3)))))
 def dot(a: Any, b: Any, out: Any = None) -> Tensor:
     """numpy's dot: a product with a scalar, matmul's rule for 1-d and 2-d, and for n-d the sum
     over the last axis of a and the second-to-last of b."""
@@ -151,6 +166,7 @@ def dot(a: Any, b: Any, out: Any = None) -> Tensor:
     return tensordot(a, b, ([-1], [-2 if nb >= 2 else 0]))
 
 
+@register(numpy=(np.inner,), cases=calls(("(2, 3) (4, 3)", None, ((2, 3), (4, 3)))))
 def inner(a: Any, b: Any) -> Tensor:
     """The sum of products over the last axes (a product when either is a scalar)."""
     if len(_shape(a)) == 0 or len(_shape(b)) == 0:
@@ -158,6 +174,7 @@ def inner(a: Any, b: Any) -> Tensor:
     return tensordot(a, b, ([-1], [-1]))
 
 
+@register(numpy=(np.outer,), cases=calls(("(3,) (2,)", None, ((3,), (2,)))))
 def outer(a: Any, b: Any, out: Any = None) -> Tensor:
     """out[i, j] = a.ravel()[i] * b.ravel()[j]."""
     if out is not None:
@@ -165,11 +182,13 @@ def outer(a: Any, b: Any, out: Any = None) -> Tensor:
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
+@register(numpy=(np.vdot,), cases=calls(("(2, 3) (3, 2)", None, ((2, 3), (3, 2)))))
 def vdot(a: Any, b: Any) -> Tensor:
     """The dot product of the flattened arrays (real data: no conjugation)."""
     return einsum("i,i->", reshape(a, (-1,)), reshape(b, (-1,)))
 
 
+@register(numpy=(np.kron,), cases=calls(("(2, 3) (2, 2)", None, ((2, 3), (2, 2)))))
 def kron(a: Any, b: Any) -> Tensor:
     """The Kronecker product: blocks a[i, j...] * b (numpy's kron, axes aligned at the end)."""
     sa, sb = tuple(_shape(a)), tuple(_shape(b))
@@ -180,12 +199,11 @@ def kron(a: Any, b: Any) -> Tensor:
     return reshape(multiply(a2, b2), tuple(p * q for p, q in zip(sa, sb)))
 
 
+@register(numpy=(np.cross,), cases=calls(("(2, 3) x (3,)", None, ((2, 3), (3,)))))
 def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
           axis: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``axisa``/``axisb`` (broadcast over the other
     axes), placed along ``axisc``. 2-vectors (deprecated by numpy 2.0) are not supported."""
-    from .manipulation import moveaxis
-
     if axis is not None:
         axisa = axisb = axisc = axis
     a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
@@ -201,6 +219,4 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     return moveaxis(c, -1, axisc)
 
 
-XP = {"einsum": (np.einsum, _explicit_einsum)}
 __all__ = ["cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot"]
-FUNCTION_ROUTES = {getattr(np, n): globals()[n] for n in __all__}

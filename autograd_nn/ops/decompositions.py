@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..domains import calls, wellconditioned
 from ..function import Function, data_of
+from ..registry import register
 from .linalg import _mT, _square, lower_part
 from .shape import _shape, getitem, swapaxes
 
@@ -61,6 +63,9 @@ class EighResult(NamedTuple):
     eigenvectors: Tensor
 
 
+@register(Eigh, numpy=(np.linalg.eigh,), public=False, cases=calls(
+    ("(3, 3) eigenvalues and vectors",
+     lambda f, a: f(a).eigenvalues + f(a).eigenvectors[0], ((3, 3),)), domain=wellconditioned))
 def eigh(a: Any, UPLO: str = "L") -> EighResult:
     """Eigen-decomposition of a symmetric matrix from its lower (``UPLO='L'``) or upper
     triangle, as numpy; the gradient lives in that triangle."""
@@ -72,6 +77,7 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
                       getitem(packed, (Ellipsis, slice(1, None), slice(None))))
 
 
+@register(numpy=(np.linalg.eigvalsh,), public=False, checked=False)
 def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
     """The eigenvalues of a symmetric matrix (ascending)."""
     return eigh(a, UPLO).eigenvalues
@@ -122,6 +128,9 @@ class SVDResult(NamedTuple):
     Vh: Tensor
 
 
+@register(Svd, numpy=(np.linalg.svd,), public=False, cases=calls(
+    ("(4, 2) reduced", lambda f, a: f(a, full_matrices=False).U[0]
+     + f(a, full_matrices=False).S, ((4, 2),)), domain=wellconditioned))
 def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
         hermitian: bool = False) -> Any:
     """numpy's svd. ``full_matrices=True`` is the reduced SVD for square matrices; for others
@@ -144,6 +153,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     return SVDResult(u, s, vh)
 
 
+@register(numpy=(np.linalg.svdvals,), public=False, checked=False)
 def svdvals(x: Any) -> Tensor:
     """The singular values (descending)."""
     return svd(x, compute_uv=False)
@@ -182,6 +192,8 @@ class QRResult(NamedTuple):
     R: Tensor
 
 
+@register(Qr, numpy=(np.linalg.qr,), public=False, cases=calls(
+    ("(4, 3)", lambda f, a: f(a).Q[0] + f(a).R[1], ((4, 3),)), domain=wellconditioned))
 def qr(a: Any, mode: str = "reduced") -> Any:
     """numpy's qr for m >= n (modes 'reduced', 'r', and 'complete' of a square matrix); the
     gradient needs R invertible (a of full column rank)."""
@@ -202,4 +214,3 @@ def qr(a: Any, mode: str = "reduced") -> Any:
 
 
 __all__ = ["eigh", "eigvalsh", "qr", "svd", "svdvals"]
-FUNCTION_ROUTES = {getattr(np.linalg, n): globals()[n] for n in __all__}

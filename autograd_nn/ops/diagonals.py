@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import calls, shape_label
 from ..function import as_tensor
+from ..registry import register
 from .elementwise import where
 from .reduce import sum as _sum
 from .shape import _shape, axis_tuple, getitem, index_add, transpose
@@ -21,6 +23,9 @@ def _as_tensor(x: Any) -> Any:
     return as_tensor(x)
 
 
+@register(numpy=(np.tril,), cases=calls(*(
+    (f"{shape_label(s)} k={k}", lambda f, x, k=k: f(x, k), (s,))
+    for s, k in [((3, 4), 0), ((2, 3, 3), -1), ((4,), 1)])))
 def tril(m: Any, k: int = 0) -> Tensor:
     """The lower triangle of the last two axes (entries above diagonal ``k`` set to 0); a 1-d
     input is taken as a row broadcast to a square, as numpy does."""
@@ -29,6 +34,9 @@ def tril(m: Any, k: int = 0) -> Tensor:
     return where(np.tri(rows, cols, k, dtype=bool), m, 0)
 
 
+@register(numpy=(np.triu,), cases=calls(*(
+    (f"{shape_label(s)} k={k}", lambda f, x, k=k: f(x, k), (s,))
+    for s, k in [((3, 4), 0), ((2, 3, 3), 1)])))
 def triu(m: Any, k: int = 0) -> Tensor:
     """The upper triangle of the last two axes (entries below diagonal ``k`` set to 0)."""
     shape = _shape(m)
@@ -44,6 +52,9 @@ def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[np.ndarray, np.ndarr
     return i + start_r, i + start_c
 
 
+@register(numpy=(np.diagonal,), methods=("diagonal",), cases=calls(*(
+    (f"{shape_label(s)} offset={o} axes={a}", lambda f, x, o=o, a=a: f(x, o, *a), (s,))
+    for s, o, a in [((3, 4), 1, (0, 1)), ((2, 3, 3), 0, (-2, -1))])))
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """numpy's diagonal: the diagonal of axes (axis1, axis2) becomes the last axis."""
     shape = _shape(a)
@@ -58,6 +69,8 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     return getitem(moved, (Ellipsis, r, c))
 
 
+@register(numpy=(np.trace,), methods=("trace",),
+          cases=calls(*((shape_label(s), None, (s,)) for s in [(3, 3), (3, 4, 2)])))
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
           out: Any = None) -> Tensor:
     """The sum along a diagonal (numpy's trace: stacked over the other axes)."""
@@ -66,6 +79,9 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
     return _sum(diagonal(a, offset, axis1, axis2), axis=-1)
 
 
+@register(numpy=(np.diag,), cases=calls(*(
+    (f"{shape_label(s)} k={k}", lambda f, x, k=k: f(x, k), (s,))
+    for s, k in [((3,), 0), ((2,), -1), ((3, 4), 1)])))
 def diag(v: Any, k: int = 0) -> Tensor:
     """numpy's diag: a 1-d ``v`` gives the square matrix with ``v`` on diagonal ``k``; a 2-d
     ``v`` gives its diagonal ``k``."""
@@ -78,9 +94,5 @@ def diag(v: Any, k: int = 0) -> Tensor:
     r, c = _diagonal_index(n, n, int(k))
     return index_add(_as_tensor(v), (n, n), (r, c), False)
 
-
-XP: dict = {}
-FUNCTION_ROUTES = {np.tril: tril, np.triu: triu, np.diagonal: diagonal, np.trace: trace,
-                   np.diag: diag}
 
 __all__ = ["diag", "diagonal", "trace", "tril", "triu"]

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from ..domains import STD, Domain, away_from, binary, distinct, nonzero, unary, uniform
 from ..function import Function, data_of
+from ..registry import add_to_namespaces, register
 from .elementwise import _split_ties
 
 if TYPE_CHECKING:
@@ -307,38 +309,53 @@ class NanToNum(Function):
         return ctx.xp.where(finite, g, 0)
 
 
-# ---- the functions with numpy's names -----------------------------------------------------------
-def _fn1(cls: type[Function]) -> Any:
+# ---- the functions with numpy's names, registered with their gradient-check domains -------------
+_INTEGERS = tuple(float(k) for k in range(-3, 4))
+_HALVES = tuple(k + 0.5 for k in range(-3, 3))
+_DIVIDEND, _DIVISOR = nonzero(3.0, 3.3), nonzero(1.7, 2.0)  # |x / y| never an integer
+
+
+def _fn1(cls: Any, domain: Domain, also: tuple = (), **registration: Any) -> Any:
+    """numpy's ufunc ``cls.ufunc`` of one tensor, registered (``also``: other numpy names)."""
     def f(x: Any) -> Tensor:
         return cls.apply(x)
 
     f.__name__ = f.__qualname__ = cls.name
     f.__doc__ = f"numpy's {cls.name} of a tensor, differentiable (elementwise)."
-    return f
+    return register(cls, numpy=(cls.ufunc, *also), cases=unary(domain), **registration)(f)
 
 
-def _fn2(cls: type[Function]) -> Any:
+def _fn2(cls: Any, domains: tuple[Domain, Domain], symbol: str = "vs", **registration: Any) -> Any:
+    """numpy's ufunc ``cls.ufunc`` of two tensors (broadcasting), registered."""
     def f(x1: Any, x2: Any) -> Tensor:
         return cls.apply(x1, x2)
 
     f.__name__ = f.__qualname__ = cls.name
     f.__doc__ = f"numpy's {cls.name} of two tensors (broadcasting), differentiable."
-    return f
+    return register(cls, numpy=(cls.ufunc,), cases=binary(*domains, symbol), **registration)(f)
 
 
-tan, arcsin, arccos, arctan = _fn1(Tan), _fn1(Arcsin), _fn1(Arccos), _fn1(Arctan)
-sinh, cosh, arcsinh, arccosh = _fn1(Sinh), _fn1(Cosh), _fn1(Arcsinh), _fn1(Arccosh)
-arctanh, log2, log10, log1p = _fn1(Arctanh), _fn1(Log2), _fn1(Log10), _fn1(Log1p)
-expm1, exp2, square, reciprocal = _fn1(Expm1), _fn1(Exp2), _fn1(Square), _fn1(Reciprocal)
-fabs, cbrt, deg2rad, rad2deg = _fn1(Fabs), _fn1(Cbrt), _fn1(Deg2rad), _fn1(Rad2deg)
-floor, ceil, trunc, rint = _fn1(Floor), _fn1(Ceil), _fn1(Trunc), _fn1(Rint)
-radians, degrees = deg2rad, rad2deg
-logaddexp, logaddexp2, arctan2 = _fn2(Logaddexp), _fn2(Logaddexp2), _fn2(Arctan2)
-hypot, fmax, fmin = _fn2(Hypot), _fn2(Fmax), _fn2(Fmin)
-remainder, fmod = _fn2(Remainder), _fn2(Fmod)
-mod = remainder
+tan = _fn1(Tan, uniform(-1.2, 1.2))
+arcsin = _fn1(Arcsin, uniform(-0.9, 0.9))
+arccos = _fn1(Arccos, uniform(-0.9, 0.9))
+arctan = _fn1(Arctan, STD)
+sinh = _fn1(Sinh, STD, plain=np.sinh)
+cosh = _fn1(Cosh, STD, plain=np.cosh)
+arcsinh = _fn1(Arcsinh, STD)
+arccosh = _fn1(Arccosh, uniform(1.2, 3.0))
+arctanh = _fn1(Arctanh, uniform(-0.8, 0.8))
+log2 = _fn1(Log2, uniform(0.3, 3.0))
+log10 = _fn1(Log10, uniform(0.3, 3.0))
+log1p = _fn1(Log1p, uniform(-0.7, 2.0))
+expm1 = _fn1(Expm1, STD)
+exp2 = _fn1(Exp2, STD)
+square = _fn1(Square, STD)
+reciprocal = _fn1(Reciprocal, nonzero(0.5, 2.0))
+fabs = _fn1(Fabs, away_from((0.0,)))
+cbrt = _fn1(Cbrt, nonzero(0.3, 2.0))
 
 
+@register(SincDerivative, numpy=(np.sinc,), cases=unary(uniform(-2.5, 2.5)))
 def sinc(x: Any) -> Tensor:
     """numpy's sinc, sin(pi x) / (pi x) (1 at 0); derivatives of every order exact, at 0 too."""
     return SincDerivative.apply(x, order=0)
@@ -349,16 +366,13 @@ def sinc_derivative_op(x: Any, order: int) -> Tensor:
     return SincDerivative.apply(x, order=order)
 
 
-def round(a: Any, decimals: int = 0, out: Any = None) -> Tensor:
-    """numpy's round (half to even), to ``decimals`` places; its gradient is zero."""
-    if out is not None:
-        raise TypeError("round: the out= argument is not supported on Tensors")
-    return Round.apply(a, decimals=int(decimals))
+add_to_namespaces("sinc_derivative", sinc_derivative, sinc_derivative_op)
+deg2rad = _fn1(Deg2rad, STD, also=(np.radians,))
+rad2deg = _fn1(Rad2deg, STD, also=(np.degrees,))
+radians, degrees = deg2rad, rad2deg
 
 
-around = round
-
-
+@register(NanToNum, numpy=(np.nan_to_num,), cases=unary(STD))
 def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
                neginf: Any = None) -> Tensor:
     """NaN -> ``nan``, +-inf -> ``posinf``/``neginf`` (numpy's defaults: the largest finite
@@ -369,22 +383,30 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
-# ---- wiring: namespace entries for backward rules, numpy routes ---------------------------------
-XP = {  # name -> (numpy kernel for a plain backward, differentiable function for create_graph)
-    "sinh": (np.sinh, sinh), "cosh": (np.cosh, cosh),
-    "sinc_derivative": (sinc_derivative, sinc_derivative_op),
-}
-UFUNC_ROUTES = {
-    np.tan: tan, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
-    np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh,
-    np.log2: log2, np.log10: log10, np.log1p: log1p, np.expm1: expm1, np.exp2: exp2,
-    np.square: square, np.reciprocal: reciprocal, np.fabs: fabs, np.cbrt: cbrt,
-    np.deg2rad: deg2rad, np.rad2deg: rad2deg, np.logaddexp: logaddexp,
-    np.logaddexp2: logaddexp2, np.arctan2: arctan2, np.hypot: hypot, np.fmax: fmax,
-    np.fmin: fmin, np.remainder: remainder, np.fmod: fmod, np.floor: floor, np.ceil: ceil,
-    np.trunc: trunc, np.rint: rint, np.radians: deg2rad, np.degrees: rad2deg,
-}
-FUNCTION_ROUTES = {np.sinc: sinc, np.round: round, np.around: round, np.nan_to_num: nan_to_num}
+floor = _fn1(Floor, away_from(_INTEGERS, -3, 3))
+ceil = _fn1(Ceil, away_from(_INTEGERS, -3, 3))
+trunc = _fn1(Trunc, away_from(_INTEGERS, -3, 3))
+rint = _fn1(Rint, away_from(_HALVES, -3, 3))
+
+
+@register(Round, numpy=(np.round, np.around), cases=unary(away_from(_HALVES, -3, 3)))
+def round(a: Any, decimals: int = 0, out: Any = None) -> Tensor:
+    """numpy's round (half to even), to ``decimals`` places; its gradient is zero."""
+    if out is not None:
+        raise TypeError("round: the out= argument is not supported on Tensors")
+    return Round.apply(a, decimals=int(decimals))
+
+
+around = round
+logaddexp = _fn2(Logaddexp, (STD, STD))
+logaddexp2 = _fn2(Logaddexp2, (STD, STD))
+arctan2 = _fn2(Arctan2, (STD, nonzero(0.3, 2.0)))
+hypot = _fn2(Hypot, (nonzero(0.3, 2.0), STD))
+fmax = _fn2(Fmax, (distinct(0), distinct(1)))
+fmin = _fn2(Fmin, (distinct(0), distinct(1)))
+remainder = _fn2(Remainder, (_DIVIDEND, _DIVISOR), "%", operators=("__mod__", "__rmod__"))
+fmod = _fn2(Fmod, (_DIVIDEND, _DIVISOR), "fmod")
+mod = remainder
 
 __all__ = [
     "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import calls
 from ..function import as_tensor, is_tensor
+from ..registry import register
 from .shape import (
     _shape,
     axis_tuple,
@@ -44,16 +46,19 @@ def _each(n: int, arys: tuple) -> Any:
     return out[0] if len(out) == 1 else out
 
 
+@register(numpy=(np.atleast_1d,), checked=False)
 def atleast_1d(*arys: Any) -> Any:
     """Each input as a tensor with at least one axis (a tuple for several inputs)."""
     return _each(1, arys)
 
 
+@register(numpy=(np.atleast_2d,), checked=False)
 def atleast_2d(*arys: Any) -> Any:
     """Each input with at least two axes: (N,) becomes (1, N)."""
     return _each(2, arys)
 
 
+@register(numpy=(np.atleast_3d,), checked=False)
 def atleast_3d(*arys: Any) -> Any:
     """Each input with at least three axes: (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
     return _each(3, arys)
@@ -68,12 +73,16 @@ def _sequence(op: str, tup: Any) -> list:
     return items
 
 
+@register(numpy=(np.vstack,),
+          cases=calls(("(3,) (2, 3)", lambda f, a, b: f([a, b]), ((3,), (2, 3)))))
 def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Stack along the first axis after atleast_2d (rows)."""
     check_join_arguments("vstack", None, dtype, casting)
     return concatenate([_at_least(a, 2) for a in _sequence("vstack", tup)], axis=0)
 
 
+@register(numpy=(np.hstack,),
+          cases=calls(("(2, 1) (2, 3)", lambda f, a, b: f([a, b]), ((2, 1), (2, 3)))))
 def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Stack along the second axis (the first for 1-d inputs)."""
     check_join_arguments("hstack", None, dtype, casting)
@@ -81,11 +90,15 @@ def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor
     return concatenate(arrs, axis=0 if arrs[0].ndim == 1 else 1)
 
 
+@register(numpy=(np.dstack,),
+          cases=calls(("(2,) (1, 2, 2)", lambda f, a, b: f([a, b]), ((2,), (1, 2, 2)))))
 def dstack(tup: Any) -> Tensor:
     """Stack along the third axis after atleast_3d (depth)."""
     return concatenate([_at_least(a, 3) for a in _sequence("dstack", tup)], axis=2)
 
 
+@register(numpy=(np.column_stack,),
+          cases=calls(("(3,) (3, 2)", lambda f, a, b: f([a, b]), ((3,), (3, 2)))))
 def column_stack(tup: Any) -> Tensor:
     """1-d inputs become columns; 2-d inputs are stacked as they are (along axis 1)."""
     cols = []
@@ -95,6 +108,7 @@ def column_stack(tup: Any) -> Tensor:
     return concatenate(cols, axis=1)
 
 
+@register(numpy=(np.append,), cases=calls(("(2, 3) (4,) flat", None, ((2, 3), (4,)))))
 def append(arr: Any, values: Any, axis: int | None = None) -> Tensor:
     """``values`` appended to ``arr`` (both flattened when ``axis`` is None)."""
     if axis is None:
@@ -128,6 +142,8 @@ def _join_blocks(arrays: Any, depth: int, ndim: int) -> Tensor:
     return concatenate([_join_blocks(a, depth - 1, ndim) for a in arrays], axis=-depth)
 
 
+@register(numpy=(np.block,), cases=calls(
+    ("[[(2, 2), (2, 1)], [(3,)]]", lambda f, a, b, c: f([[a, b], [c]]), ((2, 2), (2, 1), (3,)))))
 def block(arrays: Any) -> Tensor:
     """numpy's block: an array assembled from nested lists of blocks. The innermost lists are
     joined along the last axis, the next ones along the second last, and so on; every block is
@@ -138,6 +154,8 @@ def block(arrays: Any) -> Tensor:
     return _join_blocks(arrays, depth, ndim)
 
 
+@register(numpy=(np.array_split,),
+          cases=calls(("(5, 2) 3 sections", lambda f, x: f(x, 3)[1], ((5, 2),))))
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """numpy's array_split: like split, but ``k`` sections need not divide the axis (the first
     ``n % k`` parts are one longer)."""
@@ -161,15 +179,18 @@ def _split_at(op: str, ary: Any, ios: Any, axis: int, min_dims: int) -> list[Ten
     return split(ary, ios, axis)
 
 
+@register(numpy=(np.vsplit,), checked=False)
 def vsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     return _split_at("vsplit", ary, indices_or_sections, 0, 2)
 
 
+@register(numpy=(np.hsplit,), checked=False)
 def hsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     axis = 1 if len(_shape(ary)) > 1 else 0
     return _split_at("hsplit", ary, indices_or_sections, axis, 1)
 
 
+@register(numpy=(np.dsplit,), checked=False)
 def dsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
     return _split_at("dsplit", ary, indices_or_sections, 2, 3)
 
@@ -178,4 +199,3 @@ __all__ = [
     "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "block", "column_stack",
     "dsplit", "dstack", "hsplit", "hstack", "vsplit", "vstack",
 ]
-FUNCTION_ROUTES = {getattr(np, n): globals()[n] for n in __all__}

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..domains import calls, wellconditioned
 from ..function import Function, constant, data_of
+from ..registry import add_to_namespaces, register
 from .arithmetic import matmul
 from .elementwise import where
 from .reduce import numpy_exclusive_prod
@@ -185,12 +187,16 @@ class Pinv(Function):
 
 
 # ---- the functions with numpy.linalg's names ----------------------------------------------------
+@register(Inv, plain=np.linalg.inv, numpy=(np.linalg.inv,), public=False, cases=calls(
+    ("(3, 3)", None, ((3, 3),)), ("(2, 2, 2)", None, ((2, 2, 2),)), domain=wellconditioned))
 def inv(a: Any) -> Tensor:
     """The inverse of a (stack of) square matrices."""
     _square("inv", a)
     return Inv.apply(a)
 
 
+@register(Solve, numpy=(np.linalg.solve,), public=False,
+          cases=calls(("(3, 3) (3, 2)", None, ((3, 3), (3, 2))), domain=wellconditioned))
 def solve(a: Any, b: Any) -> Tensor:
     """x with a @ x = b; b is a vector when 1-d, else a (stack of) matrices (numpy 2's rule)."""
     _square("solve", a)
@@ -199,6 +205,8 @@ def solve(a: Any, b: Any) -> Tensor:
     return Solve.apply(a, b)
 
 
+@register(Det, numpy=(np.linalg.det,), public=False, cases=calls(
+    ("(3, 3)", None, ((3, 3),)), ("(2, 2, 2)", None, ((2, 2, 2),)), domain=wellconditioned))
 def det(a: Any) -> Tensor:
     """The determinant of a (stack of) square matrices."""
     _square("det", a)
@@ -210,6 +218,9 @@ class SlogdetResult(NamedTuple):
     logabsdet: Tensor
 
 
+@register(LogAbsDet, numpy=(np.linalg.slogdet,), public=False,
+          cases=calls(("(3, 3)", lambda f, a: f(a).logabsdet, ((3, 3),)),
+                      domain=wellconditioned))
 def slogdet(a: Any) -> SlogdetResult:
     """(sign, log|det|): the sign is a constant, log|det| is differentiable."""
     _square("slogdet", a)
@@ -218,6 +229,8 @@ def slogdet(a: Any) -> SlogdetResult:
     return SlogdetResult(sign, LogAbsDet.apply(a))
 
 
+@register(Cholesky, numpy=(np.linalg.cholesky,), public=False,
+          cases=calls(("(3, 3) lower", None, ((3, 3),)), domain=wellconditioned))
 def cholesky(a: Any, upper: bool = False) -> Tensor:
     """numpy's cholesky: lower L (from a's lower triangle), or upper U = L^T (from a's upper
     triangle) with ``upper=True``."""
@@ -227,6 +240,8 @@ def cholesky(a: Any, upper: bool = False) -> Tensor:
     return Cholesky.apply(a)
 
 
+@register(Pinv, numpy=(np.linalg.pinv,), public=False,
+          cases=calls(("(3, 2)", None, ((3, 2),)), domain=wellconditioned))
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kwargs: Any) -> Tensor:
     """The pseudo-inverse (numpy's cutoff ``rcond``); the derivative assumes the rank does not
     change nearby (true away from singular values at the cutoff)."""
@@ -238,6 +253,9 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kwargs: Any) -> T
     return Pinv.apply(a, rcond=rcond)
 
 
+@register(numpy=(np.linalg.matrix_power,), public=False,
+          cases=calls(("(3, 3) ** 3", lambda f, a: f(a, 3), ((3, 3),)),
+                      domain=wellconditioned))
 def matrix_power(a: Any, n: int) -> Tensor:
     """a to the integer power n by repeated squaring (inv first for n < 0; identity for 0)."""
     _square("matrix_power", a)
@@ -258,7 +276,6 @@ def matrix_power(a: Any, n: int) -> Tensor:
     return result
 
 
-XP = {"inv": (np.linalg.inv, inv), "solve": (np.linalg.solve, lambda a, b: Solve.apply(a, b)),
-      "cofactor": (cofactor, cofactor_op)}
+add_to_namespaces("solve", np.linalg.solve, lambda a, b: Solve.apply(a, b))
+add_to_namespaces("cofactor", cofactor, cofactor_op)
 __all__ = ["cholesky", "det", "inv", "matrix_power", "pinv", "slogdet", "solve"]
-FUNCTION_ROUTES = {getattr(np.linalg, n): globals()[n] for n in __all__}

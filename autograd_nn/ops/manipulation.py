@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import calls
 from ..function import as_tensor, data_of
+from ..registry import register
 from .arithmetic import subtract
 from .elementwise import where
 from .shape import (
@@ -26,6 +28,8 @@ from .shape import (
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
+_X = ((2, 3),)  # the operand shape of most gradient-check cases
+
 
 def _along(axis: int, index: Any) -> tuple:
     """An index that applies ``index`` to axis ``axis`` and keeps the others whole."""
@@ -36,6 +40,9 @@ def _axis(op: str, axis: Any, shape: tuple) -> int:
     return axis_tuple(op, axis, len(shape), shape)[0]
 
 
+@register(numpy=(np.repeat,), methods=("repeat",), cases=calls(
+    ("(2, 3) 2 axis=1", lambda f, x: f(x, 2, axis=1), _X),
+    ("(2, 3) [1, 0] axis=0", lambda f, x: f(x, [1, 0], axis=0), _X)))
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Tensor:
     """Repeat elements (numpy's repeat); ``axis=None`` repeats the flattened array."""
     if axis is None:
@@ -46,6 +53,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Tensor:
     return getitem(a, _along(ax, idx))
 
 
+@register(numpy=(np.tile,), cases=calls(("(2, 3) (2, 1, 2)", lambda f, x: f(x, (2, 1, 2)), _X)))
 def tile(A: Any, reps: Any) -> Tensor:
     """Construct an array by repeating ``A`` ``reps`` times (numpy's tile)."""
     reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
@@ -58,6 +66,8 @@ def tile(A: Any, reps: Any) -> Tensor:
     return reshape(full, tuple(r * n for r, n in zip(reps, shape)))
 
 
+@register(numpy=(np.roll,), cases=calls(("(2, 3) 2", lambda f, x: f(x, 2), _X),
+                                         ("(2, 3) -1 axis=1", lambda f, x: f(x, -1, 1), _X)))
 def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
     """Roll elements along ``axis`` (several shifts and axes allowed); ``axis=None`` rolls the
     flattened array and restores the shape."""
@@ -75,6 +85,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
     return out
 
 
+@register(numpy=(np.flip,), cases=calls(("(2, 3) axis=None", None, _X)))
 def flip(m: Any, axis: Any = None) -> Tensor:
     """Reverse the order of elements along ``axis`` (all axes when None)."""
     shape = _shape(m)
@@ -85,18 +96,22 @@ def flip(m: Any, axis: Any = None) -> Tensor:
     return getitem(m, tuple(index))
 
 
+@register(numpy=(np.flipud,), checked=False)
 def flipud(m: Any) -> Tensor:
     if len(_shape(m)) < 1:
         raise ValueError("flipud: the input must be at least 1-d")
     return flip(m, 0)
 
 
+@register(numpy=(np.fliplr,), checked=False)
 def fliplr(m: Any) -> Tensor:
     if len(_shape(m)) < 2:
         raise ValueError("fliplr: the input must be at least 2-d")
     return flip(m, 1)
 
 
+@register(numpy=(np.rot90,), cases=calls(("(2, 3) k=1", None, _X),
+                                          ("(2, 3) k=3", lambda f, x: f(x, 3), _X)))
 def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second)."""
     shape = _shape(m)
@@ -117,6 +132,8 @@ def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Tensor:
     return flip(transpose(m, perm), a1)
 
 
+@register(numpy=(np.moveaxis,),
+          cases=calls(("(2, 3, 4) 0 -> -1", lambda f, x: f(x, 0, -1), ((2, 3, 4),))))
 def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
     """Move axes to new positions; the others keep their order (numpy's moveaxis)."""
     shape = _shape(a)
@@ -130,6 +147,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
     return transpose(a, order)
 
 
+@register(numpy=(np.rollaxis,), checked=False)
 def rollaxis(a: Any, axis: int, start: int = 0) -> Tensor:
     """numpy's rollaxis: move ``axis`` to before position ``start``."""
     n = len(_shape(a))
@@ -147,6 +165,9 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Tensor:
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
+@register(numpy=(np.pad,), cases=calls(*(
+    (f"(2, 3) mode={m}", lambda f, x, m=m: f(x, ((1, 2), (2, 1)), m), _X)
+    for m in ("constant", "edge", "reflect", "symmetric", "wrap"))))
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Tensor:
     """numpy's pad for modes constant (``constant_values``), edge, reflect, symmetric and wrap
     (``reflect_type='even'``); axis by axis, as numpy, so corners follow the later axes."""
@@ -184,6 +205,7 @@ def _pad_constant(x: Tensor, ax: int, before: int, after: int, values: Any) -> T
     return concatenate(pieces, axis=ax)
 
 
+@register(numpy=(np.diff,), cases=calls(("(2, 4) n=2", lambda f, x: f(x, 2), ((2, 4),))))
 def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
     """The n-th discrete difference along ``axis`` (numpy's diff, prepend/append included)."""
     shape = _shape(a)
@@ -207,6 +229,8 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     return as_tensor(out)
 
 
+@register(numpy=(np.take,), methods=("take",),
+          cases=calls(("(2, 3) [0, 5, 5] flat", lambda f, x: f(x, [0, 5, 5]), _X)))
 def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
          mode: str = "raise") -> Tensor:
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None);
@@ -229,6 +253,8 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
     return getitem(a, _along(ax, idx))
 
 
+@register(numpy=(np.take_along_axis,), cases=calls(("(2, 3) axis=1", lambda f, x: f(
+    x, np.array([[2, 0], [1, 1]]), 1), _X)))
 def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Tensor:
     """numpy's take_along_axis: ``indices`` has ``arr``'s number of axes and broadcasts with it
     along the others (the companion of argsort/argmax with keepdims)."""
@@ -250,6 +276,8 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Tensor:
     return getitem(arr, tuple(grids))
 
 
+@register(numpy=(np.select,), cases=calls(("two conditions", lambda f, x, y: f(
+    [x.data > 0, x.data <= 0], [x * y, y]), ((2, 3), (3,)))))
 def select(condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
     """numpy's select: where the first true condition picks its choice; ``default`` elsewhere."""
     condlist, choicelist = list(condlist), list(choicelist)
@@ -272,4 +300,3 @@ __all__ = [
     "diff", "flip", "fliplr", "flipud", "moveaxis", "pad", "repeat", "roll", "rollaxis", "rot90",
     "select", "take", "take_along_axis", "tile",
 ]
-FUNCTION_ROUTES = {getattr(np, n): globals()[n] for n in __all__}

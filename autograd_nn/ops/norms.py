@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import calls, wellconditioned
 from ..function import Function, constant, data_of
+from ..registry import register
+from .decompositions import svdvals
 from .elementwise import abs as _abs
 from .manipulation import moveaxis
 from .reduce import _axes, _unreduce, max, min, sum
-from .shape import _shape, axis_tuple, expand_dims
+from .shape import _shape, axis_tuple, expand_dims, squeeze
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -75,8 +78,6 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Tensor:
         out = pick(totals, axis=pick_axis, keepdims=True)
         return out if keepdims else _drop(out, axes)
     if ord in (2, -2, "nuc"):
-        from .decompositions import svdvals
-
         s = svdvals(moveaxis(x, (r, c), (-2, -1)))
         out = max(s, axis=-1) if ord == 2 else min(s, axis=-1) if ord == -2 else sum(s, axis=-1)
         return expand_dims(out, tuple(sorted(axes))) if keepdims else out
@@ -84,11 +85,12 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Tensor:
 
 
 def _drop(x: Tensor, axes: tuple) -> Tensor:
-    from .shape import squeeze
-
     return squeeze(x, tuple(axes))
 
 
+@register(Norm2, numpy=(np.linalg.norm,), public=False, cases=calls(*(
+    (f"(3, 3) ord={o}", lambda f, a, o=o: f(a, o), ((3, 3),)) for o in (None, "nuc", 2, 1, np.inf)),
+    domain=wellconditioned))
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
     """numpy.linalg.norm: a vector norm over one axis, a matrix norm over two (axis None: the
     2-norm of the flattened array when ord is None, else x must be 1-d or 2-d)."""
@@ -109,4 +111,3 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
 
 
 __all__ = ["norm"]
-FUNCTION_ROUTES = {np.linalg.norm: norm}

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import calls, distinct, nonzero
 from ..function import Function, data_of, is_tensor
+from ..registry import add_to_namespaces, register
 from .arithmetic import add, multiply
 from .manipulation import take_along_axis
 from .shape import _shape, axis_tuple, concatenate, flatten, getitem
@@ -21,6 +23,8 @@ def _data(a: Any) -> np.ndarray:
     return np.asarray(data_of(a))
 
 
+@register(numpy=(np.sort,), cases=calls(("(3, 4) axis=-1 (distinct values)", None, ((3, 4),)),
+                                         domain=distinct()))
 def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> Tensor:
     """Sorted copy along ``axis`` (flattened when None). Ties are ordered stably (numpy's
     'stable' kind), so each tied element's gradient goes to where it came from; the values
@@ -33,6 +37,8 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> 
     return take_along_axis(a, idx, axis)
 
 
+@register(numpy=(np.partition,), cases=calls(
+    ("(2, 5) kth=2 (distinct values)", lambda f, x: f(x, 2), ((2, 5),)), domain=distinct()))
 def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
               order: Any = None) -> Tensor:
     """numpy's partition (the k-th element in its sorted place, smaller ones before it); the
@@ -104,11 +110,15 @@ def _accumulate(op: str, cls: type[Function], a: Any, axis: Any, dtype: Any, out
     return cls.apply(a, axis=axis_tuple(op, axis, len(shape), shape)[0])
 
 
+@register(Cumsum, numpy=(np.cumsum,), methods=("cumsum",),
+          cases=calls(("(2, 3) axis=1", lambda f, x: f(x, 1), ((2, 3),))))
 def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
     """Cumulative sum along ``axis`` (of the flattened array when None)."""
     return _accumulate("cumsum", Cumsum, a, axis, dtype, out)
 
 
+@register(Cumprod, numpy=(np.cumprod,), methods=("cumprod",), cases=calls(
+    ("(2, 3) axis=1", lambda f, x: f(x, 1), ((2, 3),)), domain=nonzero(0.5, 1.5)))
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
     """Cumulative product along ``axis`` (of the flattened array when None)."""
     return _accumulate("cumprod", Cumprod, a, axis, dtype, out)
@@ -160,6 +170,9 @@ def _edge(part: Any, h1: float, h2: float, at: tuple, front: bool) -> Tensor:
     return terms[0] + terms[1] + terms[2]
 
 
+@register(numpy=(np.gradient,), cases=calls(("(4, 3) axis=0 edge_order=2",
+                                             lambda f, x: f(x, 0.5, axis=0, edge_order=2),
+                                             ((4, 3),))))
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
     """numpy's gradient: central differences inside and one-sided (``edge_order`` 1 or 2) at
     the edges, with scalar spacings or coordinate arrays per axis; a tuple of tensors for
@@ -181,6 +194,5 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     return out[0] if len(out) == 1 else tuple(out)
 
 
-XP = {"cumsum": (np.cumsum, lambda g, axis: Cumsum.apply(g, axis=axis))}
+add_to_namespaces("cumsum", np.cumsum, lambda g, axis: Cumsum.apply(g, axis=axis))
 __all__ = ["cumprod", "cumsum", "gradient", "partition", "sort"]
-FUNCTION_ROUTES = {getattr(np, n): globals()[n] for n in __all__}
