@@ -22,9 +22,8 @@ from ..domains import STD, Constants, Domain
 from ..gradcheck import GradcheckPrecisionWarning, gradcheck, gradgradcheck
 from ..registry import OPS
 from ..tensor import Tensor
-from . import catalog_layers
 
-assert nn  # the layers register their primitive ops (binary_cross_entropy) on import
+assert nn  # the layers register their ops (losses, windows, functionals) on import
 __all__ = ["CATALOG", "KIND", "STD", "CaseResult", "OpCase", "known_ops", "run_case",
            "unknown_ops"]
 
@@ -52,13 +51,11 @@ class OpCase:
 
 
 CATALOG: dict[str, list[OpCase]] = {
-    name: [OpCase(name, c.label, c.fn, c.shapes, c.domains, c.constants) for c in cases]
-    for name, cases in [*((op.name, op.cases) for op in OPS.values() if op.cases),
-                        *catalog_layers.CASES.items()]
+    op.name: [OpCase(op.name, c.label, c.fn, c.shapes, c.domains, c.constants) for c in op.cases]
+    for op in OPS.values() if op.cases
 }
 #: "primitive" or "composite"
-KIND: dict[str, str] = {**{op.name: op.kind for op in OPS.values() if op.cases},
-                        **catalog_layers.KIND}
+KIND: dict[str, str] = {op.name: op.kind for op in OPS.values() if op.cases}
 
 
 def known_ops() -> list[str]:

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import getitem, matmul, reshape, transpose
+from ..domains import calls
+from ..ops import getitem, matmul, reshape, tanh, transpose
 from ..ops.window_kernels import window_counts
 from ..ops.windows import (
     correlate,
@@ -26,6 +27,7 @@ from ..ops.windows import (
     pad_constant,
     unfold_windows,
 )
+from ..registry import register
 from ..tensor import Tensor
 from .window_args import (
     as_tensor,
@@ -150,6 +152,9 @@ def _windows(op: str, xt: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
 
 
 # ---- convolution --------------------------------------------------------------------------------
+@register(public=False, cases=calls(
+    ("(1, 2, 5) * (3, 2, 2) stride 2 padding 1",
+     lambda f, x, w: tanh(f(x, w, stride=2, padding=1)), ((1, 2, 5), (3, 2, 2)))))
 def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """1-d convolution (cross-correlation, as PyTorch): input (N, C_in, L), weight
@@ -157,6 +162,11 @@ def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+@register(public=False, cases=calls(
+    ("(1, 2, 4, 3) * (2, 2, 2, 2) padding 1 dilation (1, 2)",
+     lambda f, x, w: tanh(f(x, w, padding=1, dilation=(1, 2))), ((1, 2, 4, 3), (2, 2, 2, 2))),
+    ("(1, 4, 3, 3) * (2, 2, 2, 2) groups 2 stride 2",
+     lambda f, x, w: tanh(f(x, w, stride=2, groups=2)), ((1, 4, 3, 3), (2, 2, 2, 2)))))
 def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-d convolution (cross-correlation, as PyTorch): input (N, C_in, H, W), weight
@@ -235,6 +245,9 @@ def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                            output_padding, groups, dilation, 1)
 
 
+@register(public=False, cases=calls(
+    ("(1, 2, 2, 2) * (2, 2, 2, 2) stride 2 output_padding 1",
+     lambda f, x, w: tanh(f(x, w, stride=2, output_padding=1)), ((1, 2, 2, 2), (2, 2, 2, 2)))))
 def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                      padding: Any = 0, output_padding: Any = 0, groups: int = 1,
                      dilation: Any = 1) -> Tensor:

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import getitem, mean, reshape, sqrt, where
+from ..domains import calls
+from ..ops import getitem, mean, reshape, sqrt, tanh, where
+from ..registry import register
 from ..tensor import Tensor
 from .window_args import as_tensor, is_int
 
@@ -60,6 +62,9 @@ def _array_of(op: str, name: str, stat: Any, c: int) -> np.ndarray | None:
     return arr
 
 
+@register(public=False, cases=calls(
+    ("(4, 2, 2) training, affine", lambda f, x, w, b: f(x, None, None, w, b, training=True),
+     ((4, 2, 2), (2,), (2,)))))
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
                bias: Any = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
@@ -103,6 +108,8 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     return _affine(y, wb, view)
 
 
+@register(public=False, cases=calls(
+    ("(2, 3, 2) over (3, 2)", lambda f, x: f(x, (3, 2)), ((2, 3, 2),))))
 def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` axes, which must equal it."""
@@ -118,6 +125,8 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     return _affine(y, wb, shape)
 
 
+@register(public=False, cases=calls(
+    ("(2, 4, 2) 2 groups", lambda f, x: f(x, 2), ((2, 4, 2),))))
 def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise (N, C, *) over groups of ``C / num_groups`` channels (and all of *)."""
@@ -134,6 +143,8 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     return _affine(reshape(y, x.shape), wb, (1, c) + (1,) * (x.ndim - 2))
 
 
+@register(public=False, cases=calls(
+    ("(5, 2)[[1, 4, 1]]", lambda f, w: tanh(f(np.array([1, 4, 1]), w)), ((5, 2),))))
 def embedding(input: Any, weight: Any, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import amax, matmul, reshape
+from ..domains import calls, distinct
+from ..ops import amax, matmul, reshape, tanh
 from ..ops import sum as tensor_sum
+from ..registry import register
 from ..tensor import Tensor
 from .conv_functional import _windows
 from .window_args import (
@@ -89,6 +91,9 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                      return_indices, 1)
 
 
+@register(public=False, cases=calls(
+    ("(1, 2, 4, 4) kernel 2 (values without ties)", lambda f, x: f(x, 2) ** 2, ((1, 2, 4, 4),)),
+    domain=distinct()))
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False
                ) -> Tensor:
@@ -134,6 +139,9 @@ def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                      count_include_pad, None, 1)
 
 
+@register(public=False, cases=calls(
+    ("(1, 2, 4, 3) kernel 3 stride 2 padding 1 ceil_mode",
+     lambda f, x: tanh(f(x, 3, 2, 1, ceil_mode=True)), ((1, 2, 4, 3),))))
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
@@ -173,6 +181,8 @@ def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
     return _adaptive("adaptive_avg_pool1d", input, output_size, 1)
 
 
+@register(public=False, cases=calls(
+    ("(1, 2, 5, 3) -> (2, 2)", lambda f, x: tanh(f(x, 2)), ((1, 2, 5, 3),))))
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     """Mean over near-equal windows giving (N, C, *output_size); None keeps an axis."""
     return _adaptive("adaptive_avg_pool2d", input, output_size, 2)

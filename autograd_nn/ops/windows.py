@@ -30,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..domains import calls
 from ..function import Function
-from ..registry import add_to_namespaces
+from ..registry import register
 from . import window_kernels as wk
+from .elementwise import tanh
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -172,6 +174,16 @@ class CorrelateWeightGrad(Function):
                 ctx.xp.correlate(xp, h, *ctx.geometry) if ng else None)
 
 
+# The backward rules reach each other through ctx.xp (``plain=``): the kernel in a plain pass,
+# the differentiable function under create_graph (so every derivative order comes from these
+# rules). The gradient checks' geometry: kernel 2x2, stride 1, dilation 1, and the results go
+# through tanh so that the second derivatives are not all zero.
+_G = ((2, 2), (1, 1), (1, 1))
+
+
+@register(Correlate, plain=wk.correlate, public=False, cases=calls(
+    ("(1, 4, 3, 2) x (8, 3) kernel 2x2", lambda f, x, w: tanh(f(x, w, *_G)),
+     ((1, 4, 3, 2), (8, 3)))))
 def correlate(xp: Any, w2: Any, kernel: Any, stride: Any, dilation: Any,
               bias: Any = None) -> Tensor:
     """Windows of channels-last ``xp`` (N, *spatial, C) times ``w2`` (prod(kernel) * C, O),
@@ -181,6 +193,9 @@ def correlate(xp: Any, w2: Any, kernel: Any, stride: Any, dilation: Any,
                            dilation=tuple(dilation))
 
 
+@register(CorrelateInputGrad, plain=wk.correlate_input_grad, public=False, cases=calls(
+    ("(1, 3, 2, 3) x (8, 3) -> (1, 4, 3, 2)", lambda f, y, w: tanh(f(y, w, (4, 3), *_G)),
+     ((1, 3, 2, 3), (8, 3)))))
 def correlate_input_grad(g: Any, w2: Any, spatial: Any, kernel: Any, stride: Any,
                          dilation: Any) -> Tensor:
     """`correlate`'s gradient in its input: (N, *out, O) -> (N, *spatial, C)."""
@@ -188,12 +203,18 @@ def correlate_input_grad(g: Any, w2: Any, spatial: Any, kernel: Any, stride: Any
                                     stride=tuple(stride), dilation=tuple(dilation))
 
 
+@register(CorrelateWeightGrad, plain=wk.correlate_weight_grad, public=False, cases=calls(
+    ("(1, 4, 3, 2), (1, 3, 2, 3) -> (8, 3)", lambda f, x, y: tanh(f(x, y, *_G)),
+     ((1, 4, 3, 2), (1, 3, 2, 3)))))
 def correlate_weight_grad(xp: Any, g: Any, kernel: Any, stride: Any, dilation: Any) -> Tensor:
     """`correlate`'s gradient in its weight: (prod(kernel) * C, O)."""
     return CorrelateWeightGrad.apply(xp, g, kernel=tuple(kernel), stride=tuple(stride),
                                      dilation=tuple(dilation))
 
 
+@register(PadConstant, plain=wk.pad_constant, public=False, cases=calls(
+    ("(2, 3, 2) widths ((0, 0), (1, 2), (-1, 1))",
+     lambda f, x: f(x, ((0, 0), (1, 2), (-1, 1)), 0.5), ((2, 3, 2),))))
 def pad_constant(x: Any, widths: Any, value: float = 0.0) -> Tensor:
     """``x`` with ``widths[i] = (before, after)`` elements of ``value`` on axis ``i``
     (negative widths crop). ``value`` is a constant (no gradient flows to it)."""
@@ -201,20 +222,18 @@ def pad_constant(x: Any, widths: Any, value: float = 0.0) -> Tensor:
                              value=float(value))
 
 
+@register(UnfoldWindows, plain=wk.unfold_windows, public=False, cases=calls(
+    ("(1, 4, 3, 2) kernel 2x2", lambda f, x: tanh(f(x, *_G)), ((1, 4, 3, 2),))))
 def unfold_windows(x: Any, kernel: Any, stride: Any, dilation: Any) -> Tensor:
     """The sliding windows (N, *out, *kernel, C) of channels-last ``x`` (N, *spatial, C)."""
     return UnfoldWindows.apply(x, kernel=tuple(kernel), stride=tuple(stride),
                                dilation=tuple(dilation))
 
 
+@register(FoldWindows, plain=wk.fold_windows, public=False, cases=calls(
+    ("(1, 3, 2, 2, 2, 2) -> (1, 4, 3, 2)", lambda f, x: tanh(f(x, (4, 3), *_G)),
+     ((1, 3, 2, 2, 2, 2),))))
 def fold_windows(cols: Any, spatial: Any, kernel: Any, stride: Any, dilation: Any) -> Tensor:
     """Windows (N, *out, *kernel, C) summed back into (N, *spatial, C): unfold's adjoint."""
     return FoldWindows.apply(cols, spatial=tuple(spatial), kernel=tuple(kernel),
                              stride=tuple(stride), dilation=tuple(dilation))
-
-
-# the backward rules reach each other through ctx.xp: the kernel in a plain pass, the
-# differentiable function under create_graph (so every derivative order comes from these rules)
-for _name in ("pad_constant", "unfold_windows", "fold_windows", "correlate",
-              "correlate_input_grad", "correlate_weight_grad"):
-    add_to_namespaces(_name, getattr(wk, _name), globals()[_name])
