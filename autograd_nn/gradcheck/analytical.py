@@ -3,8 +3,6 @@ vector-Jacobian products (one per output element for a full Jacobian)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .. import autograd
@@ -22,7 +20,7 @@ class Analytical:
 
     def __init__(self, problem: Problem, outs: tuple, leaves: dict[int, Tensor]) -> None:
         self.problem, self.outs, self.leaves = problem, outs, leaves
-        self._rows: dict[int, Any] = {}
+        self._rows: dict[int, dict[int, np.ndarray] | BackwardFailure] = {}
         self.reached: set[int] = set()  # inputs some output's graph reaches
         self._installed = {i: t.data for i, t in leaves.items()}  # the arrays f ran on
 
@@ -52,7 +50,7 @@ class Analytical:
     def rows(self, k: int) -> dict[int, np.ndarray]:
         """The Jacobian of output ``k``, one VJP per output element: ``{input: (m, n)}``."""
         if k not in self._rows:
-            m = int(np.prod(self.problem.out_shapes[k], dtype=np.int64))
+            m = self.problem.out_size(k)
             jac = {i: np.zeros((m, t.size)) for i, t in self.leaves.items()}
             try:
                 for r in range(m):
@@ -61,11 +59,13 @@ class Analytical:
                     for i, g in self.vjp(k, seed).items():
                         jac[i][r] = g
             except BackwardFailure as e:
-                jac = e  # type: ignore[assignment]
-            self._rows[k] = jac
-        if isinstance(self._rows[k], BackwardFailure):
-            raise self._rows[k]
-        return self._rows[k]
+                self._rows[k] = e
+            else:
+                self._rows[k] = jac
+        rows = self._rows[k]
+        if isinstance(rows, BackwardFailure):
+            raise rows
+        return rows
 
 
 def forward(problem: Problem, sites: bool) -> tuple[tuple, list]:

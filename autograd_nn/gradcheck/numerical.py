@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -58,14 +58,28 @@ def check_eps(eps: float, where: str) -> float:
     return eps
 
 
-def _noise(ys: list, scale_t: float) -> Any:
+def _noise(ys: list, scale_t: float) -> np.ndarray:
     """Round-off in a difference quotient of values ``ys`` over a step ``scale_t``."""
     mag = np.max(np.abs(np.stack([np.nan_to_num(y, posinf=0, neginf=0) for y in ys])), axis=0)
     return 4 * _EPS64 * mag / scale_t
 
 
-def line_derivative(evaluate: Callable[[float], tuple[list, float]], eps: float, y0: list | None,
-                    atol: float = 1e-5, rtol: float = 1e-4) -> tuple[list, list | None]:
+Line = Callable[[float], tuple[list, float]]  # offset t -> (flattened outputs, t applied)
+Kinks = list[dict[int, Kink]]  # per output: {output element: Kink}
+EntryKinks = list[dict[tuple[int, int], Kink]]  # per output: {(out elem, in elem): Kink}
+
+
+@overload
+def line_derivative(evaluate: Line, eps: float, y0: list, atol: float = ...,
+                    rtol: float = ...) -> tuple[list, Kinks]: ...
+@overload
+def line_derivative(evaluate: Line, eps: float, y0: None, atol: float = ...,
+                    rtol: float = ...) -> tuple[list, None]: ...
+@overload
+def line_derivative(evaluate: Line, eps: float, y0: list | None, atol: float = ...,
+                    rtol: float = ...) -> tuple[list, Kinks | None]: ...
+def line_derivative(evaluate: Line, eps: float, y0: list | None,
+                    atol: float = 1e-5, rtol: float = 1e-4) -> tuple[list, Kinks | None]:
     """Central difference of every output along one line, and the kinks on it.
 
     ``evaluate(t)`` returns ``(outputs, t_actual)``: the flattened float64 outputs (None for
@@ -80,7 +94,7 @@ def line_derivative(evaluate: Callable[[float], tuple[list, float]], eps: float,
         central = [None if a is None else (a - b) / (tp - tm) for a, b in zip(yp, ym)]
         if y0 is None:
             return central, None
-        kinks: list = [{} for _ in central]
+        kinks: Kinks = [{} for _ in central]
         flags = [None if a is None else _sides_disagree(a, b, c, tm, tp, eps, atol, rtol)
                  for a, b, c in zip(ym, y0, yp)]
         if not any(f is not None and f.any() for f in flags):
@@ -99,8 +113,8 @@ def line_derivative(evaluate: Callable[[float], tuple[list, float]], eps: float,
     return central, kinks
 
 
-def _sides_disagree(ym: Any, y0: Any, yp: Any, tm: float, tp: float, eps: float, atol: float,
-                    rtol: float) -> Any:
+def _sides_disagree(ym: np.ndarray, y0: np.ndarray, yp: np.ndarray, tm: float, tp: float,
+                    eps: float, atol: float, rtol: float) -> np.ndarray:
     """Elements whose backward and forward differences over ``eps`` disagree."""
     d_minus, d_plus = (y0 - ym) / (0.0 - tm), (yp - y0) / tp
     tol = atol + rtol * np.maximum(np.abs(d_minus), np.abs(d_plus)) + _noise([ym, y0, yp], eps)
@@ -117,7 +131,7 @@ def _slopes(points: dict, k: int, where: Any = slice(None)) -> tuple[list, list]
     return ys, [(ys[q + 1] - ys[q]) / (tt[q + 1] - tt[q]) for q in range(len(ts) - 1)]
 
 
-def _has_step(points: dict, k: int, eps: float, atol: float, rtol: float) -> Any:
+def _has_step(points: dict, k: int, eps: float, atol: float, rtol: float) -> np.ndarray:
     """Over the four half-steps of ``[-eps, eps]``: a step in the slopes (not a linear trend),
     or f finite at some of the points only."""
     pts, s = _slopes(points, k)
@@ -175,14 +189,14 @@ def _classify(points: dict, k: int, elems: np.ndarray, eps: float, atol: float,
     return out
 
 
-def _mixed(*ys: Any) -> Any:
+def _mixed(*ys: np.ndarray) -> np.ndarray:
     """Elements finite at some stencil points and not at others (the edge of the domain)."""
     fin = np.stack([np.isfinite(y) for y in ys])
-    return fin.any(axis=0) & ~fin.all(axis=0)
+    return np.asarray(fin.any(axis=0) & ~fin.all(axis=0))
 
 
 def element_line(problem: Problem, i: int, j: int,
-                 dtype: Any = np.float64) -> Callable[[float], tuple[list, float]]:
+                 dtype: Any = np.float64) -> Line:
     """Evaluate ``f`` with element ``j`` (flat index) of input ``i`` moved by ``t``; the
     inputs are held in ``dtype`` (float64 except in `eps_sweep`'s float32 demonstration)."""
     buf = problem.base[i].astype(dtype)  # a copy
@@ -202,7 +216,7 @@ def element_line(problem: Problem, i: int, j: int,
 
 
 def direction_line(problem: Problem, i: int, v: np.ndarray,
-                   project: list | None = None) -> Callable[[float], tuple[list, float]]:
+                   project: list | None = None) -> Line:
     """Evaluate ``f`` with input ``i`` moved to ``x + t v``; with ``project`` (one weight array
     per output, or None) each output is reduced to ``u_k · y_k``, a 1-element array."""
     x = problem.base[i]
@@ -220,22 +234,23 @@ def direction_line(problem: Problem, i: int, v: np.ndarray,
 
 def jacobian_columns(problem: Problem, i: int, eps: float, y0: list | None = None,
                      atol: float = 1e-5, rtol: float = 1e-4,
-                     dtype: Any = np.float64) -> tuple[list, list]:
+                     dtype: Any = np.float64) -> tuple[list[np.ndarray | None], EntryKinks]:
     """d(outputs)/d(input i) by central differences, one column per element of input ``i``.
 
     Returns per output a ``(output.size, input.size)`` array (None for outputs without a
     derivative) and per output a dict ``{(out_elem, in_elem): Kink}`` (empty without ``y0``)."""
     n = problem.base[i].size
     sizes = [None if s is None else int(np.prod(s, dtype=np.int64)) for s in problem.out_shapes]
-    jac = [None if m is None else np.empty((m, n)) for m in sizes]
-    kinks: list = [{} for _ in sizes]
+    jac: list[np.ndarray | None] = [None if m is None else np.empty((m, n)) for m in sizes]
+    kinks: EntryKinks = [{} for _ in sizes]
     flat0 = None if y0 is None else [None if y is None else y.ravel() for y in y0]
     for j in range(n):
         line = element_line(problem, i, j, dtype)
         cols, found = line_derivative(line, eps, flat0, atol, rtol)
         for k, col in enumerate(cols):
-            if jac[k] is not None:
-                jac[k][:, j] = col
+            column = jac[k]
+            if column is not None:
+                column[:, j] = col
                 if found:
                     for m, kink in found[k].items():
                         kinks[k][(m, j)] = kink
@@ -266,12 +281,13 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
         per_input = {i: jacobian_columns(problem, i, eps)[0] for i in problem.diff}
     results = []
     for k, oshape in enumerate(problem.out_shapes):
-        row = []
+        row: list[np.ndarray | None] = []
         for i in range(len(problem.args)):
-            if oshape is None or i not in per_input:
+            col = per_input[i][k] if i in per_input else None
+            if oshape is None or col is None:
                 row.append(None)
             else:
-                row.append(per_input[i][k].reshape(oshape + problem.base[i].shape))
+                row.append(col.reshape(oshape + problem.base[i].shape))
         results.append(row[0] if problem.single_input else tuple(row))
     return results[0] if problem.single_output else tuple(results)
 
@@ -296,5 +312,7 @@ def numerical_grad(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
             )
         for i in problem.diff:
             jac, _ = jacobian_columns(problem, i, eps)
-            grads[i] = jac[0].reshape(problem.base[i].shape)
+            column = jac[0]
+            assert column is not None  # output 0 is floating: checked above
+            grads[i] = column.reshape(problem.base[i].shape)
     return grads[0] if problem.single_input else tuple(grads)

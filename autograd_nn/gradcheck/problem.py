@@ -157,7 +157,7 @@ class Problem:
             for i, a in enumerate(self.args) if isinstance(a, Tensor) and i not in self.diff]
         self.output_names = list(output_names) if output_names is not None else None
         self.single_output = False
-        self.out_shapes: list[tuple | None] = []
+        self.out_shapes: list[tuple[int, ...] | None] = []
 
     def _differentiated(self, all_floating: bool, every_input: bool) -> list[int]:
         args, where = self.args, self.where
@@ -255,6 +255,17 @@ class Problem:
     @property
     def checked_outputs(self) -> list[int]:
         return [k for k, s in enumerate(self.out_shapes) if s is not None]
+
+    def out_shape(self, k: int) -> tuple[int, ...]:
+        """The shape of checked (floating) output ``k``."""
+        shape = self.out_shapes[k]
+        if shape is None:
+            raise ValueError(f"{self.where}: {self.output_name(k)} has no derivative to check")
+        return shape
+
+    def out_size(self, k: int) -> int:
+        """Elements of checked (floating) output ``k``."""
+        return int(np.prod(self.out_shape(k), dtype=np.int64))
 
 
 def _require_tensors(outs: tuple, single: bool, where: str) -> None:

@@ -9,11 +9,9 @@ bit for bit) make the check fail with the reason (`cannot_vouch`), never pass.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from .analytical import BackwardFailure
+from .analytical import Analytical, BackwardFailure
 from .problem import Problem
 
 NONDETERMINISTIC_HINT = (
@@ -48,14 +46,14 @@ def output_drift(problem: Problem, y0: list, nondet_tol: float, when: str) -> st
     return None
 
 
-def backward_drift(ana: Any, problem: Problem, seed: int, nondet_tol: float) -> str | None:
+def backward_drift(ana: Analytical, problem: Problem, seed: int, nondet_tol: float) -> str | None:
     """Run each output's backward twice with the same random seed: why the check cannot vouch
     if the two vector-Jacobian products differ (a backward that is not reproducible)."""
     rng = np.random.default_rng([seed, 1])
     for k in problem.checked_outputs:
         if not ana.in_graph(k):
             continue
-        u = rng.standard_normal(int(np.prod(problem.out_shapes[k], dtype=np.int64)))
+        u = rng.standard_normal(problem.out_size(k))
         try:
             g1, g2 = ana.vjp(k, u), ana.vjp(k, u)
         except BackwardFailure:
@@ -86,7 +84,7 @@ def _listed(problem: Problem, idx: list[int]) -> str:
     return ", ".join(repr(problem.names[i]) for i in idx)
 
 
-def input_verdicts(problem: Problem, ana: Any, y0: list, seed: int,
+def input_verdicts(problem: Problem, ana: Analytical, y0: list, seed: int,
                    allow_unused: bool) -> tuple[list[str], list[str]]:
     """Reasons the check cannot vouch, and notes, about inputs the outputs do not depend on.
 
@@ -98,11 +96,12 @@ def input_verdicts(problem: Problem, ana: Any, y0: list, seed: int,
     try:
         for k in problem.checked_outputs:
             if ana.in_graph(k):
-                ana.vjp(k, np.ones(int(np.prod(problem.out_shapes[k], dtype=np.int64))))
+                ana.vjp(k, np.ones(problem.out_size(k)))
     except BackwardFailure:
         return [], []  # the pairs report it
     rng = np.random.default_rng([seed, 2])
-    unused, outside = [], []
+    unused: list[int] = []
+    outside: list[int] = []
     for i in problem.diff:
         if i in ana.reached:
             continue
@@ -141,7 +140,7 @@ def jacobian_entries(problem: Problem, outputs: list[int] | None = None,
     """Entries of f's Jacobian over the given outputs and inputs (all by default)."""
     outs = problem.checked_outputs if outputs is None else outputs
     ins = problem.diff if inputs is None else inputs
-    m = sum(int(np.prod(problem.out_shapes[k], dtype=np.int64)) for k in outs)
+    m = sum(problem.out_size(k) for k in outs)
     return m * sum(problem.base[i].size for i in ins)
 
 
@@ -150,8 +149,7 @@ def refuse_large_jacobian(problem: Problem, copies: int, hint: str) -> None:
     entries = jacobian_entries(problem)
     need = entries * 8 * copies
     if need > FULL_MODE_MAX_BYTES:
-        m = sum(int(np.prod(problem.out_shapes[k], dtype=np.int64))
-                for k in problem.checked_outputs)
+        m = sum(problem.out_size(k) for k in problem.checked_outputs)
         raise ValueError(
             f"{problem.where}: f's Jacobian is {m} x {entries // max(m, 1)} ({entries:,} "
             f"entries); {copies} float64 copies need {need / 2**30:.1f} GiB, more than the "
