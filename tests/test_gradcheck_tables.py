@@ -160,6 +160,23 @@ def test_three_way_with_precomputed_columns():
         check_three_way(loss, PARAMS, {"W1": np.zeros((3, 4))})
 
 
+def test_three_way_refuses_a_none_gradient_before_running_loss_fn():
+    calls = []
+
+    def counted(w1, w2):
+        calls.append(1)
+        return loss(w1, w2)
+
+    hand = hand_grads(PARAMS["W1"], PARAMS["W2"])
+    hand["W2"] = None
+    with pytest.raises(TypeError, match=r"check_three_way: .*hand\['W2'\]"):
+        check_three_way(counted, PARAMS, hand)
+    assert calls == []
+    with pytest.raises(TypeError, match=r"engine\['a'\]"):
+        check_three_way(None, {"a": np.zeros(2)}, {"a": np.ones(2)}, engine={"a": None},
+                        numerical={"a": np.ones(2)})
+
+
 # ---- eps sweep -------------------------------------------------------------------------------
 def smooth(x):
     return (ag.sin(x) * ag.exp(x)).sum()

@@ -105,7 +105,7 @@ def _result(problem: Problem, opts: Options, order: int, pairs: list, outs: tupl
 def _pair_base(problem: Problem, i: int, k: int) -> dict:
     return dict(input=problem.names[i], input_index=i, input_shape=problem.base[i].shape,
                 output=problem.output_name(k), output_index=k,
-                output_shape=tuple(problem.out_shapes[k]))
+                output_shape=problem.out_shape(k))
 
 
 def _full_pair(problem: Problem, ana: Analytical, numeric: Callable, i: int, k: int,
@@ -135,11 +135,11 @@ def _full_pair(problem: Problem, ana: Analytical, numeric: Callable, i: int, k: 
         tol = opts.atol + opts.rtol * np.abs(n)
         with np.errstate(all="ignore"):
             ratio = np.where(failed, np.nan_to_num(err / tol, nan=np.inf), -1.0)
-        m, j = np.unravel_index(int(np.argmax(ratio)), a.shape)
+        worst: tuple[int, int] | None = _argmax2d(ratio)
     elif smooth.any():
-        m, j = np.unravel_index(int(np.argmax(np.where(smooth, err, -1.0))), a.shape)
+        worst = _argmax2d(np.where(smooth, err, -1.0))
     else:
-        m = j = None
+        worst = None
     note = ""
     n_failed = int(failed.sum())
     erratic = sum(not kink.stable for kink in kinks[k].values())
@@ -158,10 +158,10 @@ def _full_pair(problem: Problem, ana: Analytical, numeric: Callable, i: int, k: 
     return PairResult(
         **base, passed=n_failed == 0, mode=mode, n_checked=a.size, n_failed=n_failed,
         max_abs_error=max_abs, max_rel_error=max_rel,
-        worst_input_element=None if j is None else _unravel(j, in_shape),
-        worst_output_element=None if m is None else _unravel(m, out_shape),
-        analytical=None if m is None else float(a[m, j]),
-        numerical=None if m is None else float(n[m, j]),
+        worst_input_element=None if worst is None else _unravel(worst[1], in_shape),
+        worst_output_element=None if worst is None else _unravel(worst[0], out_shape),
+        analytical=None if worst is None else float(a[worst]),
+        numerical=None if worst is None else float(n[worst]),
         nondiff=nondiff, note=note,
         analytical_jacobian=a.reshape(out_shape + in_shape),
         numerical_jacobian=n.reshape(out_shape + in_shape),
@@ -200,6 +200,12 @@ def _is_subgradient(value: float, kink: Kink, opts: Options) -> bool:
     return bool(kink.lo - tol <= value <= kink.hi + tol)
 
 
+def _argmax2d(values: np.ndarray) -> tuple[int, int]:
+    """(row, column) of the largest entry of a 2-d array (the first one on ties)."""
+    m, j = np.unravel_index(int(np.argmax(values)), values.shape)
+    return int(m), int(j)
+
+
 def _unravel(flat: int, shape: tuple) -> tuple:
     return tuple(int(x) for x in np.unravel_index(int(flat), shape)) if shape else ()
 
@@ -215,12 +221,12 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
     """Random projections uᵀ J v: one VJP per output, one directional difference per input."""
     rng = np.random.default_rng(opts.seed)
     v = {i: _unit(rng, problem.base[i].size) for i in problem.diff}
-    u = [None if s is None else _unit(rng, int(np.prod(s, dtype=np.int64)))
-         for s in problem.out_shapes]
-    analytic: dict = {}
+    seeds = {k: _unit(rng, problem.out_size(k)) for k in problem.checked_outputs}
+    u = [seeds.get(k) for k in range(len(problem.out_shapes))]  # None: not checked
+    analytic: dict[int, dict[int, float] | BackwardFailure] = {}
     for k in problem.checked_outputs:
         try:
-            g = ana.vjp(k, u[k])
+            g = ana.vjp(k, seeds[k])
             analytic[k] = {i: float(g[i] @ v[i]) for i in problem.diff}
         except BackwardFailure as e:
             analytic[k] = e
@@ -231,15 +237,16 @@ def _fast_pairs(problem: Problem, ana: Analytical, numeric: Callable, y0: list,
         central, kinks = line_derivative(line, opts.eps, y0p, opts.atol, opts.rtol)
         for k in problem.checked_outputs:
             base = _pair_base(problem, i, k)
-            if isinstance(analytic[k], BackwardFailure):
+            projected = analytic[k]
+            if isinstance(projected, BackwardFailure):
                 if opts.locate and _fits(problem, i, k):
                     pairs.append(_full_pair(problem, ana, numeric, i, k, opts, FAST_FLAGGED))
                 else:
                     pairs.append(PairResult(**base, passed=False, mode="fast", n_checked=1,
                                             n_failed=1, max_abs_error=np.inf,
-                                            max_rel_error=np.inf, note=str(analytic[k])))
+                                            max_rel_error=np.inf, note=str(projected)))
                 continue
-            a_val, n_val = analytic[k][i], float(central[k][0])
+            a_val, n_val = projected[i], float(central[k][0])
             err, rel, failed, kinked, _ = compare_entries(
                 np.array([[a_val]]), np.array([[n_val]]),
                 {(0, 0): kinks[k][0]} if 0 in kinks[k] else {}, opts)

@@ -257,6 +257,15 @@ def jacobian_columns(problem: Problem, i: int, eps: float, y0: list | None = Non
     return jac, kinks
 
 
+def scalar_gradient(problem: Problem, i: int, eps: float) -> np.ndarray:
+    """d(output 0)/d(input i) by central differences, shaped like input ``i``, for a
+    single-element floating output 0 (the callers check that first)."""
+    column = jacobian_columns(problem, i, eps)[0][0]
+    if column is None:
+        raise ValueError(f"{problem.where}: {problem.output_name(0)} has no derivative")
+    return column.reshape(problem.base[i].shape)
+
+
 # ---- public -------------------------------------------------------------------------------
 def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     """The Jacobian of ``f`` at ``inputs`` by central differences in float64.
@@ -311,8 +320,5 @@ def numerical_grad(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
                 f"{shapes}; use numerical_jacobian for other outputs"
             )
         for i in problem.diff:
-            jac, _ = jacobian_columns(problem, i, eps)
-            column = jac[0]
-            assert column is not None  # output 0 is floating: checked above
-            grads[i] = column.reshape(problem.base[i].shape)
+            grads[i] = scalar_gradient(problem, i, eps)
     return grads[0] if problem.single_input else tuple(grads)

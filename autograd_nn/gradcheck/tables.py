@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..tensor import Tensor
 from .analytical import Analytical, forward
-from .numerical import check_eps, jacobian_columns
+from .numerical import check_eps, scalar_gradient
 from .problem import Problem, _floating_or_none
 from .trust import input_verdicts, low_precision_outputs, mutated_inputs, output_drift
 
@@ -27,10 +28,12 @@ def format_table(headers: list[str], rows: list[list[str]], left: int = 1) -> st
     return "\n".join(lines)
 
 
-def _array(x: Any) -> np.ndarray | None:
-    if x is None:
-        return None
+def _float64(x: ArrayLike | Tensor) -> np.ndarray:
     return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+
+
+def _array(x: ArrayLike | Tensor | None) -> np.ndarray | None:
+    return None if x is None else _float64(x)
 
 
 def difference(a: np.ndarray, ref: np.ndarray, rtol: float, atol: float,
@@ -250,7 +253,7 @@ def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: boo
         if need_fd:
             for i, n in enumerate(names):
                 fd[n] = (np.full(problem.base[i].shape, np.nan) if drift else
-                         jacobian_columns(problem, i, eps)[0][0].reshape(problem.base[i].shape))
+                         scalar_gradient(problem, i, eps))
     return grads, fd, reasons
 
 
@@ -280,19 +283,27 @@ def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Any,
     if missing:
         raise ValueError(f"check_three_way: hand-derived gradients missing for {missing}")
     need_engine, need_fd = engine is None, numerical is None
-    if (need_engine or need_fd) and loss_fn is None:
-        raise ValueError("check_three_way: give loss_fn, or both engine= and numerical=")
-    got_e, got_fd, reasons = _engine_and_fd(
-        loss_fn, dict(params), eps, need_engine, need_fd, allow_unused) if (
-        need_engine or need_fd) else ({}, {}, [])
-    eng = {n: _array(engine[n]) for n in names} if engine is not None else got_e
-    num = {n: _array(numerical[n]) for n in names} if numerical is not None else got_fd
-    hnd = {n: _array(hand[n]) for n in names}
+    given = {"hand": hand, "engine": engine or {}, "numerical": numerical or {}}
+    nones = [f"{side}[{n!r}]" for side, grads in given.items() for n in names
+             if n in grads and grads[n] is None]
+    if nones:
+        raise TypeError(f"check_three_way: gradients must be arrays, got None for {nones}")
+    if need_engine or need_fd:
+        if loss_fn is None:
+            raise ValueError("check_three_way: give loss_fn, or both engine= and numerical=")
+        got_e, got_fd, reasons = _engine_and_fd(loss_fn, dict(params), eps, need_engine,
+                                                need_fd, allow_unused)
+    else:
+        got_e, got_fd, reasons = {}, {}, []
+    eng = {n: _float64(engine[n]) for n in names} if engine is not None else got_e
+    num = {n: _float64(numerical[n]) for n in names} if numerical is not None else got_fd
+    hnd = {n: _float64(hand[n]) for n in names}
     rows = []
+    inf = np.inf
     for n in names:
         e, h, d = eng[n], hnd[n], num[n]
         if not (e.shape == h.shape == d.shape):
-            rows.append(ThreeWayRow(n, e.shape, *([np.inf] * 6), False))
+            rows.append(ThreeWayRow(n, e.shape, inf, inf, inf, inf, inf, inf, False))
             continue
         eh = difference(e, h, rtol, atol)
         ef = difference(e, d, fd_rtol, fd_atol, finite=True)
