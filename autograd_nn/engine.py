@@ -353,7 +353,7 @@ def _fit(fn: Function, p: Tensor, gi: Any, mode: PlainPass) -> Grad:
 
 
 def reduce_to(g: Any, shape: tuple[int, ...], xp: Any, op: str,
-              index: int | Callable[[], int]) -> Any:
+              index: int | str | Callable[[], int]) -> Any:
     """Sum a gradient over the axes along which its operand was broadcast (a new array).
     ``index`` names the operand in errors (a callable giving it is accepted)."""
     gshape = g.shape

@@ -197,16 +197,17 @@ class _Generator:
         value = np.ones(np.shape(out.value), np.asarray(out.value).dtype)
         self.seed = Sym(self.bwd, value, hint="g_" + (out.name or "out"))
         grads: dict = {out: self.seed}
-        ready, found, owned = [out], {}, set()
+        ready, found, owned = [out], {}, set[int]()
         while ready:
             t = ready.pop()
             g = grads.pop(t)
             self._name_grad(g, t)
             n = node_of(t)
-            if n is None:
+            needs = None if n is None else n.needs  # node_of gives only nodes with needs
+            if n is None or needs is None:
                 found[t] = g
                 continue
-            for p, need, gi in zip(n.operands, n.needs, self._rule_grads(n, g)):
+            for p, need, gi in zip(n.operands, needs, self._rule_grads(n, needs, g)):
                 if not need:
                     continue
                 if gi is not None:
@@ -250,33 +251,33 @@ class _Generator:
             gi = gi.astype(data.dtype)
         return gi
 
-    def _rule_grads(self, n: Node, g: Sym) -> tuple:
+    def _rule_grads(self, n: Node, needs: tuple[bool, ...], g: Sym) -> tuple:
         kind, ctx = self.ctxs[id(n)]
         bwd = self.bwd
         bwd.comment(*_describe(n, self.env))
         if kind == "rule":
-            ctx.needs_input_grad = n.needs
+            ctx.needs_input_grad = needs
             ctx.xp = XP
             mark = bwd.mark()
             try:
                 out = interpretable(n.cls.backward)(ctx, g)
                 out = _as_tuple(out)
-                if len(out) != len(n.needs):
+                if len(out) != len(needs):
                     raise TypeError("wrong number of gradients")
                 return out
             except Exception:
                 bwd.undo(mark)
             saved = ctx.saved_tensors
             attrs = {k: v for k, v in vars(ctx).items() if k not in _CTX_OWN}
-            real = make_ctx(n.cls, n.needs, values(saved), **values(attrs))
-            ctx_sym = bwd.expr(real, (f"_make_ctx({self.consts.ref(n.cls)}, {n.needs!r}, ",
+            real = make_ctx(n.cls, needs, values(saved), **values(attrs))
+            ctx_sym = bwd.expr(real, (f"_make_ctx({self.consts.ref(n.cls)}, {needs!r}, ",
                                       *call_args((saved,), attrs), ")"), hint="_ctx")
         else:
             ctx_sym = ctx
-            ctx_sym.value.needs_input_grad = n.needs
+            ctx_sym.value.needs_input_grad = needs
         self.fallbacks.append(n.label + ".backward")
-        result = run_backward(ctx_sym.value, n.needs, g.value)
-        b = bwd.expr(result, ("_run_backward(", ctx_sym, f", {n.needs!r}, ", g, ")"), hint="_b")
+        result = run_backward(ctx_sym.value, needs, g.value)
+        b = bwd.expr(result, ("_run_backward(", ctx_sym, f", {needs!r}, ", g, ")"), hint="_b")
         return tuple(None if r is None else bwd.expr(r, (b, f"[{i}]"))
                      for i, r in enumerate(result))
 
@@ -288,15 +289,15 @@ class _Generator:
         _name_all(self.params + seed, self.fwd.lines, self.bwd.lines, [[out_sym]])
         c = self.consts
         text = lambda parts: "".join(render_part(p, c) for p in parts)  # noqa: E731
-        src = [f"# {title}", f"def forward({', '.join(p.name for p in self.params)}):"]
+        src = [f"# {title}", f"def forward({', '.join(p.ident for p in self.params)}):"]
         src += ["    " + text(line) for line in self.fwd.lines]
-        src.append(f"    return {out_sym.name}, ({''.join(s.name + ', ' for s in saved)})")
+        src.append(f"    return {out_sym.ident}, ({''.join(s.ident + ', ' for s in saved)})")
         if out.requires_grad:
             results = [grads.get(v) for v in self.region]
             src.append("")
-            src.append(f"def backward({''.join(s.name + ', ' for s in saved)}{self.seed.name}):")
+            src.append(f"def backward({''.join(s.ident + ', ' for s in saved)}{self.seed.ident}):")
             src += ["    " + text(line) for line in self.bwd.lines]
-            rets = ", ".join("None" if r is None else r.name for r in results)
+            rets = ", ".join("None" if r is None else r.ident for r in results)
             src.append(f"    return ({rets}{',' if len(results) == 1 else ''})")
         source = "\n".join(src) + "\n"
         filename = f"<compiled {next(_programs)}: {title}>"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .symbolic import Recorder
 
 
 class Constants:
     """Objects the generated code refers to by name (arrays, functions, classes, contexts)."""
+
+    active: Recorder  # where lines go now: set by each Recorder made on these constants
 
     def __init__(self) -> None:
         self.names: dict[int, str] = {}
@@ -33,17 +38,24 @@ def literal(x: Any, consts: Constants | None = None) -> str | None:
     if isinstance(x, (np.generic, np.dtype, type)):
         return _numpy_literal(x)
     if isinstance(x, slice):
-        inner = [literal(v) for v in (x.start, x.stop, x.step)]
-        return None if None in inner else f"slice({', '.join(inner)})"  # type: ignore[arg-type]
+        inner = _literals([x.start, x.stop, x.step])
+        return None if inner is None else f"slice({', '.join(inner)})"
     if isinstance(x, (tuple, list)):
-        inner = [literal(v) for v in x]
-        if None in inner:
+        items = _literals(x)
+        if items is None:
             return None
-        body = ", ".join(inner)  # type: ignore[arg-type]
+        body = ", ".join(items)
         if isinstance(x, list):
             return f"[{body}]"
         return f"({body},)" if len(x) == 1 else f"({body})"
     return None
+
+
+def _literals(xs: tuple | list) -> list[str] | None:
+    """The literals of all of ``xs``, or None when one of them has none."""
+    inner = [literal(v) for v in xs]
+    texts = [t for t in inner if t is not None]
+    return texts if len(texts) == len(inner) else None
 
 
 def _numpy_literal(x: Any) -> str | None:

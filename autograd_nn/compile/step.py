@@ -112,7 +112,9 @@ def patches() -> list[tuple[Any, str, Any]]:
 
 
 def _subclasses(cls: type) -> list[type]:
-    found, stack = [], [cls]
+    found: list[type] = []
+    stack: list[type] = [cls]
+    sub: type
     while stack:
         for sub in stack.pop().__subclasses__():
             found.append(sub)
@@ -188,5 +190,7 @@ class StepPlan:
 def deliver(t: Tensor, g: np.ndarray, store: engine.GradientStore) -> None:
     """What the engine does with a leaf's gradient: its hooks, then ``.grad`` accumulation."""
     if t._hooks:
-        g = engine.run_hooks(t, g, engine.PlainPass(anomaly=False))
+        hooked = engine.run_hooks(t, g, engine.PlainPass(anomaly=False))
+        assert isinstance(hooked, np.ndarray)  # a plain pass's hooks give back arrays
+        g = hooked
     store.deliver(t, g)

@@ -48,7 +48,15 @@ class Sym:
     __hash__ = object.__hash__  # identity (== is elementwise)
 
     def __init__(self, rec: Recorder, value: Any, hint: str = "t") -> None:
-        self.rec, self.value, self.name, self.hint = rec, value, None, hint
+        self.rec, self.value, self.hint = rec, value, hint
+        self.name: str | None = None  # given when the code is rendered
+
+    @property
+    def ident(self) -> str:
+        """The variable name, given by the code generator before the code is rendered."""
+        if self.name is None:
+            raise RuntimeError(f"{self!r} is rendered before it was given a name")
+        return self.name
 
     # ---- static properties (part of the signature) ------------------------------------------
     @property
@@ -79,7 +87,7 @@ class Sym:
         raise Untraceable("a rule read an array's value")
 
     __bool__ = __float__ = __int__ = __index__ = __complex__ = __iter__ = _read
-    item = tolist = tobytes = __array__ = _read  # type: ignore[assignment]
+    item = tolist = tobytes = __array__ = _read
 
     def __repr__(self) -> str:
         return f"<Sym {self.name or self.hint} {self.shape} {self.dtype}>"
@@ -243,7 +251,7 @@ class Recorder:
     def constant_sym(self, value: Any, hint: str = "_c") -> Sym:
         return self.expr(value, (self.consts.ref(value),), hint=hint)
 
-    def ufunc(self, ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+    def ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
         out = kwargs.pop("out", None)
         if out is not None:
             out = out[0] if isinstance(out, tuple) and len(out) == 1 else out
@@ -279,7 +287,7 @@ def render_part(p: Any, consts: Constants) -> str:
     if isinstance(p, Quoted):
         return repr(p.text)
     if isinstance(p, Sym):
-        return p.name
+        return p.ident
     if isinstance(p, (tuple, list)) and any(isinstance(e, Sym) for e in p):
         inner = ", ".join(render_part(e, consts) for e in p)
         if isinstance(p, list):

@@ -11,6 +11,7 @@ the condition and traces again when it changes) or refuse with the user's file a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -184,7 +185,7 @@ def user_site() -> str:
     from pathlib import Path
 
     pkg = str(Path(__file__).resolve().parent.parent)
-    f = sys._getframe(1)
+    f: FrameType | None = sys._getframe(1)
     while f is not None:
         name = f.f_code.co_filename
         if not str(Path(name).resolve()).startswith(pkg) and "<compiled" not in name:
