@@ -201,6 +201,7 @@ def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_g
         op.outputs.append(e)
         e.op = op
         for a in fn.inputs:
+            ae: TensorEntry | ConstEntry | None
             if isinstance(a, Tensor):
                 ae = by_id.get(id(a))
                 if ae is None:

@@ -26,15 +26,16 @@ def _graphviz() -> Any:
     return graphviz
 
 
-_CLASSES: list[type] = []
+_CLASSES: list[tuple[type, type[RuntimeError]]] = []  # (Digraph, DotNotFound) once made
 
 
 # C901 exception: builds two classes lazily (graphviz imported on first use); viz owns it
-def _classes() -> tuple[type, type]:  # noqa: C901
+def _classes() -> tuple[type, type[RuntimeError]]:  # noqa: C901
     """(Digraph, DotNotFound), made on first use so graphviz is imported lazily."""
     if _CLASSES:
-        return _CLASSES[0], _CLASSES[1]
-    graphviz = _graphviz()
+        return _CLASSES[0]
+    _graphviz()  # the install hint when the package is missing
+    import graphviz  # bound as a module so its classes can be subclassed (it has no stubs)
 
     class DotNotFound(graphviz.ExecutableNotFound):
         """graphviz's ``dot`` is missing; the message says how to install it."""
@@ -71,7 +72,7 @@ def _classes() -> tuple[type, type]:  # noqa: C901
                 return {"text/plain": missing_dot_text(self.source)}
 
     Digraph.__module__ = DotNotFound.__module__ = __name__
-    _CLASSES.extend((Digraph, DotNotFound))
+    _CLASSES.append((Digraph, DotNotFound))
     return Digraph, DotNotFound
 
 

@@ -276,9 +276,9 @@ class BackwardTrace:
                 rows.append(first + ("(leaf)", "", "", ""))
                 continue
             sent_rows = [
-                (s.operands[i], s.local[i].rule if s.local[i] else "",
-                 cell(s.local[i].value) if s.local[i] else "", cell(s.sent[i]))
-                for i in range(len(s.operands)) if s.local[i] is not None or s.sent[i] is not None
+                (name, local.rule if local else "", cell(local.value) if local else "", cell(sent))
+                for name, local, sent in zip(s.operands, s.local, s.sent, strict=True)
+                if local is not None or sent is not None
             ]
             for k, r in enumerate(sent_rows or [("", "", "", "")]):
                 rows.append((first if k == 0 else ("", "", "", "")) + r)
