@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -23,12 +23,21 @@ from ..train import progress_bar
 TOLERANCE = 1e-10  # the largest relative engine-vs-hand gradient difference allowed
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = 1 / (1 + e^(-z)), written out as the reference networks do (plain numpy)."""
+@overload
+def sigmoid(z: float) -> float: ...
+@overload
+def sigmoid(z: np.ndarray) -> np.ndarray: ...
+def sigmoid(z: float | np.ndarray) -> float | np.ndarray:
+    """σ(z) = 1 / (1 + e^(-z)), written out as the reference networks do (plain numpy); a
+    float (R4's scalars) gives a float (numpy's float64)."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def sigmoid_prime(z: np.ndarray) -> np.ndarray:
+@overload
+def sigmoid_prime(z: float) -> float: ...
+@overload
+def sigmoid_prime(z: np.ndarray) -> np.ndarray: ...
+def sigmoid_prime(z: float | np.ndarray) -> float | np.ndarray:
     """σ'(z) = σ(z)(1 - σ(z)) (the same number as e^(-z)/(1+e^(-z))² up to rounding)."""
     s = sigmoid(z)
     return s * (1 - s)
