@@ -6,8 +6,8 @@ the function transform (transforms.py), which differentiates a Python function.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -15,10 +15,16 @@ from .engine import Grad, run_backward
 from .links import connect_backward
 from .tensor import Tensor, to_array
 
+if TYPE_CHECKING:
+    from .types import TensorLike
+
 Tensors = Tensor | Sequence[Tensor]
+#: the gradients given for the outputs: one (for a single output), or one per output (None: the
+#: output has one element and its gradient is 1)
+GradOutputs: TypeAlias = "TensorLike | Sequence[TensorLike | None] | None"
 
 
-def backward(tensors: Tensors, grad_tensors: Any = None, retain_graph: bool | None = None,
+def backward(tensors: Tensors, grad_tensors: GradOutputs = None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
     """Accumulate the gradients of one or several outputs into the leaves, in one pass.
 
@@ -35,7 +41,7 @@ def backward(tensors: Tensors, grad_tensors: Any = None, retain_graph: bool | No
 def grad(
     outputs: Tensors,
     inputs: Tensors,
-    grad_outputs: Any = None,
+    grad_outputs: GradOutputs = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool = False,
@@ -44,10 +50,11 @@ def grad(
     (like ``torch.autograd.grad``). With ``create_graph=True`` they carry a graph of their own;
     an input the outputs do not depend on is an error unless ``allow_unused`` (then None)."""
     outs = _tensors("grad", outputs)
-    ins: list[Tensor] = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]  # type: ignore[list-item]
-    for i, x in enumerate(ins):
-        if not isinstance(x, Tensor) or not x.requires_grad:
-            raise ValueError(f"grad: input {i} is not a Tensor that requires grad")
+    given = _as_list(inputs)
+    ins = [x for x in given if isinstance(x, Tensor) and x.requires_grad]
+    if len(ins) != len(given):
+        i = next(i for i, x in enumerate(given) if not (isinstance(x, Tensor) and x.requires_grad))
+        raise ValueError(f"grad: input {i} is not a Tensor that requires grad")
     gouts = _per_output(outputs, grad_outputs, len(outs), "grad", "grad_outputs")
     seeds = [seed_for(o, g, create_graph, "grad") for o, g in zip(outs, gouts)]
     retain = create_graph if retain_graph is None else retain_graph
@@ -55,22 +62,31 @@ def grad(
     return tuple(_returned(i, x, g, allow_unused) for i, (x, g) in enumerate(zip(ins, found)))
 
 
+def _as_list(tensors: Tensors) -> list[object]:
+    """A list or tuple as a list; anything else as the one item of a list."""
+    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+
+
 def _tensors(where: str, tensors: Tensors) -> list[Tensor]:
-    outs: list[Any] = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
-    for i, o in enumerate(outs):
+    given = _as_list(tensors)
+    for i, o in enumerate(given):
         if not isinstance(o, Tensor):
             raise TypeError(f"{where}: output {i} is a {type(o).__name__}, not a Tensor")
-    return outs
+    return [o for o in given if isinstance(o, Tensor)]
 
 
-def _per_output(outputs: Tensors, given: Any, n: int, where: str, what: str) -> list[Any]:
-    """The gradient given for each output (None where none was)."""
+def _per_output(outputs: Tensors, given: GradOutputs, n: int, where: str,
+                what: str) -> list[Any]:
+    """The gradient given for each output (None where none was), each checked by `seed_for`."""
     if isinstance(outputs, Tensor):
-        gs = [given]
+        gs: list[Any] = [given]
     elif given is None:
         gs = [None] * n
-    else:
+    elif isinstance(given, Iterable):
         gs = list(given)
+    else:
+        raise TypeError(f"{where}: {n} outputs need a sequence of {n} {what}, got a "
+                        f"{type(given).__name__}")
     if len(gs) != n:
         raise ValueError(f"{where}: {n} outputs but {len(gs)} {what}")
     return gs
@@ -89,7 +105,7 @@ def _returned(i: int, x: Tensor, g: Grad | None, allow_unused: bool) -> Tensor |
     return Tensor._from_op(np.array(g) if g.base is not None else g, None)
 
 
-def seed_for(out: Tensor, grad: Any, create_graph: bool, where: str) -> Any:
+def seed_for(out: Tensor, grad: TensorLike | None, create_graph: bool, where: str) -> Grad:
     """The starting gradient for a backward pass from ``out``, checked against it."""
     if not out._requires_grad:
         raise RuntimeError(f"{where}: the output does not require grad, so it has no graph")

@@ -40,7 +40,7 @@ NUMPY_CUTS_GRAPH = (
 _HOOK_KEYS = itertools.count()
 
 
-def to_array(data: Any, dtype: DTypeLike | None) -> np.ndarray:
+def to_array(data: TensorLike, dtype: DTypeLike | None) -> np.ndarray:
     if isinstance(data, Tensor):
         arr = np.array(data._data, dtype=dtype)
     elif isinstance(data, np.ndarray):
@@ -96,8 +96,8 @@ class Tensor(TensorMethods):
     _hooks: dict[int, Callable[[Tensor], Tensor | None]] | None = None
     _versions: VersionCounter | None = None  # shared with the views of the same data
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None,
-                 name: str | None = None) -> None:
+    def __init__(self, data: TensorLike, requires_grad: bool = False,
+                 dtype: DTypeLike | None = None, name: str | None = None) -> None:
         requires_grad = as_flag("Tensor: requires_grad", requires_grad)
         self._data = to_array(data, dtype)
         self._requires_grad = False
@@ -123,7 +123,7 @@ class Tensor(TensorMethods):
         return self._data
 
     @data.setter
-    def data(self, value: Any) -> None:
+    def data(self, value: TensorLike) -> None:
         arr = value if isinstance(value, np.ndarray) else to_array(value, None)
         if arr.dtype.kind not in _ALLOWED_KINDS:
             raise TypeError(f"data: unsupported dtype {arr.dtype}")
@@ -209,37 +209,37 @@ class Tensor(TensorMethods):
     def __pos__(self) -> Tensor:
         return self
 
-    def __lt__(self, other: Any) -> Tensor:
+    def __lt__(self, other: TensorLike) -> Tensor:
         return _compare(np.less, self, other)
 
-    def __le__(self, other: Any) -> Tensor:
+    def __le__(self, other: TensorLike) -> Tensor:
         return _compare(np.less_equal, self, other)
 
-    def __gt__(self, other: Any) -> Tensor:
+    def __gt__(self, other: TensorLike) -> Tensor:
         return _compare(np.greater, self, other)
 
-    def __ge__(self, other: Any) -> Tensor:
+    def __ge__(self, other: TensorLike) -> Tensor:
         return _compare(np.greater_equal, self, other)
 
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return _compare(np.equal, self, other)
 
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, other)
 
-    def __and__(self, other: Any) -> Tensor:
+    def __and__(self, other: TensorLike) -> Tensor:
         return _compare(np.bitwise_and, self, other)
 
-    def __rand__(self, other: Any) -> Tensor:
+    def __rand__(self, other: TensorLike) -> Tensor:
         return _compare(np.bitwise_and, other, self)
 
-    def __or__(self, other: Any) -> Tensor:
+    def __or__(self, other: TensorLike) -> Tensor:
         return _compare(np.bitwise_or, self, other)
 
-    def __ror__(self, other: Any) -> Tensor:
+    def __ror__(self, other: TensorLike) -> Tensor:
         return _compare(np.bitwise_or, other, self)
 
-    def __xor__(self, other: Any) -> Tensor:
+    def __xor__(self, other: TensorLike) -> Tensor:
         return _compare(np.bitwise_xor, self, other)
 
     def __invert__(self) -> Tensor:
@@ -266,13 +266,13 @@ class Tensor(TensorMethods):
         """The data as an ndarray (shared)."""
         return self._data
 
-    def item(self) -> Any:
+    def item(self) -> bool | int | float:
         return self._data.item()
 
     def tolist(self) -> Any:
         return self._data.tolist()
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         """numpy's conversion (``np.asarray(t)``, ``np.array([t, u])``, ``np.r_[t]``): refused for
         a tensor that requires grad, since the array numpy builds from it has no graph."""
         if self._requires_grad:
@@ -340,7 +340,7 @@ class Tensor(TensorMethods):
         self._hooks[key] = hook
         return RemovableHandle(self._hooks, key)
 
-    def backward(self, grad: Any = None, retain_graph: bool | None = None,
+    def backward(self, grad: TensorLike | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode).
 
@@ -356,7 +356,7 @@ class Tensor(TensorMethods):
         LINKS.backward(self, grad, retain_graph, create_graph)  # autograd.backward()
 
     # ---- in-place changes -------------------------------------------------------------------
-    def _check_inplace(self, op: str, other: Any = None) -> None:
+    def _check_inplace(self, op: str, other: TensorLike | None = None) -> None:
         other_rg = isinstance(other, Tensor) and other._requires_grad
         if LOCAL.mode.grad_enabled and (self._requires_grad or other_rg):
             raise RuntimeError(
@@ -365,7 +365,8 @@ class Tensor(TensorMethods):
                 "the operation out of place (x = x + y)."
             )
 
-    def _inplace(self, op: str, ufunc: Any, other: Any, checked: bool = False) -> Tensor:
+    def _inplace(self, op: str, ufunc: np.ufunc, other: TensorLike, checked: bool = False
+                 ) -> Tensor:
         if not checked:
             self._check_inplace(op, other)
         value = other._data if isinstance(other, Tensor) else other
@@ -376,7 +377,8 @@ class Tensor(TensorMethods):
         self._bump_version()
         return self
 
-    def _augmented(self, op: str, ufunc: Any, other: Any, fallback: Callable) -> Tensor:
+    def _augmented(self, op: str, ufunc: np.ufunc, other: TensorLike,
+                   fallback: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
         other_rg = isinstance(other, Tensor) and other._requires_grad
         if LOCAL.mode.grad_enabled and (self._requires_grad or other_rg):
             if self.grad_fn is None and self._requires_grad:
@@ -396,22 +398,22 @@ class Tensor(TensorMethods):
     def __itruediv__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self._augmented("/=", np.divide, other, operator.truediv)
 
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+    def add_(self, other: TensorLike, alpha: float = 1.0) -> Tensor:
         """In place ``self += alpha * other``."""
         if alpha != 1.0:
             other = (other._data if isinstance(other, Tensor) else np.asarray(other)) * alpha
         return self._inplace("add_", np.add, other)
 
-    def sub_(self, other: Any) -> Tensor:
+    def sub_(self, other: TensorLike) -> Tensor:
         return self._inplace("sub_", np.subtract, other)
 
-    def mul_(self, other: Any) -> Tensor:
+    def mul_(self, other: TensorLike) -> Tensor:
         return self._inplace("mul_", np.multiply, other)
 
-    def div_(self, other: Any) -> Tensor:
+    def div_(self, other: TensorLike) -> Tensor:
         return self._inplace("div_", np.divide, other)
 
-    def copy_(self, src: Any) -> Tensor:
+    def copy_(self, src: TensorLike) -> Tensor:
         """Copy ``src`` (broadcast to this shape) into this tensor's data."""
         self._check_inplace("copy_", src)
         value = src._data if isinstance(src, Tensor) else src
@@ -428,7 +430,7 @@ class Tensor(TensorMethods):
     def zero_(self) -> Tensor:
         return self.copy_(0)
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
         self._check_inplace("item assignment", value)
         value = value._data if isinstance(value, Tensor) else value
         try:
