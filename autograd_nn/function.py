@@ -36,7 +36,10 @@ from .registry import PLAIN
 from .versions import MUTATIONS
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from .tensor import Tensor
+    from .types import TensorLike
 
 _BAD_KINDS = "OSUVMmc"  # object, str, bytes, void, datetime, timedelta, complex
 
@@ -98,7 +101,7 @@ class Function:
         )
 
     @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+    def apply(cls, *args: TensorLike, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
         mode = LOCAL.mode
         if mode.tracer is not None:  # ag.compile is tracing: it runs the op and records it
@@ -253,12 +256,12 @@ def data_of(a: Any) -> Any:
     return a._data if isinstance(a, LINKS.tensor) else a
 
 
-def as_tensor(a: Any) -> Tensor:
+def as_tensor(a: TensorLike) -> Tensor:
     """``a`` if it is a Tensor, else a new leaf holding a copy of it (``Tensor(a)``)."""
     return a if isinstance(a, LINKS.tensor) else LINKS.tensor(a)
 
 
-def constant(a: Any) -> Tensor:
+def constant(a: ArrayLike) -> Tensor:
     """A Tensor outside the graph holding ``a`` (an array, not copied, or a number)."""
     return LINKS.tensor._from_op(np.asarray(a), None)
 
@@ -275,7 +278,7 @@ def holds_graph(seq: Iterable[Any]) -> bool:
     return False
 
 
-def unwrap_operand(op: str, a: Any) -> Any:
+def unwrap_operand(op: str, a: TensorLike) -> Any:
     """An operand as its forward sees it: a Tensor's array; Python numbers and checked arrays
     unchanged; anything else converted by numpy, refused when it is not numeric."""
     if isinstance(a, LINKS.tensor):
@@ -293,7 +296,7 @@ def unwrap_operand(op: str, a: Any) -> Any:
     return _converted_operand(op, a)
 
 
-def _converted_operand(op: str, a: Any) -> np.ndarray:
+def _converted_operand(op: str, a: ArrayLike) -> np.ndarray:
     if isinstance(a, (list, tuple)) and holds_graph(a):
         raise TypeError(f"{op}: a list of Tensors that require grad is not an operand (numpy "
                         "would drop their graph); combine them with stack()")
