@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "docs" / "notebooks").glob("*.ipynb"))
 # notebook -> how many cells must display a graph as image/svg+xml
 GRAPHS = {"first_gradient_check": 1, "r1_three_layer_sigmoid": 1, "r2_two_layer_xor": 1,
-          "r3_study_sleep_score": 1, "r4_neurons_with_biases": 1, "r5_iris_no_biases": 1}
+          "r3_study_sleep_score": 1, "r4_neurons_with_biases": 1, "r5_iris_no_biases": 1,
+          "mlp_to_cnn": 1}
 
 
 def mime_types(cell):
