@@ -8,7 +8,7 @@ parameters, and a run's the largest over its steps. It must stay below `TOLERANC
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import nn
 from ..gradcheck import ThreeWayTable, check_three_way, compare_gradients
+from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from ..train import progress_bar
@@ -251,6 +252,89 @@ def format_rows(labels: Iterable[str], values: Iterable[Any], fmt: str = "{:.6f}
     width = max((len(s) for s in labels), default=0)
     return [f"{s.ljust(width)}  {fmt.format(v) if not isinstance(v, str) else v}"
             for s, v in zip(labels, values)]
+
+
+@dataclass
+class SideBySideRun:
+    """What one side-by-side training run logged: per step the engine-vs-hand gradient
+    difference, the hand run's reported loss and the engine run's; the three-way table of the
+    first step (None when not checked)."""
+
+    diffs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    engine_losses: list[float] = field(default_factory=list)
+    three_way: ThreeWayTable | None = None
+
+
+def run_side_by_side(steps: int, hand_step: Callable[[], tuple[float, Mapping[str, Any]]],
+                     engine_loss: Callable[[], Tensor], opt: Any,
+                     params: Mapping[str, Tensor], check_fd: bool, bar: Progress,
+                     engine_reported: Callable[[Tensor], float] | None = None
+                     ) -> SideBySideRun:
+    """The loop the full-batch networks (R1, R2, R3, R5) share. Each step ``hand_step()``
+    runs the network's own hand-derived pass and update and returns ``(reported loss,
+    ∂L/∂W)``; the engine's gradient of ``engine_loss()`` is compared with that ∂L/∂W (and, at
+    step 1 with ``check_fd``, both with finite differences), logged, and ``opt`` steps.
+    ``engine_reported(loss)`` gives the engine run's reported loss (default ``loss.item()``)."""
+    run = SideBySideRun()
+    try:
+        for step in range(1, steps + 1):
+            hand_loss, hand_grads = hand_step()
+            loss, diff, table = engine_step(opt, engine_loss, params, hand_grads,
+                                            step == 1 and check_fd)
+            if table is not None:
+                run.three_way = table
+            run.diffs.append(diff)
+            run.losses.append(hand_loss)
+            run.engine_losses.append(loss.item() if engine_reported is None
+                                     else engine_reported(loss))
+            opt.step()
+            bar.update(hand_loss)
+    finally:
+        bar.close()
+    return run
+
+
+def final_engine_state(model: nn.Module, X: Tensor, params: Mapping[str, Tensor]
+                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The trained engine model's predictions on ``X`` and its named final parameters."""
+    with no_grad():
+        predictions = model(X).numpy()
+    return predictions, {k: p.numpy() for k, p in params.items()}
+
+
+def truth_table_lines(X: np.ndarray, y: np.ndarray, pred_hand: np.ndarray,
+                      pred_engine: np.ndarray) -> list[str]:
+    """One line per truth-table row: its inputs, its label, both runs' predictions."""
+    labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
+    return format_rows(labels, [f"hand {h:.6f}   engine {e:.6f}"
+                                for h, e in zip(pred_hand[:, 0], pred_engine[:, 0])])
+
+
+def seeded_legacy_weights(seed: int, draw: Callable[..., np.ndarray],
+                          shapes: Mapping[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+    """``np.random.seed(seed)``, then each named weight drawn in order with ``draw(*shape)``
+    (``np.random.rand`` or ``np.random.randn``), as the legacy-numpy recipes write it."""
+    np.random.seed(seed)
+    return {name: draw(*shape) for name, shape in shapes.items()}
+
+
+def sigmoid_layers(X: np.ndarray, W: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two sigmoid layers without biases (R2, R3): ``(σ(X@W1), σ(σ(X@W1)@W2))``."""
+    hidden = sigmoid(X @ W["W1"])
+    return hidden, sigmoid(hidden @ W["W2"])
+
+
+def add_updates(W: dict[str, np.ndarray], dW: Mapping[str, np.ndarray]) -> None:
+    """``W += dW`` per weight, in place (R2, R3: the updates already point downhill, lr 1)."""
+    for k in W:
+        W[k] += dW[k]
+
+
+def descend(W: dict[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> None:
+    """``W ← W - lr·∂L/∂W`` per weight, in place (R1, R5)."""
+    for k in W:
+        W[k] -= lr * grads[k]
 
 
 class TwoLayerSigmoid(nn.Module):

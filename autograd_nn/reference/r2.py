@@ -24,16 +24,18 @@ import numpy as np
 
 from .. import nn, optim
 from ..datasets import truth_table_r2
-from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from .common import (
     Progress,
     ReferenceReport,
     TwoLayerSigmoid,
-    engine_step,
-    format_rows,
-    sigmoid,
+    add_updates,
+    final_engine_state,
+    run_side_by_side,
+    seeded_legacy_weights,
+    sigmoid_layers,
+    truth_table_lines,
 )
 
 SEED = 1
@@ -43,17 +45,12 @@ ITERATIONS = 1500
 # ---- hand-derived (plain numpy, as specified) ---------------------------------------------------
 def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
     """``np.random.seed(seed)``, then ``W1 = rand(3,4)``, ``W2 = rand(4,1)``."""
-    np.random.seed(seed)
-    W1 = np.random.rand(3, 4)
-    W2 = np.random.rand(4, 1)
-    return {"W1": W1, "W2": W2}
+    return seeded_legacy_weights(seed, np.random.rand, {"W1": (3, 4), "W2": (4, 1)})
 
 
 def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """``(a1, ŷ)`` with ``a1 = σ(X@W1)``, ``ŷ = σ(a1@W2)``."""
-    a1 = sigmoid(X @ W["W1"])
-    yhat = sigmoid(a1 @ W["W2"])
-    return a1, yhat
+    return sigmoid_layers(X, W)
 
 
 def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
@@ -68,8 +65,7 @@ def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
 
 def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
     """``W1 += dW1``, ``W2 += dW2`` (learning rate 1)."""
-    for k in W:
-        W[k] += dW[k]
+    add_updates(W, dW)
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
@@ -103,46 +99,31 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     params = model.weights()
     opt = optim.SGD(model.parameters(), lr=1.0)
     Xt, yt = Tensor(X), Tensor(y)
-    diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(iterations, "R2", progress, unit="iter")
-    try:
-        for it in range(1, iterations + 1):
-            L_hand, dW = hand_updates(X, y, W)
-            grad_hand = {k: -v for k, v in dW.items()}  # dW = -∂L/∂W
-            L, diff, table = engine_step(opt, lambda: engine_loss(model, Xt, yt), params,
-                                         grad_hand, it == 1 and check_fd)
-            if table is not None:
-                three_way = table
-            diffs.append(diff)
-            losses.append(L_hand)
-            engine_losses.append(L.item())
-            hand_update(W, dW)
-            opt.step()
-            bar.update(L_hand)
-    finally:
-        bar.close()
-    with no_grad():
-        pred_engine = model(Xt).numpy()
+
+    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
+        L_hand, dW = hand_updates(X, y, W)
+        hand_update(W, dW)
+        return L_hand, {k: -v for k, v in dW.items()}  # dW = -∂L/∂W
+
+    run = run_side_by_side(iterations, hand_step, lambda: engine_loss(model, Xt, yt), opt,
+                           params, check_fd, Progress(iterations, "R2", progress, unit="iter"))
+    pred_engine, final_engine = final_engine_state(model, Xt, params)
     pred_hand = hand_forward(X, W)[1]
-    final_engine = {k: p.numpy() for k, p in params.items()}
-    steps = np.diff(np.asarray(losses))
+    steps = np.diff(np.asarray(run.losses))
     monotonic = bool(np.all(steps < 0))
-    labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
-    result_lines = format_rows(
-        labels, [f"hand {h:.6f}   engine {e:.6f}" for h, e in zip(pred_hand[:, 0],
-                                                                    pred_engine[:, 0])])
+    result_lines = truth_table_lines(X, y, pred_hand, pred_engine)
     result_lines.append("the loss decreased at every iteration" if monotonic else
                         f"the loss rose at {int(np.sum(steps >= 0))} iterations "
                         f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
     return ReferenceReport.from_run(
-        diffs, losses, engine_losses, log_every or max(1, iterations // 10),
+        run.diffs, run.losses, run.engine_losses, log_every or max(1, iterations // 10),
         hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R2",
         title="two-layer sigmoid network 3 -> 4 -> 1, no biases, uniform init, XOR",
         settings=[f"np.random.seed({seed}); W1, W2 = rand(3,4), rand(4,1)",
                   f"L = Σ (y - ŷ)², updates W += dW with dW = -∂L/∂W (lr 1), "
                   f"{iterations} iterations"],
-        three_way=three_way,
+        three_way=run.three_way,
         result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
                f"(labels {y[:, 0].astype(int).tolist()})",
         result_lines=result_lines,
