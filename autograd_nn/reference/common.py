@@ -154,6 +154,15 @@ class ReferenceReport:
                    max_param_diff=max_abs_difference(w_engine, w_hand), bitwise_equal=same,
                    **fields)
 
+    @classmethod
+    def from_side_by_side(cls, run: SideBySideRun, log_every: int | None,
+                          hand: tuple[Mapping[str, Any], Any],
+                          engine: tuple[Mapping[str, Any], Any], **fields: Any) -> ReferenceReport:
+        """`from_run` of a `run_side_by_side` run; ``log_every`` None logs about ten rows."""
+        return cls.from_run(run.diffs, run.losses, run.engine_losses,
+                            log_every or max(1, len(run.losses) // 10), hand=hand, engine=engine,
+                            three_way=run.three_way, **fields)
+
     @property
     def max_rel_diff(self) -> float:
         """The largest engine-vs-hand relative gradient difference over the whole run."""
@@ -317,6 +326,14 @@ def seeded_legacy_weights(seed: int, draw: Callable[..., np.ndarray],
     (``np.random.rand`` or ``np.random.randn``), as the legacy-numpy recipes write it."""
     np.random.seed(seed)
     return {name: draw(*shape) for name, shape in shapes.items()}
+
+
+def filled_from_legacy_seed(model: nn.Module, seed: int, distribution: str = "randn") -> Any:
+    """``model`` with its ``weights()`` filled in order from ``np.random.seed(seed)`` and
+    ``distribution`` ("randn" or "rand"), the draws of the legacy-numpy recipes."""
+    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed,
+                                   distribution=distribution)
+    return model
 
 
 def sigmoid_layers(X: np.ndarray, W: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

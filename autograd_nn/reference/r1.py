@@ -33,6 +33,7 @@ from .common import (
     Progress,
     ReferenceReport,
     descend,
+    filled_from_legacy_seed,
     final_engine_state,
     run_side_by_side,
     seeded_legacy_weights,
@@ -129,9 +130,7 @@ class R1Net(nn.Module):
 
 def engine_model(seed: int = SEED) -> R1Net:
     """`R1Net` initialised from numpy's legacy generator exactly as the spec's recipe."""
-    model = R1Net()
-    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed)
-    return model
+    return filled_from_legacy_seed(R1Net(), seed)
 
 
 def engine_cost(model: R1Net, X: Tensor, y: Tensor) -> Tensor:
@@ -196,14 +195,13 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
     pred_hand = hand_forward(X, W)["yhat"]
     result_lines = truth_table_lines(X, y, pred_hand, pred_engine)
     rounded = (pred_engine[:, 0] > 0.5).astype(int).tolist()
-    return ReferenceReport.from_run(
-        run.diffs, run.losses, run.engine_losses, log_every or max(1, epochs // 10),
+    return ReferenceReport.from_side_by_side(
+        run, log_every,
         hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R1",
         title="three-layer sigmoid network 3 -> 4 -> 5 -> 1, no biases, on a 4-row truth table",
         settings=[f"np.random.seed({seed}); W1, W2, W3 = randn(3,4), randn(4,5), randn(5,1)",
                   f"J = Σ ½(y - ŷ)², full-batch gradient descent, lr {lr:g}, {epochs} epochs"],
-        three_way=run.three_way,
         result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
                f"(labels {y[:, 0].astype(int).tolist()})",
         result_lines=result_lines + [f"read as 0/1: {rounded}"],

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn, optim
+from .. import optim
 from ..datasets import truth_table_r2
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -31,6 +31,7 @@ from .common import (
     ReferenceReport,
     TwoLayerSigmoid,
     add_updates,
+    filled_from_legacy_seed,
     final_engine_state,
     run_side_by_side,
     seeded_legacy_weights,
@@ -63,9 +64,7 @@ def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
     return float(np.sum((y - yhat) ** 2)), {"W1": dW1, "W2": dW2}
 
 
-def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
-    """``W1 += dW1``, ``W2 += dW2`` (learning rate 1)."""
-    add_updates(W, dW)
+hand_update = add_updates  # ``W1 += dW1``, ``W2 += dW2`` (learning rate 1).
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
@@ -76,10 +75,7 @@ def R2Net() -> TwoLayerSigmoid:
 
 def engine_model(seed: int = SEED) -> TwoLayerSigmoid:
     """`R2Net` filled from ``np.random.seed(seed)``, ``rand(3,4)``, ``rand(4,1)``."""
-    model = R2Net()
-    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed,
-                                   distribution="rand")
-    return model
+    return filled_from_legacy_seed(R2Net(), seed, "rand")
 
 
 def engine_loss(model: TwoLayerSigmoid, X: Tensor, y: Tensor) -> Tensor:
@@ -115,15 +111,14 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     result_lines.append("the loss decreased at every iteration" if monotonic else
                         f"the loss rose at {int(np.sum(steps >= 0))} iterations "
                         f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
-    return ReferenceReport.from_run(
-        run.diffs, run.losses, run.engine_losses, log_every or max(1, iterations // 10),
+    return ReferenceReport.from_side_by_side(
+        run, log_every,
         hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R2",
         title="two-layer sigmoid network 3 -> 4 -> 1, no biases, uniform init, XOR",
         settings=[f"np.random.seed({seed}); W1, W2 = rand(3,4), rand(4,1)",
                   f"L = Σ (y - ŷ)², updates W += dW with dW = -∂L/∂W (lr 1), "
                   f"{iterations} iterations"],
-        three_way=run.three_way,
         result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
                f"(labels {y[:, 0].astype(int).tolist()})",
         result_lines=result_lines,

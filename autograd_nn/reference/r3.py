@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn, optim
+from .. import optim
 from ..datasets import study_sleep_scores
 from ..mode import no_grad
 from ..nn import functional as F
@@ -35,6 +35,7 @@ from .common import (
     ReferenceReport,
     TwoLayerSigmoid,
     add_updates,
+    filled_from_legacy_seed,
     final_engine_state,
     format_rows,
     run_side_by_side,
@@ -76,9 +77,7 @@ def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
     return float(np.mean((y - o) ** 2)), {"W1": X.T @ h_delta, "W2": h.T @ o_delta}
 
 
-def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
-    """``W1 += Xᵀ@h_delta``, ``W2 += hᵀ@o_delta``."""
-    add_updates(W, dW)
+hand_update = add_updates  # ``W1 += Xᵀ@h_delta``, ``W2 += hᵀ@o_delta``.
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
@@ -89,9 +88,7 @@ def R3Net() -> TwoLayerSigmoid:
 
 def engine_model(seed: int = SEED) -> TwoLayerSigmoid:
     """`R3Net` filled from ``np.random.seed(seed)``, ``randn(2,3)``, ``randn(3,1)``."""
-    model = R3Net()
-    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed)
-    return model
+    return filled_from_legacy_seed(R3Net(), seed)
 
 
 def engine_objective(model: TwoLayerSigmoid, X: Tensor, y: Tensor) -> Tensor:
@@ -157,8 +154,8 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     result_lines.append(f"4 h studied, 8 h slept: scaled with the training maxima "
                         f"{x_max.tolist()} to {np.round(np.array(QUERY) / x_max, 4).tolist()}; "
                         f"hand {q_hand:.3f}, engine {q_engine:.3f}")
-    return ReferenceReport.from_run(
-        run.diffs, run.losses, run.engine_losses, log_every or max(1, iterations // 10),
+    return ReferenceReport.from_side_by_side(
+        run, log_every,
         hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R3",
         title="test score from hours studied and slept, 2 -> 3 -> 1 sigmoid, no biases",
@@ -166,7 +163,6 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
                   "X / X.max(axis=0), y / 100",
                   f"updates W += Xᵀ@delta (gradient descent on ½Σ(y-o)², lr 1), {iterations} "
                   "iterations; loss reported: mean((y-o)²)"],
-        three_way=run.three_way,
         result=f"predicted score for 4 h studied, 8 h slept: {q_engine:.2f}",
         result_lines=result_lines,
         epoch_label="iter",

@@ -203,8 +203,8 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
     ]
     if acc_test < 0.9:
         result_lines += _diagnosis(X, W, activation)
-    return ReferenceReport.from_run(
-        run.diffs, run.losses, run.engine_losses, log_every or max(1, iterations // 10),
+    return ReferenceReport.from_side_by_side(
+        run, log_every,
         hand=(W, hand_test), engine=(final_engine, out_test),
         name=f"R5-{activation}",
         title=f"Iris 5 -> {HIDDEN} -> 3 without biases, hidden {activation}, sigmoid output",
@@ -213,7 +213,6 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
                   f"(default_rng({seed}))",
                   f"C = mean((ŷ - y)²) over all outputs, hand δ scaled by 2/(N·K) = 2/{Y.size}; "
                   f"full batch, lr {lr:g}, {iterations} iterations"],
-        three_way=run.three_way,
         result=f"test accuracy {acc_test:.3f}",
         result_lines=result_lines,
         epoch_label="iter",
