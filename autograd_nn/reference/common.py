@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn
+from .. import nn, optim
 from ..gradcheck import ThreeWayTable, check_three_way, compare_gradients
 from ..mode import no_grad
 from ..nn import functional as F
@@ -304,12 +304,33 @@ def run_side_by_side(steps: int, hand_step: Callable[[], tuple[float, Mapping[st
     return run
 
 
-def final_engine_state(model: nn.Module, X: Tensor, params: Mapping[str, Tensor]
-                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The trained engine model's predictions on ``X`` and its named final parameters."""
+def run_adding_updates(iterations: int, data: tuple[np.ndarray, np.ndarray],
+                       W: dict[str, np.ndarray], hand_updates: Callable[..., Any],
+                       model: Any, engine_loss: Callable[[Any, Tensor, Tensor], Tensor],
+                       check_fd: bool, bar: Progress,
+                       engine_reported: Callable[[Tensor], float] | None = None
+                       ) -> SideBySideRun:
+    """`run_side_by_side` for R2 and R3, whose recipes add updates ``W += dW`` with
+    ``dW = -∂L/∂W`` (learning rate 1): ``hand_updates(X, y, W)`` gives ``(loss, dW)``, and the
+    engine takes SGD steps (lr 1) on ``engine_loss(model, X, y)``."""
+    X, y = data
+    Xt, yt = Tensor(X), Tensor(y)
+
+    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
+        loss, dW = hand_updates(X, y, W)
+        add_updates(W, dW)
+        return loss, {k: -v for k, v in dW.items()}  # the engine's gradient is -dW
+
+    return run_side_by_side(iterations, hand_step, lambda: engine_loss(model, Xt, yt),
+                            optim.SGD(model.parameters(), lr=1.0), model.weights(), check_fd,
+                            bar, engine_reported)
+
+
+def final_engine_state(model: Any, X: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The trained engine model's predictions on ``X`` and its final ``weights()``."""
     with no_grad():
-        predictions = model(X).numpy()
-    return predictions, {k: p.numpy() for k, p in params.items()}
+        predictions = model(Tensor(X)).numpy()
+    return predictions, {k: p.numpy() for k, p in model.weights().items()}
 
 
 def truth_table_lines(X: np.ndarray, y: np.ndarray, pred_hand: np.ndarray,

@@ -191,7 +191,7 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
 
     run = run_side_by_side(epochs, hand_step, lambda: engine_cost(model, Xt, yt), opt, params,
                            check_fd, Progress(epochs, "R1", progress, unit="epoch"))
-    pred_engine, final_engine = final_engine_state(model, Xt, params)
+    pred_engine, final_engine = final_engine_state(model, X)
     pred_hand = hand_forward(X, W)["yhat"]
     result_lines = truth_table_lines(X, y, pred_hand, pred_engine)
     rounded = (pred_engine[:, 0] > 0.5).astype(int).tolist()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import optim
 from ..datasets import truth_table_r2
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -30,10 +29,9 @@ from .common import (
     Progress,
     ReferenceReport,
     TwoLayerSigmoid,
-    add_updates,
     filled_from_legacy_seed,
     final_engine_state,
-    run_side_by_side,
+    run_adding_updates,
     seeded_legacy_weights,
     sigmoid_layers,
     truth_table_lines,
@@ -49,9 +47,7 @@ def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
     return seeded_legacy_weights(seed, np.random.rand, {"W1": (3, 4), "W2": (4, 1)})
 
 
-def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(a1, ŷ)`` with ``a1 = σ(X@W1)``, ``ŷ = σ(a1@W2)``."""
-    return sigmoid_layers(X, W)
+hand_forward = sigmoid_layers  # ``(a1, ŷ)`` with ``a1 = σ(X@W1)``, ``ŷ = σ(a1@W2)``.
 
 
 def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
@@ -62,9 +58,6 @@ def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
     dW2 = a1.T @ (2 * (y - yhat) * (yhat * (1 - yhat)))
     dW1 = X.T @ (((2 * (y - yhat) * (yhat * (1 - yhat))) @ W["W2"].T) * (a1 * (1 - a1)))
     return float(np.sum((y - yhat) ** 2)), {"W1": dW1, "W2": dW2}
-
-
-hand_update = add_updates  # ``W1 += dW1``, ``W2 += dW2`` (learning rate 1).
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
@@ -92,18 +85,9 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     X, y = truth_table_r2()
     W = hand_init(seed)
     model = engine_model(seed)
-    params = model.weights()
-    opt = optim.SGD(model.parameters(), lr=1.0)
-    Xt, yt = Tensor(X), Tensor(y)
-
-    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
-        L_hand, dW = hand_updates(X, y, W)
-        hand_update(W, dW)
-        return L_hand, {k: -v for k, v in dW.items()}  # dW = -∂L/∂W
-
-    run = run_side_by_side(iterations, hand_step, lambda: engine_loss(model, Xt, yt), opt,
-                           params, check_fd, Progress(iterations, "R2", progress, unit="iter"))
-    pred_engine, final_engine = final_engine_state(model, Xt, params)
+    run = run_adding_updates(iterations, (X, y), W, hand_updates, model, engine_loss, check_fd,
+                             Progress(iterations, "R2", progress, unit="iter"))
+    pred_engine, final_engine = final_engine_state(model, X)
     pred_hand = hand_forward(X, W)[1]
     steps = np.diff(np.asarray(run.losses))
     monotonic = bool(np.all(steps < 0))

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import optim
 from ..datasets import study_sleep_scores
 from ..mode import no_grad
 from ..nn import functional as F
@@ -34,11 +33,10 @@ from .common import (
     Progress,
     ReferenceReport,
     TwoLayerSigmoid,
-    add_updates,
     filled_from_legacy_seed,
     final_engine_state,
     format_rows,
-    run_side_by_side,
+    run_adding_updates,
     seeded_legacy_weights,
     sigmoid_layers,
 )
@@ -62,9 +60,7 @@ def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
     return seeded_legacy_weights(seed, np.random.randn, {"W1": (2, 3), "W2": (3, 1)})
 
 
-def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(h, o)`` with ``h = σ(X@W1)`` and ``o = σ(h@W2)``."""
-    return sigmoid_layers(X, W)
+hand_forward = sigmoid_layers  # ``(h, o)`` with ``h = σ(X@W1)`` and ``o = σ(h@W2)``.
 
 
 def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
@@ -75,9 +71,6 @@ def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
     o_delta = (y - o) * (o * (1 - o))
     h_delta = (o_delta @ W["W2"].T) * (h * (1 - h))
     return float(np.mean((y - o) ** 2)), {"W1": X.T @ h_delta, "W2": h.T @ o_delta}
-
-
-hand_update = add_updates  # ``W1 += Xᵀ@h_delta``, ``W2 += hᵀ@o_delta``.
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
@@ -126,23 +119,15 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     X, y, x_max = training_data()
     W = hand_init(seed)
     model = engine_model(seed)
-    params = model.weights()
-    opt = optim.SGD(model.parameters(), lr=1.0)
-    Xt, yt = Tensor(X), Tensor(y)
-
-    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
-        mse_hand, dW = hand_updates(X, y, W)
-        hand_update(W, dW)
-        return mse_hand, {k: -v for k, v in dW.items()}  # the updates are -∂(½Σ(y-o)²)/∂W
 
     def reported_mse(_: Tensor) -> float:  # the loss reported: mean((y-o)²), not ½Σ(y-o)²
         with no_grad():
-            return F.mse_loss(model(Xt), yt).item()
+            return F.mse_loss(model(Tensor(X)), Tensor(y)).item()
 
-    run = run_side_by_side(iterations, hand_step, lambda: engine_objective(model, Xt, yt), opt,
-                           params, check_fd, Progress(iterations, "R3", progress, unit="iter"),
-                           engine_reported=reported_mse)
-    pred_engine, final_engine = final_engine_state(model, Xt, params)
+    run = run_adding_updates(iterations, (X, y), W, hand_updates, model, engine_objective,
+                             check_fd, Progress(iterations, "R3", progress, unit="iter"),
+                             engine_reported=reported_mse)
+    pred_engine, final_engine = final_engine_state(model, X)
     pred_hand = hand_forward(X, W)[1]
     q_hand, q_engine = predict_score(W, *QUERY), predict_score(model, *QUERY)
     raw, _ = study_sleep_scores()
