@@ -155,13 +155,17 @@ class ReferenceReport:
                    **fields)
 
     @classmethod
-    def from_side_by_side(cls, run: SideBySideRun, log_every: int | None,
+    def from_side_by_side(cls, run: SideBySideRun, log_every: int | None, model: Any,
                           hand: tuple[Mapping[str, Any], Any],
-                          engine: tuple[Mapping[str, Any], Any], **fields: Any) -> ReferenceReport:
-        """`from_run` of a `run_side_by_side` run; ``log_every`` None logs about ten rows."""
+                          engine: tuple[Mapping[str, Any], Any], extra: Mapping[str, Any],
+                          **fields: Any) -> ReferenceReport:
+        """`from_run` of a `run_side_by_side` run of the engine ``model``; ``log_every`` None
+        logs about ten rows; ``extra`` gets the final weights ``W_hand``, ``W_engine`` and the
+        ``model`` after the network's own entries."""
+        extra = {**extra, "W_hand": hand[0], "W_engine": engine[0], "model": model}
         return cls.from_run(run.diffs, run.losses, run.engine_losses,
                             log_every or max(1, len(run.losses) // 10), hand=hand, engine=engine,
-                            three_way=run.three_way, **fields)
+                            three_way=run.three_way, extra=extra, **fields)
 
     @property
     def max_rel_diff(self) -> float:

@@ -196,8 +196,7 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
     result_lines = truth_table_lines(X, y, pred_hand, pred_engine)
     rounded = (pred_engine[:, 0] > 0.5).astype(int).tolist()
     return ReferenceReport.from_side_by_side(
-        run, log_every,
-        hand=(W, pred_hand), engine=(final_engine, pred_engine),
+        run, log_every, model, hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R1",
         title="three-layer sigmoid network 3 -> 4 -> 5 -> 1, no biases, on a 4-row truth table",
         settings=[f"np.random.seed({seed}); W1, W2, W3 = randn(3,4), randn(4,5), randn(5,1)",
@@ -207,6 +206,5 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
         result_lines=result_lines + [f"read as 0/1: {rounded}"],
         notes=["with the rows as specified the label equals the first column of X "
                "(the spec's 'XOR' remark does not hold for R1's rows)."],
-        extra={"pred_hand": pred_hand, "pred_engine": pred_engine, "W_hand": W,
-               "W_engine": final_engine, "model": model},
+        extra={"pred_hand": pred_hand, "pred_engine": pred_engine},
     )

@@ -96,8 +96,7 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
                         f"the loss rose at {int(np.sum(steps >= 0))} iterations "
                         f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
     return ReferenceReport.from_side_by_side(
-        run, log_every,
-        hand=(W, pred_hand), engine=(final_engine, pred_engine),
+        run, log_every, model, hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R2",
         title="two-layer sigmoid network 3 -> 4 -> 1, no biases, uniform init, XOR",
         settings=[f"np.random.seed({seed}); W1, W2 = rand(3,4), rand(4,1)",
@@ -109,6 +108,5 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
         epoch_label="iter",
         notes=["the hand-derived dW is the negative gradient (-∂L/∂W), so the engine's "
                "∂L/∂W is compared with -dW; σ' is taken from the layer output, s(1-s)."],
-        extra={"monotonic": monotonic, "pred_hand": pred_hand, "pred_engine": pred_engine,
-               "W_hand": W, "W_engine": final_engine, "model": model},
+        extra={"monotonic": monotonic, "pred_hand": pred_hand, "pred_engine": pred_engine},
     )

@@ -140,8 +140,7 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
                         f"{x_max.tolist()} to {np.round(np.array(QUERY) / x_max, 4).tolist()}; "
                         f"hand {q_hand:.3f}, engine {q_engine:.3f}")
     return ReferenceReport.from_side_by_side(
-        run, log_every,
-        hand=(W, pred_hand), engine=(final_engine, pred_engine),
+        run, log_every, model, hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R3",
         title="test score from hours studied and slept, 2 -> 3 -> 1 sigmoid, no biases",
         settings=[f"np.random.seed({seed}); W1, W2 = randn(2,3), randn(3,1); "
@@ -153,6 +152,5 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
         epoch_label="iter",
         notes=["the gradient is of ½Σ(y-o)² while the loss printed is mean((y-o)²); "
                "new inputs are scaled with the training maxima (3 h, 9 h)."],
-        extra={"query_hand": q_hand, "query_engine": q_engine, "x_max": x_max,
-               "W_hand": W, "W_engine": final_engine, "model": model},
+        extra={"query_hand": q_hand, "query_engine": q_engine, "x_max": x_max},
     )

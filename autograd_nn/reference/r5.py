@@ -204,8 +204,7 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
     if acc_test < 0.9:
         result_lines += _diagnosis(X, W, activation)
     return ReferenceReport.from_side_by_side(
-        run, log_every,
-        hand=(W, hand_test), engine=(final_engine, out_test),
+        run, log_every, model, hand=(W, hand_test), engine=(final_engine, out_test),
         name=f"R5-{activation}",
         title=f"Iris 5 -> {HIDDEN} -> 3 without biases, hidden {activation}, sigmoid output",
         settings=[f"stratified 80/20 split (rng={seed}), standardised with the training "
@@ -218,8 +217,7 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
         epoch_label="iter",
         extra={"activation": activation, "train_accuracy": acc_train,
                "test_accuracy": acc_test, "hand_test_accuracy": acc_hand,
-               "final_cost": final_cost, "W_hand": W, "W_engine": final_engine,
-               "model": model},
+               "final_cost": final_cost},
     )
 
 
