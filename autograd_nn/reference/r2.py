@@ -76,6 +76,14 @@ def engine_loss(model: TwoLayerSigmoid, X: Tensor, y: Tensor) -> Tensor:
     return F.mse_loss(model(X), y, reduction="sum")
 
 
+def _monotony(steps: np.ndarray) -> str:
+    """Whether the loss fell at every iteration (``steps``: its changes), else where it rose."""
+    if np.all(steps < 0):
+        return "the loss decreased at every iteration"
+    return (f"the loss rose at {int(np.sum(steps >= 0))} iterations "
+            f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
+
+
 # ---- side by side -------------------------------------------------------------------------------
 def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
                        log_every: int | None = None, check_fd: bool = True,
@@ -91,10 +99,7 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     pred_hand = hand_forward(X, W)[1]
     steps = np.diff(np.asarray(run.losses))
     monotonic = bool(np.all(steps < 0))
-    result_lines = truth_table_lines(X, y, pred_hand, pred_engine)
-    result_lines.append("the loss decreased at every iteration" if monotonic else
-                        f"the loss rose at {int(np.sum(steps >= 0))} iterations "
-                        f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
+    result_lines = truth_table_lines(X, y, pred_hand, pred_engine) + [_monotony(steps)]
     return ReferenceReport.from_side_by_side(
         run, log_every, model, hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R2",
