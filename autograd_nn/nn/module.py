@@ -145,8 +145,8 @@ class Module:
         self._register("add_module", "_modules", Module, name, module)
 
     def _register(self, op: str, store: str, kind: type, name: str, value: Any) -> None:
-        """``self.<store>[name] = value`` once value is checked to be a ``kind`` or None and ``name``
-        free to use (any other registration under it forgotten)."""
+        """``self.<store>[name] = value``, once value is checked to be a ``kind`` or None and
+        ``name`` free to use (any other registration under it forgotten)."""
         if value is not None and not isinstance(value, kind):
             raise TypeError(f"{op}({name!r}): expected a {kind.__name__} or None, "
                             f"got {type(value).__name__}")
