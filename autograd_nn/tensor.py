@@ -76,6 +76,17 @@ class RemovableHandle:
         self._hooks.pop(self._key, None)
 
 
+def _comparison(name: str, ufunc: np.ufunc, reflected: bool = False) -> Callable[..., Tensor]:
+    """The operator method ``name``: `_compare` with ``ufunc``, the operands swapped when
+    ``reflected`` (``other & self``)."""
+    def method(self: Tensor, other: TensorLike) -> Tensor:
+        return _compare(ufunc, other, self) if reflected else _compare(ufunc, self, other)
+
+    method.__name__ = name
+    method.__qualname__ = f"Tensor.{name}"
+    return method
+
+
 class Tensor(TensorMethods):
     """An n-dimensional array with an optional gradient and the graph that produced it.
 
@@ -209,38 +220,17 @@ class Tensor(TensorMethods):
     def __pos__(self) -> Tensor:
         return self
 
-    def __lt__(self, other: TensorLike) -> Tensor:
-        return _compare(np.less, self, other)
-
-    def __le__(self, other: TensorLike) -> Tensor:
-        return _compare(np.less_equal, self, other)
-
-    def __gt__(self, other: TensorLike) -> Tensor:
-        return _compare(np.greater, self, other)
-
-    def __ge__(self, other: TensorLike) -> Tensor:
-        return _compare(np.greater_equal, self, other)
-
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _compare(np.equal, self, other)
-
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _compare(np.not_equal, self, other)
-
-    def __and__(self, other: TensorLike) -> Tensor:
-        return _compare(np.bitwise_and, self, other)
-
-    def __rand__(self, other: TensorLike) -> Tensor:
-        return _compare(np.bitwise_and, other, self)
-
-    def __or__(self, other: TensorLike) -> Tensor:
-        return _compare(np.bitwise_or, self, other)
-
-    def __ror__(self, other: TensorLike) -> Tensor:
-        return _compare(np.bitwise_or, other, self)
-
-    def __xor__(self, other: TensorLike) -> Tensor:
-        return _compare(np.bitwise_xor, self, other)
+    __lt__ = _comparison("__lt__", np.less)
+    __le__ = _comparison("__le__", np.less_equal)
+    __gt__ = _comparison("__gt__", np.greater)
+    __ge__ = _comparison("__ge__", np.greater_equal)
+    __eq__ = _comparison("__eq__", np.equal)  # type: ignore[assignment]
+    __ne__ = _comparison("__ne__", np.not_equal)  # type: ignore[assignment]
+    __and__ = _comparison("__and__", np.bitwise_and)
+    __rand__ = _comparison("__rand__", np.bitwise_and, reflected=True)
+    __or__ = _comparison("__or__", np.bitwise_or)
+    __ror__ = _comparison("__ror__", np.bitwise_or, reflected=True)
+    __xor__ = _comparison("__xor__", np.bitwise_xor)
 
     def __invert__(self) -> Tensor:
         return Tensor._from_op(np.asarray(np.invert(self._data)), None)

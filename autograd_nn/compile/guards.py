@@ -64,26 +64,28 @@ def _refusing(attr: str, original: Any) -> Any:
     return method
 
 
-def _bool(original: Any) -> Any:
-    def method(self: Tensor) -> bool:
-        tr = _traced(self)
-        value = original(self)
-        if tr is not None:
-            tr.guard(self, value)
-        return value
-
-    return method
-
-
-def _detach(original: Any) -> Any:
-    def method(self: Tensor) -> Tensor:
+def _observed(original: Any, observe: Any) -> Any:
+    """``original`` (a Tensor method of no arguments) that, while the tensor is traced, shows
+    the tracer its result: ``observe(tracer, tensor, result)``."""
+    def method(self: Tensor) -> Any:
         tr = _traced(self)
         out = original(self)
         if tr is not None:
-            tr.record_outside(_identity, [self], {}, out, "detach")
+            observe(tr, self, out)
         return out
 
     return method
+
+
+def _bool(original: Any) -> Any:
+    """``bool(t)`` guarded: the compiled code is valid only where the truth value is the same."""
+    return _observed(original, lambda tr, t, value: tr.guard(t, value))
+
+
+def _detach(original: Any) -> Any:
+    """``t.detach()`` recorded as an identity outside the graph."""
+    return _observed(original, lambda tr, t, out: tr.record_outside(_identity, [t], {}, out,
+                                                                    "detach"))
 
 
 def _identity(x: Any) -> Any:

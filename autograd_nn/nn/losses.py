@@ -272,10 +272,17 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 
 class _Loss(Module):
+    """A loss module: ``forward(input, target)`` is its ``function(input, target, reduction)``."""
+
+    function: Any = None  # the functional form (a staticmethod)
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         _check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return self.function(input, target, self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -284,15 +291,13 @@ class _Loss(Module):
 class MSELoss(_Loss):
     """Module form of `mse_loss`."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
-        return mse_loss(input, target, self.reduction)
+    function = staticmethod(mse_loss)
 
 
 class L1Loss(_Loss):
     """Module form of `l1_loss`."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
-        return l1_loss(input, target, self.reduction)
+    function = staticmethod(l1_loss)
 
 
 class BCELoss(_Loss):
@@ -322,12 +327,10 @@ class BCEWithLogitsLoss(_Loss):
 class CrossEntropyLoss(_Loss):
     """Module form of `cross_entropy` (inputs are logits)."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
-        return cross_entropy(input, target, self.reduction)
+    function = staticmethod(cross_entropy)
 
 
 class NLLLoss(_Loss):
     """Module form of `nll_loss` (inputs are log-probabilities)."""
 
-    def forward(self, input: Any, target: Any) -> Tensor:
-        return nll_loss(input, target, self.reduction)
+    function = staticmethod(nll_loss)

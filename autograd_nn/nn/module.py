@@ -138,21 +138,21 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name`` (same as assigning it as an attribute)."""
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, "
-                            f"got {type(param).__name__}")
-        self._check_name(name)
-        self._forget(name)
-        self._parameters[name] = param
+        self._register("register_parameter", "_parameters", Parameter, name, param)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register a sub-module under ``name`` (same as assigning it as an attribute)."""
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module({name!r}): expected a Module or None, "
-                            f"got {type(module).__name__}")
+        self._register("add_module", "_modules", Module, name, module)
+
+    def _register(self, op: str, store: str, kind: type, name: str, value: Any) -> None:
+        """``self.<store>[name] = value``, once value is checked to be a ``kind`` or None and
+        ``name`` free to use (any other registration under it forgotten)."""
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"{op}({name!r}): expected a {kind.__name__} or None, "
+                            f"got {type(value).__name__}")
         self._check_name(name)
         self._forget(name)
-        self._modules[name] = module
+        getattr(self, store)[name] = value
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """Register ``tensor`` (a Tensor or array, kept without grad; None for an empty slot)

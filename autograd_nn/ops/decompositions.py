@@ -30,7 +30,32 @@ def _diag_embed(xp: Any, v: Any) -> Any:
     return xp.expand_dims(v, -2) * np.eye(v.shape[-1])
 
 
-class Eigh(Function):
+class _Packed(Function):
+    """A decomposition whose factors are packed along axis -2 into one output array, saved for
+    backward: ``factors(ctx, a, **options)`` gives the blocks (keeping on ctx what unpacking
+    needs), ``chain(ctx, xp, g, out)`` the operand's gradient from the packed gradient g."""
+
+    @classmethod
+    def forward(cls, ctx: Any, a: Any, **options: Any) -> Any:
+        out = np.concatenate(cls.factors(ctx, a, **options), axis=-2)
+        ctx.save_for_backward(out)
+        return out
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return cls.chain(ctx, ctx.xp, g, out)
+
+    @staticmethod
+    def factors(ctx: Any, a: Any, **options: Any) -> list[Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def chain(ctx: Any, xp: Any, g: Any, out: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Eigh(_Packed):
     """Eigenvalues w and orthonormal eigenvectors V of a symmetric matrix, packed as
     [w; V] (..., n + 1, n). Gradient: V (diag(gw) + F * (V^T gV)) V^T with
     F_ij = 1 / (w_j - w_i), 0 for i == j and for repeated eigenvalues."""
@@ -38,17 +63,13 @@ class Eigh(Function):
     name = "eigh"
 
     @staticmethod
-    def forward(ctx: Any, a: Any, UPLO: str = "L") -> Any:
+    def factors(ctx: Any, a: Any, UPLO: str = "L") -> list[Any]:  # type: ignore[override]
         w, v = np.linalg.eigh(a, UPLO=UPLO)  # type: ignore[call-overload]
         ctx.uplo = UPLO
-        out = np.concatenate([w[..., None, :], v], axis=-2)
-        ctx.save_for_backward(out)
-        return out
+        return [w[..., None, :], v]
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        (out,) = ctx.saved_tensors
+    def chain(ctx: Any, xp: Any, g: Any, out: Any) -> Any:
         w, v = out[..., 0, :], out[..., 1:, :]
         gw, gv = g[..., 0, :], g[..., 1:, :]
         f = _pair_inverse(xp, xp.expand_dims(w, -2) - xp.expand_dims(w, -1))
@@ -83,7 +104,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
     return eigh(a, UPLO).eigenvalues
 
 
-class Svd(Function):
+class Svd(_Packed):
     """The reduced SVD a = U diag(s) Vh, packed as [U; s; V] (..., m + 1 + n, k). Gradient
     (Townsend 2016) with F_ij = 1 / (s_j^2 - s_i^2), 0 on the diagonal and for repeated
     singular values, and 1 / s taken as 0 where s = 0."""
@@ -91,17 +112,13 @@ class Svd(Function):
     name = "svd"
 
     @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
+    def factors(ctx: Any, a: Any) -> list[Any]:  # type: ignore[override]
         u, s, vh = np.linalg.svd(a, full_matrices=False)
         ctx.m = u.shape[-2]
-        out = np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
-        ctx.save_for_backward(out)
-        return out
+        return [u, s[..., None, :], np.swapaxes(vh, -1, -2)]
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        (out,) = ctx.saved_tensors
+    def chain(ctx: Any, xp: Any, g: Any, out: Any) -> Any:
         m = ctx.m
         u, s, v = out[..., :m, :], out[..., m, :], out[..., m + 1:, :]
         gu, gs, gv = g[..., :m, :], g[..., m, :], g[..., m + 1:, :]
@@ -159,24 +176,20 @@ def svdvals(x: Any) -> Tensor:
     return svd(x, compute_uv=False)
 
 
-class Qr(Function):
+class Qr(_Packed):
     """The reduced QR a = Q R of an m x n matrix with m >= n, packed as [Q; R] (..., m + n, n).
     Gradient: (gQ + Q copyltu(M)) R^-T with M = R gR^T - gQ^T Q."""
 
     name = "qr"
 
     @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
+    def factors(ctx: Any, a: Any) -> list[Any]:  # type: ignore[override]
         q, r = np.linalg.qr(a, mode="reduced")
         ctx.m = q.shape[-2]
-        out = np.concatenate([q, r], axis=-2)
-        ctx.save_for_backward(out)
-        return out
+        return [q, r]
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        (out,) = ctx.saved_tensors
+    def chain(ctx: Any, xp: Any, g: Any, out: Any) -> Any:
         m = ctx.m
         q, r = out[..., :m, :], out[..., m:, :]
         gq, gr = g[..., :m, :], g[..., m:, :]

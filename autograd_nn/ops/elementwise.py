@@ -11,7 +11,8 @@ Each convention is tested in tests/test_ops.py.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import operator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -40,121 +41,96 @@ def numpy_sigmoid(x: Any) -> Any:
     return np.reciprocal(e, out=e)
 
 
-class Exp(Function):
-    name = "exp"
+class _Unary(Function):
+    """A unary op ``ufunc`` whose derivative is read off its input x, or off its output when
+    ``on_output`` (then out is saved as an array, 0-d too: create_graph maps it as the output).
+    ``chain(xp, g, saved)`` is the chain rule g * f'(x), written out per op."""
 
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        out = np.asarray(np.exp(x))
+    ufunc: ClassVar[Any] = None
+    on_output: ClassVar[bool] = False
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any) -> Any:
+        if not cls.on_output:
+            ctx.save_for_backward(x)
+            return cls.ufunc(x)
+        out = np.asarray(cls.ufunc(x))
         ctx.save_for_backward(out)
         return out
 
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        (saved,) = ctx.saved_tensors
+        return cls.chain(ctx.xp, g, saved)
+
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (out,) = ctx.saved_tensors
+    def chain(xp: Any, g: Any, saved: Any) -> Any:  # pragma: no cover - every op has one
+        raise NotImplementedError
+
+
+class Exp(_Unary):
+    name, ufunc, on_output = "exp", np.exp, True
+
+    @staticmethod
+    def chain(xp: Any, g: Any, out: Any) -> Any:
         return g * out
 
 
-class Log(Function):
-    name = "log"
+class Log(_Unary):
+    name, ufunc = "log", np.log
 
     @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
+    def chain(xp: Any, g: Any, x: Any) -> Any:
         return g / x
 
 
-class Sqrt(Function):
-    name = "sqrt"
+class Sqrt(_Unary):
+    name, ufunc, on_output = "sqrt", np.sqrt, True
 
     @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        out = np.asarray(np.sqrt(x))
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (out,) = ctx.saved_tensors
+    def chain(xp: Any, g: Any, out: Any) -> Any:
         return g / (out * 2)
 
 
-class Abs(Function):
-    name = "abs"
+class Abs(_Unary):
+    name, ufunc = "abs", np.abs
 
     @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        ctx.save_for_backward(x)
-        return np.abs(x)
+    def chain(xp: Any, g: Any, x: Any) -> Any:
+        return g * xp.sign(x)
+
+
+class Sin(_Unary):
+    name, ufunc = "sin", np.sin
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return g * ctx.xp.sign(x)
+    def chain(xp: Any, g: Any, x: Any) -> Any:
+        return g * xp.cos(x)
 
 
-class Sin(Function):
-    name = "sin"
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        ctx.save_for_backward(x)
-        return np.sin(x)
+class Cos(_Unary):
+    name, ufunc = "cos", np.cos
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return g * ctx.xp.cos(x)
+    def chain(xp: Any, g: Any, x: Any) -> Any:
+        return -g * xp.sin(x)
 
 
-class Cos(Function):
-    name = "cos"
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        ctx.save_for_backward(x)
-        return np.cos(x)
+class Tanh(_Unary):
+    name, ufunc, on_output = "tanh", np.tanh, True
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return -g * ctx.xp.sin(x)
-
-
-class Tanh(Function):
-    name = "tanh"
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        out = np.asarray(np.tanh(x))
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (out,) = ctx.saved_tensors
+    def chain(xp: Any, g: Any, out: Any) -> Any:
         return g * (1 - out * out)
 
 
-class Sigmoid(Function):
+class Sigmoid(_Unary):
     """1 / (1 + exp(-x)), with no overflow at any x; the derivative comes from the output."""
 
-    name = "sigmoid"
+    name, ufunc, on_output = "sigmoid", staticmethod(numpy_sigmoid), True
 
     @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        out = np.asarray(numpy_sigmoid(x))  # an array (0-d too): create_graph maps it as the output
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (s,) = ctx.saved_tensors
+    def chain(xp: Any, g: Any, s: Any) -> Any:
         return g * (s * (1 - s))
 
 
@@ -231,32 +207,29 @@ class Clip(Function):
         return ctx.xp.where(inside, g, 0)
 
 
-class Maximum(Function):
-    name = "maximum"
+class _Extreme(Function):
+    """maximum / minimum: the gradient goes to the operand that ``wins`` (ties split it)."""
 
-    @staticmethod
-    def forward(ctx: Any, x: Any, y: Any) -> Any:
+    ufunc: ClassVar[Any] = None
+    wins: ClassVar[Any] = None  # operator.gt for maximum, operator.lt for minimum
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, y: Any) -> Any:
         ctx.save_for_backward(x, y)
-        return np.maximum(x, y)
+        return cls.ufunc(x, y)
 
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
         x, y = ctx.saved_tensors
-        return _split_ties(ctx, g, x > y, x < y, x == y)
+        return _split_ties(ctx, g, cls.wins(x, y), cls.wins(y, x), x == y)
 
 
-class Minimum(Function):
-    name = "minimum"
+class Maximum(_Extreme):
+    name, ufunc, wins = "maximum", np.maximum, operator.gt
 
-    @staticmethod
-    def forward(ctx: Any, x: Any, y: Any) -> Any:
-        ctx.save_for_backward(x, y)
-        return np.minimum(x, y)
 
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        x, y = ctx.saved_tensors
-        return _split_ties(ctx, g, x < y, x > y, x == y)
+class Minimum(_Extreme):
+    name, ufunc, wins = "minimum", np.minimum, operator.lt
 
 
 def _split_ties(ctx: Any, g: Any, x_wins: Any, y_wins: Any, tie: Any) -> tuple:

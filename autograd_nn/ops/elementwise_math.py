@@ -220,14 +220,11 @@ class _NanExtreme(Function):
 
 
 class Fmax(_NanExtreme):
-    name = "fmax"
-    ufunc = np.fmax
+    name, ufunc = "fmax", np.fmax
 
 
 class Fmin(_NanExtreme):
-    name = "fmin"
-    ufunc = np.fmin
-    sign = -1.0
+    name, ufunc, sign = "fmin", np.fmin, -1.0
 
 
 class _Remainder(Function):

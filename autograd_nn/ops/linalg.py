@@ -15,7 +15,7 @@ from ..domains import calls, wellconditioned
 from ..function import Function, constant, data_of
 from ..registry import add_to_namespaces, register
 from .arithmetic import matmul
-from .elementwise import where
+from .elementwise import _Unary, where
 from .reduce import numpy_exclusive_prod
 from .shape import _shape, expand_dims, squeeze, swapaxes
 
@@ -33,21 +33,27 @@ def _square(op: str, a: Any) -> None:
         raise ValueError(f"{op}: expected a (stack of) square matrices, got shape {tuple(shape)}")
 
 
-class Inv(Function):
+class _OnOutput(_Unary):
+    """A matrix function of one operand, numpy.linalg's ``name``, whose derivative is read off
+    its output (elementwise's `_Unary`, whose ``chain(xp, g, out)`` gives the gradient)."""
+
+    on_output = True
+
+    @classmethod
+    def forward(cls, ctx: Any, a: Any) -> Any:
+        out = getattr(np.linalg, cls.name)(a)  # np, not a captured function: compile records it
+        ctx.save_for_backward(out)
+        return out
+
+
+class Inv(_OnOutput):
     """The inverse; d inv = -inv dA inv."""
 
     name = "inv"
 
     @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
-        out = np.linalg.inv(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (ai,) = ctx.saved_tensors
-        ait = _mT(ctx.xp, ai)
+    def chain(xp: Any, g: Any, ai: Any) -> Any:
+        ait = _mT(xp, ai)
         return -(ait @ g @ ait)
 
 
@@ -142,21 +148,13 @@ def lower_part(gs: Any, n: int) -> Any:
     return gs * (2 * np.tril(np.ones((n, n)), -1) + np.eye(n))
 
 
-class Cholesky(Function):
+class Cholesky(_OnOutput):
     """L with a = L L^T, from a's lower triangle (as numpy); the gradient is in that triangle."""
 
     name = "cholesky"
 
     @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
-        out = np.linalg.cholesky(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        (low,) = ctx.saved_tensors
+    def chain(xp: Any, g: Any, low: Any) -> Any:
         n = low.shape[-1]
         li = xp.inv(low)
         s = _mT(xp, li) @ _phi(_mT(xp, low) @ g, n) @ li

@@ -8,7 +8,7 @@ shift by the maximum, so logits of +-1000 are fine.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -62,41 +62,38 @@ def _unreduce(g: Any, axes: tuple, keepdims: bool, xp: Any) -> Any:
 
 
 class Sum(Function):
+    """sum over axes; its gradient is g broadcast back to the operand's shape."""
+
     name = "sum"
+    divide_by_count: ClassVar[bool] = False  # Mean: the sum over count, and g / count back
 
-    @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
         ctx.axes = _axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
-        return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        return xp.broadcast_to(_unreduce(g, ctx.axes, ctx.keepdims, xp), ctx.in_shape)
-
-
-class Mean(Function):
-    name = "mean"
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
-        ctx.keepdims = keepdims
-        ctx.in_shape = x.shape
+        if not cls.divide_by_count:
+            return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
         ctx.count = math.prod(x.shape[a] for a in ctx.axes)
         if ctx.count == 0:
             raise ValueError(f"the mean over an empty selection of shape {x.shape} is undefined")
         total = np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
         return total / ctx.count
 
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
         xp = ctx.xp
-        return xp.broadcast_to(_unreduce(g / ctx.count, ctx.axes, ctx.keepdims, xp), ctx.in_shape)
+        if cls.divide_by_count:
+            g = g / ctx.count
+        return xp.broadcast_to(_unreduce(g, ctx.axes, ctx.keepdims, xp), ctx.in_shape)
+
+
+class Mean(Sum):
+    """mean over axes: the sum divided by the count of elements it combines."""
+
+    name = "mean"
+    divide_by_count = True
 
 
 class _Extreme(Function):
@@ -323,15 +320,18 @@ def std(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
 
 def _count(x: TensorLike, axis: Axis, op: str = "std") -> int:
     """How many elements each result of a reduction over ``axis`` (None: all) combines."""
+    return _axes_and_count(op, x, axis)[1]
+
+
+def _axes_and_count(op: str, x: TensorLike, axis: Axis) -> tuple[tuple[int, ...], int]:
+    """The axes a reduction over ``axis`` (None: all) runs over, and the elements per result."""
     shape = np.shape(data_of(x))
     axes = tuple(range(len(shape))) if axis is None else axis_tuple(op, axis, len(shape), shape)
-    return math.prod(shape[a] for a in axes)
+    return axes, math.prod(shape[a] for a in axes)
 
 
 def _var(op: str, x: TensorLike, axis: Axis, ddof: int, keepdims: bool) -> Tensor:
-    shape = np.shape(data_of(x))
-    axes = tuple(range(len(shape))) if axis is None else axis_tuple(op, axis, len(shape), shape)
-    n = math.prod(shape[a] for a in axes)
+    axes, n = _axes_and_count(op, x, axis)
     if n - ddof <= 0:
         raise ValueError(f"{op}: {n} elements with ddof={ddof} leave no degrees of freedom")
     d = subtract(x, mean(x, axis=axes, keepdims=True))

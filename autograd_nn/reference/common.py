@@ -8,14 +8,15 @@ parameters, and a run's the largest over its steps. It must stay below `TOLERANC
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
 
 import numpy as np
 
-from .. import nn
+from .. import nn, optim
 from ..gradcheck import ThreeWayTable, check_three_way, compare_gradients
+from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from ..train import progress_bar
@@ -162,6 +163,19 @@ class ReferenceReport:
                    max_param_diff=max_abs_difference(w_engine, w_hand), bitwise_equal=same,
                    **fields)
 
+    @classmethod
+    def from_side_by_side(cls, run: SideBySideRun, log_every: int | None, model: Any,
+                          hand: tuple[Mapping[str, Any], Any],
+                          engine: tuple[Mapping[str, Any], Any], extra: Mapping[str, Any],
+                          **fields: Any) -> ReferenceReport:
+        """`from_run` of a `run_side_by_side` run of the engine ``model``; ``log_every`` None
+        logs about ten rows; ``extra`` gets the final weights ``W_hand``, ``W_engine`` and the
+        ``model`` after the network's own entries."""
+        extra = {**extra, "W_hand": hand[0], "W_engine": engine[0], "model": model}
+        return cls.from_run(run.diffs, run.losses, run.engine_losses,
+                            log_every or max(1, len(run.losses) // 10), hand=hand, engine=engine,
+                            three_way=run.three_way, extra=extra, **fields)
+
     @property
     def max_rel_diff(self) -> float:
         """The largest engine-vs-hand relative gradient difference over the whole run."""
@@ -260,6 +274,118 @@ def format_rows(labels: Iterable[str], values: Iterable[Any], fmt: str = "{:.6f}
     width = max((len(s) for s in labels), default=0)
     return [f"{s.ljust(width)}  {fmt.format(v) if not isinstance(v, str) else v}"
             for s, v in zip(labels, values)]
+
+
+@dataclass
+class SideBySideRun:
+    """What one side-by-side training run logged: per step the engine-vs-hand gradient
+    difference, the hand run's reported loss and the engine run's; the three-way table of the
+    first step (None when not checked)."""
+
+    diffs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    engine_losses: list[float] = field(default_factory=list)
+    three_way: ThreeWayTable | None = None
+
+
+def run_side_by_side(steps: int, hand_step: Callable[[], tuple[float, Mapping[str, Any]]],
+                     engine_loss: Callable[[], Tensor], opt: Any,
+                     params: Mapping[str, Tensor], check_fd: bool, bar: Progress,
+                     engine_reported: Callable[[Tensor], float] | None = None
+                     ) -> SideBySideRun:
+    """The loop the full-batch networks (R1, R2, R3, R5) share. Each step ``hand_step()``
+    runs the network's own hand-derived pass and update and returns ``(reported loss,
+    ∂L/∂W)``; the engine's gradient of ``engine_loss()`` is compared with that ∂L/∂W (and, at
+    step 1 with ``check_fd``, both with finite differences), logged, and ``opt`` steps.
+    ``engine_reported(loss)`` gives the engine run's reported loss (default ``loss.item()``)."""
+    run = SideBySideRun()
+    try:
+        for step in range(1, steps + 1):
+            hand_loss, hand_grads = hand_step()
+            loss, diff, table = engine_step(opt, engine_loss, params, hand_grads,
+                                            step == 1 and check_fd)
+            if table is not None:
+                run.three_way = table
+            run.diffs.append(diff)
+            run.losses.append(hand_loss)
+            run.engine_losses.append(loss.item() if engine_reported is None
+                                     else engine_reported(loss))
+            opt.step()
+            bar.update(hand_loss)
+    finally:
+        bar.close()
+    return run
+
+
+def run_adding_updates(iterations: int, data: tuple[np.ndarray, np.ndarray],
+                       W: dict[str, np.ndarray], hand_updates: Callable[..., Any],
+                       model: Any, engine_loss: Callable[[Any, Tensor, Tensor], Tensor],
+                       check_fd: bool, bar: Progress,
+                       engine_reported: Callable[[Tensor], float] | None = None
+                       ) -> SideBySideRun:
+    """`run_side_by_side` for R2 and R3, whose recipes add updates ``W += dW`` with
+    ``dW = -∂L/∂W`` (learning rate 1): ``hand_updates(X, y, W)`` gives ``(loss, dW)``, and the
+    engine takes SGD steps (lr 1) on ``engine_loss(model, X, y)``."""
+    X, y = data
+    Xt, yt = Tensor(X), Tensor(y)
+
+    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
+        loss, dW = hand_updates(X, y, W)
+        add_updates(W, dW)
+        return loss, {k: -v for k, v in dW.items()}  # the engine's gradient is -dW
+
+    return run_side_by_side(iterations, hand_step, lambda: engine_loss(model, Xt, yt),
+                            optim.SGD(model.parameters(), lr=1.0), model.weights(), check_fd,
+                            bar, engine_reported)
+
+
+def final_engine_state(model: Any, X: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The trained engine model's predictions on ``X`` and its final ``weights()``."""
+    with no_grad():
+        predictions = model(Tensor(X)).numpy()
+    return predictions, {k: p.numpy() for k, p in model.weights().items()}
+
+
+def truth_table_lines(X: np.ndarray, y: np.ndarray, pred_hand: np.ndarray,
+                      pred_engine: np.ndarray) -> list[str]:
+    """One line per truth-table row: its inputs, its label, both runs' predictions."""
+    labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
+    return format_rows(labels, [f"hand {h:.6f}   engine {e:.6f}"
+                                for h, e in zip(pred_hand[:, 0], pred_engine[:, 0])])
+
+
+def seeded_legacy_weights(seed: int, draw: Callable[..., np.ndarray],
+                          shapes: Mapping[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+    """``np.random.seed(seed)``, then each named weight drawn in order with ``draw(*shape)``
+    (``np.random.rand`` or ``np.random.randn``), as the legacy-numpy recipes write it."""
+    np.random.seed(seed)
+    return {name: draw(*shape) for name, shape in shapes.items()}
+
+
+def filled_from_legacy_seed(model: nn.Module, seed: int, distribution: str = "randn") -> Any:
+    """``model`` with its ``weights()`` filled in order from ``np.random.seed(seed)`` and
+    ``distribution`` ("randn" or "rand"), the draws of the legacy-numpy recipes."""
+    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed,
+                                   distribution=distribution)
+    return model
+
+
+def sigmoid_layers(X: np.ndarray, W: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two sigmoid layers without biases (R2, R3): ``(σ(X@W1), σ(σ(X@W1)@W2))``."""
+    hidden = sigmoid(X @ W["W1"])
+    return hidden, sigmoid(hidden @ W["W2"])
+
+
+def add_updates(W: dict[str, np.ndarray], dW: Mapping[str, np.ndarray]) -> None:
+    """``W += dW`` per weight, in place (R2, R3: the updates already point downhill, lr 1)."""
+    for k in W:
+        W[k] += dW[k]
+
+
+def descend(W: dict[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> None:
+    """``W ← W - lr·∂L/∂W`` per weight, in place (R1, R5)."""
+    for k in W:
+        W[k] -= lr * grads[k]
 
 
 class TwoLayerSigmoid(nn.Module):

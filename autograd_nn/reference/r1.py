@@ -27,16 +27,19 @@ import numpy as np
 
 from .. import nn, optim
 from ..datasets import truth_table_r1
-from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from .common import (
     Progress,
     ReferenceReport,
-    engine_step,
-    format_rows,
+    descend,
+    filled_from_legacy_seed,
+    final_engine_state,
+    run_side_by_side,
+    seeded_legacy_weights,
     sigmoid,
     sigmoid_prime,
+    truth_table_lines,
 )
 
 SEED = 1
@@ -48,11 +51,7 @@ NAMES = ("W1", "W2", "W3")
 # ---- hand-derived (plain numpy, as specified) ---------------------------------------------------
 def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
     """``np.random.seed(seed)``, then W1 (3,4), W2 (4,5), W3 (5,1) from ``np.random.randn``."""
-    np.random.seed(seed)
-    W1 = np.random.randn(3, 4)
-    W2 = np.random.randn(4, 5)
-    W3 = np.random.randn(5, 1)
-    return {"W1": W1, "W2": W2, "W3": W3}
+    return seeded_legacy_weights(seed, np.random.randn, {"W1": (3, 4), "W2": (4, 5), "W3": (5, 1)})
 
 
 def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -92,8 +91,7 @@ def hand_gradients(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
 def hand_update(W: dict[str, np.ndarray], grads: dict[str, np.ndarray],
                 lr: float = LEARNING_RATE) -> None:
     """``W ← W - lr·∂J/∂W`` in place."""
-    for k in W:
-        W[k] -= lr * grads[k]
+    descend(W, grads, lr)
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
@@ -132,9 +130,7 @@ class R1Net(nn.Module):
 
 def engine_model(seed: int = SEED) -> R1Net:
     """`R1Net` initialised from numpy's legacy generator exactly as the spec's recipe."""
-    model = R1Net()
-    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed)
-    return model
+    return filled_from_legacy_seed(R1Net(), seed)
 
 
 def engine_cost(model: R1Net, X: Tensor, y: Tensor) -> Tensor:
@@ -187,45 +183,28 @@ def train_side_by_side(epochs: int = EPOCHS, seed: int = SEED, lr: float = LEARN
     params = model.weights()
     opt = optim.SGD(model.parameters(), lr=lr)
     Xt, yt = Tensor(X), Tensor(y)
-    diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(epochs, "R1", progress, unit="epoch")
-    try:
-        for epoch in range(1, epochs + 1):
-            J_hand, g_hand, _ = hand_gradients(X, y, W)
-            J, diff, table = engine_step(opt, lambda: engine_cost(model, Xt, yt), params, g_hand,
-                                         epoch == 1 and check_fd)
-            if table is not None:
-                three_way = table
-            diffs.append(diff)
-            losses.append(J_hand)
-            engine_losses.append(J.item())
-            hand_update(W, g_hand, lr)
-            opt.step()
-            bar.update(J_hand)
-    finally:
-        bar.close()
-    with no_grad():
-        pred_engine = model(Xt).numpy()
+
+    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
+        J_hand, g_hand, _ = hand_gradients(X, y, W)
+        hand_update(W, g_hand, lr)
+        return J_hand, g_hand
+
+    run = run_side_by_side(epochs, hand_step, lambda: engine_cost(model, Xt, yt), opt, params,
+                           check_fd, Progress(epochs, "R1", progress, unit="epoch"))
+    pred_engine, final_engine = final_engine_state(model, X)
     pred_hand = hand_forward(X, W)["yhat"]
-    final_engine = {k: p.numpy() for k, p in params.items()}
-    labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
-    result_lines = format_rows(
-        labels, [f"hand {h:.6f}   engine {e:.6f}" for h, e in zip(pred_hand[:, 0],
-                                                                    pred_engine[:, 0])])
+    result_lines = truth_table_lines(X, y, pred_hand, pred_engine)
     rounded = (pred_engine[:, 0] > 0.5).astype(int).tolist()
-    return ReferenceReport.from_run(
-        diffs, losses, engine_losses, log_every or max(1, epochs // 10),
-        hand=(W, pred_hand), engine=(final_engine, pred_engine),
+    return ReferenceReport.from_side_by_side(
+        run, log_every, model, hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R1",
         title="three-layer sigmoid network 3 -> 4 -> 5 -> 1, no biases, on a 4-row truth table",
         settings=[f"np.random.seed({seed}); W1, W2, W3 = randn(3,4), randn(4,5), randn(5,1)",
                   f"J = Σ ½(y - ŷ)², full-batch gradient descent, lr {lr:g}, {epochs} epochs"],
-        three_way=three_way,
         result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
                f"(labels {y[:, 0].astype(int).tolist()})",
         result_lines=result_lines + [f"read as 0/1: {rounded}"],
         notes=["with the rows as specified the label equals the first column of X "
                "(the spec's 'XOR' remark does not hold for R1's rows)."],
-        extra={"pred_hand": pred_hand, "pred_engine": pred_engine, "W_hand": W,
-               "W_engine": final_engine, "model": model},
+        extra={"pred_hand": pred_hand, "pred_engine": pred_engine},
     )

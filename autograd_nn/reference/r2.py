@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn, optim
 from ..datasets import truth_table_r2
-from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from .common import (
     Progress,
     ReferenceReport,
     TwoLayerSigmoid,
-    engine_step,
-    format_rows,
-    sigmoid,
+    filled_from_legacy_seed,
+    final_engine_state,
+    run_adding_updates,
+    seeded_legacy_weights,
+    sigmoid_layers,
+    truth_table_lines,
 )
 
 SEED = 1
@@ -43,17 +44,10 @@ ITERATIONS = 1500
 # ---- hand-derived (plain numpy, as specified) ---------------------------------------------------
 def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
     """``np.random.seed(seed)``, then ``W1 = rand(3,4)``, ``W2 = rand(4,1)``."""
-    np.random.seed(seed)
-    W1 = np.random.rand(3, 4)
-    W2 = np.random.rand(4, 1)
-    return {"W1": W1, "W2": W2}
+    return seeded_legacy_weights(seed, np.random.rand, {"W1": (3, 4), "W2": (4, 1)})
 
 
-def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(a1, ŷ)`` with ``a1 = σ(X@W1)``, ``ŷ = σ(a1@W2)``."""
-    a1 = sigmoid(X @ W["W1"])
-    yhat = sigmoid(a1 @ W["W2"])
-    return a1, yhat
+hand_forward = sigmoid_layers  # ``(a1, ŷ)`` with ``a1 = σ(X@W1)``, ``ŷ = σ(a1@W2)``.
 
 
 def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
@@ -66,12 +60,6 @@ def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
     return float(np.sum((y - yhat) ** 2)), {"W1": dW1, "W2": dW2}
 
 
-def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
-    """``W1 += dW1``, ``W2 += dW2`` (learning rate 1)."""
-    for k in W:
-        W[k] += dW[k]
-
-
 # ---- the same network from the engine's ops and modules -----------------------------------------
 def R2Net() -> TwoLayerSigmoid:
     """3 -> 4 -> 1, sigmoid after both layers, no biases."""
@@ -80,15 +68,20 @@ def R2Net() -> TwoLayerSigmoid:
 
 def engine_model(seed: int = SEED) -> TwoLayerSigmoid:
     """`R2Net` filled from ``np.random.seed(seed)``, ``rand(3,4)``, ``rand(4,1)``."""
-    model = R2Net()
-    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed,
-                                   distribution="rand")
-    return model
+    return filled_from_legacy_seed(R2Net(), seed, "rand")
 
 
 def engine_loss(model: TwoLayerSigmoid, X: Tensor, y: Tensor) -> Tensor:
     """``L = Σ (y - ŷ)²``."""
     return F.mse_loss(model(X), y, reduction="sum")
+
+
+def _monotony(steps: np.ndarray) -> str:
+    """Whether the loss fell at every iteration (``steps``: its changes), else where it rose."""
+    if np.all(steps < 0):
+        return "the loss decreased at every iteration"
+    return (f"the loss rose at {int(np.sum(steps >= 0))} iterations "
+            f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
 
 
 # ---- side by side -------------------------------------------------------------------------------
@@ -100,55 +93,25 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     X, y = truth_table_r2()
     W = hand_init(seed)
     model = engine_model(seed)
-    params = model.weights()
-    opt = optim.SGD(model.parameters(), lr=1.0)
-    Xt, yt = Tensor(X), Tensor(y)
-    diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(iterations, "R2", progress, unit="iter")
-    try:
-        for it in range(1, iterations + 1):
-            L_hand, dW = hand_updates(X, y, W)
-            grad_hand = {k: -v for k, v in dW.items()}  # dW = -∂L/∂W
-            L, diff, table = engine_step(opt, lambda: engine_loss(model, Xt, yt), params,
-                                         grad_hand, it == 1 and check_fd)
-            if table is not None:
-                three_way = table
-            diffs.append(diff)
-            losses.append(L_hand)
-            engine_losses.append(L.item())
-            hand_update(W, dW)
-            opt.step()
-            bar.update(L_hand)
-    finally:
-        bar.close()
-    with no_grad():
-        pred_engine = model(Xt).numpy()
+    run = run_adding_updates(iterations, (X, y), W, hand_updates, model, engine_loss, check_fd,
+                             Progress(iterations, "R2", progress, unit="iter"))
+    pred_engine, final_engine = final_engine_state(model, X)
     pred_hand = hand_forward(X, W)[1]
-    final_engine = {k: p.numpy() for k, p in params.items()}
-    steps = np.diff(np.asarray(losses))
+    steps = np.diff(np.asarray(run.losses))
     monotonic = bool(np.all(steps < 0))
-    labels = [f"x={row.astype(int).tolist()} label {int(t)}:" for row, t in zip(X, y[:, 0])]
-    result_lines = format_rows(
-        labels, [f"hand {h:.6f}   engine {e:.6f}" for h, e in zip(pred_hand[:, 0],
-                                                                    pred_engine[:, 0])])
-    result_lines.append("the loss decreased at every iteration" if monotonic else
-                        f"the loss rose at {int(np.sum(steps >= 0))} iterations "
-                        f"(first at iteration {int(np.argmax(steps >= 0)) + 2})")
-    return ReferenceReport.from_run(
-        diffs, losses, engine_losses, log_every or max(1, iterations // 10),
-        hand=(W, pred_hand), engine=(final_engine, pred_engine),
+    result_lines = truth_table_lines(X, y, pred_hand, pred_engine) + [_monotony(steps)]
+    return ReferenceReport.from_side_by_side(
+        run, log_every, model, hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R2",
         title="two-layer sigmoid network 3 -> 4 -> 1, no biases, uniform init, XOR",
         settings=[f"np.random.seed({seed}); W1, W2 = rand(3,4), rand(4,1)",
                   f"L = Σ (y - ŷ)², updates W += dW with dW = -∂L/∂W (lr 1), "
                   f"{iterations} iterations"],
-        three_way=three_way,
         result=f"predictions {np.round(pred_engine[:, 0], 4).tolist()} "
                f"(labels {y[:, 0].astype(int).tolist()})",
         result_lines=result_lines,
         epoch_label="iter",
         notes=["the hand-derived dW is the negative gradient (-∂L/∂W), so the engine's "
                "∂L/∂W is compared with -dW; σ' is taken from the layer output, s(1-s)."],
-        extra={"monotonic": monotonic, "pred_hand": pred_hand, "pred_engine": pred_engine,
-               "W_hand": W, "W_engine": final_engine, "model": model},
+        extra={"monotonic": monotonic, "pred_hand": pred_hand, "pred_engine": pred_engine},
     )

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn, optim
 from ..datasets import study_sleep_scores
 from ..mode import no_grad
 from ..nn import functional as F
@@ -34,9 +33,12 @@ from .common import (
     Progress,
     ReferenceReport,
     TwoLayerSigmoid,
-    engine_step,
+    filled_from_legacy_seed,
+    final_engine_state,
     format_rows,
-    sigmoid,
+    run_adding_updates,
+    seeded_legacy_weights,
+    sigmoid_layers,
 )
 
 SEED = 1
@@ -55,17 +57,10 @@ def training_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # ---- hand-derived (plain numpy, as specified) ---------------------------------------------------
 def hand_init(seed: int = SEED) -> dict[str, np.ndarray]:
     """``np.random.seed(seed)``, then ``W1 = randn(2,3)``, ``W2 = randn(3,1)``."""
-    np.random.seed(seed)
-    W1 = np.random.randn(2, 3)
-    W2 = np.random.randn(3, 1)
-    return {"W1": W1, "W2": W2}
+    return seeded_legacy_weights(seed, np.random.randn, {"W1": (2, 3), "W2": (3, 1)})
 
 
-def hand_forward(X: np.ndarray, W: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(h, o)`` with ``h = σ(X@W1)`` and ``o = σ(h@W2)``."""
-    h = sigmoid(X @ W["W1"])
-    o = sigmoid(h @ W["W2"])
-    return h, o
+hand_forward = sigmoid_layers  # ``(h, o)`` with ``h = σ(X@W1)`` and ``o = σ(h@W2)``.
 
 
 def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
@@ -78,12 +73,6 @@ def hand_updates(X: np.ndarray, y: np.ndarray, W: dict[str, np.ndarray]
     return float(np.mean((y - o) ** 2)), {"W1": X.T @ h_delta, "W2": h.T @ o_delta}
 
 
-def hand_update(W: dict[str, np.ndarray], dW: dict[str, np.ndarray]) -> None:
-    """``W1 += Xᵀ@h_delta``, ``W2 += hᵀ@o_delta``."""
-    for k in W:
-        W[k] += dW[k]
-
-
 # ---- the same network from the engine's ops and modules -----------------------------------------
 def R3Net() -> TwoLayerSigmoid:
     """2 -> 3 -> 1, sigmoid after both layers, no biases."""
@@ -92,9 +81,7 @@ def R3Net() -> TwoLayerSigmoid:
 
 def engine_model(seed: int = SEED) -> TwoLayerSigmoid:
     """`R3Net` filled from ``np.random.seed(seed)``, ``randn(2,3)``, ``randn(3,1)``."""
-    model = R3Net()
-    nn.init.fill_from_numpy_global(list(model.weights().values()), seed=seed)
-    return model
+    return filled_from_legacy_seed(R3Net(), seed)
 
 
 def engine_objective(model: TwoLayerSigmoid, X: Tensor, y: Tensor) -> Tensor:
@@ -132,32 +119,16 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     X, y, x_max = training_data()
     W = hand_init(seed)
     model = engine_model(seed)
-    params = model.weights()
-    opt = optim.SGD(model.parameters(), lr=1.0)
-    Xt, yt = Tensor(X), Tensor(y)
-    diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(iterations, "R3", progress, unit="iter")
-    try:
-        for it in range(1, iterations + 1):
-            mse_hand, dW = hand_updates(X, y, W)
-            grad_hand = {k: -v for k, v in dW.items()}  # the updates are -∂(½Σ(y-o)²)/∂W
-            _, diff, table = engine_step(opt, lambda: engine_objective(model, Xt, yt), params,
-                                         grad_hand, it == 1 and check_fd)
-            if table is not None:
-                three_way = table
-            with no_grad():
-                engine_losses.append(F.mse_loss(model(Xt), yt).item())  # reported: mean((y-o)²)
-            diffs.append(diff)
-            losses.append(mse_hand)
-            hand_update(W, dW)
-            opt.step()
-            bar.update(mse_hand)
-    finally:
-        bar.close()
-    with no_grad():
-        pred_engine = model(Xt).numpy()
+
+    def reported_mse(_: Tensor) -> float:  # the loss reported: mean((y-o)²), not ½Σ(y-o)²
+        with no_grad():
+            return F.mse_loss(model(Tensor(X)), Tensor(y)).item()
+
+    run = run_adding_updates(iterations, (X, y), W, hand_updates, model, engine_objective,
+                             check_fd, Progress(iterations, "R3", progress, unit="iter"),
+                             engine_reported=reported_mse)
+    pred_engine, final_engine = final_engine_state(model, X)
     pred_hand = hand_forward(X, W)[1]
-    final_engine = {k: p.numpy() for k, p in params.items()}
     q_hand, q_engine = predict_score(W, *QUERY), predict_score(model, *QUERY)
     raw, _ = study_sleep_scores()
     labels = [f"studied {a:g} h, slept {b:g} h, scored {t:g}:" for (a, b), t in
@@ -168,21 +139,18 @@ def train_side_by_side(iterations: int = ITERATIONS, seed: int = SEED,
     result_lines.append(f"4 h studied, 8 h slept: scaled with the training maxima "
                         f"{x_max.tolist()} to {np.round(np.array(QUERY) / x_max, 4).tolist()}; "
                         f"hand {q_hand:.3f}, engine {q_engine:.3f}")
-    return ReferenceReport.from_run(
-        diffs, losses, engine_losses, log_every or max(1, iterations // 10),
-        hand=(W, pred_hand), engine=(final_engine, pred_engine),
+    return ReferenceReport.from_side_by_side(
+        run, log_every, model, hand=(W, pred_hand), engine=(final_engine, pred_engine),
         name="R3",
         title="test score from hours studied and slept, 2 -> 3 -> 1 sigmoid, no biases",
         settings=[f"np.random.seed({seed}); W1, W2 = randn(2,3), randn(3,1); "
                   "X / X.max(axis=0), y / 100",
                   f"updates W += Xᵀ@delta (gradient descent on ½Σ(y-o)², lr 1), {iterations} "
                   "iterations; loss reported: mean((y-o)²)"],
-        three_way=three_way,
         result=f"predicted score for 4 h studied, 8 h slept: {q_engine:.2f}",
         result_lines=result_lines,
         epoch_label="iter",
         notes=["the gradient is of ½Σ(y-o)² while the loss printed is mean((y-o)²); "
                "new inputs are scaled with the training maxima (3 h, 9 h)."],
-        extra={"query_hand": q_hand, "query_engine": q_engine, "x_max": x_max,
-               "W_hand": W, "W_engine": final_engine, "model": model},
+        extra={"query_hand": q_hand, "query_engine": q_engine, "x_max": x_max},
     )

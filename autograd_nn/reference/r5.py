@@ -41,7 +41,8 @@ from .common import (
     Progress,
     ReferenceReport,
     bitwise_equal,
-    engine_step,
+    descend,
+    run_side_by_side,
     sigmoid,
 )
 
@@ -127,8 +128,7 @@ def hand_gradients(X: np.ndarray, Y: np.ndarray, W: dict[str, np.ndarray], activ
 def hand_update(W: dict[str, np.ndarray], grads: dict[str, np.ndarray],
                 lr: float = LEARNING_RATE) -> None:
     """``W_i ← W_i - lr·ΔW_i``."""
-    for k in W:
-        W[k] -= lr * grads[k]
+    descend(W, grads, lr)
 
 
 # ---- the same network from the engine's ops and modules -----------------------------------------
@@ -176,23 +176,15 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
         raise RuntimeError("R5: the engine's and the hand-derived initial weights differ")
     opt = optim.SGD(model.parameters(), lr=lr)
     Xt, Yt = Tensor(X), Tensor(Y)
-    diffs, losses, engine_losses, three_way = [], [], [], None
-    bar = Progress(iterations, f"R5 ({activation})", progress, unit="iter")
-    try:
-        for it in range(1, iterations + 1):
-            C_hand, g_hand = hand_gradients(X, Y, W, activation)
-            C, diff, table = engine_step(opt, lambda: F.mse_loss(model(Xt), Yt), params, g_hand,
-                                         it == 1 and check_fd)
-            if table is not None:
-                three_way = table
-            diffs.append(diff)
-            losses.append(C_hand)
-            engine_losses.append(C.item())
-            hand_update(W, g_hand, lr)
-            opt.step()
-            bar.update(C_hand)
-    finally:
-        bar.close()
+
+    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
+        C_hand, g_hand = hand_gradients(X, Y, W, activation)
+        hand_update(W, g_hand, lr)
+        return C_hand, g_hand
+
+    run = run_side_by_side(iterations, hand_step, lambda: F.mse_loss(model(Xt), Yt), opt, params,
+                           check_fd, Progress(iterations, f"R5 ({activation})", progress,
+                                              unit="iter"))
     final_engine = {k: p.numpy() for k, p in params.items()}
     with no_grad():
         out_train = model(Xt).numpy()
@@ -211,9 +203,8 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
     ]
     if acc_test < 0.9:
         result_lines += _diagnosis(X, W, activation)
-    return ReferenceReport.from_run(
-        diffs, losses, engine_losses, log_every or max(1, iterations // 10),
-        hand=(W, hand_test), engine=(final_engine, out_test),
+    return ReferenceReport.from_side_by_side(
+        run, log_every, model, hand=(W, hand_test), engine=(final_engine, out_test),
         name=f"R5-{activation}",
         title=f"Iris 5 -> {HIDDEN} -> 3 without biases, hidden {activation}, sigmoid output",
         settings=[f"stratified 80/20 split (rng={seed}), standardised with the training "
@@ -221,14 +212,12 @@ def train_side_by_side(activation: str = "sigmoid", iterations: int = ITERATIONS
                   f"(default_rng({seed}))",
                   f"C = mean((ŷ - y)²) over all outputs, hand δ scaled by 2/(N·K) = 2/{Y.size}; "
                   f"full batch, lr {lr:g}, {iterations} iterations"],
-        three_way=three_way,
         result=f"test accuracy {acc_test:.3f}",
         result_lines=result_lines,
         epoch_label="iter",
         extra={"activation": activation, "train_accuracy": acc_train,
                "test_accuracy": acc_test, "hand_test_accuracy": acc_hand,
-               "final_cost": final_cost, "W_hand": W, "W_engine": final_engine,
-               "model": model},
+               "final_cost": final_cost},
     )
 
 

@@ -47,20 +47,23 @@ def _classes() -> tuple[type, type[RuntimeError]]:  # noqa: C901
         """A graphviz.Digraph made by autograd_nn.viz (render/pipe explain a missing ``dot``)."""
 
         def render(self, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return super().render(*args, **kwargs)
-            except DotNotFound:
-                raise
-            except graphviz.ExecutableNotFound as e:
-                raise DotNotFound(kwargs.get("format") or self.format) from e
+            return self._explained(super().render, args, kwargs,
+                                   lambda: kwargs.get("format") or self.format)
 
         def pipe(self, *args: Any, **kwargs: Any) -> Any:
+            return self._explained(super().pipe, args, kwargs,
+                                   lambda: kwargs.get("format") or (args or [self.format])[0])
+
+        @staticmethod
+        def _explained(call: Any, args: tuple, kwargs: dict, fmt: Any) -> Any:
+            """``call(*args, **kwargs)``, a missing ``dot`` raised as `DotNotFound` for the
+            format ``fmt()``."""
             try:
-                return super().pipe(*args, **kwargs)
+                return call(*args, **kwargs)
             except DotNotFound:
                 raise
             except graphviz.ExecutableNotFound as e:
-                raise DotNotFound(kwargs.get("format") or (args or [self.format])[0]) from e
+                raise DotNotFound(fmt()) from e
 
         def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                               **kwargs: Any) -> dict[str, Any]:
