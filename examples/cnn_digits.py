@@ -52,7 +52,10 @@ def draw(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: Path) -
     from autograd_nn.viz import draw_graph, render
 
     model.eval()
-    loss = nn.functional.cross_entropy(model(ag.Tensor(images, name="images")), labels)
+    # requires_grad on the images: the graph then starts at them, not at the first op that
+    # meets a parameter (a padded, channels-last constant copy of the batch)
+    x = ag.Tensor(images, requires_grad=True, name="images")
+    loss = nn.functional.cross_entropy(model(x), labels)
     loss.name = "loss"
     graph = draw_graph(loss, model, collapse=True, rankdir="TB", show_grad=False)
     try:
