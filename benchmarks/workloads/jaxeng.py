@@ -133,6 +133,9 @@ def conv_problem(jax: Any, data: dict[str, np.ndarray]) -> Problem:
 class _JaxEngine:
     """What both jax engines share: the problem on the device, and the results."""
 
+    loss: Any  # after a step: the loss, and the gradients by parameter name
+    grads: dict[str, Any]
+
     def __init__(self, problem: Callable[[Any, dict], Problem], data: dict[str, np.ndarray]):
         jax = self.jax = load_jax()
         self.problem = pb = problem(jax, data)
