@@ -149,19 +149,43 @@ class Relu(Function):
         return g * (out > 0)
 
 
-class LeakyRelu(Function):
-    name = "leaky_relu"
+class UnaryWithSetting(Function):
+    """A unary op with one keyword setting, named ``setting`` (leaky_relu's negative_slope,
+    the order of sinc's derivative): ``compute(x, value)`` is the forward, ``chain(xp, g, x,
+    value)`` the chain rule g * f'(x); x is saved."""
+
+    setting: ClassVar[str] = ""
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, **setting: Any) -> Any:
+        ctx.save_for_backward(x)
+        ctx.setting = setting[cls.setting]
+        return cls.compute(x, ctx.setting)
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return cls.chain(ctx.xp, g, x, ctx.setting)
 
     @staticmethod
-    def forward(ctx: Any, x: Any, negative_slope: float = 0.01) -> Any:
-        ctx.save_for_backward(x)
-        ctx.negative_slope = negative_slope
+    def compute(x: Any, value: Any) -> Any:  # pragma: no cover - every op has one
+        raise NotImplementedError
+
+    @staticmethod
+    def chain(xp: Any, g: Any, x: Any, value: Any) -> Any:  # pragma: no cover - every op has one
+        raise NotImplementedError
+
+
+class LeakyRelu(UnaryWithSetting):
+    name, setting = "leaky_relu", "negative_slope"
+
+    @staticmethod
+    def compute(x: Any, negative_slope: float) -> Any:
         return np.where(x > 0, x, x * negative_slope)
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return ctx.xp.where(x > 0, g, g * ctx.negative_slope)
+    def chain(xp: Any, g: Any, x: Any, negative_slope: float) -> Any:
+        return xp.where(x > 0, g, g * negative_slope)
 
 
 class Softplus(Function):

@@ -16,7 +16,7 @@ import numpy as np
 from ..domains import STD, Domain, away_from, binary, distinct, nonzero, unary, uniform
 from ..function import Function, data_of
 from ..registry import add_to_namespaces, register
-from .elementwise import _split_ties
+from .elementwise import UnaryWithSetting, _split_ties
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -105,21 +105,18 @@ def sinc_derivative(x: Any, order: int = 0) -> Any:
     return (np.pi**order * np.where(small, series, f)).astype(np.result_type(x, 1.0), copy=False)
 
 
-class SincDerivative(Function):
+class SincDerivative(UnaryWithSetting):
     """d^order/dx^order sinc(x); its derivative is the next order (so every order is exact)."""
 
-    name = "sinc"
+    name, setting = "sinc", "order"
 
     @staticmethod
-    def forward(ctx: Any, x: Any, order: int = 0) -> Any:
-        ctx.save_for_backward(x)
-        ctx.order = order
+    def compute(x: Any, order: int) -> Any:
         return sinc_derivative(x, order)
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return g * ctx.xp.sinc_derivative(x, ctx.order + 1)
+    def chain(xp: Any, g: Any, x: Any, order: int) -> Any:
+        return g * xp.sinc_derivative(x, order + 1)
 
 
 def _value(a: Any) -> Any:

@@ -61,6 +61,19 @@ def _unreduce(g: Any, axes: tuple, keepdims: bool, xp: Any) -> Any:
     return xp.expand_dims(g, axes)
 
 
+def record_reduction(ctx: Any, ndim: int, axis: Any, keepdims: bool) -> None:
+    """What a reduction's backward needs to know: the axes it runs over (sorted,
+    non-negative: ``ctx.axes``) and ``ctx.keepdims``."""
+    ctx.axes = _axes(axis, ndim)
+    ctx.keepdims = keepdims
+
+
+def unreduce(ctx: Any, g: Any) -> Any:
+    """g (a reduction's result or gradient) with the axes the reduction ``ctx`` removed put
+    back as size-1 axes, so that it broadcasts against the operand."""
+    return _unreduce(g, ctx.axes, ctx.keepdims, ctx.xp)
+
+
 class Sum(Function):
     """sum over axes; its gradient is g broadcast back to the operand's shape."""
 
@@ -105,8 +118,7 @@ class _Extreme(Function):
     @classmethod
     def forward(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
-        ctx.keepdims = keepdims
+        record_reduction(ctx, x.ndim, axis, keepdims)
         m = cls.reduce(x, axis=ctx.axes, keepdims=True)
         hit = x == m
         if x.dtype.kind == "f" and np.isnan(m).any():  # NaN wins (numpy), and gets the gradient
@@ -118,7 +130,7 @@ class _Extreme(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (w,) = ctx.saved_tensors
-        return _unreduce(g, ctx.axes, ctx.keepdims, ctx.xp) * w
+        return unreduce(ctx, g) * w
 
 
 class Max(_Extreme):
@@ -137,8 +149,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
-        ctx.keepdims = keepdims
+        record_reduction(ctx, x.ndim, axis, keepdims)
         ctx.save_for_backward(x)
         return np.multiply.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
 
@@ -155,7 +166,7 @@ class Prod(Function):
         flat_shape = moved.shape[: len(rest)] + (-1,)
         others = xp.exclusive_prod(xp.reshape(moved, flat_shape))
         others = xp.transpose(xp.reshape(others, moved.shape), tuple(np.argsort(perm)))
-        return _unreduce(g, axes, ctx.keepdims, xp) * others
+        return unreduce(ctx, g) * others
 
 
 class ExclusiveProd(Function):
@@ -179,31 +190,56 @@ class ExclusiveProd(Function):
         return xp.sum(xp.expand_dims(g, -1) * pair, axis=-2)
 
 
-class LogSumExp(Function):
-    name = "logsumexp"
+class ReductionOnInputAndOutput(Function):
+    """A reduction over ``axis`` (numpy's ``axis``, ``keepdims``) whose derivative is read off
+    its input x and its output: ``reduce(x, axes, keepdims)`` is the forward and
+    ``local(xp, x, out)`` d out / d x, where out has the reduced axes put back as size 1; the
+    gradient is g, put back the same way, times it. ``harmless``: float errors of the
+    backward's formula that leave an exact result, ignored."""
 
-    @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    harmless: ClassVar[dict] = {}
+
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
-        ctx.keepdims = keepdims
-        m = np.maximum.reduce(x, axis=ctx.axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        # an all -inf slice gives -inf, as numpy's log(0); exp of the small terms may underflow
-        with np.errstate(divide="ignore", under="ignore"):
-            out = np.log(np.add.reduce(np.exp(x - m), axis=ctx.axes, keepdims=True)) + m
-        out = out if keepdims else out.squeeze(axis=ctx.axes)
+        record_reduction(ctx, x.ndim, axis, keepdims)
+        out = np.asarray(cls.reduce(x, ctx.axes, keepdims))
         ctx.save_for_backward(x, out)
         return out
 
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
         x, out = ctx.saved_tensors
-        with np.errstate(under="ignore"):  # softmax weights of the small terms underflow to 0
-            return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.exp(
-                x - _unreduce(out, ctx.axes, ctx.keepdims, xp)
-            )
+        with np.errstate(**cls.harmless):
+            return unreduce(ctx, g) * cls.local(ctx.xp, x, unreduce(ctx, out))
+
+    @staticmethod
+    def reduce(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:  # pragma: no cover
+        raise NotImplementedError  # every reduction has one
+
+    @staticmethod
+    def local(xp: Any, x: Any, out: Any) -> Any:  # pragma: no cover - every reduction has one
+        raise NotImplementedError
+
+
+class LogSumExp(ReductionOnInputAndOutput):
+    """log(sum(exp(x))), shifted by the maximum; d out / d x = softmax(x) = exp(x - out)."""
+
+    name = "logsumexp"
+    harmless = {"under": "ignore"}  # softmax weights of the small terms underflow to 0
+
+    @staticmethod
+    def reduce(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+        m = np.maximum.reduce(x, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        # an all -inf slice gives -inf, as numpy's log(0); exp of the small terms may underflow
+        with np.errstate(divide="ignore", under="ignore"):
+            out = np.log(np.add.reduce(np.exp(x - m), axis=axes, keepdims=True)) + m
+        return out if keepdims else out.squeeze(axis=axes)
+
+    @staticmethod
+    def local(xp: Any, x: Any, out: Any) -> Any:
+        return xp.exp(x - out)
 
 
 class Softmax(Function):
