@@ -19,6 +19,7 @@ import numpy as np
 from ..domains import PAIRS, STD, Case, away_from, binary, distinct, shape_label, unary, uniform
 from ..function import Function, constant, data_of, holds_graph
 from ..registry import register
+from .bases import UnaryWithSetting
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -147,33 +148,6 @@ class Relu(Function):
     def backward(ctx: Any, g: Any) -> Any:
         (out,) = ctx.saved_tensors
         return g * (out > 0)
-
-
-class UnaryWithSetting(Function):
-    """A unary op with one keyword setting, named ``setting`` (leaky_relu's negative_slope,
-    the order of sinc's derivative): ``compute(x, value)`` is the forward, ``chain(xp, g, x,
-    value)`` the chain rule g * f'(x); x is saved."""
-
-    setting: ClassVar[str] = ""
-
-    @classmethod
-    def forward(cls, ctx: Any, x: Any, **setting: Any) -> Any:
-        ctx.save_for_backward(x)
-        ctx.setting = setting[cls.setting]
-        return cls.compute(x, ctx.setting)
-
-    @classmethod
-    def backward(cls, ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return cls.chain(ctx.xp, g, x, ctx.setting)
-
-    @staticmethod
-    def compute(x: Any, value: Any) -> Any:  # pragma: no cover - every op has one
-        raise NotImplementedError
-
-    @staticmethod
-    def chain(xp: Any, g: Any, x: Any, value: Any) -> Any:  # pragma: no cover - every op has one
-        raise NotImplementedError
 
 
 class LeakyRelu(UnaryWithSetting):

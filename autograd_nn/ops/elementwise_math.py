@@ -16,7 +16,8 @@ import numpy as np
 from ..domains import STD, Domain, away_from, binary, distinct, nonzero, unary, uniform
 from ..function import Function, data_of
 from ..registry import add_to_namespaces, register
-from .elementwise import UnaryWithSetting, _split_ties
+from .bases import OnInputAndOutput, UnaryWithSetting
+from .elementwise import _split_ties
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -25,35 +26,19 @@ LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 
 
-class _Unary(Function):
+class _Ufunc(OnInputAndOutput):
     """A numpy ufunc of one operand; ``derivative(xp, x, out)`` is d out / d x."""
 
     ufunc: ClassVar[Any] = None
-    # float errors of the derivative's formula that leave an exact result (an underflow to 0;
-    # for arctan also x * x overflowing, 1 / inf = 0): ignored, so np.errstate(all="raise")
-    # stops only at real trouble
-    harmless: ClassVar[dict] = {"under": "ignore"}
 
     @classmethod
-    def forward(cls, ctx: Any, x: Any) -> Any:
-        out = np.asarray(cls.ufunc(x))  # an array (0-d too): create_graph knows it as the output
-        ctx.save_for_backward(x, out)
-        return out
-
-    @classmethod
-    def backward(cls, ctx: Any, g: Any) -> Any:
-        x, out = ctx.saved_tensors
-        with np.errstate(**cls.harmless):
-            return g * cls.derivative(ctx.xp, x, out)
-
-    @staticmethod
-    def derivative(xp: Any, x: Any, out: Any) -> Any:  # pragma: no cover - every op has one
-        raise NotImplementedError
+    def compute(cls, ctx: Any, x: Any) -> Any:
+        return cls.ufunc(x)
 
 
 def _unary(name: str, ufunc: Any, derivative: Any, **harmless: str) -> type:
     """One elementwise primitive: numpy's ``ufunc`` and its derivative side by side."""
-    return type(name.capitalize(), (_Unary,), {
+    return type(name.capitalize(), (_Ufunc,), {
         "name": name, "ufunc": ufunc, "derivative": staticmethod(derivative),
         "harmless": {"under": "ignore", **harmless},
         "__doc__": f"numpy's {name}, with its derivative.", "__module__": __name__,

@@ -15,14 +15,14 @@ from ..registry import register
 from .decompositions import svdvals
 from .elementwise import abs as _abs
 from .manipulation import moveaxis
-from .reduce import ReductionOnInputAndOutput, max, min, sum
+from .reduce import _Reduction, max, min, sum
 from .shape import _shape, axis_tuple, expand_dims, squeeze
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
-class Norm2(ReductionOnInputAndOutput):
+class Norm2(_Reduction):
     """sqrt(sum(x ** 2)) over axes; gradient x / norm, taken as 0 where the norm is 0."""
 
     name = "norm"
@@ -32,7 +32,7 @@ class Norm2(ReductionOnInputAndOutput):
         return np.sqrt(np.add.reduce(x * x, axis=axes, keepdims=keepdims))  # type: ignore[call-overload]
 
     @staticmethod
-    def local(xp: Any, x: Any, out: Any) -> Any:
+    def derivative(xp: Any, x: Any, out: Any) -> Any:
         zero = data_of(out) == 0  # a constant mask (no np.asarray: compile interprets the rule)
         return xp.where(zero, 0, x / xp.where(zero, 1, out))
 

@@ -17,6 +17,7 @@ from ..domains import STD, Case, distinct, nonzero, reduction, shape_label
 from ..function import Function, data_of
 from ..registry import register
 from .arithmetic import divide, multiply, subtract
+from .bases import OnInputAndOutput
 from .elementwise import sqrt
 from .shape import axis_tuple, refuse_bool_axis
 
@@ -190,39 +191,28 @@ class ExclusiveProd(Function):
         return xp.sum(xp.expand_dims(g, -1) * pair, axis=-2)
 
 
-class ReductionOnInputAndOutput(Function):
+class _Reduction(OnInputAndOutput):
     """A reduction over ``axis`` (numpy's ``axis``, ``keepdims``) whose derivative is read off
-    its input x and its output: ``reduce(x, axes, keepdims)`` is the forward and
-    ``local(xp, x, out)`` d out / d x, where out has the reduced axes put back as size 1; the
-    gradient is g, put back the same way, times it. ``harmless``: float errors of the
-    backward's formula that leave an exact result, ignored."""
+    its input and output (`OnInputAndOutput`): ``reduce(x, axes, keepdims)`` is the forward,
+    and g and the output have the reduced axes put back as size 1 for the chain rule."""
 
     harmless: ClassVar[dict] = {}
 
     @classmethod
-    def forward(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        x = np.asarray(x)
+    def compute(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         record_reduction(ctx, x.ndim, axis, keepdims)
-        out = np.asarray(cls.reduce(x, ctx.axes, keepdims))
-        ctx.save_for_backward(x, out)
-        return out
+        return cls.reduce(x, ctx.axes, keepdims)
 
-    @classmethod
-    def backward(cls, ctx: Any, g: Any) -> Any:
-        x, out = ctx.saved_tensors
-        with np.errstate(**cls.harmless):
-            return unreduce(ctx, g) * cls.local(ctx.xp, x, unreduce(ctx, out))
+    @staticmethod
+    def spread(ctx: Any, t: Any) -> Any:
+        return unreduce(ctx, t)
 
     @staticmethod
     def reduce(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:  # pragma: no cover
         raise NotImplementedError  # every reduction has one
 
-    @staticmethod
-    def local(xp: Any, x: Any, out: Any) -> Any:  # pragma: no cover - every reduction has one
-        raise NotImplementedError
 
-
-class LogSumExp(ReductionOnInputAndOutput):
+class LogSumExp(_Reduction):
     """log(sum(exp(x))), shifted by the maximum; d out / d x = softmax(x) = exp(x - out)."""
 
     name = "logsumexp"
@@ -238,48 +228,64 @@ class LogSumExp(ReductionOnInputAndOutput):
         return out if keepdims else out.squeeze(axis=axes)
 
     @staticmethod
-    def local(xp: Any, x: Any, out: Any) -> Any:
+    def derivative(xp: Any, x: Any, out: Any) -> Any:
         return xp.exp(x - out)
 
 
-class Softmax(Function):
-    name = "softmax"
+class _SoftmaxFamily(Function):
+    """softmax and log_softmax over ``axis`` (an int, a tuple or None), shifted by the
+    maximum: ``compute(x, axes)`` is the forward and ``chain(xp, g, out, axes)`` the gradient,
+    read off the output. exp of the small terms underflows to 0, harmlessly, in both."""
 
-    @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, axis: Any = -1) -> Any:
         x = np.asarray(x)
         ctx.axis = _axes(axis, x.ndim)
-        with np.errstate(under="ignore"):  # exp of the small terms underflows to 0
-            e = np.exp(x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True))
-            e /= np.add.reduce(e, axis=ctx.axis, keepdims=True)
-        ctx.save_for_backward(e)
-        return e
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (s,) = ctx.saved_tensors
-        return s * (g - ctx.xp.sum(g * s, axis=ctx.axis, keepdims=True))
-
-
-class LogSoftmax(Function):
-    name = "log_softmax"
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
-        x = np.asarray(x)
-        ctx.axis = _axes(axis, x.ndim)
-        shifted = x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True)
-        with np.errstate(under="ignore"):  # exp of the small terms underflowing is harmless
-            out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=ctx.axis, keepdims=True))
+        with np.errstate(under="ignore"):
+            out = cls.compute(x, ctx.axis)
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
         (out,) = ctx.saved_tensors
-        with np.errstate(under="ignore"):  # exp(out) of the small terms underflows to 0
-            return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
+        with np.errstate(under="ignore"):
+            return cls.chain(ctx.xp, g, out, ctx.axis)
+
+    @staticmethod
+    def compute(x: Any, axes: tuple[int, ...]) -> Any:  # pragma: no cover - every op has one
+        raise NotImplementedError
+
+    @staticmethod
+    def chain(xp: Any, g: Any, out: Any, axes: tuple[int, ...]) -> Any:  # pragma: no cover
+        raise NotImplementedError  # every op has one
+
+
+class Softmax(_SoftmaxFamily):
+    name = "softmax"
+
+    @staticmethod
+    def compute(x: Any, axes: tuple[int, ...]) -> Any:
+        e = np.exp(x - np.maximum.reduce(x, axis=axes, keepdims=True))
+        e /= np.add.reduce(e, axis=axes, keepdims=True)
+        return e
+
+    @staticmethod
+    def chain(xp: Any, g: Any, s: Any, axes: tuple[int, ...]) -> Any:
+        return s * (g - xp.sum(g * s, axis=axes, keepdims=True))
+
+
+class LogSoftmax(_SoftmaxFamily):
+    name = "log_softmax"
+
+    @staticmethod
+    def compute(x: Any, axes: tuple[int, ...]) -> Any:
+        shifted = x - np.maximum.reduce(x, axis=axes, keepdims=True)
+        return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axes, keepdims=True))
+
+    @staticmethod
+    def chain(xp: Any, g: Any, out: Any, axes: tuple[int, ...]) -> Any:
+        return g - xp.exp(out) * xp.sum(g, axis=axes, keepdims=True)
 
 
 def _no_dtype_or_out(op: str, dtype: Any, out: Any) -> None:
