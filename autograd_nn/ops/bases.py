@@ -6,6 +6,8 @@ of that shape writes only its formulas (the forward's numpy call and the derivat
   back first);
 - `UnaryWithSetting`: a unary op with one keyword setting (leaky_relu's slope, sinc's order).
 
+The reductions' own bookkeeping is in ``reduction_rules.py``.
+
 Each base keeps ``np.asarray`` in its own ``forward``, where the compiler's recording numpy
 stands in for it (``compile.symbolic.interpretable``); the formulas an op writes are plain
 numpy calls that dispatch on the compiler's symbols.

@@ -15,14 +15,15 @@ from ..registry import register
 from .decompositions import svdvals
 from .elementwise import abs as _abs
 from .manipulation import moveaxis
-from .reduce import _Reduction, max, min, sum
+from .reduce import max, min, sum
+from .reduction_rules import ReductionOnInputAndOutput
 from .shape import _shape, axis_tuple, expand_dims, squeeze
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
-class Norm2(_Reduction):
+class Norm2(ReductionOnInputAndOutput):
     """sqrt(sum(x ** 2)) over axes; gradient x / norm, taken as 0 where the norm is 0."""
 
     name = "norm"

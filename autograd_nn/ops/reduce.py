@@ -11,15 +11,20 @@ import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..domains import STD, Case, distinct, nonzero, reduction, shape_label
 from ..function import Function, data_of
 from ..registry import register
 from .arithmetic import divide, multiply, subtract
-from .bases import OnInputAndOutput
 from .elementwise import sqrt
-from .shape import axis_tuple, refuse_bool_axis
+from .reduction_rules import (
+    ReductionOnInputAndOutput,
+    record_reduction,
+    reduction_axes,
+    unreduce,
+    unreduce_axes,
+)
+from .shape import axis_tuple
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -45,36 +50,6 @@ def numpy_sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     return np.add.reduce(a, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
 
 
-def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
-    refuse_bool_axis("", axis)
-    if axis is None:
-        return tuple(range(ndim))
-    if type(axis) is int and -ndim <= axis < ndim:
-        return (axis % ndim,)
-    return tuple(sorted(normalize_axis_tuple(axis, ndim)))
-
-
-def _unreduce(g: Any, axes: tuple, keepdims: bool, xp: Any) -> Any:
-    """A reduced gradient with the reduced axes put back as size-1 axes."""
-    if keepdims or not axes or not g.ndim:  # a 0-d gradient broadcasts as it is
-        return g
-    return xp.expand_dims(g, axes)
-
-
-def record_reduction(ctx: Any, ndim: int, axis: Any, keepdims: bool) -> None:
-    """What a reduction's backward needs to know: the axes it runs over (sorted,
-    non-negative: ``ctx.axes``) and ``ctx.keepdims``."""
-    ctx.axes = _axes(axis, ndim)
-    ctx.keepdims = keepdims
-
-
-def unreduce(ctx: Any, g: Any) -> Any:
-    """g (a reduction's result or gradient) with the axes the reduction ``ctx`` removed put
-    back as size-1 axes, so that it broadcasts against the operand."""
-    return _unreduce(g, ctx.axes, ctx.keepdims, ctx.xp)
-
-
 class Sum(Function):
     """sum over axes; its gradient is g broadcast back to the operand's shape."""
 
@@ -84,7 +59,7 @@ class Sum(Function):
     @classmethod
     def forward(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
+        ctx.axes = reduction_axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
         if not cls.divide_by_count:
@@ -100,7 +75,7 @@ class Sum(Function):
         xp = ctx.xp
         if cls.divide_by_count:
             g = g / ctx.count
-        return xp.broadcast_to(_unreduce(g, ctx.axes, ctx.keepdims, xp), ctx.in_shape)
+        return xp.broadcast_to(unreduce_axes(g, ctx.axes, ctx.keepdims, xp), ctx.in_shape)
 
 
 class Mean(Sum):
@@ -191,28 +166,7 @@ class ExclusiveProd(Function):
         return xp.sum(xp.expand_dims(g, -1) * pair, axis=-2)
 
 
-class _Reduction(OnInputAndOutput):
-    """A reduction over ``axis`` (numpy's ``axis``, ``keepdims``) whose derivative is read off
-    its input and output (`OnInputAndOutput`): ``reduce(x, axes, keepdims)`` is the forward,
-    and g and the output have the reduced axes put back as size 1 for the chain rule."""
-
-    harmless: ClassVar[dict] = {}
-
-    @classmethod
-    def compute(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        record_reduction(ctx, x.ndim, axis, keepdims)
-        return cls.reduce(x, ctx.axes, keepdims)
-
-    @staticmethod
-    def spread(ctx: Any, t: Any) -> Any:
-        return unreduce(ctx, t)
-
-    @staticmethod
-    def reduce(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:  # pragma: no cover
-        raise NotImplementedError  # every reduction has one
-
-
-class LogSumExp(_Reduction):
+class LogSumExp(ReductionOnInputAndOutput):
     """log(sum(exp(x))), shifted by the maximum; d out / d x = softmax(x) = exp(x - out)."""
 
     name = "logsumexp"
@@ -240,7 +194,7 @@ class _SoftmaxFamily(Function):
     @classmethod
     def forward(cls, ctx: Any, x: Any, axis: Any = -1) -> Any:
         x = np.asarray(x)
-        ctx.axis = _axes(axis, x.ndim)
+        ctx.axis = reduction_axes(axis, x.ndim)
         with np.errstate(under="ignore"):
             out = cls.compute(x, ctx.axis)
         ctx.save_for_backward(out)
