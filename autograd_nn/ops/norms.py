@@ -12,12 +12,13 @@ import numpy as np
 from ..domains import calls, wellconditioned
 from ..function import constant, data_of
 from ..registry import register
+from .axes import axis_tuple
 from .decompositions import svdvals
 from .elementwise import abs as _abs
 from .manipulation import moveaxis
 from .reduce import max, min, sum
 from .reduction_rules import ReductionOnInputAndOutput
-from .shape import _shape, axis_tuple, expand_dims, squeeze
+from .shape import _shape, expand_dims, squeeze
 
 if TYPE_CHECKING:
     from ..tensor import Tensor

@@ -16,15 +16,9 @@ from ..domains import STD, Case, distinct, nonzero, reduction, shape_label
 from ..function import Function, data_of
 from ..registry import register
 from .arithmetic import divide, multiply, subtract
+from .axes import axis_tuple, reduction_axes
 from .elementwise import sqrt
-from .reduction_rules import (
-    ReductionOnInputAndOutput,
-    record_reduction,
-    reduction_axes,
-    unreduce,
-    unreduce_axes,
-)
-from .shape import axis_tuple
+from .reduction_rules import ReductionOnInputAndOutput, record_reduction, unreduce, unreduce_axes
 
 if TYPE_CHECKING:
     from ..tensor import Tensor

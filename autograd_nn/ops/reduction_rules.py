@@ -1,28 +1,16 @@
 """What every reduction over numpy's ``axis``/``keepdims`` shares: the axes it runs over
-(`reduction_axes`, recorded on the node by `record_reduction`), the removed axes put back for
-the backward (`unreduce`), and `ReductionOnInputAndOutput`, the base of the reductions whose
-derivative is read off input and output (logsumexp, the 2-norm)."""
+(``axes.reduction_axes``, recorded on the node by `record_reduction`), the removed axes put
+back for the backward (`unreduce`), and `ReductionOnInputAndOutput`, the base of the
+reductions whose derivative is read off input and output (logsumexp, the 2-norm)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from numpy.lib.array_utils import normalize_axis_tuple
-
+from .axes import reduction_axes
 from .bases import OnInputAndOutput
-from .shape import refuse_bool_axis
 
 __all__: list[str] = []
-
-
-def reduction_axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
-    refuse_bool_axis("", axis)
-    if axis is None:
-        return tuple(range(ndim))
-    if type(axis) is int and -ndim <= axis < ndim:
-        return (axis % ndim,)
-    return tuple(sorted(normalize_axis_tuple(axis, ndim)))
 
 
 def unreduce_axes(g: Any, axes: tuple, keepdims: bool, xp: Any) -> Any:
