@@ -704,3 +704,33 @@ def test_random_graphs_run_on_new_values_keep_every_result_apart(prog, seed):
                 assert (g is None) == (w is None)
                 if g is not None:
                     close(g, w)
+
+
+# ---- the captured tensors are part of the signature ---------------------------------------------
+def test_a_captured_tensor_that_starts_requiring_grad_after_tracing_gets_its_gradient():
+    W = Tensor(np.array([1.0, -2.0, 0.5]))
+    cf = ag.compile(lambda x: (ag.tanh(x * W) * W).sum())
+    x = Tensor(np.array([0.2, 0.4, -0.6]), requires_grad=True)
+    cf(x)
+    cf(x)
+    W.requires_grad = True
+    got = grads_after(cf, (x,), [x, W])
+    t = np.tanh(x.numpy() * W.numpy())
+    assert got[1][1] is not None
+    close(got[1][1], (1 - t ** 2) * x.numpy() * W.numpy() + t)
+    W.requires_grad = False
+    got = grads_after(cf, (x,), [x, W])
+    assert got[1][1] is None
+    close(got[1][0], (1 - t ** 2) * W.numpy() ** 2)
+
+
+def test_a_captured_bias_that_changes_its_broadcast_shape_is_traced_again():
+    b = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    cf = ag.compile(lambda x: ((x + b) ** 2).sum())
+    x = Tensor(np.ones((2, 3)))
+    cf(x)
+    cf(x)
+    b.data = np.array([0.5])  # (1,) broadcasts against (2, 3) as (3,) did
+    got = grads_after(cf, (x,), [b])
+    close(got[0], np.asarray(6 * 1.5 ** 2))
+    close(got[1][0], np.array([2 * 1.5 * 6]))
