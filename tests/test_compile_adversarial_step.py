@@ -77,6 +77,22 @@ def maybe(compiled, fn, **kw):
     return ag.compile(fn, **kw) if compiled else fn
 
 
+KINDS = ["module", "closure", "flat"]
+
+
+def caller(compiled, kind, step, model):
+    """``call(x, y)`` running ``step(model, x, y)``, compiled with the model as an argument
+    ("module"), reached through a closure ("closure": only tensors are arguments, the case a
+    generated step driver takes) or with its parameters passed as arguments ("flat")."""
+    if kind == "module":
+        fn = maybe(compiled, step)
+        return lambda x, y: fn(model, x, y)
+    if kind == "closure":
+        return maybe(compiled, lambda x, y: step(model, x, y))
+    fn = maybe(compiled, lambda *a: step(model, a[-2], a[-1]))
+    return lambda x, y: fn(*model.parameters(), x, y)
+
+
 OPTIMIZERS = {
     "SGD": lambda p: optim.SGD(p, lr=0.1),
     "SGD-momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
@@ -96,15 +112,16 @@ OPTIMIZERS = {
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("zero,set_to_none", [("first", True), ("first", False),
                                               ("last", False)])
-def test_every_optimizer_for_twenty_steps_keeping_every_result(name, zero, set_to_none):
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_optimizer_for_twenty_steps_keeping_every_result(name, zero, set_to_none, kind):
     def run(compiled):
         X, Y = data()
         model = model_of()
         opt = OPTIMIZERS[name](model.parameters())
-        fn = maybe(compiled, plain_step(opt, zero, set_to_none))
+        call = caller(compiled, kind, plain_step(opt, zero, set_to_none), model)
         losses, grads = [], []
         for _ in range(20):
-            losses.append(fn(model, X, Y))  # the loss tensors themselves
+            losses.append(call(X, Y))  # the loss tensors themselves
             grads.append([p.grad for p in model.parameters()])  # the grad tensors themselves
         params = [p.numpy() for p in model.parameters()]
         state = [{k: v for k, v in sorted(opt.state[p].items())} for p in model.parameters()]
@@ -117,12 +134,13 @@ def test_every_optimizer_for_twenty_steps_keeping_every_result(name, zero, set_t
 
 
 @pytest.mark.parametrize("name", ["SGD-momentum", "Adam", "RMSprop"])
-def test_hyperparameters_edited_every_step_take_effect(name):
+@pytest.mark.parametrize("kind", KINDS)
+def test_hyperparameters_edited_every_step_take_effect(name, kind):
     def run(compiled):
         X, Y = data(1)
         model = model_of()
         opt = OPTIMIZERS[name](model.parameters())
-        fn = maybe(compiled, plain_step(opt))
+        call = caller(compiled, kind, plain_step(opt), model)
         out = []
         for i in range(12):
             g = opt.param_groups[0]
@@ -133,7 +151,7 @@ def test_hyperparameters_edited_every_step_take_effect(name):
                 g["betas"] = (0.5, 0.9)
             if i == 9:
                 g["weight_decay"] = 0.1
-            out.append(float(fn(model, X, Y)))
+            out.append(float(call(X, Y)))
         return out, [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
@@ -141,35 +159,36 @@ def test_hyperparameters_edited_every_step_take_effect(name):
 
 
 @pytest.mark.parametrize("name", ["SGD", "SGD-momentum", "Adam"])
-def test_adding_a_parameter_group_mid_training(name):
+@pytest.mark.parametrize("kind", KINDS)
+def test_adding_a_parameter_group_mid_training(name, kind):
     def run(compiled):
         X, Y = data(2)
         model = model_of()
         ps = list(model.parameters())
         opt = OPTIMIZERS[name](ps[:2])
-        fn = maybe(compiled, plain_step(opt))
-        out = [float(fn(model, X, Y)) for _ in range(4)]
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [float(call(X, Y)) for _ in range(4)]
         opt.add_param_group({"params": ps[2:], "lr": 0.2})
-        out += [float(fn(model, X, Y)) for _ in range(4)]
+        out += [float(call(X, Y)) for _ in range(4)]
         return out, [p.numpy().copy() for p in ps]
 
     eager, compiled = both(run)
     same_records(compiled, eager)
 
 
-def _edit_group_params(edit):
+def _edit_group_params(edit, kind):
     def run(compiled):
         X, Y = data(3)
         model = model_of()
         ps = list(model.parameters())
         opt = optim.SGD(ps[:2] if edit == "append" else ps, lr=0.1, momentum=0.5)
-        fn = maybe(compiled, plain_step(opt))
-        out = [float(fn(model, X, Y)) for _ in range(3)]
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [float(call(X, Y)) for _ in range(3)]
         if edit == "append":
             opt.param_groups[0]["params"].extend(ps[2:])
         else:
             del opt.param_groups[0]["params"][0]
-        out += [float(fn(model, X, Y)) for _ in range(3)]
+        out += [float(call(X, Y)) for _ in range(3)]
         return out, [p.numpy().copy() for p in ps]
 
     return run
@@ -178,33 +197,36 @@ def _edit_group_params(edit):
 @pytest.mark.xfail(strict=True, reason="BUG: the emitted SGD update keeps the parameter list of "
                    "trace time: parameters appended to param_groups[0]['params'] later are never "
                    "updated by the compiled step (eager updates them)")
-def test_parameters_appended_to_a_group_are_updated():
-    eager, compiled = both(_edit_group_params("append"))
+@pytest.mark.parametrize("kind", KINDS)
+def test_parameters_appended_to_a_group_are_updated(kind):
+    eager, compiled = both(_edit_group_params("append", kind))
     same_records(compiled, eager)
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: the emitted SGD update keeps the parameter list of "
                    "trace time: a parameter deleted from param_groups[0]['params'] is still "
                    "updated by the compiled step (eager leaves it alone)")
-def test_parameters_removed_from_a_group_are_left_alone():
-    eager, compiled = both(_edit_group_params("remove"))
+@pytest.mark.parametrize("kind", KINDS)
+def test_parameters_removed_from_a_group_are_left_alone(kind):
+    eager, compiled = both(_edit_group_params("remove", kind))
     same_records(compiled, eager)
 
 
 @pytest.mark.parametrize("name", ["SGD-momentum", "Adam"])
-def test_optimizer_state_reloaded_or_cleared_mid_training(name):
+@pytest.mark.parametrize("kind", KINDS)
+def test_optimizer_state_reloaded_or_cleared_mid_training(name, kind):
     def run(compiled):
         X, Y = data(4)
         model = model_of()
         opt = OPTIMIZERS[name](model.parameters())
-        fn = maybe(compiled, plain_step(opt))
-        out = [float(fn(model, X, Y)) for _ in range(3)]
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [float(call(X, Y)) for _ in range(3)]
         saved = opt.state_dict()
-        out += [float(fn(model, X, Y)) for _ in range(3)]
+        out += [float(call(X, Y)) for _ in range(3)]
         opt.load_state_dict(saved)
-        out += [float(fn(model, X, Y)) for _ in range(3)]
+        out += [float(call(X, Y)) for _ in range(3)]
         opt.state.clear()
-        out += [float(fn(model, X, Y)) for _ in range(3)]
+        out += [float(call(X, Y)) for _ in range(3)]
         return out, [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
@@ -212,7 +234,8 @@ def test_optimizer_state_reloaded_or_cleared_mid_training(name):
 
 
 # ---- gradients: accumulation, hooks, requires_grad, .data ---------------------------------------
-def test_gradient_accumulation_over_calls_without_zero_grad():
+@pytest.mark.parametrize("kind", KINDS)
+def test_gradient_accumulation_over_calls_without_zero_grad(kind):
     def run(compiled):
         X, Y = data(5)
         model = model_of()
@@ -223,12 +246,12 @@ def test_gradient_accumulation_over_calls_without_zero_grad():
             loss.backward()
             return loss
 
-        fn = maybe(compiled, accumulate)
+        call = caller(compiled, kind, accumulate, model)
         out = []
         for i in range(4):
-            half = slice(0, 5) if i % 2 else slice(5, 10)
-            fn(model, X[half], Y[half])
-            fn(model, X[half.stop % 10:half.stop % 10 + 5], Y[half.stop % 10:half.stop % 10 + 5])
+            first, second = (slice(0, 5), slice(5, 10))[::1 if i % 2 else -1]
+            call(X[first], Y[first])
+            call(X[second], Y[second])
             out.append([p.grad.numpy().copy() for p in model.parameters()])
             opt.step()
             opt.zero_grad()
@@ -238,7 +261,8 @@ def test_gradient_accumulation_over_calls_without_zero_grad():
     same_records(compiled, eager)
 
 
-def test_a_step_that_accumulates_into_existing_grads_of_another_step():
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_step_that_accumulates_into_existing_grads_of_another_step(kind):
     def run(compiled):
         X, Y = data(6)
         model = model_of()
@@ -250,12 +274,12 @@ def test_a_step_that_accumulates_into_existing_grads_of_another_step():
             opt.step()
             return loss
 
-        fn = maybe(compiled, step)
+        call = caller(compiled, kind, step, model)
         out = []
         for i in range(6):
             if i % 3 == 0:
                 opt.zero_grad(set_to_none=bool(i % 2))
-            out.append(float(fn(model, X, Y)))
+            out.append(float(call(X, Y)))
             out.append([p.grad.numpy().copy() for p in model.parameters()])
         return out, [p.numpy().copy() for p in model.parameters()]
 
@@ -277,19 +301,20 @@ def test_two_backwards_in_one_step_are_refused_not_merged():
 
 
 @pytest.mark.parametrize("name", ["SGD-momentum", "Adam"])
-def test_hooks_registered_and_removed_after_tracing(name):
+@pytest.mark.parametrize("kind", KINDS)
+def test_hooks_registered_and_removed_after_tracing(name, kind):
     def run(compiled):
         X, Y = data(7)
         model = model_of()
         opt = OPTIMIZERS[name](model.parameters())
-        fn = maybe(compiled, plain_step(opt))
-        out = [float(fn(model, X, Y)) for _ in range(2)]
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [float(call(X, Y)) for _ in range(2)]
         seen: list = []
         h1 = model[0].weight.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 0.5)
         h2 = model[2].bias.register_hook(lambda g: None)
-        out += [float(fn(model, X, Y)) for _ in range(3)]
+        out += [float(call(X, Y)) for _ in range(3)]
         h1.remove()
-        out += [float(fn(model, X, Y)) for _ in range(2)]
+        out += [float(call(X, Y)) for _ in range(2)]
         h2.remove()
         return out, seen, [p.numpy().copy() for p in model.parameters()]
 
@@ -299,18 +324,19 @@ def test_hooks_registered_and_removed_after_tracing(name):
 
 
 @pytest.mark.parametrize("name", ["SGD", "SGD-momentum", "Adam"])
-def test_requires_grad_turned_off_and_on_after_tracing(name):
+@pytest.mark.parametrize("kind", KINDS)
+def test_requires_grad_turned_off_and_on_after_tracing(name, kind):
     def run(compiled):
         X, Y = data(8)
         model = model_of()
         opt = OPTIMIZERS[name](model.parameters())
-        fn = maybe(compiled, plain_step(opt))
-        out = [float(fn(model, X, Y)) for _ in range(2)]
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [float(call(X, Y)) for _ in range(2)]
         model[0].weight.requires_grad = False
-        out += [float(fn(model, X, Y)) for _ in range(3)]
+        out += [float(call(X, Y)) for _ in range(3)]
         out.append(model[0].weight.grad)
         model[0].weight.requires_grad = True
-        out += [float(fn(model, X, Y)) for _ in range(2)]
+        out += [float(call(X, Y)) for _ in range(2)]
         return out[:-3] + out[-2:], [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
@@ -318,18 +344,19 @@ def test_requires_grad_turned_off_and_on_after_tracing(name):
 
 
 @pytest.mark.parametrize("name", ["SGD-momentum", "Adam"])
-def test_parameter_data_rebound_to_new_arrays_after_tracing(name):
+@pytest.mark.parametrize("kind", KINDS)
+def test_parameter_data_rebound_to_new_arrays_after_tracing(name, kind):
     def run(compiled):
         X, Y = data(9)
         model = model_of()
         opt = OPTIMIZERS[name](model.parameters())
-        fn = maybe(compiled, plain_step(opt))
-        out = [float(fn(model, X, Y)) for _ in range(2)]
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [float(call(X, Y)) for _ in range(2)]
         model[2].bias.data = np.array([0.5, -0.5])  # same shape, a new array
-        out += [float(fn(model, X, Y)) for _ in range(2)]
+        out += [float(call(X, Y)) for _ in range(2)]
         opt.state.pop(model[2].weight, None)
         model[2].weight.data = np.full((6, 2), 0.1)  # a fresh array for a fresh state
-        out += [float(fn(model, X, Y)) for _ in range(2)]
+        out += [float(call(X, Y)) for _ in range(2)]
         return out, [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
@@ -353,19 +380,27 @@ def test_a_module_parameter_replaced_by_a_new_parameter_retraces():
 
 
 # ---- modes, randomness, guards inside a step -----------------------------------------------------
-def test_train_eval_switch_with_dropout_retraces_and_matches_eager():
+MODES_NOT_IN_SIGNATURE = pytest.mark.xfail(
+    strict=True, reason="BUG: a module reached through a closure (not passed as an argument) "
+    "is not in the signature, so model.eval() after tracing keeps running the traced "
+    "training-mode code: dropout keeps dropping in eval mode")
+
+
+@pytest.mark.parametrize("kind", ["module", pytest.param("closure", marks=MODES_NOT_IN_SIGNATURE),
+                                  pytest.param("flat", marks=MODES_NOT_IN_SIGNATURE)])
+def test_train_eval_switch_with_dropout_retraces_and_matches_eager(kind):
     def run(compiled):
         X, Y = data(11)
         model = model_of(dropout=0.4)
         opt = optim.SGD(model.parameters(), lr=0.05)
-        step = maybe(compiled, plain_step(opt))
-        evaluate = maybe(compiled, lambda m, x, y: F.mse_loss(m(x), y))
+        step = caller(compiled, kind, plain_step(opt), model)
+        evaluate = caller(compiled, kind, lambda m, x, y: F.mse_loss(m(x), y), model)
         out = []
         for i in range(8):
             model.train(i % 3 != 2)
-            out.append(float(step(model, X, Y)))
+            out.append(float(step(X, Y)))
             model.eval()
-            out.append(float(evaluate(model, X, Y)))
+            out.append(float(evaluate(X, Y)))
         return out, [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
@@ -373,19 +408,36 @@ def test_train_eval_switch_with_dropout_retraces_and_matches_eager():
     assert len(set(eager[0][0::2])) == 8  # dropout drew fresh masks
 
 
-def test_batch_norm_in_a_compiled_step_is_refused_or_updates_running_stats_as_eager():
+@MODES_NOT_IN_SIGNATURE
+def test_eval_mode_of_a_module_reached_through_a_closure_minimal():
+    """The smallest form of the bug above, as a plain function (no optimizer)."""
+    model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Dropout(0.5, rng=3))
+    x = Tensor(np.ones((5, 3)))
+    cf = ag.compile(lambda x: model(x).sum())
+    cf(x)
+    model.eval()
+    want = float(model(x).sum())  # no dropout in eval mode
+    try:
+        got = float(cf(x))
+    except ag.CompileError:
+        return  # refusing is fine too
+    assert got == want
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_batch_norm_in_a_compiled_step_is_refused_or_updates_running_stats_as_eager(kind):
     def run(compiled):
         rng = np.random.default_rng(12)
         bn = nn.BatchNorm1d(4)
         model = nn.Sequential(nn.Linear(3, 4, rng=1), bn, nn.Tanh(), nn.Linear(4, 2, rng=2))
         opt = optim.SGD(model.parameters(), lr=0.1)
-        fn = maybe(compiled, plain_step(opt))
+        call = caller(compiled, kind, plain_step(opt), model)
         out = []
         for _ in range(4):
             x, y = Tensor(rng.normal(size=(6, 3))), Tensor(rng.normal(size=(6, 2)))
-            out.append(float(fn(model, x, y)))
+            out.append(float(call(x, y)))
         model.eval()
-        out.append(float(maybe(compiled, lambda m, x: m(x).sum())(model, x)))
+        out.append(float(caller(compiled, kind, lambda m, x, y: m(x).sum(), model)(x, y)))
         return out, bn.running_mean.numpy().copy(), bn.running_var.numpy().copy(), \
             bn.num_batches_tracked.numpy().copy()
 
@@ -397,8 +449,9 @@ def test_batch_norm_in_a_compiled_step_is_refused_or_updates_running_stats_as_ea
     same_records(compiled, eager)
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("set_to_none", [True, False])
-def test_a_guard_inside_a_step_follows_the_branch(set_to_none):
+def test_a_guard_inside_a_step_follows_the_branch(set_to_none, kind):
     def run(compiled):
         rng = np.random.default_rng(13)
         model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Tanh(), nn.Linear(4, 1, rng=2))
@@ -414,18 +467,18 @@ def test_a_guard_inside_a_step_follows_the_branch(set_to_none):
             opt.step()
             return loss
 
-        fn = maybe(compiled, step)
+        call = caller(compiled, kind, step, model)
         out = []
         for i in range(8):
             x = Tensor(rng.normal(size=(4, 3)) * (-3.0 if i % 3 == 0 else 1.0))
-            out.append(float(fn(model, x, Tensor(rng.normal(size=(4, 1))))))
+            out.append(float(call(x, Tensor(rng.normal(size=(4, 1))))))
         return out, [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
     same_records(compiled, eager)
 
 
-def _step_first_with_guard(compiled):
+def _step_first_with_guard(compiled, kind):
     rng = np.random.default_rng(0)
     model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Tanh(), nn.Linear(4, 1, rng=2))
     opt = optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
@@ -440,11 +493,11 @@ def _step_first_with_guard(compiled):
         loss.backward()
         return loss
 
-    fn = maybe(compiled, step)
+    call = caller(compiled, kind, step, model)
     out = []
     for i in range(6):
         x = Tensor(rng.normal(size=(4, 3)) * (1.0 if i % 3 else -3.0))
-        out.append(float(fn(model, x, Tensor(rng.normal(size=(4, 1))))))
+        out.append(float(call(x, Tensor(rng.normal(size=(4, 1))))))
     return out, [p.numpy().copy() for p in model.parameters()]
 
 
@@ -452,12 +505,14 @@ def _step_first_with_guard(compiled):
                    "(opt.step(), zero_grad) and then, when a guard fails, traces again, running "
                    "them a second time: opt.step() is applied twice (with zero grads, momentum "
                    "moves the weights again)")
-def test_a_failing_guard_does_not_repeat_the_effects_before_the_forward():
-    eager, compiled = both(_step_first_with_guard)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_failing_guard_does_not_repeat_the_effects_before_the_forward(kind):
+    eager, compiled = both(lambda compiled: _step_first_with_guard(compiled, kind))
     same_records(compiled, eager)
 
 
-def test_optimizer_step_before_the_forward_without_guards():
+@pytest.mark.parametrize("kind", KINDS)
+def test_optimizer_step_before_the_forward_without_guards(kind):
     def run(compiled):
         X, Y = data(14)
         model = model_of()
@@ -470,8 +525,8 @@ def test_optimizer_step_before_the_forward_without_guards():
             loss.backward()
             return loss
 
-        fn = maybe(compiled, step)
-        return [float(fn(model, X, Y)) for _ in range(8)], \
+        call = caller(compiled, kind, step, model)
+        return [float(call(X, Y)) for _ in range(8)], \
             [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
@@ -525,18 +580,19 @@ def test_reference_networks_with_stateful_optimizers(name, opt_name):
 
 
 @pytest.mark.parametrize("name", ["SGD", "SGD-momentum", "Adam"])
-def test_the_whole_model_cast_to_float32_after_tracing(name):
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_whole_model_cast_to_float32_after_tracing(name, kind):
     def run(compiled):
         X, Y = data(15)
         model = model_of()
         opt = OPTIMIZERS[name](model.parameters())
-        fn = maybe(compiled, plain_step(opt))
-        out = [fn(model, X, Y).numpy() for _ in range(3)]
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [call(X, Y).numpy() for _ in range(3)]
         for p in model.parameters():
             p.data = p.numpy().astype(np.float32)
         opt.state.clear()
         x32, y32 = Tensor(X.numpy().astype(np.float32)), Tensor(Y.numpy().astype(np.float32))
-        out += [fn(model, x32, y32).numpy() for _ in range(3)]
+        out += [call(x32, y32).numpy() for _ in range(3)]
         return out, [p.numpy().copy() for p in model.parameters()]
 
     eager, compiled = both(run)
