@@ -737,3 +737,102 @@ def test_a_captured_bias_that_changes_its_broadcast_shape_is_traced_again():
     got = grads_after(cf, (x,), [b])
     close(got[0], np.asarray(6 * 1.5 ** 2))
     close(got[1][0], np.array([2 * 1.5 * 6]))
+
+
+# ---- what rewrites of the generated code must keep (folding, x*ones, @ as dot, 0-d scalars) ------
+def test_writing_into_a_gradient_array_does_not_change_later_gradients():
+    x = Tensor(np.ones(3), requires_grad=True)
+    cf = ag.compile(lambda x: (x * 2.0).sum() + x.sum())  # a constant gradient: 3
+    cf(x)
+    x.grad = None
+    cf(x).backward()
+    first = x.grad.numpy()
+    first[...] = -100.0  # e.g. clipping a gradient in place
+    x.grad = None
+    cf(x).backward()
+    close(x.grad.numpy(), np.full(3, 3.0))
+    with ag.no_grad():
+        x.grad.mul_(0.5)  # in place through the API
+    x.grad = None
+    cf(x).backward()
+    close(x.grad.numpy(), np.full(3, 3.0))
+
+
+def test_a_hook_that_changes_its_gradient_in_place_affects_only_its_call():
+    x = Tensor(np.ones(3), requires_grad=True)
+    cf = ag.compile(lambda x: (x * 2.0).sum())
+    cf(x)
+    def scale_in_place(g):
+        g.numpy()[...] *= 10.0
+
+    handle = x.register_hook(scale_in_place)
+    x.grad = None
+    cf(x).backward()
+    close(x.grad.numpy(), np.full(3, 20.0))
+    handle.remove()
+    x.grad = None
+    cf(x).backward()
+    close(x.grad.numpy(), np.full(3, 2.0))
+
+
+MATMUL_SHAPES = [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((4, 2, 3), (3, 5)),
+                 ((4, 2, 3), (4, 3, 2)), ((1, 2, 3), (5, 3, 2)), ((2, 3), (3, 2))]
+
+
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES)
+@pytest.mark.parametrize("layout", ["C", "transposed", "float32"])
+def test_matmul_of_every_rank_and_layout(shapes, layout):
+    rng = np.random.default_rng(sum(map(len, shapes)))
+
+    def make(shape):
+        if layout == "transposed" and len(shape) >= 2:
+            a = rng.normal(size=shape[::-1]).T  # a non-contiguous view
+            return Tensor(a, requires_grad=True)
+        a = rng.normal(size=shape)
+        return Tensor(a.astype(np.float32) if layout == "float32" else a, requires_grad=True)
+
+    def f(a, b):
+        return ag.sigmoid(a @ b)
+
+    a, b = make(shapes[0]), make(shapes[1])
+    cf = ag.compile(f)
+    cf(a, b)
+    rtol = 1e-6 if layout == "float32" else 1e-12
+    for scale in (1.0, -0.5):
+        a2 = Tensor(a.numpy() * scale, requires_grad=True)
+        outs = [cf(a2, b), f(a2, b)]
+        close(outs[0].numpy(), outs[1].numpy(), rtol)
+        got = grads_after(lambda a, b: (cf(a, b) * 3.0).sum(), (a2, b), [a2, b])
+        want = grads_after(lambda a, b: (f(a, b) * 3.0).sum(), (a2, b), [a2, b])
+        for g, w in zip(got[1], want[1]):
+            close(g, w, rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("k", [0.5, 0.1, 1e-300, 3, 2**60, float("inf")])
+def test_python_scalars_keep_values_and_dtypes(dtype, k):
+    def f(x):
+        return (x + k) * 2.0 - k / 4.0 + x * k + 1.0 / (x + 10.0)
+
+    cf = ag.compile(f)
+    with np.errstate(all="ignore"):
+        cf(Tensor(np.array([1.0, 2.0, -3.0]).astype(dtype)))
+        x = Tensor((np.array([1.0, 2.0, -3.0]) * 3).astype(dtype))
+        got, want = cf(x), f(x)
+    close(got.numpy(), want.numpy(), 1e-6 if dtype is np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (1, 3)])
+def test_multiplying_by_a_ones_constant_keeps_shape_and_does_not_alias(shape):
+    def f(x):
+        return (x * ag.ones(shape) / ag.ones(shape) + 0.0 * x) * 1.0
+
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    cf = ag.compile(f)
+    cf(x)
+    got = grads_after(lambda x: (cf(x) * 2.0).sum(), (x,), [x])
+    want = grads_after(lambda x: (f(x) * 2.0).sum(), (x,), [x])
+    close(got[0], want[0])
+    close(got[1][0], want[1][0])
+    out = cf(x)
+    assert out.shape == f(x).shape and not np.shares_memory(out.numpy(), x.numpy())
