@@ -598,3 +598,46 @@ def test_the_whole_model_cast_to_float32_after_tracing(name, kind):
     eager, compiled = both(run)
     same_records(compiled, eager)
     assert compiled[0][-1].dtype == np.float32
+
+
+# ---- steps whose gradients are (folded to) an input ------------------------------------------
+GRADIENT_IS_AN_INPUT = {
+    "b*x": lambda b, x: (b * x).sum(),
+    "x*b": lambda b, x: (x * b).sum(),
+    "b*x*1": lambda b, x: (b * x * 1.0).sum(),
+    "(b*x)/1": lambda b, x: ((b * x) / 1.0).sum(),
+    "b@x": lambda b, x: b @ x,
+    "b*x+b": lambda b, x: (b * x + b).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENT_IS_AN_INPUT))
+@pytest.mark.parametrize("zero", [True, False])
+def test_a_step_whose_gradient_is_an_input_array(name, zero):
+    loss_of = GRADIENT_IS_AN_INPUT[name]
+
+    def run(compiled):
+        b = Tensor(np.zeros(2), requires_grad=True)
+        opt = optim.SGD([b], lr=0.1)
+
+        def step(x):
+            if zero:
+                opt.zero_grad()
+            loss = loss_of(b, x)
+            loss.backward()
+            return loss
+
+        fn = maybe(compiled, step)
+        out = []
+        for i in range(4):
+            x = Tensor(np.array([1.0, 2.0]) * (i + 1))
+            out.append(fn(x).numpy())
+            g = b.grad
+            with ag.no_grad():
+                x.mul_(-7.0)  # the gradient must not be the input's own array
+            out.append(g.numpy().copy())
+            opt.step()
+        return out, b.numpy().copy()
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
