@@ -641,3 +641,39 @@ def test_a_step_whose_gradient_is_an_input_array(name, zero):
 
     eager, compiled = both(run)
     same_records(compiled, eager)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", ["SGD", "SGD-momentum", "Adam"])
+def test_a_graph_recorded_before_a_compiled_step_sees_its_in_place_update(name, kind):
+    X, Y = data(16)
+    model = model_of()
+    opt = OPTIMIZERS[name](model.parameters())
+    call = caller(True, kind, plain_step(opt), model)
+    call(X, Y)
+    call(X, Y)
+    x = Tensor(X.numpy().copy(), requires_grad=True)
+    pending = F.mse_loss(model(x), Y)  # saves the weights (matmul of x, which needs grad)
+    versions = [p.version for p in model.parameters()]
+    call(X, Y)  # updates every weight in place
+    assert all(p.version > v for p, v in zip(model.parameters(), versions))
+    with pytest.raises(RuntimeError, match="modified in place"):
+        pending.backward()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_zero_grad_without_set_to_none_gives_fresh_arrays_not_zeroed_old_ones(kind):
+    def run(compiled):
+        X, Y = data(17)
+        model = model_of()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        call = caller(compiled, kind, plain_step(opt, "last", set_to_none=False), model)
+        kept = []
+        for _ in range(3):
+            before = [p.grad for p in model.parameters()]
+            call(X, Y)
+            kept.append([None if g is None else g.numpy() for g in before])
+        return kept, [p.grad.numpy() for p in model.parameters()]
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
