@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autograd_nn as ag
 from autograd_nn import Tensor, nn, optim
@@ -674,6 +676,54 @@ def test_zero_grad_without_set_to_none_gives_fresh_arrays_not_zeroed_old_ones(ki
             call(X, Y)
             kept.append([None if g is None else g.numpy() for g in before])
         return kept, [p.grad.numpy() for p in model.parameters()]
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
+
+
+# ---- random training sessions: steps interleaved with the edits a user makes --------------------
+EVENTS = ["step", "step", "step", "lr", "hook", "unhook", "freeze", "unfreeze", "clear_state",
+          "rebind", "zero_outside", "eval", "train"]
+
+
+@given(st.sampled_from(sorted(OPTIMIZERS)), st.sampled_from(KINDS),
+       st.lists(st.sampled_from(EVENTS), min_size=1, max_size=14), st.booleans())
+def test_random_training_sessions_match_eager(name, kind, events, zero_first):
+    if kind != "module":  # modes of a closure-captured module are not followed (xfail above)
+        events = [e for e in events if e not in ("eval", "train")]
+
+    def run(compiled):
+        X, Y = data(18)
+        model = model_of(dropout=0.25)
+        opt = OPTIMIZERS[name](model.parameters())
+        call = caller(compiled, kind, plain_step(opt, "first" if zero_first else "last"),
+                      model)
+        w = model[0].weight
+        handles: list = []
+        record: list = []
+        for i, e in enumerate(events + ["step"]):
+            if e == "step":
+                loss = call(X, Y)
+                record.append(loss.numpy())
+                record.append([None if p.grad is None else p.grad.numpy()
+                               for p in model.parameters()])
+            elif e == "lr":
+                opt.param_groups[0]["lr"] *= 0.5
+            elif e == "hook" and w.requires_grad:
+                handles.append(w.register_hook(lambda g: g * 0.5))
+            elif e == "unhook" and handles:
+                handles.pop().remove()
+            elif e in ("freeze", "unfreeze"):
+                model[-1].bias.requires_grad = e == "unfreeze"
+            elif e == "clear_state":
+                opt.state.clear()
+            elif e == "rebind":
+                model[-1].bias.data = np.array([0.1 * i, -0.2])
+            elif e == "zero_outside":
+                opt.zero_grad(set_to_none=bool(i % 2))
+            elif e in ("eval", "train"):
+                model.train(e == "train")
+        return record, [p.numpy() for p in model.parameters()]
 
     eager, compiled = both(run)
     same_records(compiled, eager)
