@@ -49,11 +49,14 @@ def data(seed=0, n=10):
     return Tensor(rng.normal(size=(n, 3))), Tensor(rng.normal(size=(n, 2)))
 
 
-def model_of(dropout=0.0):
-    layers: list = [nn.Linear(3, 6, rng=1), nn.Tanh()]
+def model_of(dropout=0.0, width=6):
+    layers: list = [nn.Linear(3, width, rng=1), nn.Tanh()]
     if dropout:
         layers.append(nn.Dropout(dropout, rng=5))
-    return nn.Sequential(*layers, nn.Linear(6, 2, rng=2))
+    return nn.Sequential(*layers, nn.Linear(width, 2, rng=2))
+
+
+LARGE = 2 ** 15  # elements: arrays this large are where the compiler may reuse buffers
 
 
 def plain_step(opt, zero="first", set_to_none=True):
@@ -727,3 +730,85 @@ def test_random_training_sessions_match_eager(name, kind, events, zero_first):
 
     eager, compiled = both(run)
     same_records(compiled, eager)
+
+
+# ---- large arrays (where generated code may write into reused buffers) ---------------------------
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", ["SGD", "SGD-momentum", "Adam", "RMSprop-centered-momentum"])
+@pytest.mark.parametrize("zero,set_to_none", [("first", True), ("last", False)])
+def test_large_arrays_every_result_kept(name, zero, set_to_none, kind):
+    def run(compiled):
+        rng = np.random.default_rng(19)
+        X, Y = Tensor(rng.normal(size=(4, 3))), Tensor(rng.normal(size=(4, 2)))
+        model = model_of(width=LARGE // 3 + 1)  # activations and the first weight: > LARGE
+        model[0].weight.data = model[0].weight.numpy() * 0.1
+        opt = OPTIMIZERS[name](model.parameters())
+        call = caller(compiled, kind, plain_step(opt, zero, set_to_none), model)
+        losses, grads = [], []
+        for _ in range(6):
+            losses.append(call(X, Y))
+            grads.append([p.grad for p in model.parameters()])
+        return ([loss.numpy() for loss in losses],
+                [[None if g is None else g.numpy() for g in gs] for gs in grads],
+                [p.numpy() for p in model.parameters()])
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_large_gradients_dropped_then_viewed_or_weakly_held(kind, hooked):
+    """Gradients the caller no longer holds may be recycled; ones held only through a view,
+    a weak reference or a hook's stash must keep their values."""
+    import weakref
+
+    def run(compiled):
+        rng = np.random.default_rng(20)
+        X, Y = Tensor(rng.normal(size=(4, 3))), Tensor(rng.normal(size=(4, 2)))
+        model = model_of(width=LARGE // 3 + 1)  # the first weight has LARGE elements
+        opt = optim.SGD(model.parameters(), lr=0.01)
+        call = caller(compiled, kind, plain_step(opt), model)
+        stash: list = []
+        if hooked:
+            model[0].weight.register_hook(lambda g: stash.append(g) or None)
+        views, weak, copies = [], [], []
+        for i in range(5):
+            call(X, Y)
+            w = model[0].weight.grad.numpy()
+            copies.append(w.copy())
+            views.append(w[1:, ::7])  # only a view of the gradient is kept
+            if i == 2:
+                weak.append(weakref.ref(model[0].weight.grad))
+        return ([v.copy() for v in views], [c for c in copies],
+                [np.asarray(s.numpy()) for s in stash], [p.numpy() for p in model.parameters()])
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
+    for v, c in zip(compiled[0], compiled[1]):
+        close(v, c[1:, ::7])
+
+
+def test_large_plain_function_outputs_gradients_and_saved_arrays_stay_apart():
+    rng = np.random.default_rng(21)
+    W = Tensor(rng.normal(size=(3, LARGE)) * 0.1, requires_grad=True)
+
+    def f(x, W):
+        h = ag.tanh(x @ W) * 2.0 + 1.0
+        return ag.exp(-h * h) + h
+
+    cf = ag.compile(f)
+    xs = [Tensor(rng.normal(size=(2, 3)), requires_grad=True) for _ in range(4)]
+    cf(xs[0], W)
+    outs = [cf(x, W) for x in xs]
+    kept = []
+    for o, x in reversed(list(zip(outs, xs))):  # backward after every forward, newest first
+        W.grad = None
+        (o * 3.0).sum().backward()
+        kept.append((x, W.grad.numpy()))
+    for o, x in zip(outs, xs):
+        close(o.numpy(), f(x, W).numpy())
+    for x, gW in kept:
+        x.grad = W.grad = None
+        (f(x, W) * 3.0).sum().backward()
+        close(gW, W.grad.numpy())
