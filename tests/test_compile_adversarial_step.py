@@ -812,3 +812,40 @@ def test_large_plain_function_outputs_gradients_and_saved_arrays_stay_apart():
         x.grad = W.grad = None
         (f(x, W) * 3.0).sum().backward()
         close(gW, W.grad.numpy())
+
+
+# ---- debugging modes ---------------------------------------------------------------------------
+def test_anomaly_mode_in_a_compiled_plain_function_raises_as_eager():
+    cf = ag.compile(lambda x: ag.sqrt(x).sum())
+    x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    with np.errstate(all="ignore"):
+        cf(x)
+        with ag.detect_anomaly(), pytest.raises(ag.AnomalyError):
+            cf(x).backward()
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a compiled training step runs its backward without "
+                   "the engine, so ag.detect_anomaly() checks nothing: an inf gradient reaches "
+                   ".grad where the eager step raises AnomalyError")
+@pytest.mark.parametrize("kind", ["module", "closure"])
+def test_anomaly_mode_in_a_compiled_step_raises_as_eager(kind):
+    model = nn.Linear(2, 1, rng=0)
+    with ag.no_grad():
+        model.weight.data[...] = 0.0
+        model.bias.data[...] = 0.0
+
+    def step(m, x, y):
+        m.zero_grad()
+        loss = ag.sqrt(m(x) ** 2 + y).sum()  # sqrt at 0: an inf gradient
+        loss.backward()
+        return loss
+
+    X, Y = Tensor(np.ones((3, 2))), Tensor(np.zeros((3, 1)))
+    with np.errstate(all="ignore"):
+        with ag.detect_anomaly(), pytest.raises(ag.AnomalyError):
+            step(model, X, Y)  # eager mode
+        call = caller(True, kind, step, model)
+        call(X, Y)
+        call(X, Y)
+        with ag.detect_anomaly(), pytest.raises(ag.AnomalyError):
+            call(X, Y)
