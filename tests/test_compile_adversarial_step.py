@@ -849,3 +849,53 @@ def test_anomaly_mode_in_a_compiled_step_raises_as_eager(kind):
         call(X, Y)
         with ag.detect_anomaly(), pytest.raises(ag.AnomalyError):
             call(X, Y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("retain", [False, True])
+def test_one_element_losses_of_every_shape_and_dtype(dtype, shape, retain):
+    def run(compiled):
+        rng = np.random.default_rng(22)
+        w = Tensor(rng.normal(size=(3, 1)).astype(dtype), requires_grad=True)
+        opt = optim.Adam([w], lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = ((x @ w) ** 2).mean().reshape(shape) * 0.5
+            loss.backward(retain_graph=retain)
+            opt.step()
+            return loss
+
+        fn = maybe(compiled, step)
+        out = [fn(Tensor(rng.normal(size=(4, 3)).astype(dtype))).numpy() for _ in range(5)]
+        return out, w.numpy(), w.grad.numpy()
+
+    eager, compiled = both(run)
+    if dtype is np.float32:
+        for g, e in zip(compiled[0], eager[0]):
+            close(g, e, 1e-6)
+        close(compiled[1], eager[1], 1e-6)
+    else:
+        same_records(compiled, eager)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", ["SGD-momentum", "Adam"])
+def test_parameters_reshaped_after_tracing_retrace(name, kind):
+    def run(compiled):
+        X, Y = data(23)
+        model = model_of()
+        opt = OPTIMIZERS[name](model.parameters())
+        call = caller(compiled, kind, plain_step(opt), model)
+        out = [call(X, Y).numpy() for _ in range(3)]
+        rng = np.random.default_rng(24)
+        model[0].weight.data = rng.normal(size=(3, 8)) * 0.3  # a wider hidden layer
+        model[0].bias.data = np.zeros(8)
+        model[2].weight.data = rng.normal(size=(8, 2)) * 0.3
+        opt.state.clear()
+        out += [call(X, Y).numpy() for _ in range(3)]
+        return out, [p.numpy() for p in model.parameters()]
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
