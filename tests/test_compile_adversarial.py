@@ -380,7 +380,7 @@ SIGNATURES = st.tuples(st.sampled_from([(2, 3), (3, 3), (3,)]),
                        st.sampled_from([1.0, 2.0, -0.5]))
 
 
-@given(st.lists(SIGNATURES, min_size=1, max_size=10), st.integers(1, 4))
+@given(st.lists(SIGNATURES, min_size=1, max_size=8), st.integers(1, 4))
 def test_call_sequences_over_signatures_give_eager_results_within_the_cache_bound(calls, bound):
     def f(x, w, k):
         return (ag.sigmoid(x * w) * k + w).sum()
