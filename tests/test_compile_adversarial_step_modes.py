@@ -548,3 +548,20 @@ def test_parameters_reshaped_after_tracing_retrace(name, kind):
 
     eager, compiled = both(run)
     same_records(compiled, eager)
+
+
+@MODES_NOT_IN_SIGNATURE
+@pytest.mark.parametrize("how", ["compile(model)", "compile(model.forward)"])
+def test_a_compiled_module_follows_its_eval_mode(how):
+    model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Dropout(0.5, rng=3))
+    cm = ag.compile(model) if how == "compile(model)" else ag.compile(model.forward)
+    x = Tensor(np.ones((5, 3)))
+    cm(x)
+    cm(x)
+    model.eval()
+    want = float(model(x).sum())
+    try:
+        got = float(cm(x).sum())
+    except ag.CompileError:
+        return
+    assert got == want
