@@ -565,3 +565,36 @@ def test_a_compiled_module_follows_its_eval_mode(how):
     except ag.CompileError:
         return
     assert got == want
+
+
+@pytest.mark.parametrize("zero_inside", [True, False])
+def test_constant_gradients_of_a_step_clipped_in_place_by_the_caller(zero_inside):
+    """Gradients that are constants of the generated code (folded from the seed) must be fresh
+    arrays in .grad: the caller clips them in place."""
+    def run(compiled):
+        w = Tensor(np.ones(3), requires_grad=True)
+        b = Tensor(np.zeros(2), requires_grad=True)
+        opt = optim.SGD([w, b], lr=0.1)
+
+        def step(x):
+            if zero_inside:
+                opt.zero_grad()
+            loss = (w * 3.0).sum() + (b * ag.tensor([1.0, -2.0])).sum() + x.sum()
+            loss.backward()
+            return loss
+
+        fn = maybe(compiled, step)
+        out = []
+        for i in range(6):
+            if i % 2 == 0:
+                opt.zero_grad()
+            fn(Tensor(np.array([1.0, 2.0])))
+            out.append([w.grad.numpy().copy(), b.grad.numpy().copy()])
+            w.grad.numpy()[...] *= 0.5  # clipping in place, as a user does
+            with ag.no_grad():
+                b.grad.mul_(0.25)
+            opt.step()
+        return out, w.numpy(), b.numpy()
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
