@@ -217,10 +217,11 @@ def _conv(op: str, input: Any, weight: Any, bias: Any, stride: Any, padding: Any
     b = _check_weight(op, x, w, bias, groups, d, transposed=False)
     kernel, stride, dilation, pads = _geometry(op, w.shape[2:], stride, dilation, padding, d)
     c_out = w.shape[0]
-    if groups == 1:  # the windows times the (kernel * C_in, C_out) weight matrix
-        xt = _padded(op, to_channels_last(x, d), kernel, stride, dilation, pads)
-        w2 = reshape(transpose(w, (*range(2, d + 2), 1, 0)), (-1, c_out))
-        y = to_channels_first(correlate(xt, w2, kernel, stride, dilation, b), d)
+    if groups == 1:  # one op: padding, windows and the matrix product happen inside
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
+        check_output(op, x.shape[2:], window_counts(padded, kernel, stride, dilation),
+                     f"kernel {kernel}, stride {stride}, dilation {dilation}, padding {pads}")
+        y = correlate(x, w, stride, pads, dilation, b)
         return y if batched else reshape(y, y.shape[1:])
     # groups: one product per group, batched: (G, rows, kernel * C_in/G) @ (G, ., C_out/G)
     cols = _windows(op, to_channels_last(x, d), kernel, stride, dilation, pads)
@@ -281,17 +282,21 @@ def _conv_transpose(op: str, input: Any, weight: Any, bias: Any, stride: Any, pa
     rows = n * prod(spatial)
     og = w.shape[1]
     c_out = og * groups
-    if groups == 1:  # correlate's input gradient, with the weight as a correlation's
-        w2 = reshape(transpose(w, (*range(2, d + 2), 1, 0)), (-1, c_in))
-        out = correlate_input_grad(to_channels_last(x, d), w2, full, kernel, stride, dilation)
-    else:
-        x2 = reshape(to_channels_last(x, d), (rows, c_in))
-        g_x = transpose(reshape(x2, (rows, groups, c_in // groups)), (1, 0, 2))
-        g_w = reshape(transpose(w, (0, *range(2, d + 2), 1)), (groups, c_in // groups, -1))
-        y = reshape(matmul(g_x, g_w), (groups, rows, prod(kernel), og))
-        y = transpose(y, (1, 2, 0, 3))
-        cols = reshape(y, (n, *spatial, *kernel, c_out))
-        out = fold_windows(cols, full, kernel, stride, dilation)
+    if groups == 1:  # the input gradient of the conv whose weight (C_in, C_out, *kernel) is w
+        size = tuple(f - 2 * p + e for f, p, e in zip(full, pads, extra))
+        out = correlate_input_grad(x, w, size, stride,
+                                   tuple((p, p - e) for p, e in zip(pads, extra)), dilation)
+        if b is not None:
+            out = out + reshape(b, (c_out,) + (1,) * d)
+        return out if batched else reshape(out, out.shape[1:])
+    # groups: one product per group, batched, then the windows folded back
+    x2 = reshape(to_channels_last(x, d), (rows, c_in))
+    g_x = transpose(reshape(x2, (rows, groups, c_in // groups)), (1, 0, 2))
+    g_w = reshape(transpose(w, (0, *range(2, d + 2), 1)), (groups, c_in // groups, -1))
+    y = reshape(matmul(g_x, g_w), (groups, rows, prod(kernel), og))
+    y = transpose(y, (1, 2, 0, 3))
+    cols = reshape(y, (n, *spatial, *kernel, c_out))
+    out = fold_windows(cols, full, kernel, stride, dilation)
     out = pad_constant(out, ((0, 0),) + tuple((-p, e - p) for p, e in zip(pads, extra))
                        + ((0, 0),))
     if b is not None:

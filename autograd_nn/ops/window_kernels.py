@@ -11,6 +11,8 @@ channels-first layout copies runs of ``out[-1]`` elements: about 4x slower, meas
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -23,23 +25,30 @@ def window_counts(spatial: tuple, kernel: tuple, stride: tuple, dilation: tuple)
                  for n, k, s, d in zip(spatial, kernel, stride, dilation))
 
 
+def pad_slices(shape: tuple, widths: tuple) -> tuple[tuple, tuple, tuple]:
+    """The padded shape, and the source and destination slices that copy an array of
+    ``shape`` into it, for ``widths[i] = (before, after)`` (negative widths crop)."""
+    out, src, dst = [], [], []
+    for n, (b, a) in zip(shape, widths):
+        start, stop = max(-b, 0), n - max(-a, 0)
+        length = max(stop - start, 0)
+        out.append(n + b + a)
+        src.append(slice(start, start + length))
+        dst.append(slice(max(b, 0), max(b, 0) + length))
+    return tuple(out), tuple(src), tuple(dst)
+
+
 def pad_constant(x: Any, widths: tuple, value: float = 0.0) -> np.ndarray:
     """``x`` with ``widths[i] = (before, after)`` elements of ``value`` added on axis ``i``; a
     negative width removes elements instead (so ``pad(pad(x, w), -w)`` is ``x``)."""
     x = np.asarray(x)
-    shape = tuple(n + b + a for n, (b, a) in zip(x.shape, widths))
-    src, dst = [], []
-    for n, (b, a) in zip(x.shape, widths):
-        start, stop = max(-b, 0), n - max(-a, 0)
-        length = max(stop - start, 0)
-        src.append(slice(start, start + length))
-        dst.append(slice(max(b, 0), max(b, 0) + length))
+    shape, src, dst = pad_slices(x.shape, widths)
     out = np.empty(shape, dtype=x.dtype)
     if value == 0:
         out.fill(0)
     else:
         out.fill(value)
-    out[tuple(dst)] = x[tuple(src)]
+    out[dst] = x[src]
     return out
 
 
@@ -72,79 +81,160 @@ def fold_windows(cols: Any, spatial: tuple, kernel: tuple, stride: tuple,
     return res
 
 
-# ---- correlation: the matrix product of the windows with a weight, without materialising
-# every window at once. The windows are copied a few samples at a time into one buffer of
-# about CHUNK_BYTES (it stays in cache and is allocated once per call): one big im2col matrix
-# per call was 2.5x slower on benchmarks C2 (16 -> 32 channels, batch 64, float32), most of it
-# the page faults of a freshly allocated 2.4 MB array on every step.
+# ---- correlation (convolution's product) in PyTorch's layout: input (N, C, *spatial), weight
+# (O, C, *kernel), output (N, O, *out), zero padding ``pads`` ((before, after) per spatial axis,
+# negative crops). Inside, the padded input is copied once to channels last, so that a window's
+# last two axes (kernel[-1], C) are contiguous, and its windows (im2col, a strided view) are
+# copied a few samples at a time into one buffer of about CHUNK_BYTES that stays in cache and
+# is allocated once per call: one whole im2col matrix per call was 2.5x slower on benchmarks
+# C2 (16 -> 32 channels, batch 64, float32), most of it the page faults of a freshly
+# allocated 2.4 MB array on every step.
 CHUNK_BYTES = 1 << 18
+# Below this many channels a window's contiguous runs are too short for one strided copy to be
+# quick: the windows are copied one kernel offset at a time instead (benchmarks C1, one input
+# channel: 31 us instead of 61 us per step; with 16 channels the single copy is 3x faster).
+FEW_CHANNELS = 4
+
+
+# The kernels' temporaries (window buffer, transposed gradient, products, fold buffer) never
+# leave the call, so each thread keeps one buffer per role and reuses it: allocated afresh,
+# they cost 160 page faults per step of benchmarks C1 (glibc returns the freed memory to the
+# system between steps), about a sixth of its time. Buffers above SCRATCH_LIMIT are not kept.
+SCRATCH_LIMIT = 1 << 22
+_SCRATCH = threading.local()
+
+
+def _scratch(role: str, shape: tuple, dtype: Any) -> np.ndarray:
+    """An uninitialised array of ``shape`` and ``dtype``, this thread's buffer for ``role``."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > SCRATCH_LIMIT:
+        return np.empty(shape, dtype=dtype)
+    pool = _SCRATCH.__dict__
+    buf = pool.get(role)
+    if buf is None or buf.nbytes < nbytes:
+        buf = pool[role] = np.empty(max(nbytes, 1 << 12), dtype=np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 def _samples_per_chunk(rows_per_sample: int, width: int, itemsize: int) -> int:
     return max(1, CHUNK_BYTES // max(1, rows_per_sample * width * itemsize))
 
 
+def _offset_slices(offset: tuple, stride: tuple, dilation: tuple, out: tuple) -> tuple:
+    """The slices of the positions that kernel offset ``offset`` reads, one per spatial axis."""
+    return tuple(slice(f * dl, f * dl + st * (q - 1) + 1, st)
+                 for f, dl, st, q in zip(offset, dilation, stride, out))
+
+
+def _copy_windows(dst: np.ndarray, xp: np.ndarray, kernel: tuple, stride: tuple,
+                  dilation: tuple) -> None:
+    """Copy the windows (m, *out, *kernel, C) of channels-last ``xp`` (m, *spatial, C) into
+    ``dst``: one strided copy, or with few channels one copy per kernel offset."""
+    d = len(kernel)
+    if xp.shape[-1] >= FEW_CHANNELS:
+        np.copyto(dst, unfold_windows(xp, kernel, stride, dilation))
+        return
+    out = dst.shape[1:1 + d]
+    lead = (slice(None),) * (1 + d)
+    for offset in np.ndindex(*kernel):
+        src = xp[(slice(None),) + _offset_slices(offset, stride, dilation, out)]
+        dst[lead + offset] = src
+
+
 def _window_chunks(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
     """Yield (first sample, sample count, windows as a (count * positions, k * C) matrix)."""
-    win = unfold_windows(xp, kernel, stride, dilation)
-    n, d = win.shape[0], len(kernel)
-    per = int(np.prod(win.shape[1:1 + d]))
-    width = int(np.prod(win.shape[1 + d:]))
-    step = _samples_per_chunk(per, width, win.itemsize)
-    buf = np.empty((min(step, n) * per, width), dtype=win.dtype)
+    d = len(kernel)
+    n, c = xp.shape[0], xp.shape[-1]
+    out = window_counts(xp.shape[1:1 + d], kernel, stride, dilation)
+    per, width = math.prod(out), math.prod(kernel) * c
+    step = _samples_per_chunk(per, width, xp.itemsize)
+    buf = _scratch("windows", (min(step, n) * per, width), xp.dtype)
     for s in range(0, n, step):
         m = min(step, n - s)
         b = buf[:m * per]
-        np.copyto(b.reshape((m,) + win.shape[1:]), win[s:s + m])
-        yield s * per, m * per, b
+        _copy_windows(b.reshape((m,) + out + tuple(kernel) + (c,)), xp[s:s + m], kernel,
+                      stride, dilation)
+        yield s, m, b
 
 
-def correlate(xp: Any, w2: Any, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
-    """y[n, *p, o] = sum over window offsets k and channels c of
-    xp[n, *(p * stride + k * dilation), c] * w2[(k, c), o]: ``xp`` (N, *spatial, C),
-    ``w2`` (prod(kernel) * C, O), ``y`` (N, *out, O)."""
-    xp, w2 = np.asarray(xp), np.asarray(w2)
-    out = window_counts(xp.shape[1:-1], kernel, stride, dilation)
-    rows = xp.shape[0] * int(np.prod(out))
-    y = np.empty((rows, w2.shape[1]), dtype=np.result_type(xp, w2))
-    for r, m, b in _window_chunks(xp, kernel, stride, dilation):
-        np.matmul(b, w2, out=y[r:r + m])
-    return y.reshape((xp.shape[0],) + out + (w2.shape[1],))
+def _channels_last(x: np.ndarray, pads: tuple) -> np.ndarray:
+    """(N, C, *spatial) as a C-contiguous channels-last copy (N, *padded, C)."""
+    return pad_constant(np.moveaxis(x, 1, -1), ((0, 0),) + tuple(pads) + ((0, 0),))
 
 
-def correlate_weight_grad(xp: Any, g: Any, kernel: tuple, stride: tuple,
+def correlate(x: Any, w: Any, stride: tuple, pads: tuple, dilation: tuple,
+              bias: Any = None) -> np.ndarray:
+    """``y[n, o, *p] = sum_{c, k} xpad[n, c, *(p * stride + k * dilation)] * w[o, c, *k]``
+    (+ ``bias[o]``), ``xpad`` being ``x`` zero-padded by ``pads``: x (N, C, *spatial),
+    w (O, C, *kernel), y (N, O, *out), C-contiguous."""
+    x, w = np.asarray(x), np.asarray(w)
+    n, o, d = x.shape[0], w.shape[0], x.ndim - 2
+    kernel = w.shape[2:]
+    xp = _channels_last(x, pads)
+    out = window_counts(xp.shape[1:1 + d], kernel, stride, dilation)
+    per = math.prod(out)
+    w2 = w.transpose(*range(2, d + 2), 1, 0).reshape(-1, o)  # (prod(kernel) * C, O)
+    y = np.empty((n, o, per), dtype=np.result_type(x, w))
+    tmp = None
+    for s, m, b in _window_chunks(xp, kernel, stride, dilation):
+        tmp = _scratch("product", (m * per, o), y.dtype) if tmp is None else tmp
+        t = np.matmul(b, w2, out=tmp[:m * per])
+        y[s:s + m] = t.reshape(m, per, o).transpose(0, 2, 1)
+    if bias is not None:
+        y += np.asarray(bias).reshape(o, 1)
+    return y.reshape((n, o) + out)
+
+
+def correlate_weight_grad(x: Any, g: Any, kernel: tuple, stride: tuple, pads: tuple,
                           dilation: tuple) -> np.ndarray:
-    """The gradient of `correlate` in ``w2``: (prod(kernel) * C, O) = windows^T @ g."""
-    xp, g = np.asarray(xp), np.asarray(g)
-    g2 = g.reshape(-1, g.shape[-1])
-    gw = np.zeros((int(np.prod(kernel)) * xp.shape[-1], g.shape[-1]),
-                  dtype=np.result_type(xp, g))
-    for r, m, b in _window_chunks(xp, kernel, stride, dilation):
-        gw += b.T @ g2[r:r + m]
-    return gw
+    """The gradient of `correlate` in ``w``, (O, C, *kernel): the windows of ``x`` times
+    ``g`` (N, O, *out), summed over samples and positions."""
+    x, g = np.asarray(x), np.asarray(g)
+    n, o, d = g.shape[0], g.shape[1], x.ndim - 2
+    c = x.shape[1]
+    g3 = g.reshape(n, o, -1)
+    per = g3.shape[2]
+    gw = np.zeros((o, math.prod(kernel) * c), dtype=np.result_type(x, g))
+    gbuf = None
+    for s, m, b in _window_chunks(_channels_last(x, pads), kernel, stride, dilation):
+        gbuf = _scratch("grad", (o, m, per), g.dtype) if gbuf is None else gbuf
+        go = gbuf[:, :m]
+        np.copyto(go, g3[s:s + m].transpose(1, 0, 2))
+        gw += go.reshape(o, m * per) @ b
+    # gw[o, (k, c)] -> (O, C, *kernel)
+    gw = gw.reshape((o,) + tuple(kernel) + (c,))
+    return np.ascontiguousarray(gw.transpose(0, d + 1, *range(1, d + 1)))
 
 
-def correlate_input_grad(g: Any, w2: Any, spatial: tuple, kernel: tuple, stride: tuple,
+def correlate_input_grad(g: Any, w: Any, spatial: tuple, stride: tuple, pads: tuple,
                          dilation: tuple) -> np.ndarray:
-    """The gradient of `correlate` in ``xp`` (N, *spatial, C): for each window offset k,
-    ``g @ w2[k].T`` added at the positions that offset reads (a strided slice)."""
-    g, w2 = np.asarray(g), np.asarray(w2)
-    d = len(kernel)
-    n, out, o = g.shape[0], g.shape[1:1 + d], g.shape[-1]
-    per = int(np.prod(out))
-    c = w2.shape[0] // int(np.prod(kernel))
-    wk = w2.reshape(-1, c, o)
-    g2 = g.reshape(n * per, o)
-    dtype = np.result_type(g, w2)
-    gx = np.zeros((n,) + tuple(spatial) + (c,), dtype=dtype)
+    """The gradient of `correlate` in ``x`` (N, C, *spatial) (transposed convolution): for
+    each kernel offset k, ``g @ w[:, :, k]`` added at the positions that offset reads (a
+    strided slice of the padded input), then the padding cut off."""
+    g, w = np.asarray(g), np.asarray(w)
+    n, o = g.shape[0], g.shape[1]
+    c, kernel, out = w.shape[1], w.shape[2:], g.shape[2:]
+    per = math.prod(out)
+    padded = tuple(sp + b + a for sp, (b, a) in zip(spatial, pads))
+    _, src, dst = pad_slices(padded, tuple((-b, -a) for b, a in pads))
+    wk = np.ascontiguousarray(w.reshape(o, c, -1).transpose(2, 0, 1))  # (prod(kernel), O, C)
+    dtype = np.result_type(g, w)
+    gx = np.zeros((n, c) + tuple(spatial), dtype=dtype)
     step = _samples_per_chunk(per, max(c, o), g.itemsize)
-    tmp = np.empty((min(step, n) * per, c), dtype=dtype)
+    m0 = min(step, n)
+    gbuf, tmp = _scratch("grad", (m0, per, o), dtype), _scratch("product", (m0 * per, c), dtype)
+    fold = _scratch("fold", (m0,) + padded + (c,), dtype)  # channels-last, padded
+    g3 = g.reshape(n, o, per)
     for s in range(0, n, step):
         m = min(step, n - s)
-        t = tmp[:m * per]
+        gc = gbuf[:m]
+        np.copyto(gc, g3[s:s + m].transpose(0, 2, 1))
+        f = fold[:m]
+        f.fill(0)
         for k, offset in enumerate(np.ndindex(*kernel)):
-            np.matmul(g2[s * per:(s + m) * per], wk[k].T, out=t)
-            dst = tuple(slice(f * dl, f * dl + st * (q - 1) + 1, st)
-                        for f, dl, st, q in zip(offset, dilation, stride, out))
-            gx[(slice(s, s + m),) + dst] += t.reshape((m,) + out + (c,))
+            t = np.matmul(gc.reshape(m * per, o), wk[k], out=tmp[:m * per])
+            f[(slice(None),) + _offset_slices(offset, stride, dilation, out)] += \
+                t.reshape((m,) + out + (c,))
+        gx[(slice(s, s + m), slice(None)) + dst] = np.moveaxis(f, -1, 1)[(slice(None),) * 2 + src]
     return gx
