@@ -4,7 +4,10 @@
 - C2: batch 64, 16 -> 32 channels, the same geometry (its second layer).
 
 The loss is ``sum(R * conv2d(x, w, b))`` with a fixed random R, so every output gets a
-different weight; the step computes the gradients of w, b and (C2) of x, as inside a network.
+different weight; the step computes the gradients of w, b and (C2) of x, as inside a network
+(C1's input, like a network's images, needs no gradient, in both engines). R is a constant
+tensor in both engines, made once (a plain ndarray operand would cost autograd_nn a private copy
+per step, which torch, where R must be a tensor, does not measure).
 The baseline is hand-written im2col in numpy: channels-last windows through a strided view,
 one matrix product forward, two backward, the input gradient folded back window by window.
 The target is PyTorch's own time (``F.conv2d``, one thread): at most 2x.
@@ -84,7 +87,7 @@ class EngineConv:
         self.x = ag.Tensor(d["x"], requires_grad=self.needs_x)
         self.w = ag.Tensor(d["w"], requires_grad=True)
         self.b = ag.Tensor(d["b"], requires_grad=True)
-        self.R = d["R"]
+        self.R = ag.Tensor(d["R"])  # a constant tensor, made once, as torch's
 
     def step(self) -> None:
         for t in (self.x, self.w, self.b):
