@@ -53,7 +53,7 @@ def draw(model: nn.Module, images: np.ndarray, labels: np.ndarray, path: Path) -
 
     model.eval()
     # requires_grad on the images: the graph then starts at them, not at the first op that
-    # meets a parameter (a padded, channels-last constant copy of the batch)
+    # meets a parameter (the first convolution, with the images as a constant operand)
     x = ag.Tensor(images, requires_grad=True, name="images")
     loss = nn.functional.cross_entropy(model(x), labels)
     loss.name = "loss"

@@ -127,33 +127,32 @@ def _offset_slices(offset: tuple, stride: tuple, dilation: tuple, out: tuple) ->
                  for f, dl, st, q in zip(offset, dilation, stride, out))
 
 
-def _copy_windows(dst: np.ndarray, xp: np.ndarray, kernel: tuple, stride: tuple,
-                  dilation: tuple) -> None:
-    """Copy the windows (m, *out, *kernel, C) of channels-last ``xp`` (m, *spatial, C) into
-    ``dst``: one strided copy, or with few channels one copy per kernel offset."""
+def _copy_windows(dst: np.ndarray, win: np.ndarray, xp: np.ndarray, kernel: tuple,
+                  stride: tuple, dilation: tuple) -> None:
+    """Copy the windows ``win`` (m, *out, *kernel, C) of channels-last ``xp`` (m, *spatial, C)
+    into ``dst``: one strided copy, or with few channels one copy per kernel offset."""
     d = len(kernel)
     if xp.shape[-1] >= FEW_CHANNELS:
-        np.copyto(dst, unfold_windows(xp, kernel, stride, dilation))
+        np.copyto(dst, win)
         return
     out = dst.shape[1:1 + d]
     lead = (slice(None),) * (1 + d)
     for offset in np.ndindex(*kernel):
-        src = xp[(slice(None),) + _offset_slices(offset, stride, dilation, out)]
-        dst[lead + offset] = src
+        dst[lead + offset] = xp[(slice(None),) + _offset_slices(offset, stride, dilation, out)]
 
 
 def _window_chunks(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
     """Yield (first sample, sample count, windows as a (count * positions, k * C) matrix)."""
+    win = unfold_windows(xp, kernel, stride, dilation)  # one view, sliced per chunk
     d = len(kernel)
-    n, c = xp.shape[0], xp.shape[-1]
-    out = window_counts(xp.shape[1:1 + d], kernel, stride, dilation)
-    per, width = math.prod(out), math.prod(kernel) * c
+    n, out = xp.shape[0], win.shape[1:1 + d]
+    per, width = math.prod(out), math.prod(win.shape[1 + d:])
     step = _samples_per_chunk(per, width, xp.itemsize)
     buf = _scratch("windows", (min(step, n) * per, width), xp.dtype)
     for s in range(0, n, step):
         m = min(step, n - s)
         b = buf[:m * per]
-        _copy_windows(b.reshape((m,) + out + tuple(kernel) + (c,)), xp[s:s + m], kernel,
+        _copy_windows(b.reshape((m,) + win.shape[1:]), win[s:s + m], xp[s:s + m], kernel,
                       stride, dilation)
         yield s, m, b
 
