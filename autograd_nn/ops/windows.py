@@ -22,9 +22,9 @@ two, so they too close under differentiation:
 - ``correlate_input_grad(g, w, spatial, ...)``: its gradient in ``x`` (transposed convolution);
 - ``correlate_weight_grad(x, g, kernel, ...)``: its gradient in ``w``.
 
-One op each (not a chain of transposes, pads and reshapes around a matrix product): the layer's
-forward and backward record three ops instead of a dozen, and the layout changes happen inside
-the kernels, on copies they make anyway.
+``conv2d`` is one op, not six (the transposes to and from channels last, the pad, the weight's
+transpose and reshape, and the product): the layout changes happen inside the kernels, on
+copies they make anyway, and the output is C-contiguous for the ops after it.
 
 Arguments are checked by the ``nn.functional`` callers, which know the user's names; the
 primitives check only what would otherwise give a wrong answer instead of an error.
