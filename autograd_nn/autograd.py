@@ -7,7 +7,7 @@ the function transform (transforms.py), which differentiates a Python function.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 
@@ -31,9 +31,13 @@ def backward(tensors: Tensors, grad_tensors: GradOutputs = None, retain_graph: b
     ``grad_tensors`` gives each output's gradient (needed unless it has one element); the
     graph's saved arrays are released unless ``retain_graph``; ``create_graph`` records the
     pass so that the gradients can be differentiated."""
-    outs = _tensors("backward()", tensors)
-    gs = _per_output(tensors, grad_tensors, len(outs), "backward()", "grad_tensors")
-    seeds = [seed_for(o, g, create_graph, "backward()") for o, g in zip(outs, gs)]
+    if isinstance(tensors, Tensor):  # loss.backward(): one output, one seed
+        given = cast("TensorLike | None", grad_tensors)  # a nested list is one gradient too
+        outs, seeds = [tensors], [seed_for(tensors, given, create_graph, "backward()")]
+    else:
+        outs = _tensors("backward()", tensors)
+        gs = _per_output(tensors, grad_tensors, len(outs), "backward()", "grad_tensors")
+        seeds = [seed_for(o, g, create_graph, "backward()") for o, g in zip(outs, gs)]
     run_backward(outs, seeds, create_graph if retain_graph is None else retain_graph,
                  create_graph)
 

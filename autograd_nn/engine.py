@@ -99,7 +99,7 @@ def count_consumers(roots: Sequence[Tensor]) -> dict[Tensor, int]:
                 consumers[p] += 1
             else:
                 consumers[p] = 1
-                if p not in roots_set:
+                if p.grad_fn is not None and p not in roots_set:  # a leaf has nothing below
                     stack.append(p)
     return consumers
 
@@ -178,7 +178,7 @@ class PlainPass:
         self.anomaly = anomaly  # detect_anomaly() was on when the pass started
 
     def as_grad(self, gi: Any) -> np.ndarray:
-        return np.asarray(getattr(gi, "_data", gi))
+        return gi._data if isinstance(gi, Tensor) else np.asarray(gi)
 
     def to_hook(self, g: Any) -> Tensor:
         return Tensor._from_op(g, None)
@@ -283,12 +283,14 @@ def node_backward(fn: Function, out: Tensor, g: Grad, mode: PlainPass, store: An
         raise RuntimeError(RELEASED.format(op=fn.name))
     if fn.recorded_at != MUTATIONS.now:  # something changed in place since fn was recorded
         check_versions(fn, out)
-    sums, sent = store.sums, []
+    sums = store.sums
+    sent: list[Grad | None] | None = [] if traced else None
     for p, need, gi in zip(fn.inputs, fn.needs_input_grad, _rule(fn, out, g, mode)):
         if need:
             if gi is not None:
                 d = p._data
-                if type(gi) is not np.ndarray or gi.shape != d.shape or gi.dtype != d.dtype or (
+                # ``is not`` first: dtype == is a rich comparison; _fit decides exactly
+                if type(gi) is not np.ndarray or gi.shape != d.shape or gi.dtype is not d.dtype or (
                         mode.recorded):
                     gi = _fit(fn, p, gi, mode)
                 if p in sums:
@@ -299,9 +301,9 @@ def node_backward(fn: Function, out: Tensor, g: Grad, mode: PlainPass, store: An
             consumers[p] = left
             if not left and p in sums:
                 ready.append(p)
-        if traced:
+        if sent is not None:
             sent.append(gi if need else None)
-    return tuple(sent)
+    return () if sent is None else tuple(sent)
 
 
 def _rule(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> tuple[Any, ...]:

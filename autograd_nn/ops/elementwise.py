@@ -146,7 +146,8 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (out,) = ctx.saved_tensors
-        return g * (out > 0)
+        # the mask cast first: float times bool costs numpy a buffered cast (W2s -1%)
+        return g * (out > 0).astype(g.dtype)
 
 
 class LeakyRelu(Function):

@@ -46,11 +46,11 @@ def numpy_sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
-    refuse_bool_axis("", axis)
     if axis is None:
         return tuple(range(ndim))
-    if type(axis) is int and -ndim <= axis < ndim:
+    if type(axis) is int and -ndim <= axis < ndim:  # not a bool: type(True) is bool
         return (axis % ndim,)
+    refuse_bool_axis("", axis)
     return tuple(sorted(normalize_axis_tuple(axis, ndim)))
 
 
@@ -75,7 +75,7 @@ class Sum(Function):
         ctx.in_shape = x.shape
         if not cls.divide_by_count:
             return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
-        ctx.count = math.prod(x.shape[a] for a in ctx.axes)
+        ctx.count = x.size if len(ctx.axes) == x.ndim else math.prod(x.shape[a] for a in ctx.axes)
         if ctx.count == 0:
             raise ValueError(f"the mean over an empty selection of shape {x.shape} is undefined")
         total = np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
