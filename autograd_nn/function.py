@@ -139,7 +139,8 @@ class Function:
                             "hold bool, integer or floating data")
         else:
             t._requires_grad, t.grad_fn = False, None
-        if cls.is_view and isinstance(args[0], tensor) and np.may_share_memory(out, arrays[0]):
+        if cls.is_view and isinstance(args[0], tensor) and (  # an array that owns its memory
+                out.base is not None or out is arrays[0]) and np.may_share_memory(out, arrays[0]):
             t._versions = args[0]._version_counter()
         return t
 
