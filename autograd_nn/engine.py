@@ -381,9 +381,8 @@ def _rule(fn: Function, out: Tensor, g: G, mode: Pass[G]) -> tuple[RuleGrad, ...
     """The node's backward rule: one gradient per operand."""
     if mode.anomaly:
         return _rule_under_anomaly(fn, out, g, mode)
-    grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
-    if type(grads) is not tuple:
-        grads = tuple(grads) if isinstance(grads, list) else (grads,)
+    got = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
+    grads = got if isinstance(got, tuple) else tuple(got) if isinstance(got, list) else (got,)
     if len(grads) != len(fn.needs_input_grad):
         raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for "
                            f"{len(fn.needs_input_grad)} operands")
@@ -396,10 +395,10 @@ def _rule_under_anomaly(fn: Function, out: Tensor, g: G, mode: Pass[G]) -> tuple
     outer, state.backward_node = state.backward_node, fn
     try:  # numpy's float warnings become the AnomalyError check_backward raises
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
+            got = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
     finally:
         state.backward_node = outer
-    grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+    grads = tuple(got) if isinstance(got, (tuple, list)) else (got,)
     if len(grads) != len(fn.needs_input_grad):
         raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for "
                            f"{len(fn.needs_input_grad)} operands")
