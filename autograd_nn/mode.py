@@ -63,7 +63,7 @@ class set_grad_enabled:
         self.prev: list[bool] = []
 
     def __enter__(self) -> None:
-        state = LOCAL.mode  # not STATE: its __getattr__ is a Python call (W2s's SGD step)
+        state = LOCAL.mode  # not STATE, whose __getattr__ is 2 Python calls a with-block
         self.prev.append(state.grad_enabled)
         state.grad_enabled = self.mode
 

@@ -146,7 +146,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (out,) = ctx.saved_tensors
-        # the mask cast first: float times bool costs numpy a buffered cast (W2s -1%)
+        # mask cast first: float times bool is a buffered cast, 3.9 -> 2.9 µs on (1, 16)
         return g * (out > 0).astype(g.dtype)
 
 

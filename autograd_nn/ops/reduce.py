@@ -73,7 +73,7 @@ class Sum(Function):
         ctx.axes = _axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
-        # np.asarray: a full reduction's numpy scalar as the 0-d array apply wants (W2s -0.5%)
+        # np.asarray: a full reduction's numpy scalar as a 0-d array here, not in _as_output
         if not cls.divide_by_count:
             return np.asarray(np.add.reduce(x, axis=ctx.axes, keepdims=keepdims))  # type: ignore[call-overload]
         ctx.count = x.size if len(ctx.axes) == x.ndim else math.prod(x.shape[a] for a in ctx.axes)
