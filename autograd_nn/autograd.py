@@ -7,7 +7,7 @@ the function transform (transforms.py), which differentiates a Python function.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -32,7 +32,7 @@ def backward(tensors: Tensors, grad_tensors: GradOutputs = None, retain_graph: b
     graph's saved arrays are released unless ``retain_graph``; ``create_graph`` records the
     pass so that the gradients can be differentiated."""
     if isinstance(tensors, Tensor):  # loss.backward(): one output, one seed
-        given = cast("TensorLike | None", grad_tensors)  # a nested list is one gradient too
+        given: TensorLike | None = grad_tensors  # type: ignore[assignment]  # a list is one too
         outs, seeds = [tensors], [seed_for(tensors, given, create_graph, "backward()")]
     else:
         outs = _tensors("backward()", tensors)

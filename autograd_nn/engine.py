@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from types import SimpleNamespace
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -75,9 +75,9 @@ def run_backward(
     """
     anomaly = LOCAL.mode.anomaly
     if create_graph:  # the seeds are Tensors (autograd.seed_for)
-        tensors = cast("Sequence[Tensor]", seeds)
+        tensors: Sequence[Tensor] = seeds  # type: ignore[assignment]
         return _run(RecordedPass(anomaly), roots, tensors, retain_graph, inputs, tracer)
-    arrays = cast("Sequence[np.ndarray]", seeds)
+    arrays: Sequence[np.ndarray] = seeds  # type: ignore[assignment]  # and ndarrays here
     return _run(PlainPass(anomaly), roots, arrays, retain_graph, inputs, tracer)
 
 
@@ -88,18 +88,23 @@ def _run(mode: Pass[G], roots: Sequence[Tensor], seeds: Sequence[G], retain_grap
     store = mode.store(roots, seeds)
     wanted = None if inputs is None else set(inputs)
     found: dict[Tensor, Grad] = {}
+    sums, traced = store.sums, tracer is not None
+    into_grad = wanted is None and not traced  # deliveries go straight to .grad (store.deliver)
     with mode.grad_mode():
-        ready = [r for r in store.sums if r not in consumers]
+        ready = [r for r in sums if r not in consumers]
         while ready:
             t = ready.pop()
-            g = store.sums.pop(t)  # complete: no gradient arrives after this
+            g = sums.pop(t)  # complete: no gradient arrives after this
             if t._hooks:
                 g = run_hooks(t, g, mode)
             fn = t.grad_fn
             if wanted is not None or fn is None or t._retains_grad:
-                deliver(t, g, store, wanted, found, tracer)
+                if into_grad:
+                    store.deliver(t, g)
+                else:
+                    deliver(t, g, store, wanted, found, tracer)
             if fn is not None:
-                sent = node_backward(fn, t, g, mode, store, consumers, ready, tracer is not None)
+                sent = node_backward(fn, t, g, mode, store, consumers, ready, traced)
                 if tracer is not None:
                     tracer(t, g, fn, sent)
                 if not retain_graph:

@@ -302,10 +302,10 @@ def holds_graph(seq: Iterable[object]) -> bool:
 def unwrap_operand(op: str, a: TensorLike) -> Operand:
     """An operand as its forward sees it: a Tensor's array; Python numbers and checked arrays
     unchanged; anything else converted by numpy, refused when it is not numeric."""
+    if type(a) is float or type(a) is int:  # first: a learning rate, a constant
+        return a
     if isinstance(a, LINKS.tensor):
         return a._data
-    if type(a) is float or type(a) is int:
-        return a
     if isinstance(a, np.ndarray):
         if a.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{op}: unsupported operand dtype {a.dtype}; use real numeric data")
