@@ -24,3 +24,7 @@ def as_flag(where: str, value: Any) -> bool:
         return bool(value)
     raise TypeError(f"{where} must be a bool (True or False), got {value!r} "
                     f"of type {type(value).__name__}")
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency is needed for this function; the message says how to get it."""

@@ -8,7 +8,7 @@ from .ops import (
     contract,
     diagonals,
     elementwise,
-    elementwise_math,
+    elementwise_binary,
     manipulation,
     ordering,
     reduce,
@@ -71,7 +71,7 @@ class TensorMethods:
     log_softmax = reduce.log_softmax
     diagonal = diagonals.diagonal
     trace = diagonals.trace
-    __mod__ = elementwise_math.remainder
-    __rmod__ = reflected(elementwise_math.remainder)
+    __mod__ = elementwise_binary.remainder
+    __rmod__ = reflected(elementwise_binary.remainder)
     cumsum = ordering.cumsum
     cumprod = ordering.cumprod

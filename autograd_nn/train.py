@@ -1,4 +1,5 @@
-"""A training loop (`fit`), evaluation (`evaluate`, `accuracy`) and `plot_history`.
+"""A training loop (`fit`), evaluation (`evaluate`, `accuracy`), and `plot_history` (from
+``history_plot.py``, re-exported here).
 
 The optional dependencies are imported only when used: tqdm draws the progress bar
 (``tqdm.auto``: a widget in Jupyter, text elsewhere; without tqdm `fit` prints plain lines),
@@ -7,23 +8,20 @@ matplotlib draws `plot_history` (without it a `MissingDependencyError` says what
 
 from __future__ import annotations
 
-import functools
-import io
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from .data import BatchIterator
+from .errors import MissingDependencyError
+from .history_plot import plot_history
 from .mode import no_grad
 from .tensor import Tensor
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
-
-
-class MissingDependencyError(ImportError):
-    """An optional dependency is needed for this function; the message says how to get it."""
+__all__ = ["MissingDependencyError", "accuracy", "evaluate", "fit", "plot_history",
+           "progress_bar"]
 
 
 def _plain(a: Any) -> np.ndarray:
@@ -217,9 +215,7 @@ def _line(epoch: int, epochs: int, history: dict[str, list[float]]) -> str:
     return f"epoch {epoch}/{epochs}  " + "  ".join(parts)
 
 
-# C901 exception: option checks before the loop, then one line per epoch phase (train.py is
-# trust-nn's; to split when next changed)
-def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor],  # noqa: C901
+def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor],
         optimizer: Any, data: Any, epochs: int = 1, *, batch_size: int | None = 32,
         shuffle: bool = True, rng: Any = None,
         metrics: Any = (), validation_data: tuple[Any, Any] | None = None,
@@ -248,26 +244,10 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor],  # noqa: C901
     Returns ``{"loss": [...], "<metric>": [...], "val_loss": [...], ...}`` (one entry per
     epoch; loss and metrics are means over the epoch's batches weighted by batch size).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
-    resolved = _resolve_metrics(metrics)
-    batches = _batches(data, batch_size, shuffle, rng)
-    if validation_data is not None:
-        _check_pair("validation_data", validation_data)
-    params = _named(model, optimizer)
-    if iter(batches) is batches and epochs > 1:
-        raise ValueError("fit: data is a one-shot iterator (e.g. a generator) but several "
-                         "epochs were asked for; pass (X, y) or a BatchIterator")
-    history: dict[str, list[float]] = {"loss": [], **{name: [] for name, _ in resolved}}
-    if validation_data is not None:
-        history["val_loss"] = []
-        history.update({f"val_{name}": [] for name, _ in resolved})
-    bar, every = None, 0
-    if progress:
-        if progress is True:
-            bar = progress_bar(epochs, "fit", "epoch")
-        if bar is None:
-            every = progress if progress is not True else max(1, epochs // 10)
+    resolved, batches, params = _fit_plan(model, optimizer, data, epochs, batch_size, shuffle,
+                                          rng, metrics, validation_data)
+    history = _empty_history(resolved, validation_data is not None)
+    report = _Progress(epochs, progress)
     was_training = getattr(model, "training", True)
     try:
         for epoch in range(1, epochs + 1):
@@ -281,20 +261,67 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor],  # noqa: C901
                 scores = evaluate(model, loss_fn, Xv, yv, dict(resolved), batch_size)
                 for key, v in scores.items():
                     history[f"val_{key}"].append(v)
-            if bar is not None:
-                bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items() if v},
-                                refresh=False)
-                bar.update(1)
-            elif every and (epoch % every == 0 or epoch in (1, epochs)):
-                print(_line(epoch, epochs, history), flush=True)
+            report.epoch_done(epoch, history)
             if callback is not None and callback(epoch, history) is False:
                 break
     finally:
-        if bar is not None:
-            bar.close()
+        report.close()
         if hasattr(model, "train"):
             model.train(was_training)
     return history
+
+
+def _fit_plan(model: Any, optimizer: Any, data: Any, epochs: int, batch_size: int | None,
+              shuffle: bool, rng: Any, metrics: Any, validation_data: Any,
+              ) -> tuple[list[tuple[str, Metric]], Iterable[Any], list[tuple[str, Tensor]]]:
+    """`fit`'s arguments checked before training: the metrics, the batches of an epoch and
+    the named parameters."""
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+    resolved = _resolve_metrics(metrics)
+    batches = _batches(data, batch_size, shuffle, rng)
+    if validation_data is not None:
+        _check_pair("validation_data", validation_data)
+    params = _named(model, optimizer)
+    if iter(batches) is batches and epochs > 1:
+        raise ValueError("fit: data is a one-shot iterator (e.g. a generator) but several "
+                         "epochs were asked for; pass (X, y) or a BatchIterator")
+    return resolved, batches, params
+
+
+def _empty_history(resolved: list[tuple[str, Metric]], validation: bool) -> dict[str, list[float]]:
+    """``{"loss": [], "<metric>": [], "val_loss": [], "val_<metric>": []}`` (val_ with
+    ``validation``)."""
+    keys = ["loss", *(name for name, _ in resolved)]
+    if validation:
+        keys += [f"val_{k}" for k in keys]
+    return {k: [] for k in keys}
+
+
+class _Progress:
+    """`fit`'s progress report: a tqdm bar (``progress=True`` with tqdm installed), else a
+    plain line every ``epochs // 10`` epochs (or every ``progress`` epochs), or nothing."""
+
+    def __init__(self, epochs: int, progress: bool | int) -> None:
+        self.epochs, self.bar, self.every = epochs, None, 0
+        if not progress:
+            return
+        if progress is True:
+            self.bar = progress_bar(epochs, "fit", "epoch")
+        if self.bar is None:
+            self.every = progress if progress is not True else max(1, epochs // 10)
+
+    def epoch_done(self, epoch: int, history: dict[str, list[float]]) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items() if v},
+                                 refresh=False)
+            self.bar.update(1)
+        elif self.every and (epoch % self.every == 0 or epoch in (1, self.epochs)):
+            print(_line(epoch, self.epochs, history), flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _train_epoch(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any,
@@ -321,71 +348,3 @@ def _train_epoch(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: A
     if index == 0:
         raise ValueError(f"fit: the data yielded no batches in epoch {epoch}")
     return sums, count
-
-
-def _matplotlib() -> tuple[Any, Any]:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MissingDependencyError(
-            "plot_history needs matplotlib, which is not installed. Install it with "
-            "pip install 'autograd_nn[plot]' (or: pip install matplotlib)"
-        ) from None
-    return Figure, FigureCanvasAgg
-
-
-@functools.cache
-def _figure_class(Figure: Any, FigureCanvasAgg: Any) -> Any:
-    """matplotlib's Figure with a ``_repr_png_``, so that a returned figure draws itself inline
-    in Jupyter (a pyplot-free Figure has no display of its own). Built on first use."""
-
-    class HistoryFigure(Figure):
-        """A matplotlib Figure (object API, no pyplot state) that shows itself as a PNG."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            FigureCanvasAgg(self)
-
-        def _repr_png_(self) -> bytes:
-            buf = io.BytesIO()
-            self.savefig(buf, format="png", dpi=100)
-            return buf.getvalue()
-
-    return HistoryFigure
-
-
-def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike | None = None,
-                 metrics: Sequence[str] | None = None, title: str | None = None) -> Any:
-    """The curves of a `fit` history as a matplotlib ``Figure``: one panel per quantity (loss,
-    accuracy, ...), training and ``val_`` curves together. With ``path`` it is also saved
-    there as a PNG.
-
-    In Jupyter the returned figure draws inline as a cell's last line. Uses matplotlib's
-    object API (no pyplot state, no window); raises `MissingDependencyError` with the install
-    command when matplotlib is missing.
-    """
-    if not isinstance(history, dict) or not any(len(v) for v in history.values()):
-        raise ValueError("plot_history: history must be a non-empty dict of per-epoch lists "
-                         "(what fit() returns)")
-    names = list(metrics) if metrics is not None else \
-        [k for k in history if not k.startswith("val_")]
-    missing = [k for k in names if k not in history]
-    if missing or not names:
-        raise ValueError(f"plot_history: no series {missing or names} in the history "
-                         f"(it has {sorted(history)})")
-    fig = _figure_class(*_matplotlib())(figsize=(4.5 * len(names), 3.5), layout="constrained")
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
-    for ax, name in zip(axes, names):
-        for key, label in ((name, "train"), (f"val_{name}", "validation")):
-            if len(history.get(key, ())):  # lists or numpy arrays
-                ax.plot(range(1, len(history[key]) + 1), history[key], label=label)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        fig.savefig(os.fspath(path), format="png", dpi=100)
-    return fig

@@ -69,6 +69,8 @@ def timing_rows(results: dict, quick: bool) -> list[list[str]]:
             target, met = _judge(wl, t, ratio, torch_t) if engine == "autograd_nn" else ("", "")
             if engine == "compiled" and "compile_seconds" in r:
                 target = f"first call (trace + codegen) {fmt_time(r['compile_seconds'])}"
+            if engine == "jaxjit" and "compile_seconds" in r:
+                target = f"first call (trace + XLA compile) {fmt_time(r['compile_seconds'])}"
             rows.append([
                 label, engine, fmt_time(t["median"] / per) + unit,
                 _range(t["q1"], t["q3"], per), _range(t["min"], t["max"], per),
@@ -136,6 +138,8 @@ def problem(r: dict) -> str:
     """A short description of why a result has no numbers ('' if it has)."""
     if "unavailable" in r:
         return "unavailable"
+    if "skipped" in r:
+        return f"skipped: {r['skipped']}"
     if "error" in r:
         return "ERROR (see --json or stderr)"
     c = r.get("check")

@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks import report  # noqa: E402
 from benchmarks.workloads import BASELINE, ENGINES, WORKLOADS  # noqa: E402
+from benchmarks.workloads.common import OPTIONAL  # noqa: E402
 from benchmarks.workloads.importtime import time_import  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,8 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     bad = [e for e in engines if e not in ENGINES]
     if bad:
         p.error(f"--engines: unknown engine(s) {', '.join(bad)}; choose from {', '.join(ENGINES)}")
-    if "torch" in engines and importlib.util.find_spec("torch") is None:
-        engines.remove("torch")
+    # an engine whose library is not installed is left out (torch; jax: the `bench` extra)
+    engines = [e for e in engines
+               if e not in OPTIONAL or importlib.util.find_spec(OPTIONAL[e]) is not None]
     if a.clock is None:
         a.clock = "cpu" if a.threads == 1 else "wall"
     elif a.clock == "cpu" and a.threads > 1:
@@ -241,8 +243,8 @@ def environment(a: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "threads": a.threads, "clock": a.clock, "quick": a.quick, "repeat": a.repeat,
         "sample_time": a.sample_time, "engines": a.engine_list,
     }
-    if "torch" in a.engine_list:
-        meta["torch"] = version_of("torch")
+    for lib in sorted({OPTIONAL[e] for e in a.engine_list if e in OPTIONAL}):
+        meta[lib] = version_of(lib)
     try:
         meta["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                         capture_output=True, text=True).stdout.strip()
@@ -291,7 +293,8 @@ def print_report(meta: dict, results: dict, imports: dict, markdown: bool) -> No
     cmd = f"`{meta['command']}`" if markdown else meta["command"]
     print(f"{head}{cmd}")
     print(f"{head}{meta['date']}  commit {meta.get('commit', '')}  Python {meta['python']}  "
-          f"numpy {meta['numpy']}" + (f"  torch {meta['torch']}" if "torch" in meta else "")
+          f"numpy {meta['numpy']}"
+          + "".join(f"  {lib} {meta[lib]}" for lib in ("torch", "jax") if lib in meta)
           + f"  {meta['machine']}  threads={meta['threads']}")
     if meta["quick"]:
         print(f"{head}quick (smoke) mode: one step per workload and engine; correctness only, "

@@ -24,7 +24,7 @@ import numpy as np
 
 from .timing import autorange, sample, summarize
 from .workloads import BASELINE, WORKLOADS, Workload
-from .workloads.common import compare_results
+from .workloads.common import Skip, compare_results
 from .workloads.memory import current_rss_bytes, peak_rss_bytes
 
 MARK = "BENCH-RESULT "
@@ -112,7 +112,7 @@ def serve(engine: str, key: str, sample_time: float, threads: int, clock: str) -
     timer = CLOCKS[clock]
     wl = WORKLOADS[key]
     try:
-        setup_torch(engine, threads)
+        setup_engine(engine, threads)
         data = wl.make_data("full")
         result: dict[str, Any] = {"check": check(wl, engine, data)}
         if wl.ops is not None:
@@ -127,6 +127,9 @@ def serve(engine: str, key: str, sample_time: float, threads: int, clock: str) -
         impl.step()
     except ImportError as e:
         emit({"done": {"unavailable": str(e)}})
+        return
+    except Skip as e:
+        emit({"done": {"skipped": str(e)}})
         return
     except Exception:  # noqa: BLE001 - reported to the runner, which fails the run
         emit({"done": {"error": traceback.format_exc()}})
@@ -152,19 +155,25 @@ def serve(engine: str, key: str, sample_time: float, threads: int, clock: str) -
             return
 
 
-def setup_torch(engine: str, threads: int) -> None:
+def setup_engine(engine: str, threads: int) -> None:
+    """Import the engine's library (if it has one) with ``threads`` threads: torch's own
+    setting; XLA's flags for jax (which must be set before jax's first import)."""
     if engine == "torch":
         import torch
 
         torch.set_num_threads(threads)
+    elif engine in ("jax", "jaxjit"):
+        from .workloads.jaxeng import load_jax
+
+        load_jax(threads)
 
 
 def run(engine: str, keys: list[str], scale: str, repeat: int, sample_time: float,
         threads: int) -> dict:
     try:
-        setup_torch(engine, threads)
-    except Exception as e:  # noqa: BLE001 - any failure means torch is not usable here
-        return {k: {"unavailable": f"import torch failed: {e}"} for k in keys}
+        setup_engine(engine, threads)
+    except Exception as e:  # noqa: BLE001 - any failure means the library is not usable here
+        return {k: {"unavailable": f"import for {engine} failed: {e}"} for k in keys}
     results = {}
     for key in keys:
         wl = WORKLOADS[key]
@@ -179,6 +188,8 @@ def run(engine: str, keys: list[str], scale: str, repeat: int, sample_time: floa
                 results[key] = run_memory(wl, engine, scale)
             else:
                 raise ValueError(f"workload {key} of kind {wl.kind!r} does not run in a worker")
+        except Skip as e:
+            results[key] = {"skipped": str(e)}
         except Exception:  # noqa: BLE001 - reported to the runner, which fails the run
             results[key] = {"error": traceback.format_exc()}
     return results

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from benchmarks.workloads.w2 import NumpyMLP, data_maker  # noqa: E402
 from benchmarks.workloads.w3 import NumpyChain  # noqa: E402
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_JAX = importlib.util.find_spec("jax") is not None  # the `bench` extra
 
 
 # ---- the runner end to end -------------------------------------------------------------------
@@ -37,11 +39,16 @@ def test_quick_mode_runs_every_workload_on_every_engine_and_all_agree(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())
     assert data["failures"] == []
-    engines = ["numpy", "autograd_nn"] + (["torch"] if HAS_TORCH else [])
+    engines = (["numpy", "autograd_nn"] + (["torch"] if HAS_TORCH else [])
+               + (["jax", "jaxjit"] if HAS_JAX else []))
+    assert [e for e in ("torch", "jax", "jaxjit") if e in data["meta"]["engines"]] == \
+        [e for e in engines if e in ("torch", "jax", "jaxjit")]  # absent libraries: left out
     worker_keys = [k for k, w in WORKLOADS.items() if w.kind != "import"]
     assert sorted(data["results"]) == sorted(worker_keys)
     for key in worker_keys:
         for engine in engines:
+            if engine not in WORKLOADS[key].builders and WORKLOADS[key].builders:
+                continue  # e.g. no jax version of W3-1M or of the RSS workload
             r = data["results"][key][engine]
             assert "error" not in r, (key, engine, r)
             if WORKLOADS[key].kind != "memory":
@@ -76,6 +83,69 @@ def test_timed_mode_interleaves_samples_and_reports_ratios(tmp_path):
         assert len(timing["samples"]) == 3 and timing["inner"] >= 1
         assert timing["min"] <= timing["median"] <= timing["max"]
     assert "1.00x" in proc.stdout and "<= 1.5x numpy" in proc.stdout
+
+
+def test_engines_of_missing_libraries_are_left_out(monkeypatch):
+    from benchmarks import run
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("jax", "torch") else real(name, *a))
+    a = run.parse_args(["--quick"])
+    assert a.engine_list == ["numpy", "autograd_nn", "compiled"]
+
+
+def test_importing_the_benchmarks_loads_no_engine_library():
+    code = ("import sys, benchmarks.run, benchmarks.worker, autograd_nn; "
+            "print(sorted(m for m in ('jax', 'torch') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_jaxjit_skips_the_full_chain_with_its_reason():
+    from benchmarks.workloads.common import Skip
+
+    wl = WORKLOADS["W3"]
+    with pytest.raises(Skip, match="10,000-op chain"):  # raised before jax is imported
+        wl.builders["jaxjit"](wl.make_data("full"))
+    assert report.problem({"skipped": "why"}) == "skipped: why"
+    from benchmarks.run import failures
+
+    assert failures({"W3": {"jaxjit": {"skipped": "why"}}}) == []
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed (the `bench` extra)")
+@pytest.mark.parametrize("engine", ["jax", "jaxjit"])
+def test_jax_engines_agree_with_numpy_in_a_one_thread_worker(engine):
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", "--engine", engine, "--workloads", "W1,W2s,W4",
+         "--scale", "quick", "--threads", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = [x for x in proc.stdout.splitlines() if x.startswith("BENCH-RESULT ")][-1]
+    res = json.loads(line[len("BENCH-RESULT "):])
+    for key in ("W1", "W2s", "W4"):
+        check = res[key]["check"]
+        assert check["ok"] and check["tolerance"] == 1e-10, (key, check)  # float64 throughout
+        assert "loss" in check["keys"] and {"dW1", "da"} & set(check["keys"]), check["keys"]
+        assert ("compile_seconds" in res[key]) == (engine == "jaxjit")
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed (the `bench` extra)")
+def test_load_jax_enables_float64_and_one_xla_thread_before_import():
+    code = ("import os, sys; from benchmarks.workloads.jaxeng import load_jax; "
+            "assert 'jax' not in sys.modules; jax = load_jax(1); "
+            "print(os.environ['XLA_FLAGS']); print(jax.numpy.ones(2).dtype)")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    flags, dtype = proc.stdout.split()[-3:-1], proc.stdout.split()[-1]
+    assert flags == ["--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1"]
+    assert dtype == "float64"
 
 
 def test_unknown_workload_is_a_usage_error():

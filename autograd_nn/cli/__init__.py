@@ -14,6 +14,8 @@ import argparse
 import os
 import sys
 import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,32 +61,56 @@ def network_name(text: str) -> str:
     return name
 
 
-def add_command(sub: Any, name: str, run: Any, help: str, description: str,
-                examples: list[str], epilog_intro: str = "") -> argparse.ArgumentParser:
-    """One subcommand: its help line, its wrapped description, its examples (the epilog,
-    after ``epilog_intro``), and ``run`` (with the parser) as what it does."""
-    command = sub.add_parser(
-        name, formatter_class=argparse.RawDescriptionHelpFormatter, help=help,
-        description=wrap(description),
-        epilog=epilog_intro + "examples:\n" + "\n".join(f"  {e}" for e in examples))
-    command.set_defaults(run=run, parser=command)
-    return command
+@dataclass(frozen=True)
+class Option:
+    """One argument of a subcommand: what ``add_argument`` is given."""
+
+    flags: tuple[str, ...]
+    settings: dict[str, Any]
+
+    def add_to(self, command: argparse.ArgumentParser) -> None:
+        command.add_argument(*self.flags, **self.settings)
 
 
-def add_seed(command: argparse.ArgumentParser) -> None:
-    """The ``--seed`` of the inputs."""
-    command.add_argument("--seed", type=int, default=0, help="seed of the inputs (default 0)")
+def option(*flags: str, **settings: Any) -> Option:
+    return Option(flags, settings)
 
 
-def add_dtype(command: argparse.ArgumentParser, help: str) -> None:
+def switch(flag: str, help: str) -> Option:
+    """An on/off option (``store_true``)."""
+    return option(flag, action="store_true", help=help)
+
+
+def dtype_option(help: str) -> Option:
     """The ``--dtype`` option: float64 (the default) or float32."""
-    command.add_argument("--dtype", choices=["float64", "float32"], default="float64", help=help)
+    return option("--dtype", choices=["float64", "float32"], default="float64", help=help)
 
 
-def add_flags(command: argparse.ArgumentParser, flags: dict[str, str]) -> None:
-    """On/off options (``store_true``), flag -> help."""
-    for flag, help in flags.items():
-        command.add_argument(flag, action="store_true", help=help)
+SEED = option("--seed", type=int, default=0, help="seed of the inputs (default 0)")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, its description (wrapped), its examples (the epilog,
+    after ``epilog_intro()``), its options, and ``run(args, parser)``: what it does."""
+
+    name: str
+    run: Callable[[argparse.Namespace, argparse.ArgumentParser], int]
+    help: str
+    description: str
+    examples: tuple[str, ...]
+    options: tuple[Option, ...]
+    epilog_intro: Callable[[], str] = lambda: ""
+
+    def add_to(self, sub: Any) -> argparse.ArgumentParser:
+        epilog = self.epilog_intro() + "examples:\n" + "\n".join(f"  {e}" for e in self.examples)
+        command = sub.add_parser(self.name, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 help=self.help, description=wrap(self.description),
+                                 epilog=epilog)
+        for o in self.options:
+            o.add_to(command)
+        command.set_defaults(run=self.run, parser=command)
+        return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,74 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"autograd_nn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_to(sub)
+    return parser
 
-    demo = add_command(
-        sub, "demo", cmd_demo, "train reference network R1 and show its gradients",
-        "Train reference network R1 (3 -> 4 -> 5 -> 1 sigmoid, no biases, "
-        "np.random.seed(1)) twice: with the hand-derived backward pass and with the engine's. "
-        "Prints the gradient table at the first step (engine, hand-derived, central finite "
-        "differences), the loss along the run, whether both runs end bit for bit identical, "
-        "and the final predictions; writes the computation graph at the first step, with every "
-        "value and gradient dJ/d(tensor) and the δk marked (graph.svg, or graph.dot without "
-        "graphviz's `dot`), and the loss curve (loss.png, with matplotlib) to --out; with "
-        "--html, a page that steps through that backward pass.",
-        ["autograd-nn demo", "autograd-nn demo --out /tmp/r1 --epochs 500 --no-progress",
-         "autograd-nn demo --html r1_backward.html"])
-    demo.add_argument("--out", type=Path, default=Path("autograd_nn_demo"), metavar="DIR",
-                      help="output folder, created if needed (default: ./autograd_nn_demo)")
-    demo.add_argument("--epochs", type=positive_int, default=5000, metavar="N",
-                      help="training epochs (default: 5000, as R1 specifies)")
-    add_flags(demo, {"--no-progress": "no progress bar"})
-    demo.add_argument("--html", type=Path, default=None, metavar="PATH",
-                      help="also write the first step's backward pass as one self-contained "
-                      "HTML page to step through in a browser (works offline, from file://)")
 
+def _known_ops_paragraph() -> str:
     from .catalog import known_ops
 
-    check = add_command(
-        sub, "gradcheck", cmd_gradcheck,
-        "check every primitive op (or the named ones) to first and second order",
-        "Check the engine's derivatives of each op against central finite "
-        "differences in float64: gradcheck (first order) and gradgradcheck (second order) on "
-        "several shapes, broadcasting pairs included, with inputs drawn from each op's domain "
-        "away from kinks and ties. One line per case, then a summary table; the exit code is 1 "
-        "when any case fails.",
-        ["autograd-nn gradcheck", "autograd-nn gradcheck matmul divide --seed 7",
-         "autograd-nn gradcheck --fast --dtype float32"],
-        epilog_intro=textwrap.fill("known ops: " + " ".join(known_ops()), 88) + "\n\n")
-    check.add_argument("ops", nargs="*", metavar="OP", help="ops to check (default: all)")
-    add_dtype(check, "dtype of the inputs (default float64; float32 inputs are checked "
-              "on float64 copies, since finite differences need float64)")
-    add_seed(check)
-    add_flags(check, {"--fast": "fast mode: random projections uᵀJv instead of full Jacobians",
-                      "--list": "list the ops and their cases"})
-
-    seeds = add_command(
-        sub, "seeds", cmd_seeds, "train reference networks both ways (hand-derived vs engine)",
-        "Train each reference network (R1..R5, see the README) with "
-        "its hand-derived backward pass and with the engine's, side by side, and print per "
-        "network the largest relative engine-vs-hand gradient difference over the run, the "
-        "final loss and the result. R5 runs with sigmoid, tanh and ReLU hidden layers.",
-        ["autograd-nn seeds", "autograd-nn seeds R1 R4", "autograd-nn seeds R5 --verbose"])
-    seeds.add_argument("networks", nargs="*", type=network_name, metavar="NETWORK",
-                       help="R1 R2 R3 R4 R5 (default: all)")
-    add_flags(seeds, {"--quick": "a tenth of the specified steps (for a fast look)",
-                      "--verbose": "print each full report"})
-
-    sweep = add_command(
-        sub, "eps-sweep", cmd_eps_sweep, "finite-difference error vs step size for one op",
-        "The eps experiment: the largest difference between the engine's "
-        "Jacobian of OP and central differences, for steps eps = 1e-1 ... 1e-12. Large steps "
-        "suffer truncation error (~eps²), tiny ones round-off (~1e-16/eps): the V-shaped curve.",
-        ["autograd-nn eps-sweep tanh", "autograd-nn eps-sweep exp --plot eps_exp.png",
-         "autograd-nn eps-sweep sigmoid --dtype float32"])
-    sweep.add_argument("op", metavar="OP", help="an op name (see `autograd-nn gradcheck --list`)")
-    sweep.add_argument("--plot", metavar="FILE", help="save the log-log curve (needs matplotlib)")
-    sweep.add_argument("--case", type=int, default=0, metavar="K",
-                       help="which of the op's cases (shapes) to use (default 0)")
-    add_seed(sweep)
-    add_dtype(sweep, "dtype of the finite differences (default float64)")
-    return parser
+    return textwrap.fill("known ops: " + " ".join(known_ops()), 88) + "\n\n"
 
 
 def cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -287,6 +254,71 @@ def cmd_eps_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             print(f"autograd-nn eps-sweep: {e}", file=sys.stderr)
             return 1
     return 0
+
+
+COMMANDS = (
+    Command(
+        "demo", cmd_demo, "train reference network R1 and show its gradients",
+        "Train reference network R1 (3 -> 4 -> 5 -> 1 sigmoid, no biases, "
+        "np.random.seed(1)) twice: with the hand-derived backward pass and with the engine's. "
+        "Prints the gradient table at the first step (engine, hand-derived, central finite "
+        "differences), the loss along the run, whether both runs end bit for bit identical, "
+        "and the final predictions; writes the computation graph at the first step, with every "
+        "value and gradient dJ/d(tensor) and the δk marked (graph.svg, or graph.dot without "
+        "graphviz's `dot`), and the loss curve (loss.png, with matplotlib) to --out; with "
+        "--html, a page that steps through that backward pass.",
+        ("autograd-nn demo", "autograd-nn demo --out /tmp/r1 --epochs 500 --no-progress",
+         "autograd-nn demo --html r1_backward.html"),
+        (option("--out", type=Path, default=Path("autograd_nn_demo"), metavar="DIR",
+                help="output folder, created if needed (default: ./autograd_nn_demo)"),
+         option("--epochs", type=positive_int, default=5000, metavar="N",
+                help="training epochs (default: 5000, as R1 specifies)"),
+         switch("--no-progress", "no progress bar"),
+         option("--html", type=Path, default=None, metavar="PATH",
+                help="also write the first step's backward pass as one self-contained "
+                "HTML page to step through in a browser (works offline, from file://)"))),
+    Command(
+        "gradcheck", cmd_gradcheck,
+        "check every primitive op (or the named ones) to first and second order",
+        "Check the engine's derivatives of each op against central finite "
+        "differences in float64: gradcheck (first order) and gradgradcheck (second order) on "
+        "several shapes, broadcasting pairs included, with inputs drawn from each op's domain "
+        "away from kinks and ties. One line per case, then a summary table; the exit code is 1 "
+        "when any case fails.",
+        ("autograd-nn gradcheck", "autograd-nn gradcheck matmul divide --seed 7",
+         "autograd-nn gradcheck --fast --dtype float32"),
+        (option("ops", nargs="*", metavar="OP", help="ops to check (default: all)"),
+         dtype_option("dtype of the inputs (default float64; float32 inputs are checked "
+                      "on float64 copies, since finite differences need float64)"),
+         SEED,
+         switch("--fast", "fast mode: random projections uᵀJv instead of full Jacobians"),
+         switch("--list", "list the ops and their cases")),
+        epilog_intro=_known_ops_paragraph),
+    Command(
+        "seeds", cmd_seeds, "train reference networks both ways (hand-derived vs engine)",
+        "Train each reference network (R1..R5, see the README) with "
+        "its hand-derived backward pass and with the engine's, side by side, and print per "
+        "network the largest relative engine-vs-hand gradient difference over the run, the "
+        "final loss and the result. R5 runs with sigmoid, tanh and ReLU hidden layers.",
+        ("autograd-nn seeds", "autograd-nn seeds R1 R4", "autograd-nn seeds R5 --verbose"),
+        (option("networks", nargs="*", type=network_name, metavar="NETWORK",
+                help="R1 R2 R3 R4 R5 (default: all)"),
+         switch("--quick", "a tenth of the specified steps (for a fast look)"),
+         switch("--verbose", "print each full report"))),
+    Command(
+        "eps-sweep", cmd_eps_sweep, "finite-difference error vs step size for one op",
+        "The eps experiment: the largest difference between the engine's "
+        "Jacobian of OP and central differences, for steps eps = 1e-1 ... 1e-12. Large steps "
+        "suffer truncation error (~eps²), tiny ones round-off (~1e-16/eps): the V-shaped curve.",
+        ("autograd-nn eps-sweep tanh", "autograd-nn eps-sweep exp --plot eps_exp.png",
+         "autograd-nn eps-sweep sigmoid --dtype float32"),
+        (option("op", metavar="OP", help="an op name (see `autograd-nn gradcheck --list`)"),
+         option("--plot", metavar="FILE", help="save the log-log curve (needs matplotlib)"),
+         option("--case", type=int, default=0, metavar="K",
+                help="which of the op's cases (shapes) to use (default 0)"),
+         SEED,
+         dtype_option("dtype of the finite differences (default float64)"))),
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,7 +74,7 @@ other names are ``autograd_nn.<name>`` or ``from autograd_nn.gradcheck import <n
 
 from __future__ import annotations
 
-from .check import gradcheck, gradgradcheck
+from .checkers import gradcheck, gradgradcheck
 from .numerical import Kink, numerical_grad, numerical_jacobian
 from .problem import GradcheckPrecisionWarning
 from .result import GradcheckError, GradcheckResult, NondiffPoint, PairResult

@@ -10,6 +10,7 @@ initialised as PyTorch does: uniform on +-1/sqrt(fan_in) with
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ class _ConvNd(Module):
 
     dims = 2
     transposed = False
+    functional: Callable[..., Tensor] = staticmethod(CF.conv2d)  # conv1d, conv_transpose2d, ...
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
@@ -72,12 +74,14 @@ class _ConvNd(Module):
         if self.bias is not None:
             nn_init.uniform_(self.bias, -bound, bound, rng=gen)
 
-    def _padded(self, x: Any) -> tuple[Any, Any]:
-        """(input, padding for the functional): non-zero padding modes pad here first."""
-        if self.padding_mode == "zeros":
-            return x, self.padding
-        flat = [w for pair in reversed(self._pads) for w in pair]
-        return CF.pad(x, flat, mode=self.padding_mode), 0
+    def forward(self, x: Any) -> Tensor:
+        """The convolution (``functional``); non-zero padding modes pad the input first."""
+        padding: Any = self.padding
+        if self.padding_mode != "zeros":
+            flat = [w for pair in reversed(self._pads) for w in pair]
+            x, padding = CF.pad(x, flat, mode=self.padding_mode), 0
+        return self.functional(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                               self.groups)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -115,11 +119,7 @@ class Conv1d(_ConvNd):
     """1-d convolution over (N, C_in, L); weight (C_out, C_in / groups, k)."""
 
     dims = 1
-
-    def forward(self, x: Any) -> Tensor:
-        x, padding = self._padded(x)
-        return CF.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                         self.groups)
+    functional = staticmethod(CF.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -129,15 +129,12 @@ class Conv2d(_ConvNd):
     (C_out, C_in / groups, kH, kW) as PyTorch's."""
 
     dims = 2
-
-    def forward(self, x: Any) -> Tensor:
-        x, padding = self._padded(x)
-        return CF.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                         self.groups)
+    functional = staticmethod(CF.conv2d)
 
 
 class _ConvTransposeNd(_ConvNd):
     transposed = True
+    functional = staticmethod(CF.conv_transpose2d)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
@@ -149,15 +146,16 @@ class _ConvTransposeNd(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, rng, dtype)
 
+    def forward(self, x: Any) -> Tensor:
+        return self.functional(x, self.weight, self.bias, self.stride, self.padding,
+                               self.output_padding, self.groups, self.dilation)
+
 
 class ConvTranspose1d(_ConvTransposeNd):
     """1-d transposed convolution; weight (C_in, C_out / groups, k)."""
 
     dims = 1
-
-    def forward(self, x: Any) -> Tensor:
-        return CF.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                   self.output_padding, self.groups, self.dilation)
+    functional = staticmethod(CF.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
@@ -165,10 +163,7 @@ class ConvTranspose2d(_ConvTransposeNd):
     weight (C_in, C_out / groups, kH, kW) as PyTorch's."""
 
     dims = 2
-
-    def forward(self, x: Any) -> Tensor:
-        return CF.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                   self.output_padding, self.groups, self.dilation)
+    functional = staticmethod(CF.conv_transpose2d)
 
 
 class _PoolNd(Module):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -178,55 +178,56 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
-class Sigmoid(Module):
+class _Activation(Module):
+    """A layer without parameters that applies one function of `nn.functional` (``function``)
+    to its input, with the settings named in ``settings`` as keywords (and in its repr)."""
+
+    function: ClassVar[Callable[..., Tensor]]
+    settings: ClassVar[tuple[str, ...]] = ()
+
     def forward(self, x: Any) -> Tensor:
-        return F.sigmoid(x)
+        return self.function(x, **{name: getattr(self, name) for name in self.settings})
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self.settings)
 
 
-class Tanh(Module):
-    def forward(self, x: Any) -> Tensor:
-        return F.tanh(x)
+class Sigmoid(_Activation):
+    function = staticmethod(F.sigmoid)
 
 
-class ReLU(Module):
-    def forward(self, x: Any) -> Tensor:
-        return F.relu(x)
+class Tanh(_Activation):
+    function = staticmethod(F.tanh)
 
 
-class LeakyReLU(Module):
+class ReLU(_Activation):
+    function = staticmethod(F.relu)
+
+
+class Softplus(_Activation):
+    function = staticmethod(F.softplus)
+
+
+class LeakyReLU(_Activation):
+    function, settings = staticmethod(F.leaky_relu), ("negative_slope",)
+
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
 
-    def forward(self, x: Any) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Softplus(Module):
-    def forward(self, x: Any) -> Tensor:
-        return F.softplus(x)
-
-
-class Softmax(Module):
+class Softmax(_Activation):
     """Softmax along ``axis`` (``dim`` is accepted as PyTorch's name for it)."""
+
+    function, settings = staticmethod(F.softmax), ("axis",)
 
     def __init__(self, axis: int = -1, *, dim: int | None = None) -> None:
         super().__init__()
         self.axis = int(dim if dim is not None else axis)
 
-    def forward(self, x: Any) -> Tensor:
-        return F.softmax(x, axis=self.axis)
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
-
 
 class LogSoftmax(Softmax):
-    def forward(self, x: Any) -> Tensor:
-        return F.log_softmax(x, axis=self.axis)
+    function = staticmethod(F.log_softmax)
 
 
 class Dropout(Module):

@@ -9,6 +9,7 @@ from . import (
     decompositions,
     diagonals,
     elementwise,
+    elementwise_binary,
     elementwise_math,
     joining,
     linalg,
@@ -22,6 +23,7 @@ from .arithmetic import *  # noqa: F403
 from .contract import *  # noqa: F403
 from .diagonals import *  # noqa: F403
 from .elementwise import *  # noqa: F403
+from .elementwise_binary import *  # noqa: F403
 from .elementwise_math import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .manipulation import *  # noqa: F403
@@ -31,5 +33,5 @@ from .shape import *  # noqa: F403
 
 assert decompositions and linalg and norms  # registered on import; exported by autograd_nn.linalg
 __all__ = [*arithmetic.__all__, *elementwise.__all__, *reduce.__all__, *shape.__all__,
-           *elementwise_math.__all__, *diagonals.__all__, *manipulation.__all__,
-           *joining.__all__, *contract.__all__, *ordering.__all__]
+           *elementwise_math.__all__, *elementwise_binary.__all__, *diagonals.__all__,
+           *manipulation.__all__, *joining.__all__, *contract.__all__, *ordering.__all__]

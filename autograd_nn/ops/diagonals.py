@@ -11,9 +11,10 @@ import numpy as np
 from ..domains import calls, shape_label
 from ..function import as_tensor
 from ..registry import register
+from .axes import axis_tuple
 from .elementwise import where
 from .reduce import sum as _sum
-from .shape import _shape, axis_tuple, getitem, index_add, transpose
+from .shape import _shape, getitem, index_add, transpose
 
 if TYPE_CHECKING:
     from ..tensor import Tensor

@@ -19,6 +19,7 @@ import numpy as np
 from ..domains import PAIRS, STD, Case, away_from, binary, distinct, shape_label, unary, uniform
 from ..function import Function, constant, data_of, holds_graph
 from ..registry import register
+from .bases import UnaryWithSetting
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -150,19 +151,16 @@ class Relu(Function):
         return g * (out > 0).astype(g.dtype)
 
 
-class LeakyRelu(Function):
-    name = "leaky_relu"
+class LeakyRelu(UnaryWithSetting):
+    name, setting = "leaky_relu", "negative_slope"
 
     @staticmethod
-    def forward(ctx: Any, x: Any, negative_slope: float = 0.01) -> Any:
-        ctx.save_for_backward(x)
-        ctx.negative_slope = negative_slope
+    def compute(x: Any, negative_slope: float) -> Any:
         return np.where(x > 0, x, x * negative_slope)
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return ctx.xp.where(x > 0, g, g * ctx.negative_slope)
+    def chain(xp: Any, g: Any, x: Any, negative_slope: float) -> Any:
+        return xp.where(x > 0, g, g * negative_slope)
 
 
 class Softplus(Function):

@@ -11,9 +11,9 @@ import numpy as np
 from ..domains import calls
 from ..function import as_tensor, is_tensor
 from ..registry import register
+from .axes import axis_tuple
 from .shape import (
     _shape,
-    axis_tuple,
     check_join_arguments,
     concatenate,
     flatten,

@@ -57,23 +57,40 @@ class Inv(_OnOutput):
         return -(ait @ g @ ait)
 
 
-class Solve(Function):
+class _OnOperandAndOutput(Function):
+    """A function of the matrix a (and of any further operands and settings) whose gradients
+    are read off a and the output: ``compute`` is the forward (numpy.linalg's ``name``), and
+    ``chain(xp, g, a, out, needs)`` gives one gradient per operand (``needs``: which)."""
+
+    @classmethod
+    def forward(cls, ctx: Any, a: Any, *operands: Any, **settings: Any) -> Any:
+        out = np.asarray(cls.compute(a, *operands, **settings))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @classmethod
+    def compute(cls, *operands: Any, **settings: Any) -> Any:
+        return getattr(np.linalg, cls.name)(*operands, **settings)
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        a, out = ctx.saved_tensors
+        return cls.chain(ctx.xp, g, a, out, ctx.needs_input_grad)
+
+    @staticmethod
+    def chain(xp: Any, g: Any, a: Any, out: Any, needs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError  # every op has one
+
+
+class Solve(_OnOperandAndOutput):
     """x = solve(a, b) for a stack of matrices b (..., M, K)."""
 
     name = "solve"
 
     @staticmethod
-    def forward(ctx: Any, a: Any, b: Any) -> Any:
-        x = np.linalg.solve(a, b)
-        ctx.save_for_backward(a, x)
-        return x
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        a, x = ctx.saved_tensors
+    def chain(xp: Any, g: Any, a: Any, x: Any, needs: Any) -> Any:
         gb = xp.solve(_mT(xp, a), g)
-        na, nb = ctx.needs_input_grad
+        na, nb = needs
         return (-(gb @ _mT(xp, x)) if na else None), (gb if nb else None)
 
 
@@ -97,21 +114,14 @@ def cofactor_op(a: Any, det: Any) -> Tensor:
     return expand_dims(det, (-1, -2)) * swapaxes(inv(a), -1, -2)
 
 
-class Det(Function):
+class Det(_OnOperandAndOutput):
     """The determinant; its gradient is the cofactor matrix (exact at singular matrices)."""
 
     name = "det"
 
     @staticmethod
-    def forward(ctx: Any, a: Any) -> Any:
-        out = np.asarray(np.linalg.det(a))
-        ctx.save_for_backward(a, out)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        a, out = ctx.saved_tensors
-        return ctx.xp.expand_dims(g, (-1, -2)) * ctx.xp.cofactor(a, out)
+    def chain(xp: Any, g: Any, a: Any, out: Any, needs: Any) -> Any:
+        return xp.expand_dims(g, (-1, -2)) * xp.cofactor(a, out)
 
 
 class LogAbsDet(Function):
@@ -161,22 +171,18 @@ class Cholesky(_OnOutput):
         return lower_part((s + _mT(xp, s)) * 0.5, n)
 
 
-class Pinv(Function):
+class Pinv(_OnOperandAndOutput):
     """The Moore-Penrose pseudo-inverse P; its derivative is the one at constant rank:
     -P^T g P^T + (I - A P) g^T P P^T + P^T P g^T (I - P A)."""
 
     name = "pinv"
 
-    @staticmethod
-    def forward(ctx: Any, a: Any, rcond: Any = None) -> Any:
-        out = np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
-        ctx.save_for_backward(a, out)
-        return out
+    @classmethod
+    def compute(cls, a: Any, rcond: Any = None) -> Any:
+        return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        a, p = ctx.saved_tensors
+    def chain(xp: Any, g: Any, a: Any, p: Any, needs: Any) -> Any:
         m, n = a.shape[-2], a.shape[-1]
         pt, gt = _mT(xp, p), _mT(xp, g)
         left = np.eye(m) - a @ p

@@ -12,11 +12,11 @@ from ..domains import calls
 from ..function import as_tensor, data_of
 from ..registry import register
 from .arithmetic import subtract
+from .axes import axis_tuple
 from .elementwise import where
 from .shape import (
     _shape,
     astype,
-    axis_tuple,
     broadcast_to,
     concatenate,
     flatten,

@@ -10,39 +10,33 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..domains import calls, wellconditioned
-from ..function import Function, constant, data_of
+from ..function import constant, data_of
 from ..registry import register
+from .axes import axis_tuple
 from .decompositions import svdvals
 from .elementwise import abs as _abs
 from .manipulation import moveaxis
-from .reduce import _axes, _unreduce, max, min, sum
-from .shape import _shape, axis_tuple, expand_dims, squeeze
+from .reduce import max, min, sum
+from .reduction_rules import ReductionOnInputAndOutput
+from .shape import _shape, expand_dims, squeeze
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
-class Norm2(Function):
+class Norm2(ReductionOnInputAndOutput):
     """sqrt(sum(x ** 2)) over axes; gradient x / norm, taken as 0 where the norm is 0."""
 
     name = "norm"
 
     @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        x = np.asarray(x)
-        ctx.axes, ctx.keepdims = _axes(axis, x.ndim), keepdims
-        out = np.asarray(np.sqrt(np.add.reduce(x * x, axis=ctx.axes, keepdims=keepdims)))  # type: ignore[call-overload]  # noqa: E501
-        ctx.save_for_backward(x, out)
-        return out
+    def reduce(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+        return np.sqrt(np.add.reduce(x * x, axis=axes, keepdims=keepdims))  # type: ignore[call-overload]
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        x, out = ctx.saved_tensors
-        out = _unreduce(out, ctx.axes, ctx.keepdims, xp)
-        zero = np.asarray(data_of(out)) == 0
-        return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.where(zero, 0, x / xp.where(
-            zero, 1, out))
+    def derivative(xp: Any, x: Any, out: Any) -> Any:
+        zero = data_of(out) == 0  # a constant mask (no np.asarray: compile interprets the rule)
+        return xp.where(zero, 0, x / xp.where(zero, 1, out))
 
 
 def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Tensor:

@@ -12,8 +12,9 @@ from ..domains import calls, distinct, nonzero
 from ..function import Function, data_of, is_tensor
 from ..registry import add_to_namespaces, register
 from .arithmetic import add, multiply
+from .axes import axis_tuple
 from .manipulation import take_along_axis
-from .shape import _shape, axis_tuple, concatenate, flatten, getitem
+from .shape import _shape, concatenate, flatten, getitem
 
 if TYPE_CHECKING:
     from ..tensor import Tensor

@@ -11,14 +11,14 @@ import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..domains import STD, Case, distinct, nonzero, reduction, shape_label
 from ..function import Function, data_of
 from ..registry import register
 from .arithmetic import divide, multiply, subtract
+from .axes import axis_tuple, reduction_axes
 from .elementwise import sqrt
-from .shape import axis_tuple, refuse_bool_axis
+from .reduction_rules import ReductionOnInputAndOutput, record_reduction, unreduce, unreduce_axes
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -44,23 +44,6 @@ def numpy_sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     return np.add.reduce(a, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
 
 
-def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    if type(axis) is int and -ndim <= axis < ndim:  # not a bool: type(True) is bool
-        return (axis % ndim,)
-    refuse_bool_axis("", axis)
-    return tuple(sorted(normalize_axis_tuple(axis, ndim)))
-
-
-def _unreduce(g: Any, axes: tuple, keepdims: bool, xp: Any) -> Any:
-    """A reduced gradient with the reduced axes put back as size-1 axes."""
-    if keepdims or not axes or not g.ndim:  # a 0-d gradient broadcasts as it is
-        return g
-    return xp.expand_dims(g, axes)
-
-
 class Sum(Function):
     """sum over axes; its gradient is g broadcast back to the operand's shape."""
 
@@ -70,7 +53,7 @@ class Sum(Function):
     @classmethod
     def forward(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
+        ctx.axes = reduction_axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
         # np.asarray: a full reduction's numpy scalar as a 0-d array here, not in _as_output
@@ -87,7 +70,7 @@ class Sum(Function):
         xp = ctx.xp
         if cls.divide_by_count:
             g = g / ctx.count
-        return xp.broadcast_to(_unreduce(g, ctx.axes, ctx.keepdims, xp), ctx.in_shape)
+        return xp.broadcast_to(unreduce_axes(g, ctx.axes, ctx.keepdims, xp), ctx.in_shape)
 
 
 class Mean(Sum):
@@ -106,8 +89,7 @@ class _Extreme(Function):
     @classmethod
     def forward(cls, ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
-        ctx.keepdims = keepdims
+        record_reduction(ctx, x.ndim, axis, keepdims)
         m = cls.reduce(x, axis=ctx.axes, keepdims=True)
         hit = x == m
         if x.dtype.kind == "f" and np.isnan(m).any():  # NaN wins (numpy), and gets the gradient
@@ -119,7 +101,7 @@ class _Extreme(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (w,) = ctx.saved_tensors
-        return _unreduce(g, ctx.axes, ctx.keepdims, ctx.xp) * w
+        return unreduce(ctx, g) * w
 
 
 class Max(_Extreme):
@@ -138,8 +120,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
-        ctx.keepdims = keepdims
+        record_reduction(ctx, x.ndim, axis, keepdims)
         ctx.save_for_backward(x)
         return np.multiply.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
 
@@ -156,7 +137,7 @@ class Prod(Function):
         flat_shape = moved.shape[: len(rest)] + (-1,)
         others = xp.exclusive_prod(xp.reshape(moved, flat_shape))
         others = xp.transpose(xp.reshape(others, moved.shape), tuple(np.argsort(perm)))
-        return _unreduce(g, axes, ctx.keepdims, xp) * others
+        return unreduce(ctx, g) * others
 
 
 class ExclusiveProd(Function):
@@ -180,71 +161,80 @@ class ExclusiveProd(Function):
         return xp.sum(xp.expand_dims(g, -1) * pair, axis=-2)
 
 
-class LogSumExp(Function):
+class LogSumExp(ReductionOnInputAndOutput):
+    """log(sum(exp(x))), shifted by the maximum; d out / d x = softmax(x) = exp(x - out)."""
+
     name = "logsumexp"
+    harmless = {"under": "ignore"}  # softmax weights of the small terms underflow to 0
 
     @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        x = np.asarray(x)
-        ctx.axes = _axes(axis, x.ndim)
-        ctx.keepdims = keepdims
-        m = np.maximum.reduce(x, axis=ctx.axes, keepdims=True)
+    def reduce(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+        m = np.maximum.reduce(x, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         # an all -inf slice gives -inf, as numpy's log(0); exp of the small terms may underflow
         with np.errstate(divide="ignore", under="ignore"):
-            out = np.log(np.add.reduce(np.exp(x - m), axis=ctx.axes, keepdims=True)) + m
-        out = out if keepdims else out.squeeze(axis=ctx.axes)
-        ctx.save_for_backward(x, out)
-        return out
+            out = np.log(np.add.reduce(np.exp(x - m), axis=axes, keepdims=True)) + m
+        return out if keepdims else out.squeeze(axis=axes)
 
     @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
-        x, out = ctx.saved_tensors
-        with np.errstate(under="ignore"):  # softmax weights of the small terms underflow to 0
-            return _unreduce(g, ctx.axes, ctx.keepdims, xp) * xp.exp(
-                x - _unreduce(out, ctx.axes, ctx.keepdims, xp)
-            )
+    def derivative(xp: Any, x: Any, out: Any) -> Any:
+        return xp.exp(x - out)
 
 
-class Softmax(Function):
-    name = "softmax"
+class _SoftmaxFamily(Function):
+    """softmax and log_softmax over ``axis`` (an int, a tuple or None), shifted by the
+    maximum: ``compute(x, axes)`` is the forward and ``chain(xp, g, out, axes)`` the gradient,
+    read off the output. exp of the small terms underflows to 0, harmlessly, in both."""
 
-    @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
+    @classmethod
+    def forward(cls, ctx: Any, x: Any, axis: Any = -1) -> Any:
         x = np.asarray(x)
-        ctx.axis = _axes(axis, x.ndim)
-        with np.errstate(under="ignore"):  # exp of the small terms underflows to 0
-            e = np.exp(x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True))
-            e /= np.add.reduce(e, axis=ctx.axis, keepdims=True)
-        ctx.save_for_backward(e)
-        return e
-
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        (s,) = ctx.saved_tensors
-        return s * (g - ctx.xp.sum(g * s, axis=ctx.axis, keepdims=True))
-
-
-class LogSoftmax(Function):
-    name = "log_softmax"
-
-    @staticmethod
-    def forward(ctx: Any, x: Any, axis: Any = -1) -> Any:
-        x = np.asarray(x)
-        ctx.axis = _axes(axis, x.ndim)
-        shifted = x - np.maximum.reduce(x, axis=ctx.axis, keepdims=True)
-        with np.errstate(under="ignore"):  # exp of the small terms underflowing is harmless
-            out = shifted - np.log(np.add.reduce(np.exp(shifted), axis=ctx.axis, keepdims=True))
+        ctx.axis = reduction_axes(axis, x.ndim)
+        with np.errstate(under="ignore"):
+            out = cls.compute(x, ctx.axis)
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx: Any, g: Any) -> Any:
-        xp = ctx.xp
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
         (out,) = ctx.saved_tensors
-        with np.errstate(under="ignore"):  # exp(out) of the small terms underflows to 0
-            return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True)
+        with np.errstate(under="ignore"):
+            return cls.chain(ctx.xp, g, out, ctx.axis)
+
+    @staticmethod
+    def compute(x: Any, axes: tuple[int, ...]) -> Any:  # pragma: no cover - every op has one
+        raise NotImplementedError
+
+    @staticmethod
+    def chain(xp: Any, g: Any, out: Any, axes: tuple[int, ...]) -> Any:  # pragma: no cover
+        raise NotImplementedError  # every op has one
+
+
+class Softmax(_SoftmaxFamily):
+    name = "softmax"
+
+    @staticmethod
+    def compute(x: Any, axes: tuple[int, ...]) -> Any:
+        e = np.exp(x - np.maximum.reduce(x, axis=axes, keepdims=True))
+        e /= np.add.reduce(e, axis=axes, keepdims=True)
+        return e
+
+    @staticmethod
+    def chain(xp: Any, g: Any, s: Any, axes: tuple[int, ...]) -> Any:
+        return s * (g - xp.sum(g * s, axis=axes, keepdims=True))
+
+
+class LogSoftmax(_SoftmaxFamily):
+    name = "log_softmax"
+
+    @staticmethod
+    def compute(x: Any, axes: tuple[int, ...]) -> Any:
+        shifted = x - np.maximum.reduce(x, axis=axes, keepdims=True)
+        return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axes, keepdims=True))
+
+    @staticmethod
+    def chain(xp: Any, g: Any, out: Any, axes: tuple[int, ...]) -> Any:
+        return g - xp.exp(out) * xp.sum(g, axis=axes, keepdims=True)
 
 
 def _no_dtype_or_out(op: str, dtype: Any, out: Any) -> None:

@@ -9,9 +9,9 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..domains import STD, Case, shape_label
-from ..errors import same_kind
 from ..function import Function, data_of, is_tensor
 from ..registry import register
+from .axes import axis_tuple
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -199,26 +199,6 @@ def plain_index(index: Any) -> Any:
     if isinstance(index, list) and any(is_tensor(i) for i in index):
         return [data_of(i) for i in index]
     return index
-
-
-def refuse_bool_axis(op: str, axis: Any) -> None:
-    """A bool is not an axis (numpy refuses it; ``operator.index(True)`` would read axis 1).
-    ``op`` prefixes the message ('' inside a Function, whose apply names the op)."""
-    items = axis if isinstance(axis, (tuple, list)) else (axis,)
-    if any(isinstance(a, (bool, np.bool_)) for a in items):
-        raise TypeError(f"{op + ': ' if op else ''}axis must be an int or a tuple of ints, "
-                        f"got {axis!r}")
-
-
-def axis_tuple(op: str, axis: Any, ndim: int, shape: tuple | None = None) -> tuple[int, ...]:
-    """``axis`` (int or tuple, negatives allowed) as non-negative ints; an axis out of range
-    (numpy's AxisError) or repeated (ValueError) is reported with the op's name and shape."""
-    refuse_bool_axis(op, axis)
-    try:
-        return normalize_axis_tuple(axis, ndim)
-    except ValueError as e:  # numpy's AxisError, or a repeated axis
-        where = f" (operand shape {tuple(shape)})" if shape is not None else ""
-        raise same_kind(e, f"{op}: {e}{where}") from None
 
 
 # ---- the public functions ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -148,8 +149,7 @@ def tensor_lines(
     return lines
 
 
-# C901 exception: one branch per drawing option; viz (issue 15) owns it, to split when next changed
-def draw_view(  # noqa: C901
+def draw_view(
     view: GraphView,
     *,
     collapse: Any = None,
@@ -180,76 +180,134 @@ def draw_view(  # noqa: C901
     pointing from the op to the operand (the way the gradient flows), blue, labelled;
     ``backward_ops`` the ops whose backward ran (their output edge points back too).
     ``grad_root``: the entry of the tensor the gradients are of (headings ``grad = dJ/dz4``)."""
-    Digraph = digraph_class()
+    digraph = digraph_class()  # first: without graphviz, its error before any work
     layout = plan(view, collapse, {e.key for e in view.roots})
-    highlight = {layout.rep(k) for k in highlight or ()}
-    current = {layout.rep(k) for k in current or ()}
-    edge_labels = edge_labels or {}
-    notes = notes or {}
-    hidden = _hidden(view, hide_constants)
-    bodies: dict[tuple, list[tuple[str, str, str]]] = {}
-    attr_text: dict[tuple, str] = {}
-    kinds: set[str] = set()
-
-    def put(path: tuple, key: str, text: str, attrs: dict, kind: str) -> None:
-        kinds.add(kind)
-        if key in highlight:
-            attrs = {**attrs, **HIGHLIGHT}
-            kinds.add("highlight")
-        elif key in current:
-            attrs = {**attrs, **CURRENT}
-            kinds.add("current")
-        items = tuple(attrs.items())
-        a = attr_text.get(items)
-        if a is None:
-            a = attr_text[items] = attrs_text(attrs)
-        bodies.setdefault(tuple(path), []).append((key, text, a))
-
-    def grad_for(t: Tensor) -> Any:
-        grad = grad_of(t) if grad_of is not None else None
-        return t.grad if grad is None and grad_fallback else grad
-
-    root_name = grad_root.label if grad_root is not None else None
-    for e in view.tensors:
-        if e.key in layout.box or e.key in hidden:
-            continue
-        grad = grad_for(e.tensor) if show_grad else None
-        heading = "grad"
-        if root_name is not None and e is not grad_root:
-            heading = f"grad = d{root_name}/d{e.label}"
-        lines = tensor_lines(e, show_data, show_grad, grad, max_elements, precision,
-                             show_ids or root_name is not None, heading, notes.get(e.key))
-        attrs = {"fillcolor": COLORS[e.kind], **TENSOR_STYLE[e.kind]}
-        put(layout.path[e.key], e.key, label(lines), attrs, e.kind)
-    for c in view.consts:
-        if c.key in layout.box or c.key in hidden:
-            continue
-        text = short_value(c.value, 40)
-        if isinstance(c.value, np.ndarray) and show_data and c.value.size <= max_elements:
-            text = "\n".join(array_lines(c.value, max_elements, precision))
-        attrs = {"fillcolor": COLORS[CONSTANT], **TENSOR_STYLE[CONSTANT]}
-        put(layout.path[c.key], c.key, label(text.splitlines()), attrs, CONSTANT)
-    for op in view.ops:
-        if op.key in layout.box:
-            continue
-        folded = None
-        if hide_constants:
-            folded = [_folded(a) if a.key in hidden else None for a in op.operands]
-        lines = [op_label(op.node, folded)]
-        if highlight_note and op.key in highlight:
-            lines.append(highlight_note)
-        put(layout.path[op.key], op.key, label(lines, left=False),
-            {"fillcolor": COLORS["op"], **OP_STYLE}, "op")
+    nodes = _Nodes({layout.rep(k) for k in highlight or ()}, {layout.rep(k) for k in current or ()})
+    drawing = _Drawing(view, layout, nodes, _hidden(view, hide_constants), show_data,
+                       max_elements, precision,
+                       partial(_grad_for, grad_of, grad_fallback) if show_grad else None)
+    drawing.put_tensors(show_ids, notes or {}, grad_root)
+    drawing.put_consts()
+    drawing.put_ops(hide_constants, highlight_note)
     if not clusters:
-        bodies = {(): [x for group in bodies.values() for x in group]}
-    for b in layout.boxes:
-        text = label(box_lines(view, b, grad_for if show_grad else None))
-        put(b.path if clusters else (), b.key, text, BOX_STYLE, "module")
+        nodes.flatten()
+    drawing.put_boxes(clusters)
+    dot = _digraph(digraph, rankdir, bool(edge_labels), title)
+    # DOT lines are written directly into the body: graphviz's node()/edge() quote every
+    # attribute on each call, too slow for a graph of 100,000 ops.
+    dot.body.extend(_cluster_lines(view, nodes.bodies))
+    dot.body.extend(_edge_lines(view, layout, drawing.hidden, edge_labels or {},
+                                backward_ops or set()))
+    if legend:
+        dot.body.extend(legend_lines(nodes.kinds, rankdir, legend_notes, bool(edge_labels),
+                                     "highlighted: " + highlight_note if highlight_note
+                                     else None))
+    return dot
 
+
+class _Nodes:
+    """A drawing's node lines, grouped by the module path whose clusters hold them, and the
+    kinds of node drawn (for the legend); highlighted and current nodes are restyled."""
+
+    def __init__(self, highlight: set[str], current: set[str]) -> None:
+        self.highlight, self.current = highlight, current
+        self.bodies: dict[tuple, list[tuple[str, str, str]]] = {}
+        self.kinds: set[str] = set()
+        self._attr_text: dict[tuple, str] = {}
+
+    def put(self, path: tuple, key: str, text: str, attrs: dict, kind: str) -> None:
+        self.kinds.add(kind)
+        if key in self.highlight:
+            attrs = {**attrs, **HIGHLIGHT}
+            self.kinds.add("highlight")
+        elif key in self.current:
+            attrs = {**attrs, **CURRENT}
+            self.kinds.add("current")
+        items = tuple(attrs.items())
+        a = self._attr_text.get(items)
+        if a is None:
+            a = self._attr_text[items] = attrs_text(attrs)
+        self.bodies.setdefault(tuple(path), []).append((key, text, a))
+
+    def flatten(self) -> None:
+        """Every node so far at the top level (a drawing without clusters)."""
+        self.bodies = {(): [x for group in self.bodies.values() for x in group]}
+
+
+def _grad_for(grad_of: Callable[[Tensor], Any] | None, fallback: bool, t: Tensor) -> Any:
+    """The gradient drawn for ``t``: ``grad_of``'s, else (with ``fallback``) ``t.grad``."""
+    grad = grad_of(t) if grad_of is not None else None
+    return t.grad if grad is None and fallback else grad
+
+
+class _Drawing:
+    """What `draw_view` puts in its nodes: the visible tensors, constants, ops and boxes of a
+    view, each where the layout places it. ``grad_for``: a tensor's gradient (None: no
+    gradients drawn)."""
+
+    def __init__(self, view: GraphView, layout: Layout, nodes: _Nodes, hidden: set[str],
+                 show_data: bool, max_elements: int, precision: int,
+                 grad_for: Callable[[Tensor], Any] | None) -> None:
+        self.view, self.layout, self.nodes, self.hidden = view, layout, nodes, hidden
+        self.show_data, self.max_elements, self.precision = show_data, max_elements, precision
+        self.grad_for = grad_for
+
+    def _visible(self, key: str) -> bool:
+        return key not in self.layout.box and key not in self.hidden
+
+    def put_tensors(self, show_ids: bool, notes: Mapping[str, str], grad_root: Any) -> None:
+        root_name = grad_root.label if grad_root is not None else None
+        show_grad = self.grad_for is not None
+        for e in self.view.tensors:
+            if not self._visible(e.key):
+                continue
+            grad = self.grad_for(e.tensor) if self.grad_for is not None else None
+            heading = "grad"
+            if root_name is not None and e is not grad_root:
+                heading = f"grad = d{root_name}/d{e.label}"
+            lines = tensor_lines(e, self.show_data, show_grad, grad, self.max_elements,
+                                 self.precision, show_ids or root_name is not None, heading,
+                                 notes.get(e.key))
+            attrs = {"fillcolor": COLORS[e.kind], **TENSOR_STYLE[e.kind]}
+            self.nodes.put(self.layout.path[e.key], e.key, label(lines), attrs, e.kind)
+
+    def put_consts(self) -> None:
+        for c in self.view.consts:
+            if not self._visible(c.key):
+                continue
+            text = short_value(c.value, 40)
+            if isinstance(c.value, np.ndarray) and self.show_data \
+                    and c.value.size <= self.max_elements:
+                text = "\n".join(array_lines(c.value, self.max_elements, self.precision))
+            attrs = {"fillcolor": COLORS[CONSTANT], **TENSOR_STYLE[CONSTANT]}
+            self.nodes.put(self.layout.path[c.key], c.key, label(text.splitlines()), attrs,
+                           CONSTANT)
+
+    def put_ops(self, hide_constants: bool, highlight_note: str | None) -> None:
+        for op in self.view.ops:
+            if op.key in self.layout.box:
+                continue
+            folded = None
+            if hide_constants:
+                folded = [_folded(a) if a.key in self.hidden else None for a in op.operands]
+            lines = [op_label(op.node, folded)]
+            if highlight_note and op.key in self.nodes.highlight:
+                lines.append(highlight_note)
+            self.nodes.put(self.layout.path[op.key], op.key, label(lines, left=False),
+                           {"fillcolor": COLORS["op"], **OP_STYLE}, "op")
+
+    def put_boxes(self, clusters: bool) -> None:
+        for b in self.layout.boxes:
+            text = label(box_lines(self.view, b, self.grad_for))
+            self.nodes.put(b.path if clusters else (), b.key, text, BOX_STYLE, "module")
+
+
+def _digraph(digraph: Any, rankdir: str, edge_labels: bool, title: str | None) -> Any:
+    """An empty Digraph with the drawing's graph, node and edge attributes (and title)."""
     graph_attr = {"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"}
     if edge_labels:  # room between labels of edges that meet at one op
         graph_attr["nodesep"] = "0.5"
-    dot = Digraph(
+    dot = digraph(
         graph_attr=graph_attr,
         node_attr={"shape": "box", "fontname": "Courier", "fontsize": "10", "margin": "0.08,0.04"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": FORWARD_EDGE},
@@ -257,14 +315,6 @@ def draw_view(  # noqa: C901
     if title:
         dot.body.append(f"\tgraph [label={quote(label(title.splitlines(), left=False))} "
                         "labelloc=t labeljust=l fontsize=13]\n")
-    # DOT lines are written directly into the body: graphviz's node()/edge() quote every
-    # attribute on each call, too slow for a graph of 100,000 ops.
-    dot.body.extend(_cluster_lines(view, bodies))
-    dot.body.extend(_edge_lines(view, layout, hidden, edge_labels, backward_ops or set()))
-    if legend:
-        dot.body.extend(legend_lines(kinds, rankdir, legend_notes, bool(edge_labels),
-                                     "highlighted: " + highlight_note if highlight_note
-                                     else None))
     return dot
 
 

@@ -149,76 +149,93 @@ def _is_parameter_class(t: Tensor) -> bool:
     return any(c.__name__ == "Parameter" for c in type(t).__mro__)
 
 
-# C901 exception: one walk with one branch per node kind; viz owns it
-def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_graph") -> GraphView:  # noqa: C901
+def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_graph") -> GraphView:
     """Walk the graph below ``roots`` without recursion, visiting every object once."""
-    view = GraphView()
-    view.param_names, view.module_names, view.param_owner = read_params(params, where)
-    tensors, ops, consts = view.tensors, view.ops, view.consts
-    by_id, op_by_id = view.tensor_by_id, view.op_by_id
-    const_by_id: dict[int, ConstEntry] = {}
-    names = view.param_names
-    explicit = params is not None and not hasattr(params, "named_parameters")
-    root_ids = {id(r) for r in roots}
-
-    def tensor_entry(t: Tensor) -> TensorEntry:
-        # the naming rule (see the package docstring): explicit names first
-        name = (names.get(id(t)) or t.name) if explicit else (t.name or names.get(id(t)))
-        if id(t) in root_ids:
-            kind = OUTPUT
-        elif t.grad_fn is not None:
-            kind = INTERMEDIATE
-        elif not t._requires_grad:
-            kind = CONSTANT
-        elif id(t) in names or _is_parameter_class(t):
-            kind = PARAMETER
-        else:
-            kind = LEAF
-        e = TensorEntry(f"t{len(tensors)}", t, name, kind)
-        tensors.append(e)
-        by_id[id(t)] = e
-        return e
-
+    walk = _Walk(roots, params, where)
     stack: list[TensorEntry] = []
     for r in roots:
-        if id(r) not in by_id:
-            e = tensor_entry(r)
-            view.roots.append(e)
+        if id(r) not in walk.view.tensor_by_id:
+            e = walk.tensor_entry(r)
+            walk.view.roots.append(e)
             stack.append(e)
     while stack:
-        e = stack.pop()
+        stack.extend(walk.visit(stack.pop()))
+    return walk.view
+
+
+class _Walk:
+    """`build_view`'s walk: one entry per tensor, node and array operand (a number operand
+    gets one per use), named and classified as they are first met."""
+
+    def __init__(self, roots: Sequence[Tensor], params: Any, where: str) -> None:
+        self.view = view = GraphView()
+        view.param_names, view.module_names, view.param_owner = read_params(params, where)
+        self.explicit = params is not None and not hasattr(params, "named_parameters")
+        self.root_ids = {id(r) for r in roots}
+        self.const_by_id: dict[int, ConstEntry] = {}
+
+    def tensor_entry(self, t: Tensor) -> TensorEntry:
+        names = self.view.param_names
+        # the naming rule (see the package docstring): explicit names first
+        name = (names.get(id(t)) or t.name) if self.explicit else (t.name or names.get(id(t)))
+        e = TensorEntry(f"t{len(self.view.tensors)}", t, name, self._kind(t))
+        self.view.tensors.append(e)
+        self.view.tensor_by_id[id(t)] = e
+        return e
+
+    def _kind(self, t: Tensor) -> str:
+        if id(t) in self.root_ids:
+            return OUTPUT
+        if t.grad_fn is not None:
+            return INTERMEDIATE
+        if not t._requires_grad:
+            return CONSTANT
+        if id(t) in self.view.param_names or _is_parameter_class(t):
+            return PARAMETER
+        return LEAF
+
+    def visit(self, e: TensorEntry) -> list[TensorEntry]:
+        """Connect ``e`` to the node that made it; the tensors met for the first time."""
         fn = e.tensor.grad_fn
         if fn is None:
-            continue
-        op = op_by_id.get(id(fn))
+            return []
+        view = self.view
+        op = view.op_by_id.get(id(fn))
         if op is not None:  # two tensors sharing one node (not made by the built-in ops)
             e.op = op
             op.outputs.append(e)
-            continue
-        op = OpEntry(f"op{len(ops)}", fn)
-        ops.append(op)
-        op_by_id[id(fn)] = op
+            return []
+        op = OpEntry(f"op{len(view.ops)}", fn)
+        view.ops.append(op)
+        view.op_by_id[id(fn)] = op
         op.outputs.append(e)
         e.op = op
+        new: list[TensorEntry] = []
         for a in fn.inputs:
-            ae: TensorEntry | ConstEntry | None
-            if isinstance(a, Tensor):
-                ae = by_id.get(id(a))
-                if ae is None:
-                    ae = tensor_entry(a)
-                    stack.append(ae)
-            elif isinstance(a, np.ndarray):  # a data array may feed several ops: one node
-                ae = const_by_id.get(id(a))
-                if ae is None:
-                    ae = ConstEntry(f"c{len(consts)}", a)
-                    consts.append(ae)
-                    const_by_id[id(a)] = ae
-            else:  # a number: one node per use
-                ae = ConstEntry(f"c{len(consts)}", a)
-                consts.append(ae)
+            ae = self.operand_entry(a, new)
             ae.consumers.append(op)
             op.operands.append(ae)
-    return view
+        return new
+
+    def operand_entry(self, a: Any, new: list[TensorEntry]) -> TensorEntry | ConstEntry:
+        """The entry of an operand (a tensor met for the first time also goes to ``new``)."""
+        if isinstance(a, Tensor):
+            ae = self.view.tensor_by_id.get(id(a))
+            if ae is None:
+                ae = self.tensor_entry(a)
+                new.append(ae)
+            return ae
+        if isinstance(a, np.ndarray):  # a data array may feed several ops: one node
+            c = self.const_by_id.get(id(a))
+            if c is None:
+                c = self.const_by_id[id(a)] = self._const(a)
+            return c
+        return self._const(a)  # a number: one node per use
+
+    def _const(self, value: Any) -> ConstEntry:
+        c = ConstEntry(f"c{len(self.view.consts)}", value)
+        self.view.consts.append(c)
+        return c
 
 
 # ---- text shared by the renderers -------------------------------------------------------------

@@ -97,75 +97,108 @@ def resolve_collapse(view: GraphView, spec: Any, paths: dict[int, tuple]) -> set
     return chosen
 
 
-# C901 exception: one branch per collapse rule; viz owns it, to split when next changed
-def plan(view: GraphView, collapse: Any, keep: set[str]) -> Layout:  # noqa: C901
+def plan(view: GraphView, collapse: Any, keep: set[str]) -> Layout:
     """Decide clusters and boxes. ``keep`` holds keys that must stay visible (the roots)."""
-    lay = Layout()
     paths = module_paths(view)
-    collapsed = resolve_collapse(view, collapse, paths)
-    boxes: dict[int, Box] = {}
-    for op in view.ops:
-        scope = op.scope
-        for k, m in enumerate(scope):
-            if id(m) in collapsed:
-                b = boxes.get(id(m))
-                if b is None:
-                    b = boxes[id(m)] = Box(f"m{len(boxes)}", m, scope[:k])
-                    lay.boxes.append(b)
-                b.ops.append(op)
-                lay.box[op.key] = b
-                lay.path[op.key] = b.path
-                break
-        else:
-            lay.path[op.key] = scope
+    planner = _Planner(view, keep, paths, resolve_collapse(view, collapse, paths))
+    planner.place_ops()
+    for t in view.tensors:
+        planner.place_tensor(t)
+    for c in view.consts:
+        planner.place_const(c)
+    for b in planner.lay.boxes:
+        _box_edges(planner.lay, b)
+    return planner.lay
 
-    def only_in(entry: TensorEntry | ConstEntry) -> Box | None:
+
+class _Planner:
+    """The phases of `plan`: ops into boxes or clusters, then tensors and constants (absorbed
+    into a box when only its ops use them), then each box's inputs and outputs."""
+
+    def __init__(self, view: GraphView, keep: set[str], paths: dict[int, tuple],
+                 collapsed: set[int]) -> None:
+        self.view, self.keep, self.paths, self.collapsed = view, keep, paths, collapsed
+        self.lay = Layout()
+        self.boxes: dict[int, Box] = {}
+
+    def place_ops(self) -> None:
+        """Each op goes into the box of the outermost collapsed module of its scope, else
+        into the clusters of its whole scope."""
+        lay = self.lay
+        for op in self.view.ops:
+            k = self._first_collapsed(op.scope)
+            if k is None:
+                lay.path[op.key] = op.scope
+                continue
+            b = self._box(op.scope[k], op.scope[:k])
+            b.ops.append(op)
+            lay.box[op.key] = b
+            lay.path[op.key] = b.path
+
+    def _first_collapsed(self, path: tuple) -> int | None:
+        return next((k for k, m in enumerate(path) if id(m) in self.collapsed), None)
+
+    def _box(self, module: Any, path: tuple) -> Box:
+        b = self.boxes.get(id(module))
+        if b is None:
+            b = self.boxes[id(module)] = Box(f"m{len(self.boxes)}", module, path)
+            self.lay.boxes.append(b)
+        return b
+
+    def only_in(self, entry: TensorEntry | ConstEntry) -> Box | None:
+        """The box whose ops are the only users of ``entry`` (None: used outside, or kept)."""
         users = entry.consumers
-        if not users or entry.key in keep:
+        if not users or entry.key in self.keep:
             return None
-        b = lay.box.get(users[0].key)
-        if b is None or any(lay.box.get(u.key) is not b for u in users):
+        b = self.lay.box.get(users[0].key)
+        if b is None or any(self.lay.box.get(u.key) is not b for u in users):
             return None
         return b
 
-    def outside_boxes(path: tuple) -> tuple:
-        for k, m in enumerate(path):
-            if id(m) in collapsed:
-                return path[:k]
-        return path
-
-    for t in view.tensors:
+    def place_tensor(self, t: TensorEntry) -> None:
+        """A made tensor goes with its op (into its box when only the box uses it); a leaf
+        parameter used only in one box is absorbed, any other leaf goes into the clusters of
+        the module owning it (outside collapsed ones), or to the top level."""
+        lay = self.lay
+        b = self.only_in(t)
         if t.op is not None:
-            b = lay.box.get(t.op.key)
-            if b is not None and only_in(t) is b:
+            if b is not None and lay.box.get(t.op.key) is b:
                 absorb(lay, b, t)
             else:
                 lay.path[t.key] = lay.path[t.op.key]
-            continue
-        b = only_in(t)
-        if b is not None and t.kind == PARAMETER:
+        elif b is not None and t.kind == PARAMETER:
             absorb(lay, b, t)
-            continue
-        owner = view.param_owner.get(id(t.tensor))
-        owner_path = paths.get(id(owner)) if owner is not None else None
-        lay.path[t.key] = outside_boxes(owner_path) if owner_path else ()
-    for c in view.consts:
-        b = only_in(c)
-        if b is not None:
-            absorb(lay, b, c)
-        elif len(c.consumers) == 1:
-            lay.path[c.key] = lay.path[c.consumers[0].key]
         else:
-            lay.path[c.key] = ()
-    for b in lay.boxes:
-        seen: set[str] = set()
-        for op in b.ops:
-            for a in op.operands:
-                if a.key not in lay.box and a.key not in seen:
-                    seen.add(a.key)
-                    b.inputs.append(a)
-            b.outputs.extend(t for t in op.outputs if t.key not in lay.box)
-    return lay
+            lay.path[t.key] = self._owner_path(t)
+
+    def _owner_path(self, t: TensorEntry) -> tuple:
+        owner = self.view.param_owner.get(id(t.tensor))
+        path = self.paths.get(id(owner)) if owner is not None else None
+        if not path:
+            return ()
+        k = self._first_collapsed(path)
+        return path if k is None else path[:k]
+
+    def place_const(self, c: ConstEntry) -> None:
+        """A constant used only in one box is absorbed; with one user it goes with it."""
+        b = self.only_in(c)
+        if b is not None:
+            absorb(self.lay, b, c)
+        elif len(c.consumers) == 1:
+            self.lay.path[c.key] = self.lay.path[c.consumers[0].key]
+        else:
+            self.lay.path[c.key] = ()
+
+
+def _box_edges(lay: Layout, b: Box) -> None:
+    """A box's inputs (operands of its ops from outside, once each, in order) and outputs."""
+    seen: set[str] = set()
+    for op in b.ops:
+        for a in op.operands:
+            if a.key not in lay.box and a.key not in seen:
+                seen.add(a.key)
+                b.inputs.append(a)
+        b.outputs.extend(t for t in op.outputs if t.key not in lay.box)
 
 
 def absorb(lay: Layout, b: Box, entry: TensorEntry | ConstEntry) -> None:

@@ -29,8 +29,7 @@ def _graphviz() -> Any:
 _CLASSES: list[tuple[type, type[RuntimeError]]] = []  # (Digraph, DotNotFound) once made
 
 
-# C901 exception: builds two classes lazily (graphviz imported on first use); viz owns it
-def _classes() -> tuple[type, type[RuntimeError]]:  # noqa: C901
+def _classes() -> tuple[type, type[RuntimeError]]:
     """(Digraph, DotNotFound), made on first use so graphviz is imported lazily."""
     if _CLASSES:
         return _CLASSES[0]

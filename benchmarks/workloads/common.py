@@ -18,11 +18,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-ENGINES = ("numpy", "autograd_nn", "compiled", "torch")  # compiled: ag.compile (compiled.py)
+# compiled: ag.compile (compiled.py); jax, jaxjit: eager jax and the step under jax.jit (jaxeng.py)
+ENGINES = ("numpy", "autograd_nn", "compiled", "torch", "jax", "jaxjit")
+OPTIONAL = {"torch": "torch", "jax": "jax", "jaxjit": "jax"}  # engine -> the module it needs
 BASELINE = "numpy"
 
 # Agreement with the baseline: max |got - ref| / max |ref| per array (the max-norm relative error)
 TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
+
+
+class Skip(Exception):
+    """Raised by an engine's constructor that does not run this workload at this size; the
+    message says why (the report shows it; the run does not fail)."""
 
 
 class Impl(Protocol):
