@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -27,7 +27,27 @@ from .tensor import Tensor
 from .versions import MUTATIONS
 
 Grad = np.ndarray | Tensor  # an ndarray in a plain pass, a Tensor under create_graph
-Tracer = Callable[[Tensor, Grad, Function | None, tuple[Any, ...]], Any]
+G = TypeVar("G", np.ndarray, Tensor)  # the gradients of one pass: all ndarrays, or all Tensors
+#: what a rule may return for one operand: a gradient (any broadcastable shape, any real dtype),
+#: a numpy or Python number, or None (no gradient)
+RuleGrad = np.ndarray | Tensor | np.generic | float | None
+Tracer = Callable[[Tensor, Grad, Function | None, tuple[Grad | None, ...]], object]
+
+
+class Shaped(Protocol):
+    """What `reduce_to` needs of a gradient: an ndarray, a Tensor, or compile's symbol."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+
+class SumNamespace(Protocol):
+    """What `reduce_to` needs of an array namespace (registry.PLAIN, RECORDED, compile's)."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]: ...
+
+
+S = TypeVar("S", bound=Shaped)
 
 RELEASED = (
     "{op}: trying to backward through the graph a second time: its saved arrays were released "
@@ -53,23 +73,38 @@ def run_backward(
     order processed (``node`` is None and ``input_grads`` () for leaves); grads as kept by the
     engine, input grads already reduced to their operands' shapes.
     """
-    mode = (RecordedPass if create_graph else PlainPass)(LOCAL.mode.anomaly)
+    anomaly = LOCAL.mode.anomaly
+    if create_graph:  # the seeds are Tensors (autograd.seed_for)
+        tensors: Sequence[Tensor] = seeds  # type: ignore[assignment]
+        return _run(RecordedPass(anomaly), roots, tensors, retain_graph, inputs, tracer)
+    arrays: Sequence[np.ndarray] = seeds  # type: ignore[assignment]  # and ndarrays here
+    return _run(PlainPass(anomaly), roots, arrays, retain_graph, inputs, tracer)
+
+
+def _run(mode: Pass[G], roots: Sequence[Tensor], seeds: Sequence[G], retain_graph: bool,
+         inputs: Sequence[Tensor] | None, tracer: Tracer | None) -> list[Grad | None] | None:
+    """`run_backward` with the pass chosen: the loop over ready tensors."""
     consumers = count_consumers(roots)
     store = mode.store(roots, seeds)
     wanted = None if inputs is None else set(inputs)
     found: dict[Tensor, Grad] = {}
+    sums, traced = store.sums, tracer is not None
+    into_grad = wanted is None and not traced  # deliveries go straight to .grad (store.deliver)
     with mode.grad_mode():
-        ready = [r for r in store.sums if r not in consumers]
+        ready = [r for r in sums if r not in consumers]
         while ready:
             t = ready.pop()
-            g = store.sums.pop(t)  # complete: no gradient arrives after this
+            g = sums.pop(t)  # complete: no gradient arrives after this
             if t._hooks:
                 g = run_hooks(t, g, mode)
             fn = t.grad_fn
             if wanted is not None or fn is None or t._retains_grad:
-                deliver(t, g, store, wanted, found, tracer)
+                if into_grad:
+                    store.deliver(t, g)
+                else:
+                    deliver(t, g, store, wanted, found, tracer)
             if fn is not None:
-                sent = node_backward(fn, t, g, mode, store, consumers, ready, tracer is not None)
+                sent = node_backward(fn, t, g, mode, store, consumers, ready, traced)
                 if tracer is not None:
                     tracer(t, g, fn, sent)
                 if not retain_graph:
@@ -99,12 +134,23 @@ def count_consumers(roots: Sequence[Tensor]) -> dict[Tensor, int]:
                 consumers[p] += 1
             else:
                 consumers[p] = 1
-                if p not in roots_set:
+                if p.grad_fn is not None and p not in roots_set:  # a leaf has nothing below
                     stack.append(p)
     return consumers
 
 
 # ---- the gradient store: sums, and who may be written ----------------------------------------
+class Store(Protocol[G]):
+    """What the loop needs of a gradient store: the sums so far (it pops complete ones and puts
+    first arrivals straight in), adding a later arrival, and delivering into ``.grad``."""
+
+    sums: dict[Tensor, G]
+
+    def add(self, t: Tensor, g: G) -> None: ...
+
+    def deliver(self, t: Tensor, g: G) -> None: ...
+
+
 class GradientStore:
     """The sum of the gradients that arrived at each tensor so far, as ndarrays.
 
@@ -115,14 +161,14 @@ class GradientStore:
 
     __slots__ = ("sums", "owned", "handed_out")
 
-    def __init__(self, roots: Sequence[Tensor], seeds: Sequence[Grad]) -> None:
-        self.sums: dict[Tensor, Any] = {}  # the loop pops a complete sum straight from here
+    def __init__(self, roots: Sequence[Tensor], seeds: Sequence[np.ndarray]) -> None:
+        self.sums: dict[Tensor, np.ndarray] = {}  # the loop pops complete sums straight from here
         self.owned: set[Tensor] = set()  # tensors whose sum is an array this store allocated
         self.handed_out = set(map(id, seeds))  # ids of arrays visible outside this pass
         for root, seed in zip(roots, seeds):
             self.add(root, seed)
 
-    def add(self, t: Tensor, g: Any) -> None:
+    def add(self, t: Tensor, g: np.ndarray) -> None:
         prev = self.sums.get(t)
         if prev is None:
             self.sums[t] = g
@@ -151,12 +197,12 @@ class RecordedGradientStore:
 
     __slots__ = ("sums",)
 
-    def __init__(self, roots: Sequence[Tensor], seeds: Sequence[Grad]) -> None:
-        self.sums: dict[Tensor, Any] = {}
+    def __init__(self, roots: Sequence[Tensor], seeds: Sequence[Tensor]) -> None:
+        self.sums: dict[Tensor, Tensor] = {}
         for root, seed in zip(roots, seeds):
             self.add(root, seed)
 
-    def add(self, t: Tensor, g: Any) -> None:
+    def add(self, t: Tensor, g: Tensor) -> None:
         prev = self.sums.get(t)
         self.sums[t] = g if prev is None else prev + g
 
@@ -165,51 +211,80 @@ class RecordedGradientStore:
 
 
 # ---- plain or create_graph: chosen once per pass ---------------------------------------------
-class PlainPass:
-    """A first-order pass: gradients are ndarrays, rules get the node itself (``ctx.xp`` is
-    numpy), nothing is recorded."""
+class Pass(Generic[G]):
+    """What differs between a plain and a ``create_graph`` pass, chosen once: the kind of
+    gradient (``G``), the store, the namespace rules get, and the grad mode they run in."""
 
     __slots__ = ("anomaly",)
-    recorded = False
-    xp: SimpleNamespace = PLAIN
-    store = GradientStore
+    recorded: ClassVar[bool]  # rules get a GraphCtx, and every gradient goes through _fit
+    xp: ClassVar[SimpleNamespace]
 
     def __init__(self, anomaly: bool) -> None:
         self.anomaly = anomaly  # detect_anomaly() was on when the pass started
 
-    def as_grad(self, gi: Any) -> np.ndarray:
-        return np.asarray(getattr(gi, "_data", gi))
+    def store(self, roots: Sequence[Tensor], seeds: Sequence[G]) -> Store[G]:
+        raise NotImplementedError
 
-    def to_hook(self, g: Any) -> Tensor:
+    def as_grad(self, gi: RuleGrad) -> G:
+        """A rule's (not None) gradient as this pass keeps gradients."""
+        raise NotImplementedError
+
+    def to_hook(self, g: G) -> Tensor:
+        raise NotImplementedError
+
+    def from_hook(self, r: Tensor, t: Tensor) -> G:
+        raise NotImplementedError
+
+    def grad_mode(self) -> AbstractContextManager[object]:
+        raise NotImplementedError
+
+
+class PlainPass(Pass[np.ndarray]):
+    """A first-order pass: gradients are ndarrays, rules get the node itself (``ctx.xp`` is
+    numpy), nothing is recorded."""
+
+    __slots__ = ()
+    recorded = False
+    xp = PLAIN
+
+    def store(self, roots: Sequence[Tensor], seeds: Sequence[np.ndarray]) -> GradientStore:
+        return GradientStore(roots, seeds)
+
+    def as_grad(self, gi: RuleGrad) -> np.ndarray:
+        return gi._data if isinstance(gi, Tensor) else np.asarray(gi)
+
+    def to_hook(self, g: np.ndarray) -> Tensor:
         return Tensor._from_op(g, None)
 
     def from_hook(self, r: Tensor, t: Tensor) -> np.ndarray:
         return r._data.astype(t.dtype, copy=False)
 
-    def grad_mode(self) -> AbstractContextManager[Any]:
+    def grad_mode(self) -> AbstractContextManager[object]:
         """A plain pass runs in the caller's grad mode."""
         return nullcontext()
 
 
-class RecordedPass(PlainPass):
+class RecordedPass(Pass[Tensor]):
     """``create_graph=True``: gradients are Tensors and every rule's ops are recorded (rules get
     a `GraphCtx`, ``ctx.xp`` the differentiable functions), so gradients can be differentiated."""
 
     __slots__ = ()
     recorded = True
     xp = RECORDED
-    store = RecordedGradientStore  # type: ignore[assignment]
 
-    def as_grad(self, gi: Any) -> Tensor:  # type: ignore[override]
+    def store(self, roots: Sequence[Tensor], seeds: Sequence[Tensor]) -> RecordedGradientStore:
+        return RecordedGradientStore(roots, seeds)
+
+    def as_grad(self, gi: RuleGrad) -> Tensor:
         return gi if isinstance(gi, Tensor) else Tensor._from_op(np.asarray(gi), None)
 
-    def to_hook(self, g: Any) -> Tensor:
+    def to_hook(self, g: Tensor) -> Tensor:
         return g
 
-    def from_hook(self, r: Tensor, t: Tensor) -> Tensor:  # type: ignore[override]
+    def from_hook(self, r: Tensor, t: Tensor) -> Tensor:
         return r
 
-    def grad_mode(self) -> AbstractContextManager[Any]:
+    def grad_mode(self) -> AbstractContextManager[object]:
         """Recording on, so that the rules' ops make the gradients' graph."""
         return enable_grad()
 
@@ -225,11 +300,11 @@ class GraphCtx:
         tensors = [a for a in node.inputs if isinstance(a, Tensor)]
         self.saved_tensors = tuple(_lift(s, tensors, out) for s in node.saved_tensors or ())
 
-    def __getattr__(self, attr: str) -> Any:
+    def __getattr__(self, attr: str) -> Any:  # an op's own attributes (ctx.axes): any type
         return getattr(self._node, attr)
 
 
-def _lift(s: Any, tensors: list[Tensor], out: Tensor) -> Any:
+def _lift(s: object, tensors: list[Tensor], out: Tensor) -> object:
     """A saved array as the Tensor whose data it is (an operand or the output), else as is."""
     if isinstance(s, np.ndarray):
         if s is out._data:
@@ -241,7 +316,7 @@ def _lift(s: Any, tensors: list[Tensor], out: Tensor) -> Any:
 
 
 # ---- phase 2: hooks, and delivery to .grad or to the caller ----------------------------------
-def run_hooks(t: Tensor, g: Grad, mode: PlainPass) -> Grad:
+def run_hooks(t: Tensor, g: G, mode: Pass[G]) -> G:
     """Call ``t``'s hooks in order; a returned tensor replaces the gradient."""
     assert t._hooks is not None
     for hook in list(t._hooks.values()):
@@ -258,7 +333,7 @@ def run_hooks(t: Tensor, g: Grad, mode: PlainPass) -> Grad:
     return g
 
 
-def deliver(t: Tensor, g: Grad, store: Any, wanted: set[Tensor] | None,
+def deliver(t: Tensor, g: G, store: Store[G], wanted: set[Tensor] | None,
             found: dict[Tensor, Grad], tracer: Tracer | None) -> None:
     """A complete gradient goes to the caller (``inputs=``) or into ``.grad`` (leaves and
     tensors that retain their grad); a leaf is also the tracer's step."""
@@ -272,9 +347,9 @@ def deliver(t: Tensor, g: Grad, store: Any, wanted: set[Tensor] | None,
 
 
 # ---- phase 3: one node's backward ------------------------------------------------------------
-def node_backward(fn: Function, out: Tensor, g: Grad, mode: PlainPass, store: Any,
+def node_backward(fn: Function, out: Tensor, g: G, mode: Pass[G], store: Store[G],
                   consumers: dict[Tensor, int], ready: list[Tensor],
-                  traced: bool = False) -> tuple[Any, ...]:
+                  traced: bool = False) -> tuple[G | None, ...]:
     """Run ``fn``'s rule on the gradient ``g`` of its output; fit each operand's gradient to
     the operand (`_fit`: the one place gradients are reduced to their operands' shapes and
     cast), add it into the store and schedule the operands whose gradient is now complete.
@@ -283,50 +358,52 @@ def node_backward(fn: Function, out: Tensor, g: Grad, mode: PlainPass, store: An
         raise RuntimeError(RELEASED.format(op=fn.name))
     if fn.recorded_at != MUTATIONS.now:  # something changed in place since fn was recorded
         check_versions(fn, out)
-    sums, sent = store.sums, []
+    sums = store.sums
+    sent: list[G | None] | None = [] if traced else None
     for p, need, gi in zip(fn.inputs, fn.needs_input_grad, _rule(fn, out, g, mode)):
         if need:
             if gi is not None:
                 d = p._data
-                if type(gi) is not np.ndarray or gi.shape != d.shape or gi.dtype != d.dtype or (
-                        mode.recorded):
-                    gi = _fit(fn, p, gi, mode)
+                # as it is when it fits (a plain pass, so G is ndarray); ``is``: dtype == is a
+                # rich comparison (_fit compares exactly)
+                got: G = gi if (  # type: ignore[assignment]
+                    type(gi) is np.ndarray and gi.shape == d.shape and gi.dtype is d.dtype
+                    and not mode.recorded) else _fit(fn, p, gi, mode)
                 if p in sums:
-                    store.add(p, gi)
+                    store.add(p, got)
                 else:
-                    sums[p] = gi
+                    sums[p] = got
             left = consumers[p] - 1
             consumers[p] = left
             if not left and p in sums:
                 ready.append(p)
-        if traced:
-            sent.append(gi if need else None)
-    return tuple(sent)
+        if sent is not None:
+            sent.append(got if need and gi is not None else None)
+    return () if sent is None else tuple(sent)
 
 
-def _rule(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> tuple[Any, ...]:
+def _rule(fn: Function, out: Tensor, g: G, mode: Pass[G]) -> tuple[RuleGrad, ...]:
     """The node's backward rule: one gradient per operand."""
     if mode.anomaly:
         return _rule_under_anomaly(fn, out, g, mode)
-    grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
-    if type(grads) is not tuple:
-        grads = tuple(grads) if isinstance(grads, list) else (grads,)
+    got = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
+    grads = got if isinstance(got, tuple) else tuple(got) if isinstance(got, list) else (got,)
     if len(grads) != len(fn.needs_input_grad):
         raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for "
                            f"{len(fn.needs_input_grad)} operands")
     return grads
 
 
-def _rule_under_anomaly(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> Any:
+def _rule_under_anomaly(fn: Function, out: Tensor, g: G, mode: Pass[G]) -> tuple[RuleGrad, ...]:
     """The rule, with the ops it records blamed on ``fn``; its gradients checked for NaN/inf."""
     state = LOCAL.mode
     outer, state.backward_node = state.backward_node, fn
     try:  # numpy's float warnings become the AnomalyError check_backward raises
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            grads = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
+            got = type(fn).backward(GraphCtx(fn, out) if mode.recorded else fn, g)
     finally:
         state.backward_node = outer
-    grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+    grads = tuple(got) if isinstance(got, (tuple, list)) else (got,)
     if len(grads) != len(fn.needs_input_grad):
         raise RuntimeError(f"{fn.name}.backward returned {len(grads)} gradients for "
                            f"{len(fn.needs_input_grad)} operands")
@@ -334,7 +411,7 @@ def _rule_under_anomaly(fn: Function, out: Tensor, g: Grad, mode: PlainPass) -> 
     return grads
 
 
-def _fit(fn: Function, p: Tensor, gi: Any, mode: PlainPass) -> Grad:
+def _fit(fn: Function, p: Tensor, gi: RuleGrad, mode: Pass[G]) -> G:
     """A rule's gradient for operand ``p`` as the engine keeps it, summed over the axes ``p``
     was broadcast along and cast to ``p``'s dtype."""
     gi = mode.as_grad(gi)
@@ -352,8 +429,8 @@ def _fit(fn: Function, p: Tensor, gi: Any, mode: PlainPass) -> Grad:
     return gi
 
 
-def reduce_to(g: Any, shape: tuple[int, ...], xp: Any, op: str,
-              index: int | str | Callable[[], int]) -> Any:
+def reduce_to(g: S, shape: tuple[int, ...], xp: SumNamespace | SimpleNamespace, op: str,
+              index: int | str | Callable[[], int]) -> S:
     """Sum a gradient over the axes along which its operand was broadcast (a new array).
     ``index`` names the operand in errors (a callable giving it is accepted)."""
     gshape = g.shape

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias
 
 import numpy as np
 
@@ -38,10 +38,20 @@ from .versions import MUTATIONS
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
+    from .engine import GraphCtx
     from .tensor import Tensor
     from .types import TensorLike
 
 _BAD_KINDS = "OSUVMmc"  # object, str, bytes, void, datetime, timedelta, complex
+
+#: what a backward rule may return for one operand: a gradient (any shape that broadcasts to the
+#: operand's, any real dtype: the engine fits it), a number, or None (no gradient)
+RuleGrad: TypeAlias = "np.ndarray | Tensor | np.generic | float | None"
+#: an operand as a forward receives it: an array or a number (`unwrap_operand`)
+Operand: TypeAlias = "np.ndarray | np.generic | float"
+#: a backward rule: ``backward(ctx, grad)`` with ctx the node (plain pass) or a GraphCtx
+Rule: TypeAlias = ("Callable[[Function | GraphCtx, np.ndarray | Tensor], "
+                   "RuleGrad | tuple[RuleGrad, ...] | list[RuleGrad]]")
 
 
 class Function:
@@ -71,43 +81,51 @@ class Function:
     name: ClassVar[str] = ""
     xp: ClassVar[SimpleNamespace] = PLAIN  # the array namespace of a plain backward
     is_view: ClassVar[bool] = False  # output may share operand 0's memory (and version counter)
-    inputs: tuple[Any, ...]  # the operands as given to apply (Tensors and constants)
+    # The operands as given to apply: a Tensor where needs_input_grad is True (the engine reads
+    # its ``_data`` and ``grad_fn``), otherwise a Tensor or a constant of any kind (a number, an
+    # array, an index), or engine.RELEASED_OPERAND after release; a type cannot tie the two
+    # tuples together, hence Any.
+    inputs: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]  # per operand: does it require grad
-    saved_tensors: tuple[Any, ...] | None  # None once backward released them
+    saved_tensors: tuple[Any, ...] | None  # what forward saved (any kind: rules unpack it)
     recorded_at: int  # the mutation clock when the node was recorded (versions.py)
-    kwargs: dict[str, Any]  # the op's keyword parameters (read-only)
-    scope: tuple[Any, ...]  # the modules whose forward made this op, outermost first
-    _anomaly: Any = None  # anomaly mode's record: (creation site, saved arrays' checksums)
+    kwargs: dict[str, object]  # the op's keyword parameters (read-only)
+    scope: tuple[object, ...]  # the nn.Modules whose forward made this op, outermost first
+    # anomaly mode's record: (creation site, [(saved index, checksum)])
+    _anomaly: tuple[str, list[tuple[int, int]]] | None = None
     _user_op: ClassVar[bool] = False  # defined outside autograd_nn: apply checks its contract
 
-    def __init_subclass__(cls, **kw: Any) -> None:
+    def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
         if not cls.__dict__.get("name"):
             cls.name = cls.__name__
         cls._user_op = not cls.__module__.startswith("autograd_nn.")
 
-    def save_for_backward(self, *arrays: Any) -> None:
+    def save_for_backward(self, *arrays: object) -> None:
         """Keep arrays for backward (released after it unless ``retain_graph=True``)."""
         self.saved_tensors = arrays
 
     @staticmethod
-    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{ctx.name} defines no forward(ctx, *arrays)")
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> Any:
+    def backward(ctx: Function | GraphCtx, grad: np.ndarray | Tensor
+                 ) -> RuleGrad | tuple[RuleGrad, ...] | list[RuleGrad]:
         raise NotImplementedError(
             f"{ctx.name} defines no backward(ctx, grad): give one returning a gradient per operand"
         )
 
     @classmethod
-    def apply(cls, *args: TensorLike, **kwargs: Any) -> Tensor:
+    def apply(cls, *args: TensorLike, **kwargs: object) -> Tensor:
         """Run ``forward`` on the operands' arrays and return the result as a Tensor."""
         mode = LOCAL.mode
         if mode.tracer is not None:  # ag.compile is tracing: it runs the op and records it
             return mode.tracer.apply(cls, args, kwargs)
         tensor = LINKS.tensor
-        arrays, needs, user_array = [], [], False
+        arrays: list[Operand] = []
+        needs: list[bool] = []
+        user_array = False
         for a in args:  # one loop, not two comprehensions: each is a call on Python 3.11
             if isinstance(a, tensor):
                 arrays.append(a._data)
@@ -139,11 +157,13 @@ class Function:
                             "hold bool, integer or floating data")
         else:
             t._requires_grad, t.grad_fn = False, None
-        if cls.is_view and isinstance(args[0], tensor) and np.may_share_memory(out, arrays[0]):
+        # may_share_memory (0.5 µs) is asked only when out does not own its memory
+        if cls.is_view and isinstance(args[0], tensor) and (
+                out.base is not None or out is arrays[0]) and np.may_share_memory(out, arrays[0]):
             t._versions = args[0]._version_counter()
         return t
 
-    def _as_output(self, raw: Any, arrays: list[Any]) -> np.ndarray:
+    def _as_output(self, raw: object, arrays: list[Operand]) -> np.ndarray:
         """A forward's numpy scalar as a 0-d array (a saved output must stay the output:
         create_graph maps it to the result Tensor); a user's forward checked against the
         contract (`_check_user_forward`)."""
@@ -164,17 +184,17 @@ class Function:
         return f"<{self.name}>"
 
 
-def _private_copies(saved: tuple[Any, ...], args: tuple[Any, ...]) -> tuple[Any, ...]:
+def _private_copies(saved: tuple[object, ...], args: tuple[object, ...]) -> tuple[object, ...]:
     """Saved arrays with the caller's own ndarray operands replaced by copies: no version
     counter watches a plain ndarray, so a later write into it (a reused batch buffer) would
     change the gradient silently. Only saved operands are copied, once per recorded op."""
     own = [a for a in args if isinstance(a, np.ndarray)]
     if not saved:
         return saved
-    return tuple(s.copy() if any(s is a for a in own) else s for s in saved)
+    return tuple(next((a.copy() for a in own if s is a), s) for s in saved)
 
 
-def _check_user_forward(cls: type[Function], ctx: Function, arrays: list[Any],
+def _check_user_forward(cls: type[Function], ctx: Function, arrays: list[Operand],
                         out: np.ndarray) -> np.ndarray:
     """A user's forward must not return its operand's memory nor save floating intermediates
     (unless its backward is `once_differentiable`). Returns the output (copied if it aliased)."""
@@ -200,7 +220,7 @@ def _check_user_forward(cls: type[Function], ctx: Function, arrays: list[Any],
     return out
 
 
-def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
+def once_differentiable(backward: Rule) -> Rule:
     """Mark a Function's ``backward`` as not differentiable (it computes in plain numpy).
 
     First-order passes run it as usual. Under ``create_graph=True`` it runs on plain arrays and
@@ -210,18 +230,19 @@ def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     @functools.wraps(backward)
-    def wrapper(ctx: Any, grad: Any) -> Any:
+    def wrapper(ctx: Function | GraphCtx, grad: np.ndarray | Tensor
+                ) -> RuleGrad | tuple[RuleGrad, ...] | list[RuleGrad]:
         if isinstance(ctx, Function):  # a plain pass: the node itself is the ctx
             return backward(ctx, grad)
         node = ctx._node  # create_graph: the engine's GraphCtx around the node
         out = backward(node, data_of(grad))
-        single = type(out) is not tuple and not isinstance(out, list)
+        grads = out if isinstance(out, (tuple, list)) else (out,)
         deps = [grad] + [a for a in node.inputs if is_tensor(a)]
         wrapped = tuple(
             None if g is None else _NotTwice.apply(np.asarray(g), *deps, op=node.name)
-            for g in ((out,) if single else out)
+            for g in grads
         )
-        return wrapped[0] if single else wrapped
+        return wrapped if isinstance(out, (tuple, list)) else wrapped[0]
 
     wrapper.once_differentiable = True  # type: ignore[attr-defined]
     return wrapper
@@ -234,12 +255,12 @@ class _NotTwice(Function):
     name = "once_differentiable"
 
     @staticmethod
-    def forward(ctx: Any, value: Any, *deps: Any, op: str = "") -> Any:
+    def forward(ctx: Any, value: np.ndarray, *deps: object, op: str = "") -> np.ndarray:
         ctx.op = op
         return value
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> Any:
+    def backward(ctx: Any, grad: np.ndarray | Tensor) -> NoReturn:  # ctx.op: an op's own
         raise RuntimeError(
             f"{ctx.op}.backward is marked @once_differentiable: its gradient cannot be "
             "differentiated again (create_graph=True, hessian, hvp, gradgradcheck)"
@@ -266,7 +287,7 @@ def constant(a: ArrayLike) -> Tensor:
     return LINKS.tensor._from_op(np.asarray(a), None)
 
 
-def holds_graph(seq: Iterable[Any]) -> bool:
+def holds_graph(seq: Iterable[object]) -> bool:
     """True when a (nested) list or tuple holds a tensor that requires grad."""
     stack = [seq]
     while stack:
@@ -278,13 +299,13 @@ def holds_graph(seq: Iterable[Any]) -> bool:
     return False
 
 
-def unwrap_operand(op: str, a: TensorLike) -> Any:
+def unwrap_operand(op: str, a: TensorLike) -> Operand:
     """An operand as its forward sees it: a Tensor's array; Python numbers and checked arrays
     unchanged; anything else converted by numpy, refused when it is not numeric."""
+    if type(a) is float or type(a) is int:  # first: a learning rate, a constant
+        return a
     if isinstance(a, LINKS.tensor):
         return a._data
-    if type(a) is float or type(a) is int:
-        return a
     if isinstance(a, np.ndarray):
         if a.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{op}: unsupported operand dtype {a.dtype}; use real numeric data")
@@ -312,12 +333,12 @@ def _converted_operand(op: str, a: ArrayLike) -> np.ndarray:
     return arr
 
 
-def describe_operands(arrays: Sequence[Any]) -> str:
+def describe_operands(arrays: Sequence[object]) -> str:
     return ", ".join(f"{tuple(a.shape)} {a.dtype}" if isinstance(a, np.ndarray) else repr(a)
                      for a in arrays)
 
 
-def _op_error(op: str, e: Exception, arrays: Sequence[Any]) -> Exception:
+def _op_error(op: str, e: Exception, arrays: Sequence[object]) -> Exception:
     """numpy's error, prefixed with the op's name and the operands, of the same kind."""
     text = str(e)
     if not text.startswith(f"{op}:"):

@@ -63,11 +63,12 @@ class set_grad_enabled:
         self.prev: list[bool] = []
 
     def __enter__(self) -> None:
-        self.prev.append(STATE.grad_enabled)
-        STATE.grad_enabled = self.mode
+        state = LOCAL.mode  # not STATE, whose __getattr__ is 2 Python calls a with-block
+        self.prev.append(state.grad_enabled)
+        state.grad_enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        STATE.grad_enabled = self.prev.pop()
+        LOCAL.mode.grad_enabled = self.prev.pop()
 
     def __call__(self, fn: F) -> F:
         mode = self.mode

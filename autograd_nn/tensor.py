@@ -210,7 +210,8 @@ class Tensor(TensorMethods):
 
     def _bump_version(self) -> None:
         """Record an in-place change of ``data`` (optimizers and in-place ops call this)."""
-        self._version_counter().bump()
+        v = self._versions
+        (v if v is not None else self._version_counter()).bump()
 
     @property
     def T(self) -> Tensor:

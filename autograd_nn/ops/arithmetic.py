@@ -117,6 +117,16 @@ class Pow(Function):
         return gx, gp
 
 
+def numpy_matmul(x: Any, y: Any) -> Any:
+    """np.matmul (``ctx.xp.matmul`` in a plain pass), with a 2-D product over one shared axis of
+    length 1 (an outer product: a batch-1 weight gradient ``xᵀ @ g``) done by np.dot, which
+    uses BLAS where np.matmul's loop does not: 784x1 @ 1x16 in 5 µs instead of 27 µs, W2s's
+    step -13% (2026-12-02). The same numbers: each element is one product."""
+    if x.ndim == 2 and y.ndim == 2 and x.shape[1] == 1 == y.shape[0]:
+        return np.dot(x, y)
+    return np.matmul(x, y)
+
+
 class MatMul(Function):
     """numpy's matmul: 1-d operands are promoted and the added axis removed again; batch axes
     broadcast (the engine sums their gradients back)."""
@@ -134,7 +144,7 @@ class MatMul(Function):
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         if x.ndim == 2 and y.ndim == 2:  # the common case, without the general bookkeeping
-            return (g @ y.T if nx else None), (x.T @ g if ny else None)
+            return (xp.matmul(g, y.T) if nx else None), (xp.matmul(x.T, g) if ny else None)
         if x.ndim == 1 and y.ndim == 1:
             return (g * y if nx else None), (g * x if ny else None)
         if x.ndim == 1:
@@ -202,7 +212,7 @@ _MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4))
                   ((2, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2))]
 
 
-@register(MatMul, plain=np.matmul, numpy=(np.matmul,), operators=("__matmul__", "__rmatmul__"),
+@register(MatMul, plain=numpy_matmul, numpy=(np.matmul,), operators=("__matmul__", "__rmatmul__"),
           cases=lambda fn: [Case(f"{shape_label(a)} @ {shape_label(b)}", fn, (a, b), (STD, STD))
                             for a, b in _MATMUL_SHAPES])
 def matmul(x: TensorLike, y: TensorLike) -> Tensor:

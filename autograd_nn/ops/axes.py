@@ -36,9 +36,9 @@ def axis_tuple(op: str, axis: Any, ndim: int, shape: tuple | None = None) -> tup
 
 def reduction_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
-    refuse_bool_axis("", axis)
     if axis is None:
         return tuple(range(ndim))
-    if type(axis) is int and -ndim <= axis < ndim:
+    if type(axis) is int and -ndim <= axis < ndim:  # not a bool: type(True) is bool
         return (axis % ndim,)
+    refuse_bool_axis("", axis)
     return tuple(sorted(normalize_axis_tuple(axis, ndim)))

@@ -56,13 +56,14 @@ class Sum(Function):
         ctx.axes = reduction_axes(axis, x.ndim)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
+        # np.asarray: a full reduction's numpy scalar as a 0-d array here, not in _as_output
         if not cls.divide_by_count:
-            return np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
-        ctx.count = math.prod(x.shape[a] for a in ctx.axes)
+            return np.asarray(np.add.reduce(x, axis=ctx.axes, keepdims=keepdims))  # type: ignore[call-overload]
+        ctx.count = x.size if len(ctx.axes) == x.ndim else math.prod(x.shape[a] for a in ctx.axes)
         if ctx.count == 0:
             raise ValueError(f"the mean over an empty selection of shape {x.shape} is undefined")
         total = np.add.reduce(x, axis=ctx.axes, keepdims=keepdims)  # type: ignore[call-overload]
-        return total / ctx.count
+        return np.asarray(total / ctx.count)
 
     @classmethod
     def backward(cls, ctx: Any, g: Any) -> Any:
