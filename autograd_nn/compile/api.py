@@ -18,6 +18,7 @@ from ..mode import LOCAL
 from ..registry import PLAIN
 from ..tensor import Tensor
 from .codegen import Program, generate
+from .driver import MISS, build_driver
 from .guards import watching
 from .step import StepPlan
 from .trace import CompileError, Retrace, Tracer
@@ -57,6 +58,8 @@ class _Entry:
         self.slots = [ids.index(id(v.tensor if v.tensor is not None else v.value))
                       for v in tracer.inputs]
         self.captured = [v.tensor for v in tracer.captured]
+        self.driver: Any = None  # the step's steady state as one function (driver.py)
+        self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
 
     def fits(self) -> bool:
@@ -84,9 +87,15 @@ class CompiledFunction:
         self.trace_count = 0
         self._cache: OrderedDict = OrderedDict()
         self._latest: _Entry | None = None
+        self._fast: Any = None  # the driver of the entry that ran last, tried first
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast = self._fast
+        if fast is not None and not kwargs:
+            out = fast(args)  # checks the call itself; MISS: it does not apply
+            if out is not MISS:
+                return out
         if LOCAL.mode.tracer is not None:  # inside another trace: its ops join that trace
             return self.fn(*args, **kwargs)
         key, flat = signature(args, kwargs)
@@ -96,10 +105,12 @@ class CompiledFunction:
             for entry in entries:
                 if entry.fits():
                     try:
+                        self._fast = entry.driver
                         return entry.run(flat)
                     except Retrace:
                         continue
         result, entry = self._trace(args, kwargs, flat)
+        self._fast = entry.driver
         self._cache.setdefault(key, []).insert(0, entry)
         while sum(map(len, self._cache.values())) > self.max_traces:
             oldest = next(iter(self._cache))
@@ -166,10 +177,14 @@ class CompiledFunction:
             if v.tensor is not None and v.tensor.name and v.kind == "node":
                 v.name = v.tensor.name
         title = getattr(self.fn, "__qualname__", "fn")
-        program = generate(tr.nodes, out, tr.inputs + tr.captured, title)
+        program = generate(tr.nodes, out, tr.inputs + tr.captured, title, step=plan is not None)
         if plan is not None:
             plan.emit_updates(program)
         entry = _Entry(program, tr, flat, result, plan)
+        if plan is not None and not kwargs:
+            built = build_driver(plan, program, tr.inputs, tr.captured, args)
+            if built is not None:
+                entry.driver, entry.driver_source = built
         self._latest = entry
         return result, entry
 

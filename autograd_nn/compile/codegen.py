@@ -28,6 +28,7 @@ from .symbolic import (
     RecordingXP,
     Sym,
     call_args,
+    frozen,
     interpretable,
     literal,
     render_part,
@@ -53,8 +54,12 @@ class Program:
     has_grad: list  # per region input: does the backward give it a gradient
 
 
-def generate(nodes: list[Node], out: Var, region: list[Var], title: str) -> Program:
+def generate(nodes: list[Node], out: Var, region: list[Var], title: str,
+             step: bool = False) -> Program:
+    """The program of a trace. ``step``: the backward of a training step, whose seed is
+    always ones (a folded constant: ``backward(*saved)`` takes no gradient)."""
     gen = _Generator(region)
+    gen.step = step
     live = _live(nodes, out)
     for node in live:
         gen.env[node.out] = gen.forward_of(node)
@@ -122,6 +127,7 @@ class _Generator:
         self.region = region
         self.ctxs: dict[int, tuple] = {}
         self.fallbacks: list[str] = []
+        self.step = False
 
     def sub(self, x: Any) -> Any:
         if isinstance(x, Var):
@@ -196,6 +202,7 @@ class _Generator:
         self.bwd.activate()
         value = np.ones(np.shape(out.value), np.asarray(out.value).dtype)
         self.seed = Sym(self.bwd, value, hint="g_" + (out.name or "out"))
+        self.seed.const = self.step
         grads: dict = {out: self.seed}
         ready, found, owned = [out], {}, set[int]()
         while ready:
@@ -282,10 +289,25 @@ class _Generator:
                      for i, r in enumerate(result))
 
     # ---- the source -------------------------------------------------------------------------
+    def _fresh(self, rec: Recorder, s: Sym) -> Sym:
+        """``s``, or a copy where what the function returns would otherwise be an input's
+        array, a constant, or (outside a step) a forward array the backward may keep."""
+        if not isinstance(s, Sym):
+            return s
+        kept = rec is self.bwd and s.rec is self.fwd and not self.step
+        if s.const or kept or any(s is p for p in self.params):
+            new = Sym(rec, np.array(s.value), hint=s.hint)
+            rec.lines.append((new, " = np.array(", *frozen((s,)), ")"))
+            return new
+        return s
+
     def finish(self, out: Var, grads: dict, title: str, n_ops: int) -> Program:
         out_sym = self.env[out]
         saved = _refs(self.bwd.lines, self.fwd)
-        seed = [self.seed] if hasattr(self, "seed") else []
+        seed = [self.seed] if hasattr(self, "seed") and not self.step else []
+        out_sym = self._fresh(self.fwd, out_sym)
+        results = [None if r is None else self._fresh(self.bwd, r)
+                   for r in (grads.get(v) for v in self.region)]
         _name_all(self.params + seed, self.fwd.lines, self.bwd.lines, [[out_sym]])
         c = self.consts
         text = lambda parts: "".join(render_part(p, c) for p in parts)  # noqa: E731
@@ -293,9 +315,9 @@ class _Generator:
         src += ["    " + text(line) for line in self.fwd.lines]
         src.append(f"    return {out_sym.ident}, ({''.join(s.ident + ', ' for s in saved)})")
         if out.requires_grad:
-            results = [grads.get(v) for v in self.region]
             src.append("")
-            src.append(f"def backward({''.join(s.ident + ', ' for s in saved)}{self.seed.ident}):")
+            params = [s.ident for s in saved + seed]
+            src.append(f"def backward({', '.join(params)}{',' * (len(params) == 1)}):")
             src += ["    " + text(line) for line in self.bwd.lines]
             rets = ", ".join("None" if r is None else r.ident for r in results)
             src.append(f"    return ({rets}{',' if len(results) == 1 else ''})")
@@ -361,6 +383,8 @@ def _name_all(params: list, *groups: list) -> None:
         base = _identifier(s.hint)
         if base in _GENERIC and not exact:
             base = f"{base}{next(numbers)}"
+        if _CONST_NAME.match(base):  # the names of 0-d constants (rewrite.py)
+            base = "v_" + base
         while base in used or base in _RESERVED:
             base = f"{base}_{next(numbers)}"
         s.name = base
@@ -393,4 +417,5 @@ def _identifier(hint: str | None) -> str:
 
 
 _GENERIC = ("t", "g", "_b", "_c", "_ctx")  # generated names: t1 (forward), g2 (backward)...
+_CONST_NAME = re.compile(r"cm?[0-9]")
 _RESERVED = {"np", "xp", "Retrace", "forward", "backward", "None", "True", "False"}

@@ -18,6 +18,21 @@ class Constants:
     def __init__(self) -> None:
         self.names: dict[int, str] = {}
         self.namespace: dict[str, Any] = {"np": np}
+        self.scalars: dict[tuple, Any] = {}  # (dtype, value) -> rewrite.Named
+
+    def named_scalar(self, c: np.ndarray) -> Any:
+        """A 0-d array constant by a readable name: ``c1_0``, ``c0_5_float32``, ``cm1_0``."""
+        from .rewrite import Named
+
+        key = (c.dtype.str, repr(c.item()))
+        if key not in self.scalars:
+            name = "c" + repr(c.item()).replace(".", "_").replace("-", "m").replace("+", "p")
+            name += "" if c.dtype == np.float64 else "_" + c.dtype.name
+            while name in self.namespace:
+                name += "_"
+            self.namespace[name] = c
+            self.scalars[key] = Named(c, name)
+        return self.scalars[key]
 
     def ref(self, obj: Any, hint: str = "_k") -> str:
         key = id(obj)

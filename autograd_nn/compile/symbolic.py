@@ -22,6 +22,9 @@ from typing import Any
 import numpy as np
 
 from .literals import Constants, literal
+from .rewrite import Frozen, Named, binop_parts, foldable, frozen, identity
+
+__all__ = ["Frozen", "frozen"]
 
 
 class Untraceable(Exception):
@@ -43,13 +46,14 @@ _METHODS = {
 class Sym:
     """An array of the generated code: a variable name (given when rendered) and a value."""
 
-    __slots__ = ("rec", "value", "name", "hint", "__weakref__")
+    __slots__ = ("rec", "value", "name", "hint", "const", "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = object.__hash__  # identity (== is elementwise)
 
     def __init__(self, rec: Recorder, value: Any, hint: str = "t") -> None:
         self.rec, self.value, self.hint = rec, value, hint
         self.name: str | None = None  # given when the code is rendered
+        self.const = False  # known when the code is generated (folded: no line computes it)
 
     @property
     def ident(self) -> str:
@@ -114,6 +118,8 @@ class Sym:
         return self.rec.now.expr(value, (self, "["), *index_parts(index), "]")
 
     def __setitem__(self, index: Any, v: Any) -> None:
+        if self.const:
+            raise Untraceable("a folded constant changed in place")
         self.value[values(index)] = values(v)
         self.rec.now.statement(self, "[", *index_parts(index), "] = ", _arg(v))
 
@@ -133,17 +139,17 @@ class Sym:
 def _binop(name: str, op: str) -> tuple:
     def forward(self: Sym, other: Any) -> Any:
         value = eval(f"a {op} b", {"a": self.value, "b": values(other)})  # noqa: S307
-        return self.rec.now.expr(value, (self, f" {op} ", _arg(other)))
+        return self.rec.now.binop(op, self, other, value)
 
     def reflected(self: Sym, other: Any) -> Any:
         value = eval(f"b {op} a", {"a": self.value, "b": values(other)})  # noqa: S307
-        return self.rec.now.expr(value, (_arg(other), f" {op} ", self))
+        return self.rec.now.binop(op, other, self, value)
 
     def inplace(self: Sym, other: Any) -> Any:
         value = self.value
         result = eval(f"a {op} b", {"a": value, "b": values(other)})  # noqa: S307
-        if not isinstance(value, np.ndarray) or result.shape != value.shape:
-            raise Untraceable("in-place operation on a scalar")
+        if not isinstance(value, np.ndarray) or result.shape != value.shape or self.const:
+            raise Untraceable("in-place operation on a scalar or a folded constant")
         value[...] = result
         self.rec.now.statement(self, f" {op}= ", _arg(other))
         return self
@@ -240,13 +246,27 @@ class Recorder:
         self.lines.append(("# ", *parts))
 
     def statement(self, *parts: Any) -> None:
-        self.lines.append(parts)
+        if any(isinstance(p, Sym) and p.const for p in parts[:1]):
+            raise Untraceable("a folded constant changed in place")
+        self.lines.append(frozen(parts))
 
     def expr(self, value: Any, parts: tuple, *more: Any, hint: str = "t") -> Sym:
-        """A new symbol holding ``value``, assigned from the expression made of the parts."""
+        """A new symbol holding ``value``, assigned from the expression made of the parts; a
+        constant (no line) when every symbol in them is one (`rewrite.foldable`)."""
         out = Sym(self, value, hint)
-        self.lines.append((out, " = ", *parts, *more))
+        parts = (*parts, *more)
+        if foldable(parts):
+            out.const = True
+            return out
+        self.lines.append((out, " = ", *frozen(parts)))
         return out
+
+    def binop(self, op: str, left: Any, right: Any, value: Any) -> Any:
+        """``left op right`` (one of them a symbol), rewritten where `rewrite.binop` can."""
+        same = identity(op, left, right, value)
+        if same is not None:
+            return same
+        return self.expr(value, binop_parts(op, left, right, value, self.consts))
 
     def constant_sym(self, value: Any, hint: str = "_c") -> Sym:
         return self.expr(value, (self.consts.ref(value),), hint=hint)
@@ -255,7 +275,7 @@ class Recorder:
         out = kwargs.pop("out", None)
         if out is not None:
             out = out[0] if isinstance(out, tuple) and len(out) == 1 else out
-            if not isinstance(out, Sym):
+            if not isinstance(out, Sym) or out.const:
                 raise Untraceable("out= into an array that is not a symbol")
             kwargs["out"] = out
         value = getattr(ufunc, method)(*values(inputs), **values(kwargs))
@@ -266,7 +286,7 @@ class Recorder:
         callee = fname if method == "__call__" else f"{fname}.{method}"
         parts = (f"{callee}(", *call_args(inputs, kwargs), ")")
         if out is not None:
-            self.lines.append(parts)
+            self.lines.append(frozen(parts))
             return out
         return self.expr(value, parts)
 
@@ -287,7 +307,12 @@ def render_part(p: Any, consts: Constants) -> str:
     if isinstance(p, Quoted):
         return repr(p.text)
     if isinstance(p, Sym):
-        return p.ident
+        return p.ident if not p.const else render_part(Frozen(p.value), consts)
+    if isinstance(p, Named):
+        return p.name
+    if isinstance(p, Frozen):
+        text = literal(p.value, consts)
+        return text if text is not None else consts.ref(p.value, "_c")
     if isinstance(p, (tuple, list)) and any(isinstance(e, Sym) for e in p):
         inner = ", ".join(render_part(e, consts) for e in p)
         if isinstance(p, list):

@@ -80,6 +80,39 @@ class EmittedUpdate:
         return True
 
 
+    def driver_lines(self, src: Any) -> None:
+        """This update as lines of the step driver (`driver.py`): the checks of `_unchanged`
+        written out (no dicts rebuilt), then the generated update and the version bumps, or
+        ``opt.step()`` when a check fails."""
+        o = src.consts.ref(self.opt, "_opt")
+        ps = [src.consts.ref(p, "_p") for p in self.params]
+        conds = [f"len({o}.param_groups) == {len(self.groups)}"]
+        k = 0
+        for gi, hyper in enumerate(self.groups):
+            g = f"{o}.param_groups[{gi}]"
+            conds.append(f"len({g}) == {len(hyper) + 1}")
+            conds += [f"{g}[{key!r}] == {src.value(v, '_h')}" for key, v in hyper.items()]
+            members = self.opt.param_groups[gi]["params"]
+            conds.append(f"len({g}['params']) == {len(members)}")
+            conds += [f"{g}['params'][{j}] is {ps[k + j]}" for j in range(len(members))]
+            k += len(members)
+        args = []
+        for p, (keys, shapes) in zip(ps, self.layout):
+            st = f"{o}.state.get({p})"
+            conds += [f"{p}._grad is not None", f"{p}._data.flags.writeable",
+                      f"len({st} or ()) == {len(keys)}" if keys else f"{st} == {{}}"]
+            conds += [f"getattr({st}.get({key!r}), 'shape', None) == {shape!r}"
+                      for key, shape in zip(keys, shapes)]
+            args += [f"{p}._data", f"{p}._grad._data", *[f"{o}.state[{p}][{key!r}]"
+                                                         for key in keys]]
+        src.add("if (" + "\n            and ".join(conds) + "):")
+        src.add(f"{src.consts.ref(self.fn, '_update')}({', '.join(args)})", 2)
+        for p in ps:
+            src.add(f"{p}._bump_version()", 2)
+        src.add("else:")
+        src.add(f"{o}.step()", 2)
+
+
 def _hyper(group: dict) -> dict:
     return {k: v for k, v in group.items() if k != "params"}
 
