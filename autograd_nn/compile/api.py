@@ -62,6 +62,10 @@ class _Entry:
         self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
 
+    def add_driver(self, built: tuple | None) -> None:
+        if built is not None:
+            self.driver, self.driver_source = built
+
     def fits(self) -> bool:
         for t, e in zip(self.captured, self.expect):
             d = t._data
@@ -182,9 +186,7 @@ class CompiledFunction:
             plan.emit_updates(program)
         entry = _Entry(program, tr, flat, result, plan)
         if plan is not None and not kwargs:
-            built = build_driver(plan, program, tr.inputs, tr.captured, args)
-            if built is not None:
-                entry.driver, entry.driver_source = built
+            entry.add_driver(build_driver(plan, program, tr.inputs, tr.captured, args))
         self._latest = entry
         return result, entry
 

@@ -62,7 +62,7 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     src = _Source()
     names = [f"a{i}" for i in range(len(args))]
     arg_of = {id(a): n for a, n in zip(args, names)}
-    src.add(f"def step(args):", 0)
+    src.add("def step(args):", 0)
     src.miss_if(f"len(args) != {len(args)}")
     src.add(f"{', '.join(names)}, = args")
     src.add("st = _LOCAL.mode")
@@ -72,7 +72,8 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
         src.miss_if(f"len({{{', '.join(f'id({n})' for n in names)}}}) != {len(args)}")
     region_names = [arg_of[id(v.tensor)] for v in entry_inputs]
     region_names += [src.consts.ref(v.tensor, "_cap") for v in captured]
-    for t, n in zip([*args, *[v.tensor for v in captured]], names + region_names[len(entry_inputs):]):
+    checked = [*args, *[v.tensor for v in captured]]
+    for t, n in zip(checked, names + region_names[len(entry_inputs):]):
         d = t._data
         src.miss_if(f"{n}._data.shape != {d.shape!r} or {n}._data.dtype != "
                     f"{src.consts.ref(d.dtype, '_dt')} or {n}._requires_grad is not "
