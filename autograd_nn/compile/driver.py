@@ -23,6 +23,7 @@ import numpy as np
 from .. import engine
 from ..mode import LOCAL
 from ..tensor import Tensor
+from ..versions import MUTATIONS
 from .literals import Constants, literal
 from .trace import Retrace
 
@@ -39,6 +40,7 @@ def _slow_deliver(t: Tensor, g: np.ndarray, delivered: tuple) -> None:
 class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.guards: list[str] = []
         self.consts = Constants()
 
     def add(self, line: str, depth: int = 1) -> None:
@@ -81,8 +83,10 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     receivers = [n for n, h in zip(region_names, program.has_grad) if h]
     if receivers:
         src.miss_if(" or ".join(f"{n}._hooks" for n in receivers))
+    at = len(src.lines)
     for obj, method, a, kw in plan.before:
         _effect(src, obj, method, a, kw, arg_of)
+    src.lines[at:at] = src.guards  # the checks inlined effects need, before any effect
     src.add("try:")
     src.add(f"out, saved = _forward({', '.join(f'{n}._data' for n in region_names)})", 2)
     src.add("except Retrace:")
@@ -98,7 +102,8 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     source = "\n".join(src.lines) + "\n"
     ns = {**src.consts.namespace, "MISS": MISS, "Tensor": Tensor, "_LOCAL": LOCAL,
           "_forward": program.forward, "_backward": program.backward, "Retrace": Retrace,
-          "_from_op": Tensor._from_op, "_slow_deliver": _slow_deliver}
+          "_from_op": Tensor._from_op, "_slow_deliver": _slow_deliver,
+          "_CLOCK": MUTATIONS}
     exec(compile(source, "<compiled step driver>", "exec"), ns)  # noqa: S102
     return ns["step"], source
 
@@ -106,11 +111,47 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
 def _effect(src: _Source, obj: Any, method: Any, args: tuple, kwargs: dict,
             arg_of: dict) -> None:
     """A recorded effect (``opt.zero_grad()``, ``t.grad = None``) called as it was traced, on
-    the argument it was called on when that was an argument of the step."""
+    the argument it was called on when that was an argument of the step. ``t.grad = None``
+    and an optimizer's ``zero_grad()`` are written out: 0.6 us of W2s's 44 us."""
+    from ..optim import Optimizer
+    from .step import _clear_grad
+
     target = arg_of.get(id(obj)) or src.consts.ref(obj, "_obj")
+    if method is _clear_grad:
+        src.add(f"{target}._grad = None")
+        return
+    if method is Optimizer.zero_grad and not args and kwargs in ({}, {"set_to_none": True}):
+        members = members_check(src, obj)
+        src.guards += ["    if not (" + "\n            and ".join(members) + "):",
+                       "        return MISS"]
+        for p in (p for g in obj.param_groups for p in g["params"]):
+            src.add(f"{src.consts.ref(p, '_p')}._grad = None")
+        return
     call = [target, *[src.value(a, "_arg") for a in args],
             *[f"{k}={src.value(v, '_arg')}" for k, v in kwargs.items()]]
     src.add(f"{src.consts.ref(method, '_effect')}({', '.join(call)})")
+
+
+def members_check(src: Any, opt: Any) -> list[str]:
+    """Conditions: ``opt``'s groups hold the parameters they held when the step was traced."""
+    o = src.consts.ref(opt, "_opt")
+    conds = [f"len({o}.param_groups) == {len(opt.param_groups)}"]
+    for gi, group in enumerate(opt.param_groups):
+        g = f"{o}.param_groups[{gi}]['params']"
+        conds.append(f"len({g}) == {len(group['params'])}")
+        conds += [f"{g}[{j}] is {src.consts.ref(p, '_p')}" for j, p in enumerate(group["params"])]
+    return conds
+
+
+def bump_lines(src: Any, p: str, depth: int) -> None:
+    """``p._bump_version()`` written out (0.3 us a parameter on W2s)."""
+    src.add(f"v = {p}._versions", depth)
+    src.add("if v is None:", depth)
+    src.add(f"{p}._bump_version()", depth + 1)
+    src.add("else:", depth)
+    src.add("v.version += 1", depth + 1)
+    src.add("_CLOCK.now += 1", depth + 1)
+    src.add("v.changed_at = _CLOCK.now", depth + 1)
 
 
 def _delivery(src: _Source, program: Any, region_names: list) -> None:

@@ -84,18 +84,15 @@ class EmittedUpdate:
         """This update as lines of the step driver (`driver.py`): the checks of `_unchanged`
         written out (no dicts rebuilt), then the generated update and the version bumps, or
         ``opt.step()`` when a check fails."""
+        from .driver import bump_lines, members_check
+
         o = src.consts.ref(self.opt, "_opt")
         ps = [src.consts.ref(p, "_p") for p in self.params]
-        conds = [f"len({o}.param_groups) == {len(self.groups)}"]
-        k = 0
+        conds = members_check(src, self.opt)
         for gi, hyper in enumerate(self.groups):
             g = f"{o}.param_groups[{gi}]"
             conds.append(f"len({g}) == {len(hyper) + 1}")
             conds += [f"{g}[{key!r}] == {src.value(v, '_h')}" for key, v in hyper.items()]
-            members = self.opt.param_groups[gi]["params"]
-            conds.append(f"len({g}['params']) == {len(members)}")
-            conds += [f"{g}['params'][{j}] is {ps[k + j]}" for j in range(len(members))]
-            k += len(members)
         args = []
         for p, (keys, shapes) in zip(ps, self.layout):
             st = f"{o}.state.get({p})"
@@ -108,7 +105,7 @@ class EmittedUpdate:
         src.add("if (" + "\n            and ".join(conds) + "):")
         src.add(f"{src.consts.ref(self.fn, '_update')}({', '.join(args)})", 2)
         for p in ps:
-            src.add(f"{p}._bump_version()", 2)
+            bump_lines(src, p, 2)
         src.add("else:")
         src.add(f"{o}.step()", 2)
 
