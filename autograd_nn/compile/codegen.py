@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine import reduce_to
 from ..registry import PLAIN
+from .buffers import Buffers, plan
 from .runtime import make_ctx, run_backward, run_forward
 from .symbolic import (
     Constants,
@@ -52,6 +53,7 @@ class Program:
     n_ops: int
     fallbacks: list  # ops emitted as calls of their rules (their rules read a value)
     has_grad: list  # per region input: does the backward give it a gradient
+    buffers: list  # the ``_B`` slots of a training step (buffers.py): (shape, dtype, kind)
 
 
 def generate(nodes: list[Node], out: Var, region: list[Var], title: str,
@@ -309,27 +311,44 @@ class _Generator:
         results = [None if r is None else self._fresh(self.bwd, r)
                    for r in (grads.get(v) for v in self.region)]
         _name_all(self.params + seed, self.fwd.lines, self.bwd.lines, [[out_sym]])
+        fwd_lines, bwd_lines, bufs = self._plan_buffers(out_sym, saved, results)
+        extra = ["_B=_NOBUF"] if bufs.slots else []
         c = self.consts
         text = lambda parts: "".join(render_part(p, c) for p in parts)  # noqa: E731
-        src = [f"# {title}", f"def forward({', '.join(p.ident for p in self.params)}):"]
-        src += ["    " + text(line) for line in self.fwd.lines]
+        src = [f"# {title}",
+               f"def forward({', '.join([p.ident for p in self.params] + extra)}):"]
+        src += ["    " + text(line) for line in fwd_lines]
         src.append(f"    return {out_sym.ident}, ({''.join(s.ident + ', ' for s in saved)})")
         if out.requires_grad:
             src.append("")
-            params = [s.ident for s in saved + seed]
+            params = [s.ident for s in saved + seed] + extra
             src.append(f"def backward({', '.join(params)}{',' * (len(params) == 1)}):")
-            src += ["    " + text(line) for line in self.bwd.lines]
+            src += ["    " + text(line) for line in bwd_lines]
             rets = ", ".join("None" if r is None else r.ident for r in results)
             src.append(f"    return ({rets}{',' if len(results) == 1 else ''})")
         source = "\n".join(src) + "\n"
         filename = f"<compiled {next(_programs)}: {title}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         ns = {**c.namespace, "xp": PLAIN, "Retrace": Retrace, "_run_forward": run_forward,
-              "_run_backward": run_backward, "_make_ctx": make_ctx}
+              "_run_backward": run_backward, "_make_ctx": make_ctx,
+              "_NOBUF": [None] * len(bufs.slots)}
         exec(compile(source, filename, "exec"), ns)  # noqa: S102
         has_grad = [v in grads for v in self.region]
         return Program(source, ns["forward"], ns.get("backward"), self.region, n_ops,
-                       self.fallbacks, has_grad)
+                       self.fallbacks, has_grad, bufs.slots)
+
+    def _plan_buffers(self, out_sym: Sym, saved: list, results: list) -> tuple:
+        """The forward's and backward's lines with buffer reuse (`buffers.py`); the buffers
+        of a training step (none outside one)."""
+        bufs = Buffers()
+        fates: dict = {out_sym: "out"}
+        for i, r in enumerate(results):
+            if r is not None:  # a forward array handed out as a gradient stays fresh
+                fates.setdefault(r, "out" if r.rec is self.fwd else ("grad", i))
+        step_bufs = bufs if self.step else None
+        fwd = plan(self.fwd.lines, [out_sym, *saved], step_bufs, fates)
+        bwd = plan(self.bwd.lines, [r for r in results if r is not None], step_bufs, fates)
+        return fwd, bwd, bufs
 
 
 def _describe(n: Node, env: dict) -> list:

@@ -16,6 +16,9 @@ The driver cut the compiled W1 step from 44 us to 29 us (the glue was ~15 us of 
 
 from __future__ import annotations
 
+import sys
+import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -87,11 +90,13 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     for obj, method, a, kw in plan.before:
         _effect(src, obj, method, a, kw, arg_of)
     src.lines[at:at] = src.guards  # the checks inlined effects need, before any effect
+    bp = _buffer_lines(src, program.buffers)
     src.add("try:")
-    src.add(f"out, saved = _forward({', '.join(f'{n}._data' for n in region_names)})", 2)
+    src.add(f"out, saved = _forward({', '.join([f'{n}._data' for n in region_names] + bp)})",
+            2)
     src.add("except Retrace:")
     src.add("return MISS", 2)
-    src.add("grads = _backward(*saved)")
+    src.add(f"grads = _backward(*saved{''.join(', ' + b for b in bp)})")
     _delivery(src, program, region_names)
     for obj, method, a, kw in plan.after:
         if any(obj is u for u in plan.updates):
@@ -99,11 +104,17 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
         else:
             _effect(src, obj, method, a, kw, arg_of)
     src.add("return _from_op(out, None)")
+    if program.buffers:  # the step's buffers are used by one call at a time
+        src.lines[:1] = ["def _step(args):"]
+        src.lines += ["def step(args):", "    if not _LOCK.acquire(False):", "        return MISS",
+                      "    try:", "        return _step(args)", "    finally:",
+                      "        _LOCK.release()"]
     source = "\n".join(src.lines) + "\n"
     ns = {**src.consts.namespace, "MISS": MISS, "Tensor": Tensor, "_LOCAL": LOCAL,
           "_forward": program.forward, "_backward": program.backward, "Retrace": Retrace,
           "_from_op": Tensor._from_op, "_slow_deliver": _slow_deliver,
-          "_CLOCK": MUTATIONS}
+          "_CLOCK": MUTATIONS, "_LOCK": threading.Lock(), "_rc": sys.getrefcount,
+          "_wrc": weakref.getweakrefcount, "_empty": np.empty}
     exec(compile(source, "<compiled step driver>", "exec"), ns)  # noqa: S102
     return ns["step"], source
 
@@ -130,6 +141,22 @@ def _effect(src: _Source, obj: Any, method: Any, args: tuple, kwargs: dict,
     call = [target, *[src.value(a, "_arg") for a in args],
             *[f"{k}={src.value(v, '_arg')}" for k, v in kwargs.items()]]
     src.add(f"{src.consts.ref(method, '_effect')}({', '.join(call)})")
+
+
+def _buffer_lines(src: _Source, slots: list) -> list[str]:
+    """The step's buffers (`buffers.py`): its own are made once; a gradient's is the array
+    delivered as that gradient by the previous call when nothing holds it any more (its only
+    references are the list and this check's two: no tensor, view or weak reference)."""
+    if not slots:
+        return []
+    bp = src.consts.ref([np.empty(shape, dtype) if kind == "own" else None
+                         for shape, dtype, kind in slots], "_BP")
+    for j, (shape, dtype, kind) in enumerate(slots):
+        if kind != "own":
+            src.add(f"b = {bp}[{j}]")
+            src.add("if b is None or _rc(b) != 3 or _wrc(b):")
+            src.add(f"{bp}[{j}] = _empty({shape!r}, {src.consts.ref(dtype, '_dt')})", 2)
+    return [bp]
 
 
 def members_check(src: Any, opt: Any) -> list[str]:

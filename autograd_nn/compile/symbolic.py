@@ -46,7 +46,7 @@ _METHODS = {
 class Sym:
     """An array of the generated code: a variable name (given when rendered) and a value."""
 
-    __slots__ = ("rec", "value", "name", "hint", "const", "__weakref__")
+    __slots__ = ("rec", "value", "name", "hint", "const", "made", "__weakref__")
     __array_priority__ = 1000.0
     __hash__ = object.__hash__  # identity (== is elementwise)
 
@@ -54,6 +54,7 @@ class Sym:
         self.rec, self.value, self.hint = rec, value, hint
         self.name: str | None = None  # given when the code is rendered
         self.const = False  # known when the code is generated (folded: no line computes it)
+        self.made: tuple | None = None  # (ufunc or "dot", operands): buffers.py may rewrite it
 
     @property
     def ident(self) -> str:
@@ -124,7 +125,7 @@ class Sym:
         self.rec.now.statement(self, "[", *index_parts(index), "] = ", _arg(v))
 
     def __neg__(self) -> Sym:
-        return self.rec.now.expr(-self.value, ("-", self))
+        return made(self.rec.now.expr(-self.value, ("-", self)), np.negative, (self,))
 
     def __pos__(self) -> Sym:
         return self
@@ -266,7 +267,11 @@ class Recorder:
         same = identity(op, left, right, value)
         if same is not None:
             return same
-        return self.expr(value, binop_parts(op, left, right, value, self.consts))
+        parts = binop_parts(op, left, right, value, self.consts)
+        out = self.expr(value, parts)
+        if parts[1] == ".dot(":
+            return made(out, "dot", (parts[0], parts[2]))
+        return made(out, _UFUNCS.get(op), (parts[0], parts[2]))
 
     def constant_sym(self, value: Any, hint: str = "_c") -> Sym:
         return self.expr(value, (self.consts.ref(value),), hint=hint)
@@ -288,7 +293,9 @@ class Recorder:
         if out is not None:
             self.lines.append(frozen(parts))
             return out
-        return self.expr(value, parts)
+        elementwise = method == "__call__" and not kwargs and fname == f"np.{ufunc.__name__}"
+        return made(self.expr(value, parts), ufunc if elementwise else None, inputs,
+                    reader=method == "reduce")
 
     def function(self, func: Any, args: tuple, kwargs: dict) -> Any:
         if func in (np.shape, np.ndim, np.size):
@@ -299,6 +306,17 @@ class Recorder:
         name = func.__name__
         callee = f"np.{name}" if getattr(np, name, None) is func else self.consts.ref(func)
         return self.expr(value, (f"{callee}(", *call_args(args, kwargs), ")"))
+
+
+_UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide}
+
+
+def made(out: Any, ufunc: Any, operands: tuple, reader: bool = False) -> Any:
+    """Tag ``out`` as made by ``ufunc`` (elementwise, or "dot") from ``operands`` -- or, with
+    ``reader``, by a call that reads them and keeps nothing (a reduction) -- for buffers.py."""
+    if isinstance(out, Sym) and not out.const and (ufunc is not None or reader):
+        out.made = (ufunc, tuple(operands))
+    return out
 
 
 def render_part(p: Any, consts: Constants) -> str:
@@ -340,7 +358,10 @@ class RecordingXP:
             rec = rec.now
             if not isinstance(value, (np.ndarray, np.generic)):
                 raise Untraceable(f"xp.{name} gives {type(value).__name__}")
-            return rec.expr(value, (f"xp.{name}(", *call_args(args, kwargs), ")"))
+            out = rec.expr(value, (f"xp.{name}(", *call_args(args, kwargs), ")"))
+            ufunc = fn if isinstance(fn, np.ufunc) and not kwargs and getattr(np, fn.__name__,
+                                                                             None) is fn else None
+            return made(out, ufunc, args, reader=name == "sum")
 
         return call
 
