@@ -125,7 +125,7 @@ def _heads(lines: list, out_lines: list, chain: dict, members: dict, pinned: set
            bufs: Buffers, fates: dict) -> None:
     """The first line of each chain writes into a buffer of the step where it may."""
     seen = set()
-    for s, c in chain.items():
+    for c in chain.values():
         if id(c) in seen:
             continue
         seen.add(id(c))

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .codegen import _name_all
 from .literals import Constants
+from .naming import _name_all
 from .symbolic import Recorder, Sym, render_part
 
 
