@@ -128,8 +128,11 @@ class CompiledFunction:
         """The generated Python of the latest trace."""
         if self._latest is None:
             raise RuntimeError("compile: call the function once first (it traces on first call)")
-        updates = self._latest.plan.updates if self._latest.plan is not None else []
-        return "\n".join([self._latest.program.source, *[u.source for u in updates]])
+        latest = self._latest
+        updates = latest.plan.updates if latest.plan is not None else []
+        driver = [f"# the compiled call (a training step's steady state)\n{latest.driver_source}"]
+        return "\n".join([latest.program.source, *[u.source for u in updates],
+                          *driver * bool(latest.driver_source)])
 
     @property
     def graph(self) -> Tensor:

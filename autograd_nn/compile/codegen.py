@@ -322,7 +322,7 @@ class _Generator:
             src.append("")
             params = [s.ident for s in saved + seed] + extra
             src.append(f"def backward({', '.join(params)}{',' * (len(params) == 1)}):")
-            src += ["    " + text(line) for line in bwd_lines]
+            src += _marked_empty(["    " + text(line) for line in bwd_lines])
             rets = ", ".join("None" if r is None else r.ident for r in results)
             src.append(f"    return ({rets}{',' if len(results) == 1 else ''})")
         source = "\n".join(src) + "\n"
@@ -348,6 +348,17 @@ class _Generator:
         fwd = plan(self.fwd.lines, [out_sym, *saved], step_bufs, fates)
         bwd = plan(self.bwd.lines, [r for r in results if r is not None], step_bufs, fates)
         return fwd, bwd, bufs
+
+
+def _marked_empty(lines: list[str]) -> list[str]:
+    """A backward block with no line of its own (its gradient passes through unchanged, or
+    is a constant folded away) says so."""
+    out = []
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else "    #"
+        empty = line.startswith("    # ") and nxt.startswith("    #")
+        out.append(line + "  (nothing to compute)" if empty else line)
+    return out
 
 
 def _describe(n: Node, env: dict) -> list:
