@@ -44,6 +44,7 @@ class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.guards: list[str] = []
+        self.checked: set[int] = set()  # optimizers whose parameters the call checks first
         self.consts = Constants()
 
     def add(self, line: str, depth: int = 1) -> None:
@@ -104,7 +105,7 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
         else:
             _effect(src, obj, method, a, kw, arg_of)
     src.add("return _from_op(out, None)")
-    if program.buffers:  # the step's buffers are used by one call at a time
+    if program.buffers or any(u.buffers for u in plan.updates):  # one call at a time
         src.lines[:1] = ["def _step(args):"]
         src.lines += ["def step(args):", "    if not _LOCK.acquire(False):", "        return MISS",
                       "    try:", "        return _step(args)", "    finally:",
@@ -133,6 +134,7 @@ def _effect(src: _Source, obj: Any, method: Any, args: tuple, kwargs: dict,
         return
     if method is Optimizer.zero_grad and not args and kwargs in ({}, {"set_to_none": True}):
         members = members_check(src, obj)
+        src.checked.add(id(obj))  # its updates need not check the parameters again
         src.guards += ["    if not (" + "\n            and ".join(members) + "):",
                        "        return MISS"]
         for p in (p for g in obj.param_groups for p in g["params"]):

@@ -102,7 +102,7 @@ def binop_parts(op: str, left: Any, right: Any, value: Any, consts: Constants) -
     """The parts of the line computing ``left op right`` (see the module docstring)."""
     if op == "@" and _dot_is_matmul(left, right, value):
         return (left, ".dot(", right, ")")
-    if op in ("+", "-", "*", "/"):
+    if op in ("+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!="):
         left, right = _zero_d(left, right, value, consts), _zero_d(right, left, value, consts)
     return (_arg(left), f" {op} ", _arg(right))
 
@@ -122,13 +122,23 @@ def _dot_is_matmul(a: Any, b: Any, value: Any) -> bool:
             and np.array_equal(x.dot(y), value))
 
 
+def scalar_operands(operands: tuple, value: Any, consts: Constants) -> tuple:
+    """A binary ufunc's operands (``np.maximum(t, 0)``) with a Python scalar next to a float
+    array as a 0-d array (`_zero_d`)."""
+    if len(operands) != 2:
+        return operands
+    a, b = operands
+    return _zero_d(a, b, value, consts), _zero_d(b, a, value, consts)
+
+
 def _zero_d(x: Any, other: Any, value: Any, consts: Constants) -> Any:
-    """A Python scalar operand as a 0-d array of the other operand's dtype, where exact."""
+    """A Python scalar operand as a 0-d array of the other operand's dtype, where exact (the
+    result keeps its dtype: the other operand's, or bool for a comparison)."""
     if type(x) not in (int, float) or not _is_sym(other):
         return x
     a = other.value
     if type(a) is not np.ndarray or a.ndim == 0 or a.dtype.kind != "f" \
-            or type(value) is not np.ndarray or value.dtype != a.dtype:
+            or type(value) is not np.ndarray or value.dtype not in (a.dtype, np.bool_):
         return x
     c = np.array(x, a.dtype)
     if float(c) != x:

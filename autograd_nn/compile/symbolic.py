@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .literals import Constants, literal
-from .rewrite import Frozen, Named, binop_parts, foldable, frozen, identity
+from .rewrite import Frozen, Named, binop_parts, foldable, frozen, identity, scalar_operands
 
 __all__ = ["Frozen", "frozen"]
 
@@ -285,6 +285,8 @@ class Recorder:
         value = getattr(ufunc, method)(*values(inputs), **values(kwargs))
         if isinstance(value, tuple):
             raise Untraceable(f"np.{ufunc.__name__} gives several arrays")
+        if method == "__call__" and out is None and ufunc.nout == 1:
+            inputs = scalar_operands(tuple(inputs), value, self.consts)
         fname = f"np.{ufunc.__name__}" if getattr(np, ufunc.__name__, None) is ufunc \
             else self.consts.ref(ufunc)
         callee = fname if method == "__call__" else f"{fname}.{method}"
@@ -357,12 +359,24 @@ class RecordingXP:
             rec = rec.now
             if not isinstance(value, (np.ndarray, np.generic)):
                 raise Untraceable(f"xp.{name} gives {type(value).__name__}")
-            out = rec.expr(value, (f"xp.{name}(", *call_args(args, kwargs), ")"))
+            callee = f"xp.{name}"
+            if _is_add_reduce(fn, args, kwargs):
+                callee = "np.add.reduce"  # what xp.sum calls (ops/reduce.py), one frame less
+            out = rec.expr(value, (f"{callee}(", *call_args(args, kwargs), ")"))
             ufunc = fn if isinstance(fn, np.ufunc) and not kwargs and getattr(np, fn.__name__,
                                                                              None) is fn else None
             return made(out, ufunc, args, reader=name == "sum")
 
         return call
+
+
+def _is_add_reduce(fn: Any, args: tuple, kwargs: dict) -> bool:
+    """Is ``fn(*args, **kwargs)`` ``np.add.reduce`` with the same arguments (``xp.sum`` with an
+    axis given: np.add.reduce's default axis is 0, not None)?"""
+    from ..ops.reduce import numpy_sum
+
+    return (fn is numpy_sum and set(kwargs) <= {"axis", "keepdims"}
+            and (len(args) == 2 or (len(args) == 1 and "axis" in kwargs)))
 
 
 def _recorder_of(args: Any, kwargs: dict) -> Recorder | None:

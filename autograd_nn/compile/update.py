@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .buffers import Buffers, plan
 from .literals import Constants
 from .naming import _name_all
 from .symbolic import Recorder, Sym, render_part
@@ -36,6 +37,7 @@ class EmittedUpdate:
         self.opt, self.params, self.fn, self.source = opt, params, fn, source
         self.layout = layout  # per parameter: (state keys, their shapes)
         self.groups = [_hyper(g) for g in opt.param_groups]
+        self.buffers: list = []  # the ``_B`` slots of its large temporaries (buffers.py)
 
     @classmethod
     def build(cls, opt: Any, with_grad: set) -> EmittedUpdate | None:
@@ -88,7 +90,7 @@ class EmittedUpdate:
 
         o = src.consts.ref(self.opt, "_opt")
         ps = [src.consts.ref(p, "_p") for p in self.params]
-        conds = members_check(src, self.opt)
+        conds = [] if id(self.opt) in src.checked else members_check(src, self.opt)
         for gi, hyper in enumerate(self.groups):
             g = f"{o}.param_groups[{gi}]"
             conds.append(f"len({g}) == {len(hyper) + 1}")
@@ -102,7 +104,10 @@ class EmittedUpdate:
                       for key, shape in zip(keys, shapes)]
             args += [f"{p}._data", f"{p}._grad._data", *[f"{o}.state[{p}][{key!r}]"
                                                          for key in keys]]
-        src.add("if (" + "\n            and ".join(conds) + "):")
+        src.add("if (" + "\n            and ".join(conds or ["True"]) + "):")
+        if self.buffers:
+            args.append(src.consts.ref([np.empty(shape, dtype) for shape, dtype, _ in
+                                        self.buffers], "_UB"))
         src.add(f"{src.consts.ref(self.fn, '_update')}({', '.join(args)})", 2)
         for p in ps:
             bump_lines(src, p, 2)
@@ -136,9 +141,14 @@ def _emit(cls: Any, opt: Any, params: list) -> EmittedUpdate | None:
             inputs += [data, grad, *syms.values()]
             layout.append((keys, tuple(state[k].shape for k in keys)))
     _name_all(inputs, rec.lines)
-    body = ["    " + "".join(render_part(x, consts) for x in line) for line in rec.lines]
-    source = (f"# {type(opt).__name__}.step()\ndef update({', '.join(s.name for s in inputs)}):\n"
+    bufs = Buffers()  # the step's own buffers for large temporaries (buffers.py)
+    lines = plan(rec.lines, [], bufs, {})
+    body = ["    " + "".join(render_part(x, consts) for x in line) for line in lines]
+    names = [s.name for s in inputs] + ["_B=_NOBUF"] * bool(bufs.slots)
+    source = (f"# {type(opt).__name__}.step()\ndef update({', '.join(names)}):\n"
               + "\n".join(body or ["    pass"]) + "\n")
-    ns = dict(consts.namespace)
+    ns = {**consts.namespace, "_NOBUF": [None] * len(bufs.slots)}
     exec(compile(source, f"<compiled {type(opt).__name__}.step>", "exec"), ns)  # noqa: S102
-    return cls(opt, params, ns["update"], source, layout)
+    up = cls(opt, params, ns["update"], source, layout)
+    up.buffers = bufs.slots
+    return up
