@@ -73,9 +73,10 @@ def test_random_graphs_as_training_steps_bit_for_bit(prog):
 
 
 @given(programs(max_steps=6))
-def test_random_graphs_with_every_buffer_reused(prog):
+def test_random_graphs_with_every_buffer_reused_and_dead_arrays_dropped(prog):
     mp = pytest.MonkeyPatch()
     mp.setattr(buffers, "MIN_SIZE", 0)
+    mp.setattr(buffers, "DEL_MIN", 0)  # and every dead array dropped with del
     try:
         _check_step(prog)
         _check_program(prog)

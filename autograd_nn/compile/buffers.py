@@ -148,3 +148,33 @@ def _rewrite(out: Sym, ufunc: Any, operands: tuple, into: Any) -> tuple:
         return (out, " = ", ops[0], ".dot(", ops[1], ", out=", into, ")")
     name = f"np.{ufunc.__name__}"
     return (out, " = ", f"{name}(", *call_args(ops, {}), ", out=", into, ")")
+
+
+DEL_MIN = 1000  # lines; a longer function drops its dead arrays as it goes (`with_dels`)
+
+
+def with_dels(lines: list, keep: list) -> list:
+    """``lines`` with ``del`` of each array after the line that reads it last, for functions of
+    more than `DEL_MIN` lines: numpy then reuses the memory of small arrays (on W3's 10,000-op
+    chain the forward went from 0.46 to 0.38 us an op, best of 7 x 20 calls, 2026-12-02)."""
+    if len(lines) <= DEL_MIN:
+        return lines
+    last: dict = {}
+    for i, line in enumerate(lines):
+        if line and not (isinstance(line[0], str) and line[0].startswith("#")):
+            for sym in _syms(line[2:] if _assigned(line) is not None else line):
+                last[sym] = i
+    kept = {id(k) for k in keep}
+    dead: dict = {}
+    for sym, i in last.items():
+        if id(sym) not in kept:
+            dead.setdefault(i, []).append(sym)
+    out: list = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i in dead:
+            names: list = ["del "]
+            for sym in dead[i]:
+                names += [sym, ", "]
+            out.append(tuple(names[:-1]))
+    return out

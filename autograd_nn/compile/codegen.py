@@ -19,7 +19,7 @@ import numpy as np
 
 from ..engine import reduce_to
 from ..registry import PLAIN
-from .buffers import Buffers, plan
+from .buffers import Buffers, plan, with_dels
 from .interpret import interpretable
 from .naming import _GENERIC, _name_all, _refs
 from .runtime import make_ctx, run_backward, run_forward
@@ -347,6 +347,8 @@ class _Generator:
         step_bufs = bufs if self.step else None
         fwd = plan(self.fwd.lines, [out_sym, *saved], step_bufs, fates)
         bwd = plan(self.bwd.lines, [r for r in results if r is not None], step_bufs, fates)
+        fwd = with_dels(fwd, [out_sym, *saved, *self.params])
+        bwd = with_dels(bwd, [*results, *saved, *self.params])
         return fwd, bwd, bufs
 
 

@@ -43,13 +43,21 @@ class Named:
         self.value, self.name = value, name
 
 
+_SYM: list = []  # [Sym, Quoted]: registered by symbolic.py, which imports this module
+
+
+def register(sym_class: type, quoted_class: type) -> None:
+    _SYM[:] = [sym_class, quoted_class]
+
+
 def _is_sym(p: Any) -> bool:
-    return type(p).__name__ == "Sym"
+    return type(p) is _SYM[0]
 
 
 def frozen(parts: tuple) -> tuple:
     """``parts`` with every folded constant replaced by its value now (nested too)."""
-    if not any(_is_sym(p) and p.const or isinstance(p, (tuple, list)) for p in parts):
+    sym = _SYM[0]
+    if not any(type(p) is sym and p.const or isinstance(p, (tuple, list)) for p in parts):
         return parts
     out = []
     for p in parts:
@@ -74,7 +82,7 @@ def foldable(parts: tuple) -> bool:
             found = True
         elif isinstance(p, (tuple, list)):
             stack.extend(p)
-        elif not isinstance(p, (str, Named)) and type(p).__name__ != "Quoted" \
+        elif not isinstance(p, (str, Named)) and type(p) is not _SYM[1] \
                 and literal(p) is None:
             return False
     return found
@@ -108,9 +116,7 @@ def binop_parts(op: str, left: Any, right: Any, value: Any, consts: Constants) -
 
 
 def _arg(a: Any) -> Any:
-    from .symbolic import Quoted
-
-    return Quoted(a) if isinstance(a, str) else a
+    return _SYM[1](a) if isinstance(a, str) else a
 
 
 def _dot_is_matmul(a: Any, b: Any, value: Any) -> bool:

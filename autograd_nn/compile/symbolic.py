@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 
 from .literals import Constants, literal
-from .rewrite import Frozen, Named, binop_parts, foldable, frozen, identity, scalar_operands
+from .rewrite import (
+    Frozen,
+    Named,
+    binop_parts,
+    foldable,
+    frozen,
+    identity,
+    register,
+    scalar_operands,
+)
 
 __all__ = ["Frozen", "frozen"]
 
@@ -186,6 +195,9 @@ class Quoted:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+register(Sym, Quoted)
 
 
 def _arg(a: Any) -> Any:
