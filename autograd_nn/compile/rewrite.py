@@ -108,7 +108,7 @@ def identity(op: str, left: Any, right: Any, value: Any) -> Any:
 
 def binop_parts(op: str, left: Any, right: Any, value: Any, consts: Constants) -> tuple:
     """The parts of the line computing ``left op right`` (see the module docstring)."""
-    if op == "@" and _dot_is_matmul(left, right, value):
+    if op == "@" and dot_is_matmul(left, right, value):
         return (left, ".dot(", right, ")")
     if op in ("+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!="):
         left, right = _zero_d(left, right, value, consts), _zero_d(right, left, value, consts)
@@ -119,7 +119,7 @@ def _arg(a: Any) -> Any:
     return _SYM[1](a) if isinstance(a, str) else a
 
 
-def _dot_is_matmul(a: Any, b: Any, value: Any) -> bool:
+def dot_is_matmul(a: Any, b: Any, value: Any) -> bool:
     if not (_is_sym(a) and _is_sym(b) and not a.const and not b.const):
         return False
     x, y = a.value, b.value
