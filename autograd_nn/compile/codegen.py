@@ -304,11 +304,11 @@ class _Generator:
 
     def finish(self, out: Var, grads: dict, title: str, n_ops: int) -> Program:
         out_sym = self.env[out]
-        saved = _refs(self.bwd.lines, self.fwd)
         seed = [self.seed] if hasattr(self, "seed") and not self.step else []
         out_sym = self._fresh(self.fwd, out_sym)
         results = [None if r is None else self._fresh(self.bwd, r)
                    for r in (grads.get(v) for v in self.region)]
+        saved = _refs(self.bwd.lines, self.fwd)  # after _fresh: its copies read forward arrays
         _name_all(self.params + seed, self.fwd.lines, self.bwd.lines, [[out_sym]])
         fwd_lines, bwd_lines, bufs = self._plan_buffers(out_sym, saved, results)
         extra = ["_B=_NOBUF"] if bufs.slots else []
