@@ -287,9 +287,6 @@ def test_array_arguments_changed_in_place_between_calls_are_read_afresh():
 
 
 # ---- the signature: static Python arguments, dtypes, requires_grad ----------------------------
-@pytest.mark.xfail(strict=True, reason="BUG: static arguments are keyed by (type, value) and "
-                   "-0.0 == 0.0 with equal hashes, so f(x, -0.0) reuses the trace of f(x, 0.0): "
-                   "x / k gives +inf where eager gives -inf")
 def test_negative_zero_static_argument_is_not_positive_zero():
     def f(x, k):
         return (x / k).sum()
@@ -300,6 +297,23 @@ def test_negative_zero_static_argument_is_not_positive_zero():
         cf(x, 0.0)
         cf(x, 0.0)
         assert float(cf(x, -0.0)) == float(f(x, -0.0)) == -np.inf
+
+
+@pytest.mark.parametrize("zero", [np.float32(0.0), 0j])
+def test_negative_zero_of_numpy_and_complex_static_arguments(zero):
+    cf = ag.compile(lambda x, k: x * k.real)
+    x = Tensor(np.array([1.0]))
+    cf(x, zero)
+    assert cf(x, -zero).numpy()[0] == 0 and np.signbit(cf(x, -zero).numpy()[0])
+    assert cf.trace_count == 2
+
+
+def test_a_nan_static_argument_is_traced_once():
+    cf = ag.compile(lambda x, k: x * k)
+    x = Tensor(np.array([1.0, 2.0]))
+    for k in [float("nan"), float("nan"), np.float64("nan")]:
+        assert np.isnan(cf(x, k).numpy()).all()
+    assert cf.trace_count == 2  # float and np.float64 are different static types
 
 
 @pytest.mark.parametrize("k", [2, 2.0, True, np.float64(2.0), np.float32(0.5), (1, 2)])

@@ -257,7 +257,15 @@ def _sig(a: Any, key: list, flat: list) -> None:
         except TypeError:
             raise CompileError(f"compile: an argument of type {type(a).__name__} is neither a "
                                "Tensor/array nor a hashable static value") from None
-        key.append((type(a), a))
+        key.append(static_key(a))
+
+
+def static_key(a: Any) -> tuple:
+    """A static argument in the cache key: by value, except that floats are keyed by their
+    repr, so that -0.0 and 0.0 differ (they are ==) and a NaN matches itself (it is not ==)."""
+    if isinstance(a, (float, complex, np.floating, np.complexfloating)):
+        return (type(a), repr(a))
+    return (type(a), a)
 
 
 def compile(fn: Any = None, *, max_traces: int = 8) -> Any:  # noqa: A001 - PyTorch's name
