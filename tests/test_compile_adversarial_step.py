@@ -114,18 +114,12 @@ def _edit_group_params(edit, kind):
     return run
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the emitted SGD update keeps the parameter list of "
-                   "trace time: parameters appended to param_groups[0]['params'] later are never "
-                   "updated by the compiled step (eager updates them)")
 @pytest.mark.parametrize("kind", KINDS)
 def test_parameters_appended_to_a_group_are_updated(kind):
     eager, compiled = both(_edit_group_params("append", kind))
     same_records(compiled, eager)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the emitted SGD update keeps the parameter list of "
-                   "trace time: a parameter deleted from param_groups[0]['params'] is still "
-                   "updated by the compiled step (eager leaves it alone)")
 @pytest.mark.parametrize("kind", KINDS)
 def test_parameters_removed_from_a_group_are_left_alone(kind):
     eager, compiled = both(_edit_group_params("remove", kind))

@@ -3,7 +3,8 @@
 The optimizer's own per-parameter rule (``_update(p, g, group, state)``) is run once more on
 symbols, after the traced step, when its state is in the steady form every later step sees; the
 numpy it does becomes one function over the parameters, their gradients and state arrays. It is
-used only while nothing it took as fixed has changed: the hyperparameters of every group, which
+used only while nothing it took as fixed has changed: the hyperparameters of every group, the
+parameters in each group (by identity: a ``params`` list edited in place is seen), which
 parameters have a gradient, the state's entries and shapes, writable parameters. Otherwise, and
 for an update that changes a Python number in its state (Adam's step count), a step of its own
 (``step`` overridden) or a rule that reads a value, the compiled step calls ``opt.step()``.
@@ -38,6 +39,7 @@ class EmittedUpdate:
         self.layout = layout  # per parameter: (state keys, their shapes)
         self.groups = [_hyper(g) for g in opt.param_groups]
         self.buffers: list = []  # the ``_B`` slots of its large temporaries (buffers.py)
+        self.members = _members(opt)  # each group's parameters, by identity
 
     @classmethod
     def build(cls, opt: Any, with_grad: set) -> EmittedUpdate | None:
@@ -69,7 +71,7 @@ class EmittedUpdate:
 
     def _unchanged(self) -> bool:
         opt = self.opt
-        if [_hyper(g) for g in opt.param_groups] != self.groups:
+        if [_hyper(g) for g in opt.param_groups] != self.groups or _members(opt) != self.members:
             return False
         for p, (keys, shapes) in zip(self.params, self.layout):
             state = opt.state.get(p)
@@ -113,6 +115,11 @@ class EmittedUpdate:
             bump_lines(src, p, 2)
         src.add("else:")
         src.add(f"{o}.step()", 2)
+
+
+def _members(opt: Any) -> list:
+    """The identities of each group's parameters (a list edited in place changes them)."""
+    return [tuple(map(id, g["params"])) for g in opt.param_groups]
 
 
 def _hyper(group: dict) -> dict:
