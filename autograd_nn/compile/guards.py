@@ -1,8 +1,9 @@
 """What the Tensor methods that work outside the ops do while a function is traced.
 
-They are swapped in only for the duration of a trace (`watching`), and each one acts only on
-tensors the trace knows (inputs, captured tensors, results of recorded ops); every other call
-goes to the original method unchanged, in this thread and in others.
+They are swapped in only while a trace runs (`watching`: installed by the first of overlapping
+traces, in any thread, and restored by the last), and each one acts only on tensors the
+current thread's trace knows (inputs, captured tensors, results of recorded ops); every other
+call goes to the original method unchanged, in this thread and in others.
 
 - comparisons, logical operators, ``~``, ``argmax``/``argmin``, numpy's no-gradient ufuncs:
   recorded as ops of the compiled code (their results change with the inputs);
@@ -16,6 +17,7 @@ goes to the original method unchanged, in this thread and in others.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -217,9 +219,32 @@ def dropout_scale(rng: Any, shape: tuple, p: float, dtype: Any) -> np.ndarray:
     return (keep / (1.0 - p)).astype(dtype, copy=False)
 
 
+_INSTALL = threading.Lock()  # guards the installation below (not the traces themselves)
+_installed: list = []  # [number of traces running, the attributes the first one replaced]
+
+
 @contextlib.contextmanager
 def watching() -> Iterator[None]:
-    """Swap in the tracing versions of the methods above (restored on exit)."""
+    """Swap in the tracing versions of the methods above while at least one trace runs (in any
+    thread); the last trace to end restores the originals. The versions act only in a thread
+    whose own trace is active (``LOCAL.mode.tracer`` is thread-local): eager code in other
+    threads gets the original methods' results, through one more call."""
+    with _INSTALL:
+        if not _installed:
+            _installed[:] = [0, _install()]
+        _installed[0] += 1
+    try:
+        yield
+    finally:
+        with _INSTALL:
+            _installed[0] -= 1
+            if _installed[0] == 0:
+                _restore(_installed.pop())
+                _installed.clear()
+
+
+def _install() -> list[tuple[Any, str, Any]]:
+    """Replace the methods (see the module doc); return what was there, for `_restore`."""
     from ..nn import functional as F
 
     saved: list[tuple[Any, str, Any]] = []
@@ -253,13 +278,18 @@ def watching() -> Iterator[None]:
 
         for owner, name, new in patches():
             swap(owner, name, new)
-        yield
-    finally:
-        for owner, name, value in reversed(saved):
-            if value is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, value)
+    except BaseException:
+        _restore(saved)
+        raise
+    return saved
+
+
+def _restore(saved: list[tuple[Any, str, Any]]) -> None:
+    for owner, name, value in reversed(saved):
+        if value is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, value)
 
 
 _MISSING = object()
