@@ -95,13 +95,14 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        mode = LOCAL.mode
         fast = self._fast
         if fast is not None and not kwargs:
-            out = fast(args)  # checks the call itself; MISS: it does not apply
+            out = fast(args)  # checks the call itself (and anomaly mode); MISS: it does not apply
             if out is not MISS:
                 return out
-        if LOCAL.mode.tracer is not None:  # inside another trace: its ops join that trace
-            return self.fn(*args, **kwargs)
+        if mode.tracer is not None or mode.anomaly:  # inside another trace: its ops join that
+            return self.fn(*args, **kwargs)  # trace; ag.detect_anomaly(): every op is checked
         key, flat = signature(args, kwargs)
         entries = self._cache.get(key)
         if entries:

@@ -73,7 +73,8 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     src.miss_if(f"len(args) != {len(args)}")
     src.add(f"{', '.join(names)}, = args")
     src.add("st = _LOCAL.mode")
-    src.miss_if(f"st.tracer is not None or st.grad_enabled is not {LOCAL.mode.grad_enabled}")
+    src.miss_if(f"st.tracer is not None or st.anomaly or st.grad_enabled is not "
+                f"{LOCAL.mode.grad_enabled}")
     src.miss_if(" or ".join(f"type({n}) is not Tensor" for n in names))
     if len(args) > 1:
         src.miss_if(f"len({{{', '.join(f'id({n})' for n in names)}}}) != {len(args)}")
