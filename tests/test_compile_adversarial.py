@@ -149,10 +149,6 @@ def test_eager_view_outputs_share_the_inputs_version_counter(name):
         _square_then_modify_input(VIEW_FUNCTIONS[name])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a compiled output that is a view of an input does "
-                   "not share the input's version counter (CompiledOp is not a view op), so a "
-                   "later in-place change of the input is not detected and backward silently "
-                   "uses the new values")
 @pytest.mark.parametrize("name", sorted(VIEW_FUNCTIONS))
 def test_compiled_view_outputs_share_the_inputs_version_counter(name):
     cf = ag.compile(VIEW_FUNCTIONS[name])
@@ -161,9 +157,6 @@ def test_compiled_view_outputs_share_the_inputs_version_counter(name):
         _square_then_modify_input(cf)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: writing into a compiled view output (v = cf(x), "
-                   "cf = x[:]) does not bump x's version counter, so a graph that saved x "
-                   "back-propagates the modified values silently")
 def test_writing_into_a_compiled_view_output_is_seen_by_graphs_that_saved_the_input():
     cf = ag.compile(lambda x: x[:])
     x = Tensor(np.arange(1.0, 4.0))

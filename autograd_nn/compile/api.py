@@ -17,6 +17,7 @@ from ..function import Function
 from ..mode import LOCAL
 from ..registry import PLAIN
 from ..tensor import Tensor
+from .aliasing import share_versions, view_source
 from .codegen import Program, generate
 from .driver import MISS, build_driver
 from .guards import watching
@@ -61,6 +62,8 @@ class _Entry:
         self.driver: Any = None  # the step's steady state as one function (driver.py)
         self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
+        self.view_of = view_source(tracer.var_of(graph), tracer.inputs + tracer.captured) \
+            if plan is None and isinstance(graph, Tensor) else None
 
     def add_driver(self, built: tuple | None) -> None:
         if built is not None:
@@ -76,8 +79,11 @@ class _Entry:
     def run(self, flat: list) -> Tensor:
         if self.plan is not None:
             return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured)
-        return CompiledOp.apply(*[flat[i] for i in self.slots], *self.captured,
-                                program=self.program)
+        region = [flat[i] for i in self.slots] + self.captured
+        out = CompiledOp.apply(*region, program=self.program)
+        if self.view_of is not None:  # the output is a view of an input: as in eager mode
+            share_versions(out, region[self.view_of])
+        return out
 
 
 class CompiledFunction:
