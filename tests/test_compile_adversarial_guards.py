@@ -26,10 +26,6 @@ from autograd_nn.nn import functional as F
 
 
 # ---- guards: value-dependent Python control flow ----------------------------------------------
-@pytest.mark.xfail(strict=True, reason="BUG: when a guard fails after a dropout mask was drawn, "
-                   "the compiled call has already consumed the generator and the retrace draws "
-                   "again, so the masks leave the eager stream (docs: 'from the same generator "
-                   "in the same order as eager mode')")
 def test_dropout_before_a_guard_stays_in_the_eager_random_stream():
     def run(compiled):
         gen = np.random.default_rng(7)

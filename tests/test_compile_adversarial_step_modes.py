@@ -155,10 +155,6 @@ def _step_first_with_guard(compiled, kind):
     return out, [p.numpy().copy() for p in model.parameters()]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a compiled step runs its effects before the forward "
-                   "(opt.step(), zero_grad) and then, when a guard fails, traces again, running "
-                   "them a second time: opt.step() is applied twice (with zero grads, momentum "
-                   "moves the weights again)")
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_failing_guard_does_not_repeat_the_effects_before_the_forward(kind):
     eager, compiled = both(lambda compiled: _step_first_with_guard(compiled, kind))
@@ -611,3 +607,56 @@ def test_anomaly_mode_checks_every_op_of_a_compiled_function_as_eager():
             f(x)  # eager mode
         with ag.detect_anomaly(), pytest.raises(ag.AnomalyError):
             cf(x)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_zero_grad_behind_a_guard_runs_only_on_its_branch(kind):
+    def run(compiled):
+        rng = np.random.default_rng(5)
+        model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Tanh(), nn.Linear(4, 1, rng=2))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+
+        def step(m, x, y):
+            out = m(x)
+            if out.sum() > 0:  # accumulate gradients over calls unless the output is positive
+                opt.zero_grad(set_to_none=False)
+            loss = ((out - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        call = caller(compiled, kind, step, model)
+        out = []
+        for i in range(8):
+            x = Tensor(rng.normal(size=(4, 3)) * (1.0 if i % 3 else -3.0))
+            out.append(float(call(x, Tensor(rng.normal(size=(4, 1))))))
+        return out, [p.numpy().copy() for p in model.parameters()]
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)
+
+
+def test_dropout_from_the_global_generator_before_a_failing_guard_in_a_step():
+    def run(compiled):
+        np.random.seed(3)
+        model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Dropout(0.3), nn.Linear(4, 1, rng=2))
+        opt = optim.SGD(model.parameters(), lr=0.05)
+        rng = np.random.default_rng(6)
+
+        def step(x, y):
+            opt.zero_grad()
+            out = model(x)
+            loss = ((out - y) ** 2).mean()
+            if out.sum() > 0:
+                loss = loss * 2.0
+            loss.backward()
+            opt.step()
+            return loss
+
+        call = maybe(compiled, step)
+        out = [float(call(Tensor(rng.normal(size=(5, 3)) * (1.0 if i % 2 else -3.0)),
+                          Tensor(rng.normal(size=(5, 1))))) for i in range(8)]
+        return out, [p.numpy().copy() for p in model.parameters()], float(np.random.rand())
+
+    eager, compiled = both(run)
+    same_records(compiled, eager)

@@ -21,6 +21,7 @@ from .aliasing import share_versions, view_source
 from .codegen import Program, generate
 from .driver import MISS, build_driver
 from .guards import watching
+from .retrace import random_sources, restore_random_state, save_random_state
 from .step import StepPlan
 from .trace import CompileError, Retrace, Tracer
 
@@ -62,8 +63,19 @@ class _Entry:
         self.driver: Any = None  # the step's steady state as one function (driver.py)
         self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
+        guarded = any(n.guards for n in tracer.nodes)
+        self.rngs = random_sources(tracer.nodes) if guarded else []
         self.view_of = view_source(tracer.var_of(graph), tracer.inputs + tracer.captured) \
             if plan is None and isinstance(graph, Tensor) else None
+
+    def run_driver(self, args: tuple) -> tuple:
+        """(the driver's loss or MISS, the effects it performed when a guard failed)."""
+        saved = save_random_state(self.rngs) if self.rngs else []
+        try:
+            return self.driver(args), None
+        except Retrace:  # the effects before the forward ran: not to be repeated
+            restore_random_state(saved)
+            return MISS, self.plan.first if self.plan is not None else None
 
     def add_driver(self, built: tuple | None) -> None:
         if built is not None:
@@ -76,9 +88,22 @@ class _Entry:
                 return False
         return True
 
-    def run(self, flat: list) -> Tensor:
+    def run(self, flat: list, done: list | None = None) -> Tensor:
+        """One compiled call (``done``: see `StepPlan.run`); a guard that fails raises `Retrace`
+        after the random generators' states are put back (retrace.py)."""
+        if self.rngs:
+            saved = save_random_state(self.rngs)
+            try:
+                return self._run(flat, done)
+            except Retrace:
+                restore_random_state(saved)
+                raise
+        return self._run(flat, done)
+
+    def _run(self, flat: list, done: list | None) -> Tensor:
         if self.plan is not None:
-            return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured)
+            return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured,
+                                 done)
         region = [flat[i] for i in self.slots] + self.captured
         out = CompiledOp.apply(*region, program=self.program)
         if self.view_of is not None:  # the output is a view of an input: as in eager mode
@@ -97,15 +122,15 @@ class CompiledFunction:
         self.trace_count = 0
         self._cache: OrderedDict = OrderedDict()
         self._latest: _Entry | None = None
-        self._fast: Any = None  # the driver of the entry that ran last, tried first
+        self._fast: Any = None  # the entry that ran last, if it has a driver: tried first
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         mode = LOCAL.mode
-        fast = self._fast
+        fast, done = self._fast, None
         if fast is not None and not kwargs:
-            out = fast(args)  # checks the call itself (and anomaly mode); MISS: it does not apply
-            if out is not MISS:
+            out, done = fast.run_driver(args)  # checks the call itself (and anomaly mode)
+            if out is not MISS:  # MISS: it does not apply
                 return out
         if mode.tracer is not None or mode.anomaly:  # inside another trace: its ops join that
             return self.fn(*args, **kwargs)  # trace; ag.detect_anomaly(): every op is checked
@@ -116,12 +141,12 @@ class CompiledFunction:
             for entry in entries:
                 if entry.fits():
                     try:
-                        self._fast = entry.driver
-                        return entry.run(flat)
-                    except Retrace:
-                        continue
-        result, entry = self._trace(args, kwargs, flat)
-        self._fast = entry.driver
+                        self._fast = entry if entry.driver is not None else None
+                        return entry.run(flat, done)
+                    except Retrace as e:  # a guard failed: try the next trace, or trace again
+                        done = getattr(e, "done", done)
+        result, entry = self._trace(args, kwargs, flat, done)
+        self._fast = entry if entry.driver is not None else None
         self._cache.setdefault(key, []).insert(0, entry)
         while sum(map(len, self._cache.values())) > self.max_traces:
             oldest = next(iter(self._cache))
@@ -161,10 +186,16 @@ class CompiledFunction:
         """Ops of the latest trace emitted as calls of their rules (not inlined numpy)."""
         return [] if self._latest is None else list(self._latest.program.fallbacks)
 
-    def _trace(self, args: tuple, kwargs: dict, flat: list) -> tuple:
+    def _tracer(self, flat: list, done: list | None) -> Tracer:
+        """A tracer with the inputs registered and the effects already ``done`` to replay."""
         tr = Tracer()
+        tr.replay = list(done or [])
         for x in flat:
             tr.add_input(x)
+        return tr
+
+    def _trace(self, args: tuple, kwargs: dict, flat: list, done: list | None = None) -> tuple:
+        tr = self._tracer(flat, done)
         _name_inputs(tr, self.fn, args, kwargs)
         st = LOCAL.mode
         prev, st.tracer = st.tracer, tr
@@ -174,6 +205,10 @@ class CompiledFunction:
         finally:
             st.tracer = prev
         self.trace_count += 1
+        if tr.replay:
+            raise CompileError("compile: a guard failed and the step, traced again, does not "
+                               "make the opt.step()/zero_grad() calls the compiled step already "
+                               "made before its forward")
         out = tr.var_of(result) if isinstance(result, Tensor) else None
         plan = StepPlan(tr, result, tr.inputs + tr.captured) if tr.effects else None
         if plan is not None:

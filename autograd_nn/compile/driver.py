@@ -90,15 +90,14 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     if receivers:
         src.miss_if(" or ".join(f"{n}._hooks" for n in receivers))
     at = len(src.lines)
-    for obj, method, a, kw in plan.before:
+    for obj, method, a, kw in plan.first:
+        _effect(src, obj, method, a, kw, arg_of)
+    bp = _buffer_lines(src, program.buffers)
+    # a guard that fails raises Retrace: the caller does not repeat the effects above
+    src.add(f"out, saved = _forward({', '.join([f'{n}._data' for n in region_names] + bp)})")
+    for obj, method, a, kw in plan.middle:  # zero_grad() between ops: once the guards passed
         _effect(src, obj, method, a, kw, arg_of)
     src.lines[at:at] = src.guards  # the checks inlined effects need, before any effect
-    bp = _buffer_lines(src, program.buffers)
-    src.add("try:")
-    src.add(f"out, saved = _forward({', '.join([f'{n}._data' for n in region_names] + bp)})",
-            2)
-    src.add("except Retrace:")
-    src.add("return MISS", 2)
     src.add(f"grads = _backward(*saved{''.join(', ' + b for b in bp)})")
     _delivery(src, program, region_names)
     for obj, method, a, kw in plan.after:

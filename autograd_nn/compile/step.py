@@ -18,7 +18,8 @@ from .. import autograd as autograd_module
 from .. import engine
 from ..mode import LOCAL
 from ..tensor import Tensor
-from .trace import CompileError, active, user_site
+from .retrace import replaying, same_effects
+from .trace import CompileError, Retrace, active, user_site
 
 
 def _suspended(call: Any) -> Any:
@@ -59,6 +60,8 @@ def _effect(kind: str, original: Any) -> Any:
             if kind == "step":
                 raise CompileError(f"{user_site()}opt.step(closure) inside a compiled function")
         tr.effects.append((kind, len(tr.nodes), (self, original, args, kwargs)))
+        if replaying(tr, self, original):  # already done by the call whose guard failed
+            return None
         return _suspended(lambda: original(self, *args, **kwargs))
 
     return method
@@ -84,6 +87,7 @@ def _grad_property(original: property) -> property:
                 raise CompileError(f"{user_site()}assigning a gradient inside a compiled "
                                    "function (only t.grad = None is followed)")
             tr.effects.append(("grad_none", len(tr.nodes), (self, _clear_grad, (), {})))
+            replaying(tr, self, _clear_grad)  # clearing it again changes nothing
         original.fset(self, value)  # type: ignore[misc]
 
     return property(original.fget, set_grad, None, original.__doc__)
@@ -148,7 +152,10 @@ class StepPlan:
         early = [e for e in tracer.effects[:k] if e[0] == "step" and e[1] > 0]
         if early:
             raise CompileError("compile: opt.step() between the ops of the forward pass")
-        self.before = [e[2] for e in tracer.effects[:k]]
+        # before any op (unconditional: run first); between ops (zero_grad, t.grad = None,
+        # maybe behind a guard: run once the forward's guards have passed)
+        self.first = [e[2] for e in tracer.effects[:k] if e[1] == 0]
+        self.middle = [e[2] for e in tracer.effects[:k] if e[1] > 0]
         self.after = [e[2] for e in tracer.effects[k + 1:]]
         self.updates: list = []
 
@@ -171,11 +178,22 @@ class StepPlan:
             after.append(effect)
         self.after = after
 
-    def run(self, program: Any, region: list) -> Tensor:
-        for obj, method, args, kwargs in self.before:
-            method(obj, *args, **kwargs)
+    def run(self, program: Any, region: list, done: list | None = None) -> Tensor:
+        """One compiled step. ``done``: the first effects, already performed by a call whose
+        guard failed (not run again). A failing guard raises `Retrace` with ``.done`` set."""
+        if done is None:
+            for obj, method, args, kwargs in self.first:
+                method(obj, *args, **kwargs)
+        elif not same_effects(done, self.first):
+            raise Retrace("effects")
         arrays = [t._data if isinstance(t, Tensor) else t for t in region]
-        out, saved = program.forward(*arrays)
+        try:
+            out, saved = program.forward(*arrays)
+        except Retrace as e:
+            e.done = self.first  # type: ignore[attr-defined]
+            raise
+        for obj, method, args, kwargs in self.middle:
+            method(obj, *args, **kwargs)
         grads = program.backward(*saved)  # its seed, ones, is folded into the code
         store = engine.GradientStore((), ())  # the engine's copy-on-write rule for .grad
         for t, g in zip(region, grads):

@@ -69,6 +69,7 @@ class Tracer:
         self.names: dict[int, str] = {}  # id(Tensor) -> name (module parameters)
         self.loose: dict[int, Any] = {}  # tensors made outside the recorded ops while tracing
         self.effects: list[tuple] = []  # (kind, number of nodes before it, payload): step.py
+        self.replay: list[tuple] = []  # effects already performed, not to be run again: retrace.py
 
     # ---- registration -----------------------------------------------------------------------
     def add_input(self, x: Any) -> Var:
