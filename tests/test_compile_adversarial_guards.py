@@ -440,10 +440,6 @@ def test_multiplying_by_a_ones_constant_keeps_shape_and_does_not_alias(shape):
 
 
 # ---- module attributes (hyperparameters) changed after tracing --------------------------------
-@pytest.mark.xfail(strict=True, reason="BUG (or undocumented limitation): a module's Python "
-                   "attributes are not in the signature (only training flags and parameter "
-                   "identities), so Dropout.p or LeakyReLU.negative_slope changed after tracing "
-                   "silently keep their traced values, even with the module as an argument")
 @pytest.mark.parametrize("which", ["dropout-p", "leaky-slope"])
 def test_module_hyperparameters_changed_after_tracing(which):
     if which == "dropout-p":
@@ -564,3 +560,37 @@ def test_eager_value_reads_in_another_thread_work_while_a_trace_runs(restore_pat
         release.set()
         t.join(10)
     assert cf.trace_count == 1
+
+
+class _Scaled(nn.Module):
+    """Reads its own Python attributes in forward (not through a child module)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = 2.0
+        self.rng = np.random.default_rng(0)
+
+    def forward(self, x):
+        y = x * self.scale if self.training else x
+        return F.dropout(y, 0.5, rng=self.rng).sum()
+
+
+@pytest.mark.parametrize("how", ["compile(m.forward)", "compile(m)", "closure"])
+def test_a_modules_own_attributes_and_mode_are_followed(how):
+    m = _Scaled()
+    fn = {"compile(m.forward)": lambda: ag.compile(m.forward), "compile(m)": lambda: ag.compile(m),
+          "closure": lambda: ag.compile(lambda x: m(x))}[how]()
+    x = Tensor(np.arange(1.0, 7.0))
+    fn(x)
+    for change in ["none", "scale", "rng", "eval"]:
+        if change == "scale":
+            m.scale = 3.0
+        elif change == "rng":
+            m.rng = np.random.default_rng(1)
+        elif change == "eval":
+            m.eval()
+        state = m.rng.bit_generator.state
+        got = float(fn(x))
+        m.rng.bit_generator.state = state
+        assert got == float(m(x))  # eager, from the same generator state
+    assert fn.trace_count == 4  # the first trace, then one per change

@@ -33,15 +33,9 @@ from autograd_nn.datasets import truth_table_r1, truth_table_r2
 from autograd_nn.nn import functional as F
 from autograd_nn.reference import r1, r2, r3, r4, r5
 
+
 # ---- modes, randomness, guards inside a step -----------------------------------------------------
-MODES_NOT_IN_SIGNATURE = pytest.mark.xfail(
-    strict=True, reason="BUG: a module reached through a closure (not passed as an argument) "
-    "is not in the signature, so model.eval() after tracing keeps running the traced "
-    "training-mode code: dropout keeps dropping in eval mode")
-
-
-@pytest.mark.parametrize("kind", ["module", pytest.param("closure", marks=MODES_NOT_IN_SIGNATURE),
-                                  pytest.param("flat", marks=MODES_NOT_IN_SIGNATURE)])
+@pytest.mark.parametrize("kind", KINDS)
 def test_train_eval_switch_with_dropout_retraces_and_matches_eager(kind):
     def run(compiled):
         X, Y = data(11)
@@ -62,7 +56,6 @@ def test_train_eval_switch_with_dropout_retraces_and_matches_eager(kind):
     assert len(set(eager[0][0::2])) == 8  # dropout drew fresh masks
 
 
-@MODES_NOT_IN_SIGNATURE
 def test_eval_mode_of_a_module_reached_through_a_closure_minimal():
     """The smallest form of the bug above, as a plain function (no optimizer)."""
     model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Dropout(0.5, rng=3))
@@ -337,9 +330,6 @@ EVENTS = ["step", "step", "step", "lr", "hook", "unhook", "freeze", "unfreeze", 
 @given(st.sampled_from(sorted(OPTIMIZERS)), st.sampled_from(KINDS),
        st.lists(st.sampled_from(EVENTS), min_size=1, max_size=14), st.booleans())
 def test_random_training_sessions_match_eager(name, kind, events, zero_first):
-    if kind != "module":  # modes of a closure-captured module are not followed (xfail above)
-        events = [e for e in events if e not in ("eval", "train")]
-
     def run(compiled):
         X, Y = data(18)
         model = model_of(dropout=0.25)
@@ -543,7 +533,6 @@ def test_parameters_reshaped_after_tracing_retrace(name, kind):
     same_records(compiled, eager)
 
 
-@MODES_NOT_IN_SIGNATURE
 @pytest.mark.parametrize("how", ["compile(model)", "compile(model.forward)"])
 def test_a_compiled_module_follows_its_eval_mode(how):
     model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.Dropout(0.5, rng=3))

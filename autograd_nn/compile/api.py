@@ -21,7 +21,8 @@ from .aliasing import share_versions, view_source
 from .codegen import Program, generate
 from .driver import MISS, build_driver
 from .guards import watching
-from .retrace import random_sources, restore_random_state, save_random_state
+from .modules import ModuleAttributes, module_of
+from .retrace import check_replayed, random_sources, restore_random_state, save_random_state
 from .step import StepPlan
 from .trace import CompileError, Retrace, Tracer
 
@@ -63,13 +64,17 @@ class _Entry:
         self.driver: Any = None  # the step's steady state as one function (driver.py)
         self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
+        self.modules = ModuleAttributes(list(tracer.modules.values()))
         guarded = any(n.guards for n in tracer.nodes)
         self.rngs = random_sources(tracer.nodes) if guarded else []
         self.view_of = view_source(tracer.var_of(graph), tracer.inputs + tracer.captured) \
             if plan is None and isinstance(graph, Tensor) else None
 
     def run_driver(self, args: tuple) -> tuple:
-        """(the driver's loss or MISS, the effects it performed when a guard failed)."""
+        """(the driver's loss or MISS, the effects it performed when a guard failed); MISS
+        without running it when an attribute of a module the trace ran changed."""
+        if not self.modules.unchanged():
+            return MISS, None
         saved = save_random_state(self.rngs) if self.rngs else []
         try:
             return self.driver(args), None
@@ -86,7 +91,7 @@ class _Entry:
             d = t._data
             if d.shape != e[0] or d.dtype != e[1] or t._requires_grad != e[2]:
                 return False
-        return True
+        return self.modules.unchanged()
 
     def run(self, flat: list, done: list | None = None) -> Tensor:
         """One compiled call (``done``: see `StepPlan.run`); a guard that fails raises `Retrace`
@@ -187,9 +192,13 @@ class CompiledFunction:
         return [] if self._latest is None else list(self._latest.program.fallbacks)
 
     def _tracer(self, flat: list, done: list | None) -> Tracer:
-        """A tracer with the inputs registered and the effects already ``done`` to replay."""
+        """A tracer with the inputs registered, the effects already ``done`` to replay and the
+        module that ``fn`` is (or is a method of) among the modules it ran."""
         tr = Tracer()
         tr.replay = list(done or [])
+        own = module_of(self.fn)
+        if own is not None:
+            tr.modules[id(own)] = own
         for x in flat:
             tr.add_input(x)
         return tr
@@ -205,10 +214,7 @@ class CompiledFunction:
         finally:
             st.tracer = prev
         self.trace_count += 1
-        if tr.replay:
-            raise CompileError("compile: a guard failed and the step, traced again, does not "
-                               "make the opt.step()/zero_grad() calls the compiled step already "
-                               "made before its forward")
+        check_replayed(tr)
         out = tr.var_of(result) if isinstance(result, Tensor) else None
         plan = StepPlan(tr, result, tr.inputs + tr.captured) if tr.effects else None
         if plan is not None:

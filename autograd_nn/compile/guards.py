@@ -274,6 +274,10 @@ def _install() -> list[tuple[Any, str, Any]]:
 
         if hasattr(losses, "_class_indices"):
             swap(losses, "_class_indices", _class_indices(losses._class_indices))
+        from ..nn.module import Module
+        from .modules import module_call
+
+        swap(Module, "__call__", module_call(Module.__call__))
         from .step import patches
 
         for owner, name, new in patches():

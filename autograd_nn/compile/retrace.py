@@ -61,3 +61,11 @@ def replaying(tr: Tracer, obj: Any, method: Any) -> bool:
     raise CompileError(f"{user_site()}a guard failed and the step, traced again, does not begin "
                        "with the opt.step()/zero_grad() calls the compiled step already made: "
                        "ag.compile cannot undo them (call them in the same order on every path)")
+
+
+def check_replayed(tr: Tracer) -> None:
+    """After a retrace: every effect already performed was met again."""
+    if tr.replay:
+        raise CompileError("compile: a guard failed and the step, traced again, does not make "
+                           "the opt.step()/zero_grad() calls the compiled step already made "
+                           "before its forward")

@@ -70,6 +70,7 @@ class Tracer:
         self.loose: dict[int, Any] = {}  # tensors made outside the recorded ops while tracing
         self.effects: list[tuple] = []  # (kind, number of nodes before it, payload): step.py
         self.replay: list[tuple] = []  # effects already performed, not to be run again: retrace.py
+        self.modules: dict[int, Any] = {}  # id -> module whose __call__ ran: modules.py
 
     # ---- registration -----------------------------------------------------------------------
     def add_input(self, x: Any) -> Var:
