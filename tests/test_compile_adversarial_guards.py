@@ -594,3 +594,21 @@ def test_a_modules_own_attributes_and_mode_are_followed(how):
         m.rng.bit_generator.state = state
         assert got == float(m(x))  # eager, from the same generator state
     assert fn.trace_count == 4  # the first trace, then one per change
+
+
+def test_a_value_read_inside_a_layer_names_the_layer_in_the_refusal():
+    model = nn.Sequential(nn.Linear(3, 4, rng=1), nn.BatchNorm1d(4))
+    cf = ag.compile(lambda x: model(x).sum())
+    with pytest.raises(ag.CompileError) as e:
+        cf(Tensor(np.ones((5, 3))))
+    msg = str(e.value)
+    assert msg.startswith(__file__)  # the user's line first
+    assert "t.data in BatchNorm1d.forward (autograd_nn/nn/normalization.py:" in msg
+    assert "autograd_nn's own code" in msg
+
+
+def test_a_value_read_on_the_users_line_names_no_layer():
+    cf = ag.compile(lambda x: x * float(x.sum()))
+    with pytest.raises(ag.CompileError) as e:
+        cf(Tensor(np.ones(2)))
+    assert " in " not in str(e.value).split(" reads ")[0] and "own code" not in str(e.value)

@@ -26,7 +26,7 @@ import numpy as np
 from .. import tensor as tensor_module
 from ..ops import interop
 from ..tensor import Tensor
-from .trace import CompileError, active, user_site
+from .trace import CompileError, active, package_site, user_site
 
 _REFUSED = {
     "__float__": "float(t)", "__int__": "int(t)", "__index__": "using a tensor as an index",
@@ -50,10 +50,14 @@ def _traced(*xs: Any) -> Any:
 
 
 def _refuse(what: str) -> CompileError:
+    inside = package_site()
+    advice = (" That read is autograd_nn's own code: this layer or function cannot be compiled "
+              "yet; call it outside the compiled function.") if inside else (
+        " Return the tensor and read it outside the compiled function, or compute with tensor "
+        "ops instead.")
     return CompileError(
-        f"{user_site()}{what} reads a tensor's value while ag.compile traces the function; the "
-        "compiled code would keep the value of the first call. Return the tensor and read it "
-        "outside the compiled function, or compute with tensor ops instead."
+        f"{user_site()}{what}{inside} reads a tensor's value while ag.compile traces the "
+        f"function; the compiled code would keep the value of the first call.{advice}"
     )
 
 

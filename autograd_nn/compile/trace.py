@@ -194,3 +194,26 @@ def user_site() -> str:
             return f"{name}:{f.f_lineno}: "
         f = f.f_back
     return ""
+
+
+def package_site() -> str:
+    """`` in BatchNorm1d.forward (autograd_nn/nn/normalization.py:52)`` when the innermost frame
+    outside ``compile/`` is autograd_nn's own code (a layer or function read the value, not
+    the user's line), else ``""``."""
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    pkg = here.parent
+    f: FrameType | None = sys._getframe(1)
+    while f is not None:
+        path = Path(f.f_code.co_filename).resolve()
+        if path.parent != here:
+            break
+        f = f.f_back
+    if f is None or pkg not in path.parents:
+        return ""
+    owner = f.f_locals.get("self")
+    name = f"{type(owner).__name__}.{f.f_code.co_name}" if owner is not None else \
+        getattr(f.f_code, "co_qualname", f.f_code.co_name)
+    return f" in {name} ({path.relative_to(pkg.parent).as_posix()}:{f.f_lineno})"
