@@ -10,6 +10,7 @@ float, str, None, tuples of them; a random generator by identity) are what they 
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -52,14 +53,21 @@ class ModuleAttributes:
     """The plain Python attributes of the modules a trace ran, as they were."""
 
     def __init__(self, modules: list) -> None:
+        self.modules = modules  # kept alive: the dicts below are theirs
         self.watched: list[tuple] = []
         for m in modules:
             d = vars(m)
-            keys = tuple(k for k, v in d.items() if _plain(v))
-            self.watched.append((m, d, keys, tuple(d[k] for k in keys)))  # m: kept alive
+            keys = [k for k, v in d.items() if _plain(v)]
+            if keys:
+                get = operator.itemgetter(*keys)
+                self.watched.append((get, d, get(d)))
 
     def unchanged(self) -> bool:
-        for _, d, keys, values in self.watched:
-            if tuple(map(d.get, keys)) != values:
-                return False
+        try:
+            for get, d, values in self.watched:
+                now = get(d)  # one key: the value itself (`is` first: a NaN is not == itself)
+                if now is not values and now != values:
+                    return False
+        except KeyError:  # an attribute was deleted
+            return False
         return True
