@@ -181,7 +181,7 @@ class StepPlan:
     def run(self, program: Any, region: list, done: list | None = None) -> Tensor:
         """One compiled step. ``done``: the first effects, already performed by a call whose
         guard failed (not run again). A failing guard raises `Retrace` with ``.done`` set."""
-        if done is None:
+        if not done:
             for obj, method, args, kwargs in self.first:
                 method(obj, *args, **kwargs)
         elif not same_effects(done, self.first):
