@@ -649,3 +649,24 @@ def test_dropout_from_the_global_generator_before_a_failing_guard_in_a_step():
 
     eager, compiled = both(run)
     same_records(compiled, eager)
+
+
+def test_a_retrace_that_does_not_make_the_performed_effects_again_is_refused():
+    w = Tensor(np.ones(3), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    traced = []
+
+    def step(x):
+        if not traced:  # Python state outside the signature: only the first trace zeroes
+            opt.zero_grad()
+        traced.append(1)
+        out = (x * w).sum()
+        loss = out * 2.0 if out > 0 else out * 3.0
+        loss.backward()
+        opt.step()
+        return loss
+
+    cf = ag.compile(step)
+    cf(Tensor(np.ones(3)))
+    with pytest.raises(ag.CompileError, match="the step, traced again, does not"):
+        cf(Tensor(-np.ones(3)))  # the guard fails after zero_grad() ran; the retrace skips it
