@@ -4,7 +4,8 @@ In eager mode a view op (``x[:, 1:]``, ``reshape``, ``.T``; `Function.is_view`) 
 shares its operand's version counter, so an in-place change of either is seen by every graph that
 saved the other. The compiled node is one op, so the trace finds which input the output is a view
 of (through view ops only, or the input itself), and each call shares that input's counter when
-the output array really shares its memory (a reshape may copy).
+the output array really shares its memory (a reshape may copy; an input returned as it is
+is copied by the code generator, `codegen._fresh`).
 """
 
 from __future__ import annotations

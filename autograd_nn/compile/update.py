@@ -83,7 +83,6 @@ class EmittedUpdate:
                     return False
         return True
 
-
     def driver_lines(self, src: Any) -> None:
         """This update as lines of the step driver (`driver.py`): the checks of `_unchanged`
         written out (no dicts rebuilt), then the generated update and the version bumps, or
