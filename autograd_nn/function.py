@@ -22,8 +22,8 @@ class over once through links.py.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
-from types import SimpleNamespace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType, SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias
 
 import numpy as np
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from .types import TensorLike
 
 _BAD_KINDS = "OSUVMmc"  # object, str, bytes, void, datetime, timedelta, complex
+NO_KWARGS: Mapping[str, object] = MappingProxyType({})  # the kwargs of a node given none
+_NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {}  # a shared needs_input_grad per pattern
 
 #: what a backward rule may return for one operand: a gradient (any shape that broadcasts to the
 #: operand's, any real dtype: the engine fits it), a number, or None (no gradient)
@@ -89,7 +91,7 @@ class Function:
     needs_input_grad: tuple[bool, ...]  # per operand: does it require grad
     saved_tensors: tuple[Any, ...] | None  # what forward saved (any kind: rules unpack it)
     recorded_at: int  # the mutation clock when the node was recorded (versions.py)
-    kwargs: dict[str, object]  # the op's keyword parameters (read-only)
+    kwargs: Mapping[str, object]  # the op's keyword parameters (read-only)
     scope: tuple[object, ...]  # the nn.Modules whose forward made this op, outermost first
     # anomaly mode's record: (creation site, [(saved index, checksum)])
     _anomaly: tuple[str, list[tuple[int, int]]] | None = None
@@ -130,6 +132,9 @@ class Function:
             if isinstance(a, tensor):
                 arrays.append(a._data)
                 needs.append(a._requires_grad)
+            elif type(a) is float:  # a constant as it is, no call: x * 1.0001 -5% instructions
+                arrays.append(a)
+                needs.append(False)
             else:
                 arrays.append(unwrap_operand(cls.name, a))
                 needs.append(False)
@@ -140,15 +145,16 @@ class Function:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as e:
             raise _op_error(cls.name, e, arrays) from e
-        if type(out) is not np.ndarray or cls._user_op:  # a numpy scalar; a user's forward
-            out = ctx._as_output(out, arrays)
-        if mode.anomaly:
-            check_forward(ctx, out, arrays)
+        if type(out) is not np.ndarray or cls._user_op or mode.anomaly:  # the rare cases
+            out = ctx._checked_output(out, arrays, mode.anomaly)
         t = object.__new__(tensor)
         t._data = out
         if True in needs and mode.grad_enabled and out.dtype.kind == "f":
-            ctx.inputs, ctx.needs_input_grad, ctx.recorded_at = args, tuple(needs), MUTATIONS.now
-            ctx.kwargs, ctx.scope = kwargs, mode.scope
+            ctx.inputs, ctx.recorded_at = args, MUTATIONS.now
+            # shared tuples, no empty dict per node: W3's gc runs 68 -> 42, 13.6 -> 9.7 ms a step
+            needs_t = tuple(needs)
+            ctx.needs_input_grad = _NEEDS.setdefault(needs_t, needs_t) if len(args) < 5 else needs_t
+            ctx.kwargs, ctx.scope = kwargs or NO_KWARGS, mode.scope
             t._requires_grad, t.grad_fn = True, ctx
             ctx.saved_tensors = _private_copies(ctx.saved_tensors, args) if user_array else \
                 ctx.saved_tensors
@@ -162,6 +168,14 @@ class Function:
                 out.base is not None or out is arrays[0]) and np.may_share_memory(out, arrays[0]):
             t._versions = args[0]._version_counter()
         return t
+
+    def _checked_output(self, raw: object, arrays: list[Operand], anomaly: bool) -> np.ndarray:
+        """`_as_output`, then anomaly mode's check of the output (`check_forward`)."""
+        out = self._as_output(raw, arrays) if type(raw) is not np.ndarray or self._user_op \
+            else raw
+        if anomaly:
+            check_forward(self, out, arrays)
+        return out
 
     def _as_output(self, raw: object, arrays: list[Operand]) -> np.ndarray:
         """A forward's numpy scalar as a 0-d array (a saved output must stay the output:
