@@ -38,7 +38,7 @@ from .versions import MUTATIONS
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from .engine import GraphCtx
+    from .passes import GraphCtx
     from .tensor import Tensor
     from .types import TensorLike
 

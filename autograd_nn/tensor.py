@@ -8,7 +8,6 @@ changes and ``backward()``.
 from __future__ import annotations
 
 import itertools
-import operator
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +16,8 @@ import numpy as np
 from .errors import as_flag, same_kind
 from .function import Function, holds_graph
 from .links import LINKS, connect_tensor
-from .mode import LOCAL
 from .ops import interop, transpose
-from .ops.shape import plain_index
+from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TensorMethods
 from .versions import VersionCounter
 
@@ -87,7 +85,7 @@ def _comparison(name: str, ufunc: np.ufunc, reflected: bool = False) -> Callable
     return method
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, InPlaceMethods):
     """An n-dimensional array with an optional gradient and the graph that produced it.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data``. Python numbers and lists
@@ -345,90 +343,6 @@ class Tensor(TensorMethods):
                 "the inputs with requires_grad=True (and not under no_grad()) first."
             )
         LINKS.backward(self, grad, retain_graph, create_graph)  # autograd.backward()
-
-    # ---- in-place changes -------------------------------------------------------------------
-    def _check_inplace(self, op: str, other: TensorLike | None = None) -> None:
-        other_rg = isinstance(other, Tensor) and other._requires_grad
-        if LOCAL.mode.grad_enabled and (self._requires_grad or other_rg):
-            raise RuntimeError(
-                f"in-place {op} on a tensor that requires grad (or with an operand that does) "
-                "would corrupt the graph. Update parameters inside `with no_grad():`, or write "
-                "the operation out of place (x = x + y)."
-            )
-
-    def _inplace(self, op: str, ufunc: np.ufunc, other: TensorLike, checked: bool = False
-                 ) -> Tensor:
-        if not checked:
-            self._check_inplace(op, other)
-        value = other._data if isinstance(other, Tensor) else other
-        try:
-            ufunc(self._data, value, out=self._data)
-        except (TypeError, ValueError) as e:
-            raise same_kind(e, f"in-place {op} on shape {self.shape} {self.dtype}: {e}") from e
-        self._bump_version()
-        return self
-
-    def _augmented(self, op: str, ufunc: np.ufunc, other: TensorLike,
-                   fallback: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
-        other_rg = isinstance(other, Tensor) and other._requires_grad
-        if LOCAL.mode.grad_enabled and (self._requires_grad or other_rg):
-            if self.grad_fn is None and self._requires_grad:
-                self._check_inplace(op, other)
-            return fallback(self, other)  # inside a graph, x += y means x = x + y
-        return self._inplace(op, ufunc, other, checked=True)
-
-    def __iadd__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
-        return self._augmented("+=", np.add, other, operator.add)
-
-    def __isub__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
-        return self._augmented("-=", np.subtract, other, operator.sub)
-
-    def __imul__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
-        return self._augmented("*=", np.multiply, other, operator.mul)
-
-    def __itruediv__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
-        return self._augmented("/=", np.divide, other, operator.truediv)
-
-    def add_(self, other: TensorLike, alpha: float = 1.0) -> Tensor:
-        """In place ``self += alpha * other``."""
-        if alpha != 1.0:
-            other = (other._data if isinstance(other, Tensor) else np.asarray(other)) * alpha
-        return self._inplace("add_", np.add, other)
-
-    def sub_(self, other: TensorLike) -> Tensor:
-        return self._inplace("sub_", np.subtract, other)
-
-    def mul_(self, other: TensorLike) -> Tensor:
-        return self._inplace("mul_", np.multiply, other)
-
-    def div_(self, other: TensorLike) -> Tensor:
-        return self._inplace("div_", np.divide, other)
-
-    def copy_(self, src: TensorLike) -> Tensor:
-        """Copy ``src`` (broadcast to this shape) into this tensor's data."""
-        self._check_inplace("copy_", src)
-        value = src._data if isinstance(src, Tensor) else src
-        try:
-            np.copyto(self._data, value)
-        except (TypeError, ValueError) as e:
-            raise same_kind(e, f"copy_ into shape {self.shape} {self.dtype}: {e}") from e
-        self._bump_version()
-        return self
-
-    def fill_(self, value: float) -> Tensor:
-        return self.copy_(value)
-
-    def zero_(self) -> Tensor:
-        return self.copy_(0)
-
-    def __setitem__(self, index: Any, value: TensorLike) -> None:
-        self._check_inplace("item assignment", value)
-        value = value._data if isinstance(value, Tensor) else value
-        try:
-            self._data[plain_index(index)] = value
-        except (TypeError, ValueError, IndexError) as e:
-            raise same_kind(e, f"item assignment on shape {self.shape}: {e}") from e
-        self._bump_version()
 
 
 connect_tensor(Tensor)

@@ -7,7 +7,7 @@ Python for the trace's steady state: the checks that the call matches the trace 
 shapes, dtypes, ``requires_grad``, distinct arguments, no hooks on the tensors that get a
 gradient, the effects
 before the backward, the generated forward and backward, the delivery to ``.grad`` (as
-`engine.GradientStore.deliver` does it), the updates with their version bumps and the effects
+`passes.GradientStore.deliver` does it), the updates with their version bumps and the effects
 after (each emitted update checks, as straight-line code, that its hyperparameters, parameters
 and state are as generated, and calls ``opt.step()`` otherwise). A failed check of the call
 returns `MISS` before anything changed, and the general path runs.
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import engine
+from .. import passes
 from ..mode import LOCAL
 from ..tensor import Tensor
 from ..versions import MUTATIONS
@@ -36,7 +36,7 @@ MISS = object()  # the driver does not apply to this call: take the general path
 
 def _slow_deliver(t: Tensor, g: np.ndarray, delivered: tuple) -> None:
     """The engine's delivery where the driver's shortcut does not apply (an existing .grad)."""
-    store = engine.GradientStore((), ())
+    store = passes.GradientStore((), ())
     store.handed_out.update(map(id, delivered))
     store.deliver(t, g)
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import autograd as autograd_module
-from .. import engine
+from .. import engine, passes
 from ..mode import LOCAL
 from ..tensor import Tensor
 from .retrace import replaying, same_effects
@@ -195,7 +195,7 @@ class StepPlan:
         for obj, method, args, kwargs in self.middle:
             method(obj, *args, **kwargs)
         grads = program.backward(*saved)  # its seed, ones, is folded into the code
-        store = engine.GradientStore((), ())  # the engine's copy-on-write rule for .grad
+        store = passes.GradientStore((), ())  # the engine's copy-on-write rule for .grad
         for t, g in zip(region, grads):
             if g is not None:
                 deliver(t, g, store)
@@ -204,10 +204,10 @@ class StepPlan:
         return Tensor._from_op(out, None)
 
 
-def deliver(t: Tensor, g: np.ndarray, store: engine.GradientStore) -> None:
+def deliver(t: Tensor, g: np.ndarray, store: passes.GradientStore) -> None:
     """What the engine does with a leaf's gradient: its hooks, then ``.grad`` accumulation."""
     if t._hooks:
-        hooked = engine.run_hooks(t, g, engine.PlainPass(anomaly=False))
+        hooked = engine.run_hooks(t, g, passes.PlainPass(anomaly=False))
         assert isinstance(hooked, np.ndarray)  # a plain pass's hooks give back arrays
         g = hooked
     store.deliver(t, g)
