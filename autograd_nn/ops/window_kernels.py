@@ -175,11 +175,10 @@ def correlate(x: Any, w: Any, stride: tuple, pads: tuple, dilation: tuple,
     per = math.prod(out)
     w2 = w.transpose(*range(2, d + 2), 1, 0).reshape(-1, o)  # (prod(kernel) * C, O)
     y = np.empty((n, o, per), dtype=np.result_type(x, w))
-    tmp = None
     for s, m, b in _window_chunks(xp, kernel, stride, dilation):
-        tmp = _scratch("product", (m * per, o), y.dtype) if tmp is None else tmp
-        t = np.matmul(b, w2, out=tmp[:m * per])
-        y[s:s + m] = t.reshape(m, per, o).transpose(0, 2, 1)
+        # one (O, k*C) @ (k*C, positions) product per sample, written straight into y's
+        # channels-first layout (BLAS takes the transposed views): C2 forward 530 -> 390 us
+        np.matmul(w2.T, b.reshape(m, per, -1).transpose(0, 2, 1), out=y[s:s + m])
     if bias is not None:
         y += np.asarray(bias).reshape(o, 1)
     return y.reshape((n, o) + out)
@@ -222,17 +221,18 @@ def correlate_input_grad(g: Any, w: Any, spatial: tuple, stride: tuple, pads: tu
     gx = np.zeros((n, c) + tuple(spatial), dtype=dtype)
     step = _samples_per_chunk(per, max(c, o), g.itemsize)
     m0 = min(step, n)
-    gbuf, tmp = _scratch("grad", (m0, per, o), dtype), _scratch("product", (m0 * per, c), dtype)
+    tmp = _scratch("product", (m0, per, c), dtype)
     fold = _scratch("fold", (m0,) + padded + (c,), dtype)  # channels-last, padded
     g3 = g.reshape(n, o, per)
     for s in range(0, n, step):
         m = min(step, n - s)
-        gc = gbuf[:m]
-        np.copyto(gc, g3[s:s + m].transpose(0, 2, 1))
+        # per-sample products of g's transposed view (BLAS takes it as is), no transposing
+        # copy of g: C2's 9 products 585 -> 380 us
+        gc = g3[s:s + m].transpose(0, 2, 1)
         f = fold[:m]
         f.fill(0)
         for k, offset in enumerate(np.ndindex(*kernel)):
-            t = np.matmul(gc.reshape(m * per, o), wk[k], out=tmp[:m * per])
+            t = np.matmul(gc, wk[k], out=tmp[:m])
             f[(slice(None),) + _offset_slices(offset, stride, dilation, out)] += \
                 t.reshape((m,) + out + (c,))
         gx[(slice(s, s + m), slice(None)) + dst] = np.moveaxis(f, -1, 1)[(slice(None),) * 2 + src]
