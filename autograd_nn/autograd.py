@@ -31,13 +31,9 @@ def backward(tensors: Tensors, grad_tensors: GradOutputs = None, retain_graph: b
     ``grad_tensors`` gives each output's gradient (needed unless it has one element); the
     graph's saved arrays are released unless ``retain_graph``; ``create_graph`` records the
     pass so that the gradients can be differentiated."""
-    if isinstance(tensors, Tensor):  # loss.backward(): one output, one seed
-        given: TensorLike | None = grad_tensors  # type: ignore[assignment]  # a list is one too
-        outs, seeds = [tensors], [seed_for(tensors, given, create_graph, "backward()")]
-    else:
-        outs = _tensors("backward()", tensors)
-        gs = _per_output(tensors, grad_tensors, len(outs), "backward()", "grad_tensors")
-        seeds = [seed_for(o, g, create_graph, "backward()") for o, g in zip(outs, gs)]
+    outs = _tensors("backward()", tensors)
+    gs = _per_output(tensors, grad_tensors, len(outs), "backward()", "grad_tensors")
+    seeds = [seed_for(o, g, create_graph, "backward()") for o, g in zip(outs, gs)]
     run_backward(outs, seeds, create_graph if retain_graph is None else retain_graph,
                  create_graph)
 

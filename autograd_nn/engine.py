@@ -92,7 +92,6 @@ def _run(mode: Pass[G], roots: Sequence[Tensor], seeds: Sequence[G], retain_grap
     wanted = None if inputs is None else set(inputs)
     found: dict[Tensor, Grad] = {}
     sums, traced = store.sums, tracer is not None
-    into_grad = wanted is None and not traced  # deliveries go straight to .grad (store.deliver)
     with mode.grad_mode():
         ready = [r for r in sums if r not in consumers]
         while ready:
@@ -102,10 +101,7 @@ def _run(mode: Pass[G], roots: Sequence[Tensor], seeds: Sequence[G], retain_grap
                 g = run_hooks(t, g, mode)
             fn = t.grad_fn
             if wanted is not None or fn is None or t._retains_grad:
-                if into_grad:
-                    store.deliver(t, g)
-                else:
-                    deliver(t, g, store, wanted, found, tracer)
+                deliver(t, g, store, wanted, found, tracer)
             if fn is not None:
                 sent = node_backward(fn, t, g, mode, store, consumers, ready, traced)
                 if tracer is not None:
