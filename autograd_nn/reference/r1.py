@@ -30,8 +30,6 @@ from ..datasets import truth_table_r1
 from ..nn import functional as F
 from ..tensor import Tensor
 from .common import (
-    Progress,
-    ReferenceReport,
     descend,
     filled_from_legacy_seed,
     final_engine_state,
@@ -39,8 +37,8 @@ from .common import (
     seeded_legacy_weights,
     sigmoid,
     sigmoid_prime,
-    truth_table_lines,
 )
+from .report import Progress, ReferenceReport, truth_table_lines
 
 SEED = 1
 LEARNING_RATE = 0.1

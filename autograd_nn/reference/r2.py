@@ -26,16 +26,14 @@ from ..datasets import truth_table_r2
 from ..nn import functional as F
 from ..tensor import Tensor
 from .common import (
-    Progress,
-    ReferenceReport,
     TwoLayerSigmoid,
     filled_from_legacy_seed,
     final_engine_state,
     run_adding_updates,
     seeded_legacy_weights,
     sigmoid_layers,
-    truth_table_lines,
 )
+from .report import Progress, ReferenceReport, truth_table_lines
 
 SEED = 1
 ITERATIONS = 1500

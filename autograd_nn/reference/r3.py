@@ -30,16 +30,14 @@ from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from .common import (
-    Progress,
-    ReferenceReport,
     TwoLayerSigmoid,
     filled_from_legacy_seed,
     final_engine_state,
-    format_rows,
     run_adding_updates,
     seeded_legacy_weights,
     sigmoid_layers,
 )
+from .report import Progress, ReferenceReport, format_rows
 
 SEED = 1
 ITERATIONS = 1000

@@ -37,15 +37,14 @@ from ..mode import no_grad
 from ..nn import functional as F
 from ..ops import stack
 from ..tensor import Tensor
-from .common import (
+from .common import engine_step, sigmoid
+from .report import (
     Progress,
     ReferenceReport,
     bitwise_equal,
-    engine_step,
     format_rows,
     log_rows,
     max_abs_difference,
-    sigmoid,
 )
 
 SEED = 1

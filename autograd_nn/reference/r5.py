@@ -37,14 +37,8 @@ from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from ..train import accuracy
-from .common import (
-    Progress,
-    ReferenceReport,
-    bitwise_equal,
-    descend,
-    run_side_by_side,
-    sigmoid,
-)
+from .common import descend, run_side_by_side, sigmoid
+from .report import Progress, ReferenceReport, bitwise_equal
 
 SEED = 1
 LEARNING_RATE = 3.0
