@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias, Union
+from typing import TYPE_CHECKING, Literal, TypeAlias, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -17,5 +17,14 @@ Axis: TypeAlias = int | tuple[int, ...] | None
 #: a shape: an int or a sequence of ints
 ShapeLike: TypeAlias = int | tuple[int, ...] | list[int]
 NDArray: TypeAlias = np.ndarray
+#: a size per spatial axis (``kernel_size``, ``stride``, ``dilation``, ``padding``): one int
+#: used on every axis, or one int per axis
+IntOrTuple: TypeAlias = int | tuple[int, ...] | list[int]
+#: convolution's ``padding``: an int or one per axis, 'valid' (none) or 'same' (stride 1)
+PaddingLike: TypeAlias = Union[IntOrTuple, Literal["same", "valid"]]
+#: ``rng=``: an int seed (a fresh ``np.random.default_rng(seed)``) or a Generator used as is;
+#: None (where accepted) draws from numpy's global generator (see `autograd_nn.seeding`)
+RngLike: TypeAlias = int | np.integer | np.random.Generator
 
-__all__ = ["ArrayLike", "Axis", "DTypeLike", "NDArray", "ShapeLike", "TensorLike"]
+__all__ = ["ArrayLike", "Axis", "DTypeLike", "IntOrTuple", "NDArray", "PaddingLike", "RngLike",
+           "ShapeLike", "TensorLike"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from . import init as nn_init
 from . import pool_functional as PF
 from .module import Module, Parameter
 from .window_args import conv_padding, is_int, ntuple
+
+if TYPE_CHECKING:
+    from ..types import DTypeLike, IntOrTuple, PaddingLike, RngLike, TensorLike
+    from .pool_functional import AdaptiveSize
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -34,10 +38,11 @@ class _ConvNd(Module):
     transposed = False
     functional: Callable[..., Tensor] = staticmethod(CF.conv2d)  # conv1d, conv_transpose2d, ...
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", output_padding: Any = 0, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                 stride: IntOrTuple = 1, padding: PaddingLike = 0, dilation: IntOrTuple = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 output_padding: IntOrTuple = 0, rng: RngLike | None = None,
+                 dtype: DTypeLike = np.float64) -> None:
         super().__init__()
         name, d = type(self).__name__, self.dims
         for arg, v in (("in_channels", in_channels), ("out_channels", out_channels),
@@ -66,7 +71,7 @@ class _ConvNd(Module):
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters(rng)
 
-    def reset_parameters(self, rng: Any = None) -> None:
+    def reset_parameters(self, rng: RngLike | None = None) -> None:
         """PyTorch's initialisation: weight and bias uniform on +-1/sqrt(fan_in)."""
         gen = as_generator(rng)
         bound = 1.0 / math.sqrt(self.weight.shape[1] * math.prod(self.kernel_size))
@@ -74,9 +79,9 @@ class _ConvNd(Module):
         if self.bias is not None:
             nn_init.uniform_(self.bias, -bound, bound, rng=gen)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         """The convolution (``functional``); non-zero padding modes pad the input first."""
-        padding: Any = self.padding
+        padding: PaddingLike = self.padding
         if self.padding_mode != "zeros":
             flat = [w for pair in reversed(self._pads) for w in pair]
             x, padding = CF.pad(x, flat, mode=self.padding_mode), 0
@@ -109,7 +114,7 @@ class _ConvNd(Module):
         return note
 
 
-def _compact(v: Any) -> str:
+def _compact(v: object) -> str:
     if isinstance(v, tuple) and len(set(v)) == 1:
         return str(v[0])
     return str(v)
@@ -134,19 +139,20 @@ class Conv2d(_ConvNd):
 
 class _ConvTransposeNd(_ConvNd):
     transposed = True
-    functional = staticmethod(CF.conv_transpose2d)
+    functional: Callable[..., Tensor] = staticmethod(CF.conv_transpose2d)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                 stride: IntOrTuple = 1, padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                 groups: int = 1, bias: bool = True, dilation: IntOrTuple = 1,
+                 padding_mode: str = "zeros", rng: RngLike | None = None,
+                 dtype: DTypeLike = np.float64) -> None:
         if padding_mode != "zeros" or isinstance(padding, str):
             raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' and integer "
                              "padding are supported (as PyTorch)")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, rng, dtype)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         return self.functional(x, self.weight, self.bias, self.stride, self.padding,
                                self.output_padding, self.groups, self.dilation)
 
@@ -170,9 +176,9 @@ class _PoolNd(Module):
     dims = 2
     kind = "max"
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1, ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override: int | None = None) -> None:
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                 padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         self.kernel_size = ntuple(name, "kernel_size", kernel_size, self.dims)
@@ -184,7 +190,7 @@ class _PoolNd(Module):
         self.count_include_pad = bool(count_include_pad)
         self.divisor_override = divisor_override
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         if self.kind == "max":
             fn = PF.max_pool2d if self.dims == 2 else PF.max_pool1d
             return fn(x, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -211,8 +217,9 @@ class MaxPool1d(_PoolNd):
 
     dims, kind = 1, "max"
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1, ceil_mode: bool = False) -> None:
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                 padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
+                 ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -228,8 +235,9 @@ class AvgPool1d(_PoolNd):
 
     dims, kind = 1, "avg"
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                 padding: IntOrTuple = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
         super().__init__(kernel_size, stride, padding, 1, ceil_mode, count_include_pad)
 
 
@@ -239,9 +247,9 @@ class AvgPool2d(_PoolNd):
 
     dims, kind = 2, "avg"
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override: int | None = None) -> None:
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                 padding: IntOrTuple = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__(kernel_size, stride, padding, 1, ceil_mode, count_include_pad,
                          divisor_override)
 
@@ -251,11 +259,11 @@ class AdaptiveAvgPool1d(Module):
 
     dims = 1
 
-    def __init__(self, output_size: Any) -> None:
+    def __init__(self, output_size: AdaptiveSize) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         fn = PF.adaptive_avg_pool2d if self.dims == 2 else PF.adaptive_avg_pool1d
         return fn(x, self.output_size)
 

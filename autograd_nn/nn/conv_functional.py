@@ -13,7 +13,7 @@ matrix product first, then fold.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,11 +41,15 @@ from .window_args import (
     to_channels_last,
 )
 
+if TYPE_CHECKING:
+    from ..types import IntOrTuple, PaddingLike, TensorLike
+
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 # ---- padding ------------------------------------------------------------------------------------
-def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+def pad(input: TensorLike, pad: tuple[int, ...] | list[int], mode: str = "constant",
+        value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` axes: ``pad = (left_last, right_last, left_2nd_last,
     right_2nd_last, ...)`` as PyTorch. Negative amounts crop. ``mode``: 'constant' (with
     ``value``, default 0), 'reflect' (mirror without repeating the edge), 'replicate' (repeat
@@ -86,8 +90,8 @@ def _pad_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
 
 
 # ---- patches ------------------------------------------------------------------------------------
-def unfold(input: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-           stride: Any = 1) -> Tensor:
+def unfold(input: TensorLike, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
+           padding: IntOrTuple = 0, stride: IntOrTuple = 1) -> Tensor:
     """Sliding patches as PyTorch's ``F.unfold``: (N, C, H, W) -> (N, C * kH * kW, L), each
     column one patch, rows ordered (channel, kernel row, kernel column)."""
     x = as_tensor("unfold", input)
@@ -100,8 +104,8 @@ def unfold(input: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     return reshape(transpose(cols, (0, 5, 3, 4, 1, 2)), (n, c * kh * kw, oh * ow))
 
 
-def fold(input: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-         stride: Any = 1) -> Tensor:
+def fold(input: TensorLike, output_size: IntOrTuple, kernel_size: IntOrTuple,
+         dilation: IntOrTuple = 1, padding: IntOrTuple = 0, stride: IntOrTuple = 1) -> Tensor:
     """PyTorch's ``F.fold``, the adjoint of `unfold`: (N, C * kH * kW, L) patches summed into
     (N, C, H, W) with ``(H, W) = output_size``."""
     x = as_tensor("fold", input)
@@ -124,8 +128,10 @@ def _neg(pads: tuple) -> tuple:
     return tuple((-b, -a) for b, a in pads)
 
 
-def _geometry(op: str, kernel_size: Any, stride: Any, dilation: Any, padding: Any,
-              d: int) -> tuple:
+def _geometry(op: str, kernel_size: IntOrTuple, stride: IntOrTuple, dilation: IntOrTuple,
+              padding: PaddingLike, d: int
+              ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                         tuple[tuple[int, int], ...]]:
     kernel = ntuple(op, "kernel_size", kernel_size, d)
     stride = ntuple(op, "stride", stride, d)
     dilation = ntuple(op, "dilation", dilation, d)
@@ -155,8 +161,9 @@ def _windows(op: str, xt: Tensor, kernel: tuple, stride: tuple, dilation: tuple,
 @register(public=False, cases=calls(
     ("(1, 2, 5) * (3, 2, 2) stride 2 padding 1",
      lambda f, x, w: tanh(f(x, w, stride=2, padding=1)), ((1, 2, 5), (3, 2, 2)))))
-def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv1d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+           stride: IntOrTuple = 1, padding: PaddingLike = 0, dilation: IntOrTuple = 1,
+           groups: int = 1) -> Tensor:
     """1-d convolution (cross-correlation, as PyTorch): input (N, C_in, L), weight
     (C_out, C_in / groups, k)."""
     return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
@@ -167,21 +174,23 @@ def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
      lambda f, x, w: tanh(f(x, w, padding=1, dilation=(1, 2))), ((1, 2, 4, 3), (2, 2, 2, 2))),
     ("(1, 4, 3, 3) * (2, 2, 2, 2) groups 2 stride 2",
      lambda f, x, w: tanh(f(x, w, stride=2, groups=2)), ((1, 4, 3, 3), (2, 2, 2, 2)))))
-def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv2d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+           stride: IntOrTuple = 1, padding: PaddingLike = 0, dilation: IntOrTuple = 1,
+           groups: int = 1) -> Tensor:
     """2-d convolution (cross-correlation, as PyTorch): input (N, C_in, H, W), weight
     (C_out, C_in / groups, kH, kW), bias (C_out,). ``stride``, ``dilation``: int or pair;
     ``padding``: int, pair, 'valid' or 'same' (stride 1)."""
     return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
-def conv3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv3d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+           stride: IntOrTuple = 1, padding: PaddingLike = 0, dilation: IntOrTuple = 1,
+           groups: int = 1) -> Tensor:
     """3-d convolution: input (N, C_in, D, H, W), weight (C_out, C_in / groups, kD, kH, kW)."""
     return _conv("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)
 
 
-def _check_weight(op: str, x: Tensor, w: Tensor, bias: Any, groups: Any, d: int,
+def _check_weight(op: str, x: Tensor, w: Tensor, bias: TensorLike | None, groups: int, d: int,
                   transposed: bool) -> Tensor | None:
     if w.ndim != d + 2:
         raise ValueError(f"{op}: weight must have {d + 2} axes, got shape {w.shape}")
@@ -209,8 +218,9 @@ def _check_weight(op: str, x: Tensor, w: Tensor, bias: Any, groups: Any, d: int,
     return b
 
 
-def _conv(op: str, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
-          dilation: Any, groups: int, d: int) -> Tensor:
+def _conv(op: str, input: TensorLike, weight: TensorLike, bias: TensorLike | None,
+          stride: IntOrTuple, padding: PaddingLike, dilation: IntOrTuple, groups: int,
+          d: int) -> Tensor:
     x, w = as_tensor(op, input), as_tensor(op, weight, "weight")
     batched = check_rank(op, x, d)
     x = x if batched else reshape(x, (1, *x.shape))
@@ -238,9 +248,10 @@ def _conv(op: str, input: Any, weight: Any, bias: Any, stride: Any, padding: Any
     return y if batched else reshape(y, y.shape[1:])
 
 
-def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
-                     dilation: Any = 1) -> Tensor:
+def conv_transpose1d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+                     stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                     output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Tensor:
     """1-d transposed convolution: input (N, C_in, L), weight (C_in, C_out / groups, k)."""
     return _conv_transpose("conv_transpose1d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation, 1)
@@ -249,9 +260,10 @@ def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
 @register(public=False, cases=calls(
     ("(1, 2, 2, 2) * (2, 2, 2, 2) stride 2 output_padding 1",
      lambda f, x, w: tanh(f(x, w, stride=2, output_padding=1)), ((1, 2, 2, 2), (2, 2, 2, 2)))))
-def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
-                     dilation: Any = 1) -> Tensor:
+def conv_transpose2d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+                     stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                     output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Tensor:
     """2-d transposed convolution (the adjoint of `conv2d` in its input): input
     (N, C_in, H, W), weight (C_in, C_out / groups, kH, kW); output size per axis
     ``(H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``."""
@@ -259,8 +271,9 @@ def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                            output_padding, groups, dilation, 2)
 
 
-def _conv_transpose(op: str, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
-                    output_padding: Any, groups: int, dilation: Any, d: int) -> Tensor:
+def _conv_transpose(op: str, input: TensorLike, weight: TensorLike, bias: TensorLike | None,
+                    stride: IntOrTuple, padding: IntOrTuple, output_padding: IntOrTuple,
+                    groups: int, dilation: IntOrTuple, d: int) -> Tensor:
     x, w = as_tensor(op, input), as_tensor(op, weight, "weight")
     batched = check_rank(op, x, d)
     x = x if batched else reshape(x, (1, *x.shape))

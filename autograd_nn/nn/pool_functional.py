@@ -12,7 +12,8 @@ first; the two agree wherever the maximum is unique.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
@@ -32,6 +33,12 @@ from .window_args import (
     to_channels_last,
 )
 
+if TYPE_CHECKING:
+    from ..types import DTypeLike, IntOrTuple, TensorLike
+
+#: adaptive pooling's ``output_size``: an int (every axis) or one per axis; None keeps an axis
+AdaptiveSize: TypeAlias = "int | Sequence[int | None] | None"
+
 
 def _pool_size(n: int, k: int, s: int, p: int, dl: int, ceil_mode: bool) -> int:
     span = n + 2 * p - dl * (k - 1) - 1
@@ -41,8 +48,10 @@ def _pool_size(n: int, k: int, s: int, p: int, dl: int, ceil_mode: bool) -> int:
     return out
 
 
-def _pool_geometry(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
-                   dilation: Any, ceil_mode: bool, d: int) -> tuple:
+def _pool_geometry(op: str, x: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None,
+                   padding: IntOrTuple, dilation: IntOrTuple, ceil_mode: bool, d: int
+                   ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                              tuple[tuple[int, int], ...], tuple[int, ...]]:
     kernel = ntuple(op, "kernel_size", kernel_size, d)
     stride = kernel if stride is None or stride == () or stride == [] else \
         ntuple(op, "stride", stride, d)
@@ -60,7 +69,7 @@ def _pool_geometry(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: A
     return kernel, stride, dilation, tuple(zip(pads, right)), out
 
 
-def _batched(op: str, input: Any, d: int) -> tuple[Tensor, bool]:
+def _batched(op: str, input: TensorLike, d: int) -> tuple[Tensor, bool]:
     x = as_tensor(op, input)
     batched = check_rank(op, x, d)
     return (x if batched else reshape(x, (1, *x.shape))), batched
@@ -71,8 +80,9 @@ def _finish(y: Tensor, d: int, batched: bool) -> Tensor:
     return y if batched else reshape(y, y.shape[1:])
 
 
-def _max_pool(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-              ceil_mode: bool, return_indices: bool, d: int) -> Tensor:
+def _max_pool(op: str, input: TensorLike, kernel_size: IntOrTuple, stride: IntOrTuple | None,
+              padding: IntOrTuple, dilation: IntOrTuple, ceil_mode: bool, return_indices: bool,
+              d: int) -> Tensor:
     if return_indices:
         raise NotImplementedError(f"{op}: return_indices=True is not supported")
     x, batched = _batched(op, input, d)
@@ -83,9 +93,9 @@ def _max_pool(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, 
     return _finish(amax(windows, axis=tuple(range(d + 1, 2 * d + 1))), d, batched)
 
 
-def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False
-               ) -> Tensor:
+def max_pool1d(input: TensorLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
     """Maximum over each window of (N, C, L)."""
     return _max_pool("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices, 1)
@@ -94,9 +104,9 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
 @register(public=False, cases=calls(
     ("(1, 2, 4, 4) kernel 2 (values without ties)", lambda f, x: f(x, 2) ** 2, ((1, 2, 4, 4),)),
     domain=distinct()))
-def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False
-               ) -> Tensor:
+def max_pool2d(input: TensorLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor:
     """Maximum over each window of (N, C, H, W); ``stride`` defaults to ``kernel_size``,
     padding (at most half the kernel) is -inf. Tied maxima share the gradient equally."""
     return _max_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -112,9 +122,9 @@ def _window_counts_1d(n: int, k: int, s: int, pads: tuple, out: int,
     return np.minimum(start + k, n) - np.maximum(start, 0)
 
 
-def _avg_pool(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any,
-              ceil_mode: bool, count_include_pad: bool, divisor_override: Any,
-              d: int) -> Tensor:
+def _avg_pool(op: str, input: TensorLike, kernel_size: IntOrTuple, stride: IntOrTuple | None,
+              padding: IntOrTuple, ceil_mode: bool, count_include_pad: bool,
+              divisor_override: int | None, d: int) -> Tensor:
     x, batched = _batched(op, input, d)
     kernel, stride, dilation, pads, out = _pool_geometry(op, x, kernel_size, stride, padding,
                                                          1, ceil_mode, d)
@@ -132,8 +142,9 @@ def _avg_pool(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any,
     return _finish(total / divisor[..., None], d, batched)
 
 
-def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(input: TensorLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
     """Mean over each window of (N, C, L)."""
     return _avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None, 1)
@@ -142,16 +153,16 @@ def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
 @register(public=False, cases=calls(
     ("(1, 2, 4, 3) kernel 3 stride 2 padding 1 ceil_mode",
      lambda f, x: tanh(f(x, 3, 2, 1, ceil_mode=True)), ((1, 2, 4, 3),))))
-def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(input: TensorLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Mean over each window of (N, C, H, W). Zero padding; ``count_include_pad`` decides
     whether padded positions count in the divisor (PyTorch's rule, ceil_mode included)."""
     return _avg_pool("avg_pool2d", input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override, 2)
 
 
-def _adaptive_matrix(n: int, m: int, dtype: Any) -> np.ndarray:
+def _adaptive_matrix(n: int, m: int, dtype: DTypeLike) -> np.ndarray:
     """(m, n): row i averages positions floor(i n / m) .. ceil((i + 1) n / m) - 1."""
     a = np.zeros((m, n), dtype=dtype)
     for i in range(m):
@@ -160,30 +171,30 @@ def _adaptive_matrix(n: int, m: int, dtype: Any) -> np.ndarray:
     return a
 
 
-def _adaptive(op: str, input: Any, output_size: Any, d: int) -> Tensor:
+def _adaptive(op: str, input: TensorLike, output_size: AdaptiveSize, d: int) -> Tensor:
     x = as_tensor(op, input)
     check_rank(op, x, d)
-    sizes = (output_size,) * d if is_int(output_size) or output_size is None \
+    given = (output_size,) * d if is_int(output_size) or output_size is None \
         else tuple(output_size)
-    if len(sizes) != d or not all(s is None or (is_int(s) and s >= 1) for s in sizes):
+    if len(given) != d or not all(s is None or (is_int(s) and s >= 1) for s in given):
         raise ValueError(f"{op}: output_size must be a positive int or {d} of them (None "
                          f"keeps an axis), got {output_size!r}")
     spatial = x.shape[-d:]
-    sizes = tuple(n if s is None else int(s) for n, s in zip(spatial, sizes))
+    sizes = tuple(n if s is None else int(s) for n, s in zip(spatial, given))
     y = x
     if d == 2:  # rows: A_h @ y averages the second-last axis
         y = matmul(_adaptive_matrix(spatial[0], sizes[0], x.dtype), y)
     return matmul(y, _adaptive_matrix(spatial[-1], sizes[-1], x.dtype).T)
 
 
-def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
+def adaptive_avg_pool1d(input: TensorLike, output_size: AdaptiveSize) -> Tensor:
     """Mean over ``output_size`` near-equal windows of (N, C, L) (PyTorch's window bounds)."""
     return _adaptive("adaptive_avg_pool1d", input, output_size, 1)
 
 
 @register(public=False, cases=calls(
     ("(1, 2, 5, 3) -> (2, 2)", lambda f, x: tanh(f(x, 2)), ((1, 2, 5, 3),))))
-def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
+def adaptive_avg_pool2d(input: TensorLike, output_size: AdaptiveSize) -> Tensor:
     """Mean over near-equal windows giving (N, C, *output_size); None keeps an axis."""
     return _adaptive("adaptive_avg_pool2d", input, output_size, 2)
 

@@ -4,15 +4,21 @@ padding specs, the operand's rank and dtype. Every error names the op and the ar
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..ops import transpose
 from ..tensor import Tensor
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
-def as_tensor(op: str, x: Any, what: str = "input") -> Tensor:
+    from ..types import PaddingLike, TensorLike
+
+
+def as_tensor(op: str, x: TensorLike, what: str = "input") -> Tensor:
     """``x`` as a Tensor of floating dtype (arrays are wrapped without copying)."""
     t = x if isinstance(x, Tensor) else Tensor._from_op(np.asarray(x), None)
     if t.dtype.kind != "f":
@@ -20,11 +26,12 @@ def as_tensor(op: str, x: Any, what: str = "input") -> Tensor:
     return t
 
 
-def is_int(v: Any) -> bool:
+def is_int(v: object) -> TypeIs[int | np.integer]:
+    """An int or numpy integer, not a bool."""
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
-def ntuple(op: str, name: str, value: Any, d: int, minimum: int = 1) -> tuple[int, ...]:
+def ntuple(op: str, name: str, value: object, d: int, minimum: int = 1) -> tuple[int, ...]:
     """An int (used on every axis) or a sequence of ``d`` ints, each at least ``minimum``."""
     items = (value,) * d if is_int(value) else value
     if not isinstance(items, (tuple, list)) or len(items) != d or not all(map(is_int, items)):
@@ -46,7 +53,7 @@ def _spatial(d: int) -> str:
     return ", ".join(("D", "H", "W")[3 - d:]) if d <= 3 else f"{d} spatial axes"
 
 
-def conv_padding(op: str, padding: Any, d: int, kernel: tuple, stride: tuple,
+def conv_padding(op: str, padding: PaddingLike, d: int, kernel: tuple, stride: tuple,
                  dilation: tuple) -> tuple[tuple[int, int], ...]:
     """(before, after) per spatial axis from an int, ``d`` ints, 'valid' or 'same'.
 
@@ -65,12 +72,12 @@ def conv_padding(op: str, padding: Any, d: int, kernel: tuple, stride: tuple,
     return tuple((p, p) for p in ntuple(op, "padding", padding, d, minimum=0))
 
 
-def to_channels_last(x: Any, d: int) -> Tensor:
+def to_channels_last(x: TensorLike, d: int) -> Tensor:
     """(N, C, *spatial) -> (N, *spatial, C), a view."""
     return transpose(x, (0, *range(2, d + 2), 1))
 
 
-def to_channels_first(x: Any, d: int) -> Tensor:
+def to_channels_first(x: TensorLike, d: int) -> Tensor:
     """(N, *spatial, C) -> (N, C, *spatial), a view."""
     return transpose(x, (0, d + 1, *range(1, d + 1)))
 
@@ -81,5 +88,5 @@ def check_output(op: str, spatial: tuple, out: tuple, what: str) -> None:
                          "the output must have at least one element per axis")
 
 
-def prod(xs: Any) -> int:
+def prod(xs: Iterable[int]) -> int:
     return math.prod(xs)
