@@ -6,7 +6,7 @@ The losses are documented in `autograd_nn.nn.losses`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -50,6 +50,11 @@ from .pool_functional import (
     max_pool2d,
 )
 
+if TYPE_CHECKING:
+    from ..types import RngLike, TensorLike
+
+    X = TypeVar("X", bound=TensorLike)  # dropout returns its input itself when it does nothing
+
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
     "l1_loss", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
@@ -61,26 +66,27 @@ __all__ = [
 ]
 
 
-def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """``x @ weight + bias`` with ``weight`` of shape ``(in_features, out_features)``."""
     out = matmul(x, weight)
     return out if bias is None else out + bias
 
 
-def check_dropout_p(p: Any) -> None:
+def check_dropout_p(p: object) -> None:
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) \
             or not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"dropout probability must be a number in [0, 1], got {p!r}")
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Any:
+def dropout(x: X, p: float = 0.5, training: bool = True,
+            rng: RngLike | None = None) -> X | Tensor:
     """Inverted dropout: in training, zero each element with probability ``p`` and scale the
     others by 1/(1-p); otherwise (or with p=0) return ``x`` unchanged. p=1 gives zeros."""
     check_dropout_p(p)
     if not training or p == 0:
         return x
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    t = x if isinstance(x, Tensor) else Tensor(x)
     if p == 1:
-        return x * np.zeros(x.shape, dtype=x.dtype)
-    keep = as_generator(rng).random(x.shape) >= p
-    return x * (keep / (1.0 - p)).astype(x.dtype, copy=False)
+        return t * np.zeros(t.shape, dtype=t.dtype)
+    keep = as_generator(rng).random(t.shape) >= p
+    return t * (keep / (1.0 - p)).astype(t.dtype, copy=False)

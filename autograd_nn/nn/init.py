@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..seeding import as_generator
 from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from ..types import RngLike
+    from .module import Module
 
 
 def _fill(t: Tensor, values: np.ndarray | float) -> Tensor:
@@ -60,40 +64,40 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, rng: Any = None) -> Tensor:
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, rng: RngLike | None = None) -> Tensor:
     """Fill with samples of N(mean, std**2)."""
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
     return _fill(t, as_generator(rng).normal(mean, std, size=t.shape))
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, rng: Any = None) -> Tensor:
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, rng: RngLike | None = None) -> Tensor:
     """Fill with samples of U(a, b)."""
     if not a <= b:
         raise ValueError(f"uniform_: need a <= b, got a={a}, b={b}")
     return _fill(t, as_generator(rng).uniform(a, b, size=t.shape))
 
 
-def zeros_(t: Tensor, rng: Any = None) -> Tensor:
+def zeros_(t: Tensor, rng: RngLike | None = None) -> Tensor:
     return _fill(t, 0.0)
 
 
-def ones_(t: Tensor, rng: Any = None) -> Tensor:
+def ones_(t: Tensor, rng: RngLike | None = None) -> Tensor:
     return _fill(t, 1.0)
 
 
-def constant_(t: Tensor, value: float, rng: Any = None) -> Tensor:
+def constant_(t: Tensor, value: float, rng: RngLike | None = None) -> Tensor:
     return _fill(t, value)
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0, rng: Any = None) -> Tensor:
+def xavier_uniform_(t: Tensor, gain: float = 1.0, rng: RngLike | None = None) -> Tensor:
     """Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fans(t.shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, rng=rng)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0, rng: Any = None) -> Tensor:
+def xavier_normal_(t: Tensor, gain: float = 1.0, rng: RngLike | None = None) -> Tensor:
     """Glorot normal: N(0, std**2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fans(t.shape)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng=rng)
@@ -108,19 +112,19 @@ def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
 
 
 def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", rng: Any = None) -> Tensor:
+                     nonlinearity: str = "leaky_relu", rng: RngLike | None = None) -> Tensor:
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan) (gain sqrt(2) for ReLU)."""
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound, rng=rng)
 
 
 def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", rng: Any = None) -> Tensor:
+                    nonlinearity: str = "leaky_relu", rng: RngLike | None = None) -> Tensor:
     """He normal: N(0, std**2) with std = gain / sqrt(fan) (gain sqrt(2) for ReLU)."""
     return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity), rng=rng)
 
 
-def fill_from_numpy_global(params: Iterable[Tensor] | Any, seed: int | None = None,
+def fill_from_numpy_global(params: Iterable[Tensor] | Module, seed: int | None = None,
                            distribution: str = "randn") -> None:
     """Fill ``params`` in the given order from numpy's legacy global generator.
 
@@ -154,12 +158,12 @@ glorot_normal = glorot_normal_ = xavier_normal_
 kaiming_uniform, kaiming_normal = kaiming_uniform_, kaiming_normal_
 
 
-def he_uniform_(t: Tensor, rng: Any = None) -> Tensor:
+def he_uniform_(t: Tensor, rng: RngLike | None = None) -> Tensor:
     """Kaiming uniform for ReLU layers (gain sqrt(2), fan_in)."""
     return kaiming_uniform_(t, nonlinearity="relu", rng=rng)
 
 
-def he_normal_(t: Tensor, rng: Any = None) -> Tensor:
+def he_normal_(t: Tensor, rng: RngLike | None = None) -> Tensor:
     """Kaiming normal for ReLU layers (gain sqrt(2), fan_in)."""
     return kaiming_normal_(t, nonlinearity="relu", rng=rng)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import numpy as np
 
@@ -19,7 +19,16 @@ from . import functional as F
 from . import init as nn_init
 from .module import Module, Parameter
 
-InitSpec = str | Callable[..., Any]
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+    from ..types import DTypeLike, RngLike, TensorLike
+
+    X = TypeVar("X", bound=TensorLike)  # Dropout (and Identity) return their input itself
+
+#: ``Linear(init=...)``: a name of ``init.INITIALISERS`` or ``"default"``, or a callable
+#: ``f(weight, rng=...)`` filling the weight in place (what it returns is not used)
+InitSpec = str | Callable[..., object]
 
 
 class Linear(Module):
@@ -35,7 +44,8 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 init: InitSpec = "default", rng: Any = None, dtype: Any = np.float64) -> None:
+                 init: InitSpec = "default", rng: RngLike | None = None,
+                 dtype: DTypeLike = np.float64) -> None:
         super().__init__()
         for arg, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
@@ -46,7 +56,7 @@ class Linear(Module):
         self.bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
         self.reset_parameters(init, gen)
 
-    def reset_parameters(self, init: InitSpec = "default", rng: Any = None) -> None:
+    def reset_parameters(self, init: InitSpec = "default", rng: RngLike | None = None) -> None:
         """Initialise weight (and bias) again, as described in the class docstring."""
         gen = as_generator(rng)
         if init == "default":
@@ -67,7 +77,7 @@ class Linear(Module):
         if self.bias is not None:
             nn_init.zeros_(self.bias)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -79,13 +89,14 @@ class Sequential(Module):
     """Modules applied one after the other; children are named ``"0"``, ``"1"``, ... (or by
     the keys of an ``OrderedDict`` passed as the only argument)."""
 
-    def __init__(self, *modules: Any) -> None:  # Modules, or one OrderedDict of them
+    def __init__(self, *modules: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, m in modules[0].items():
                 self.add_module(name, m)
         else:
-            for i, m in enumerate(modules):
+            # an OrderedDict among several modules is refused by add_module (TypeError)
+            for i, m in enumerate(modules):  # type: ignore[assignment]
                 self.add_module(str(i), m)
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -94,7 +105,7 @@ class Sequential(Module):
                             f"{type(module).__name__}, not a Module")
         super().add_module(name, module)
 
-    def append(self, module: Module) -> Sequential:
+    def append(self, module: Module) -> Self:
         self.add_module(str(len(self._modules)), module)
         return self
 
@@ -104,7 +115,7 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, idx: int | slice) -> Any:
+    def __getitem__(self, idx: int | slice) -> Module:
         mods = list(self._modules.values())
         if isinstance(idx, slice):
             if isinstance(self, ModuleList):
@@ -115,7 +126,7 @@ class Sequential(Module):
         except (IndexError, TypeError) as e:
             raise type(e)(f"{type(self).__name__} index {idx!r}: {e} (length {len(mods)})") from e
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Any) -> Any:  # whatever the first module takes, the last returns
         for m in self._modules.values():
             x = m(x)
         return x
@@ -127,12 +138,12 @@ class ModuleList(Sequential):
     def __init__(self, modules: Iterable[Module] = ()) -> None:
         super().__init__(*modules)
 
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
+    def forward(self, *args: object, **kwargs: object) -> NoReturn:
         raise NotImplementedError("ModuleList is a container; iterate over it in forward()")
 
 
 class Identity(Module):
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: X) -> X:
         return x
 
 
@@ -144,7 +155,7 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
         nd = max(x.ndim, 1)
         a, b = self.start_dim % nd, self.end_dim % nd
@@ -160,11 +171,11 @@ class Flatten(Module):
 class Unflatten(Module):
     """Split axis ``dim`` into ``unflattened_size`` (its product must be the axis' size)."""
 
-    def __init__(self, dim: int, unflattened_size: Any) -> None:
+    def __init__(self, dim: int, unflattened_size: Iterable[int]) -> None:
         super().__init__()
         self.dim, self.unflattened_size = int(dim), tuple(int(n) for n in unflattened_size)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not -x.ndim <= self.dim < x.ndim:
             raise ValueError(f"Unflatten: dim {self.dim} is not an axis of shape {x.shape}")
@@ -185,7 +196,7 @@ class _Activation(Module):
     function: ClassVar[Callable[..., Tensor]]
     settings: ClassVar[tuple[str, ...]] = ()
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         return self.function(x, **{name: getattr(self, name) for name in self.settings})
 
     def extra_repr(self) -> str:
@@ -236,13 +247,14 @@ class Dropout(Module):
     makes the masks reproducible: one generator, created here, serves every call; without it
     the masks come from numpy's global generator (``np.random.seed``)."""
 
-    def __init__(self, p: float = 0.5, rng: Any = None, *, seed: int | None = None) -> None:
+    def __init__(self, p: float = 0.5, rng: RngLike | None = None, *,
+                 seed: int | None = None) -> None:
         super().__init__()
         F.check_dropout_p(p)
         self.p = float(p)
         self.rng = as_generator(seed if seed is not None else rng)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: X) -> X | Tensor:
         return F.dropout(x, self.p, training=self.training, rng=self.rng)
 
     def extra_repr(self) -> str:

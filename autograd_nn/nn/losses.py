@@ -21,7 +21,8 @@ and the derivative's denominator p(1-p) at 1e-12, as PyTorch does.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,10 +33,13 @@ from ..registry import register
 from ..tensor import Tensor
 from .module import Module
 
+if TYPE_CHECKING:
+    from ..types import TensorLike
+
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(op: str, reduction: Any) -> None:
+def _check_reduction(op: str, reduction: object) -> None:
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"{op}: unknown reduction {reduction!r}; use 'mean', 'sum' or 'none'")
 
@@ -48,14 +52,14 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     return losses
 
 
-def _as_input(op: str, x: Any) -> Tensor:
+def _as_input(op: str, x: TensorLike) -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
     return x
 
 
-def _as_target(op: str, t: Any, like: Tensor) -> Any:
+def _as_target(op: str, t: TensorLike, like: Tensor) -> Tensor | np.ndarray:
     """A target of the input's shape: Tensors kept (a gradient may flow to them), anything
     else as an array of the input's dtype."""
     if not isinstance(t, Tensor):
@@ -76,7 +80,7 @@ def _as_target(op: str, t: Any, like: Tensor) -> Any:
     return t
 
 
-def _as_weight(op: str, name: str, w: Any, like: Tensor) -> Any:
+def _as_weight(op: str, name: str, w: TensorLike, like: Tensor) -> Tensor | np.ndarray:
     """``w`` (a Tensor is kept, anything else becomes an array of the input's dtype) after
     checking PyTorch's rule: it broadcasts to the input's shape without changing it."""
     arr = w._data if isinstance(w, Tensor) else np.asarray(w)
@@ -93,7 +97,7 @@ def _as_weight(op: str, name: str, w: Any, like: Tensor) -> Any:
     return w if isinstance(w, Tensor) else arr.astype(like.dtype, copy=False)
 
 
-def _check_probability_target(op: str, t: Any) -> None:
+def _check_probability_target(op: str, t: Tensor | np.ndarray) -> None:
     """Binary cross-entropy targets are probabilities: every element in [0, 1] (NaN refused)."""
     arr = t._data if isinstance(t, Tensor) else t
     bad = ~((arr >= 0) & (arr <= 1))
@@ -104,7 +108,7 @@ def _check_probability_target(op: str, t: Any) -> None:
                          f"{arr[pos]!r}{where}")
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean (or sum) of the squared differences ``(input - target)**2``."""
     _check_reduction("mse_loss", reduction)
     x = _as_input("mse_loss", input)
@@ -112,7 +116,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean (or sum) of ``|input - target|`` (the derivative at 0 is 0)."""
     _check_reduction("l1_loss", reduction)
     x = _as_input("l1_loss", input)
@@ -157,8 +161,8 @@ class BinaryCrossEntropy(Function):
         return gp, gt
 
 
-def _bce_cases(fn: Any) -> list[Case]:
-    def target(s: tuple[int, ...]) -> Any:
+def _bce_cases(fn: Callable[..., Tensor]) -> list[Case]:
+    def target(s: tuple[int, ...]) -> Callable[[np.random.Generator], dict[str, np.ndarray]]:
         return lambda rng: {"target": rng.uniform(0.0, 1.0, s)}
 
     return [Case(f"p {shape_label(s)} in (0.05, 0.95), target in [0, 1]", fn, (s,),
@@ -166,7 +170,7 @@ def _bce_cases(fn: Any) -> list[Case]:
 
 
 @register(BinaryCrossEntropy, public=False, cases=_bce_cases)
-def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
+def binary_cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets in [0, 1]
     (others raise ValueError); ``weight`` rescales each element's loss and must broadcast to
@@ -183,8 +187,10 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
     return _reduce(losses, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None,
-                                     pos_weight: Any = None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
+                                     weight: TensorLike | None = None,
+                                     pos_weight: TensorLike | None = None,
+                                     reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of ``sigmoid(input)``, computed from the logits without forming
     the probabilities: ``t softplus(-x) + (1-t) softplus(x)``, stable at any x. ``pos_weight``
     multiplies the positive term (per class, broadcast over the last axis). ``weight`` and
@@ -196,7 +202,8 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     t = _as_target(op, target, x)
     w = None if weight is None else _as_weight(op, "weight", weight, x)
     pw = None if pos_weight is None else _as_weight(op, "pos_weight", pos_weight, x)
-    positive = t * softplus(-x)
+    # an array times a Tensor is a Tensor (Tensor.__array_ufunc__); numpy's stubs say ndarray
+    positive: Tensor = t * softplus(-x)  # type: ignore[assignment]
     if pw is not None:
         positive = positive * pw
     losses = positive + (1 - t) * softplus(x)
@@ -205,7 +212,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     return _reduce(losses, reduction)
 
 
-def _class_indices(op: str, target: Any, input_shape: tuple) -> np.ndarray | None:
+def _class_indices(op: str, target: TensorLike, input_shape: tuple[int, ...]) -> np.ndarray | None:
     """The target as an int array of class indices, or None if it holds probabilities."""
     arr = target._data if isinstance(target, Tensor) else np.asarray(target)
     lead, n_classes = input_shape[:-1], input_shape[-1]
@@ -232,7 +239,7 @@ def _class_indices(op: str, target: Any, input_shape: tuple) -> np.ndarray | Non
     return arr
 
 
-def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def nll_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: ``-input[i, target[i]]`` for log-probabilities ``input`` of
     shape (N, C) (or (C,)) and class indices ``target`` of shape (N,) (or ())."""
     _check_reduction("nll_loss", reduction)
@@ -250,7 +257,7 @@ def _pick(x: Tensor, idx: np.ndarray) -> Tensor:
     return x[np.arange(x.shape[0]), idx] if x.ndim == 2 else x[int(idx)]
 
 
-def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Cross-entropy of the softmax of logits ``input`` (shape (N, C) or (C,)).
 
     ``target`` holds class indices (ints of shape (N,), or floats with whole values) or
@@ -274,14 +281,14 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
 class _Loss(Module):
     """A loss module: ``forward(input, target)`` is its ``function(input, target, reduction)``."""
 
-    function: Any = None  # the functional form (a staticmethod)
+    function: Any = None  # the functional form: a staticmethod (None here, so Any)
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         _check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return self.function(input, target, self.reduction)
 
     def extra_repr(self) -> str:
@@ -303,23 +310,23 @@ class L1Loss(_Loss):
 class BCELoss(_Loss):
     """Module form of `binary_cross_entropy` (inputs are probabilities)."""
 
-    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+    def __init__(self, weight: TensorLike | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.weight = weight
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Module form of `binary_cross_entropy_with_logits`."""
 
-    def __init__(self, weight: Any = None, reduction: str = "mean",
-                 pos_weight: Any = None) -> None:
+    def __init__(self, weight: TensorLike | None = None, reduction: str = "mean",
+                 pos_weight: TensorLike | None = None) -> None:
         super().__init__(reduction)
         self.weight, self.pos_weight = weight, pos_weight
 
-    def forward(self, input: Any, target: Any) -> Tensor:
+    def forward(self, input: TensorLike, target: TensorLike) -> Tensor:
         return binary_cross_entropy_with_logits(input, target, self.weight, self.pos_weight,
                                                 self.reduction)
 

@@ -10,13 +10,18 @@ made it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from ..errors import as_flag
 from ..mode import LOCAL
 from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+    from ..types import DTypeLike, TensorLike
 
 
 class StateDictError(ValueError):
@@ -36,7 +41,7 @@ class Parameter(Tensor):
     ``Parameter(data)`` copies ``data`` (Python numbers and lists become float64).
     """
 
-    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
+    def __init__(self, data: TensorLike, requires_grad: bool = True, dtype: DTypeLike | None = None,
                  name: str | None = None) -> None:
         requires_grad = as_flag("Parameter: requires_grad", requires_grad)
         super().__init__(data, requires_grad=False, dtype=dtype, name=name)
@@ -53,7 +58,7 @@ class Parameter(Tensor):
         return self._data
 
     @data.setter
-    def data(self, value: Any) -> None:
+    def data(self, value: TensorLike) -> None:
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
         if arr.dtype.kind != "f":
             raise TypeError(f"Parameter: data must be floating point, got dtype {arr.dtype}")
@@ -144,7 +149,7 @@ class Module:
         """Register a sub-module under ``name`` (same as assigning it as an attribute)."""
         self._register("add_module", "_modules", Module, name, module)
 
-    def _register(self, op: str, store: str, kind: type, name: str, value: Any) -> None:
+    def _register(self, op: str, store: str, kind: type, name: str, value: object) -> None:
         """``self.<store>[name] = value``, once value is checked to be a ``kind`` or None and
         ``name`` free to use (any other registration under it forgotten)."""
         if value is not None and not isinstance(value, kind):
@@ -154,7 +159,8 @@ class Module:
         self._forget(name)
         getattr(self, store)[name] = value
 
-    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+    def register_buffer(self, name: str, tensor: TensorLike | None,
+                        persistent: bool = True) -> None:
         """Register ``tensor`` (a Tensor or array, kept without grad; None for an empty slot)
         as a buffer: state that is not trained but belongs to the module, such as batch
         norm's running statistics. Persistent buffers are part of ``state_dict`` (and of
@@ -190,7 +196,7 @@ class Module:
                     yield pre + name, b
 
     @staticmethod
-    def _check_name(name: Any) -> None:
+    def _check_name(name: object) -> None:
         if not isinstance(name, str) or not name or "." in name:
             raise ValueError(f"invalid name {name!r}: a non-empty string without '.' is needed")
 
@@ -244,7 +250,7 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def apply(self, fn: Callable[[Module], Any]) -> Module:
+    def apply(self, fn: Callable[[Module], object]) -> Self:
         """Call ``fn(module)`` on every sub-module (children first) and on this one."""
         for m in self.children():
             m.apply(fn)
@@ -252,7 +258,7 @@ class Module:
         return self
 
     # ---- training state ---------------------------------------------------------------------
-    def train(self, mode: bool = True) -> Module:
+    def train(self, mode: bool = True) -> Self:
         """Set the ``training`` flag here and below (Dropout is active only in training)."""
         if not isinstance(mode, bool):
             raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
@@ -260,7 +266,7 @@ class Module:
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self) -> Module:
+    def eval(self) -> Self:
         """Same as ``train(False)``."""
         return self.train(False)
 
@@ -273,7 +279,7 @@ class Module:
             else:
                 p.grad = Tensor._from_op(np.zeros_like(p.grad._data), None)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Freeze (False) or unfreeze (True) every parameter."""
         requires_grad = as_flag("Module.requires_grad_: requires_grad", requires_grad)
         for p in self.parameters():
@@ -281,7 +287,7 @@ class Module:
         return self
 
     # ---- calling ----------------------------------------------------------------------------
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # each layer has its own signature
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -299,7 +305,7 @@ class Module:
         by module: parameters, then buffers); a shared parameter under every name."""
         return {name: t._data.copy() for name, t in self._state_items()}
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
+    def load_state_dict(self, state_dict: Mapping[str, TensorLike], strict: bool = True
                         ) -> IncompatibleKeys:
         """Copy arrays into the parameters and persistent buffers, after checking all of them.
 
@@ -372,7 +378,7 @@ def _kind(dtype: np.dtype) -> str:
     return "f" if dtype.kind == "f" else ("i" if dtype.kind in "iub" else dtype.kind)
 
 
-def _as_buffer(owner: str, name: str, value: Any) -> Tensor | None:
+def _as_buffer(owner: str, name: str, value: TensorLike | None) -> Tensor | None:
     if value is None:
         return None
     if isinstance(value, Parameter):

@@ -23,7 +23,8 @@ backward of the unrolled graph.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
@@ -35,10 +36,16 @@ from . import init as nn_init
 from .module import Module, Parameter
 from .window_args import is_int
 
+if TYPE_CHECKING:
+    from ..types import DTypeLike, RngLike, TensorLike
+
+#: ``hx``: h (RNN, GRU) or the pair (h, c) (LSTM); None starts from zeros
+HiddenState: TypeAlias = "TensorLike | tuple[TensorLike | None, TensorLike | None] | None"
+
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def _as_input(op: str, x: Any) -> Tensor:
+def _as_input(op: str, x: TensorLike) -> Tensor:
     t = x if isinstance(x, Tensor) else Tensor._from_op(np.asarray(x), None)
     if t.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {t.dtype}")
@@ -71,13 +78,13 @@ def cell_step(kind: str, xw: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
     return (1 - z) * cand + z * h, None
 
 
-def _check_sizes(name: str, input_size: Any, hidden_size: Any) -> None:
+def _check_sizes(name: str, input_size: object, hidden_size: object) -> None:
     for arg, v in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not is_int(v) or v <= 0:
             raise ValueError(f"{name}: {arg} must be a positive int, got {v!r}")
 
 
-def _reset(module: Module, hidden_size: int, rng: Any) -> None:
+def _reset(module: Module, hidden_size: int, rng: RngLike | None) -> None:
     gen = as_generator(rng)
     bound = 1.0 / math.sqrt(hidden_size)
     for p in module.parameters():
@@ -88,7 +95,8 @@ class _Cell(Module):
     kind = "rnn"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", rng: Any = None, dtype: Any = np.float64) -> None:
+                 nonlinearity: str = "tanh", rng: RngLike | None = None,
+                 dtype: DTypeLike = np.float64) -> None:
         super().__init__()
         name = type(self).__name__
         _check_sizes(name, input_size, hidden_size)
@@ -104,7 +112,7 @@ class _Cell(Module):
         self.bias_hh = Parameter(np.empty(width, dtype=dtype)) if bias else None
         _reset(self, hidden_size, rng)
 
-    def _state(self, x: Tensor, hx: Any) -> tuple[bool, Tensor, Tensor | None]:
+    def _state(self, x: Tensor, hx: HiddenState) -> tuple[bool, Tensor, Tensor | None]:
         name = type(self).__name__
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input (N, {self.input_size}) or "
@@ -121,7 +129,8 @@ class _Cell(Module):
         return batched, (h if h is not None else Tensor(zeros)), \
             (c if c is not None else Tensor(zeros)) if self.kind == "lstm" else None
 
-    def forward(self, input: Any, hx: Any = None) -> Any:
+    def forward(self, input: TensorLike, hx: HiddenState = None
+                ) -> Tensor | tuple[Tensor, Tensor | None]:  # (h', c') for LSTMCell, else h'
         x = _as_input(type(self).__name__, input)
         _, h, c = self._state(x, hx)
         xw = matmul(x, self.weight_ih)
@@ -148,8 +157,8 @@ class LSTMCell(_Cell):
 
     kind = "lstm"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 rng: RngLike | None = None, dtype: DTypeLike = np.float64) -> None:
         super().__init__(input_size, hidden_size, bias, "tanh", rng, dtype)
 
 
@@ -165,8 +174,8 @@ class _Recurrent(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 rng: RngLike | None = None, dtype: DTypeLike = np.float64) -> None:
         super().__init__()
         name = type(self).__name__
         _check_sizes(name, input_size, hidden_size)
@@ -197,7 +206,8 @@ class _Recurrent(Module):
     def _suffixes(self) -> tuple[str, ...]:
         return ("", "_reverse") if self.bidirectional else ("",)
 
-    def _initial(self, hx: Any, n: int | None, dtype: Any) -> tuple[list, list]:
+    def _initial(self, hx: HiddenState, n: int | None, dtype: DTypeLike
+                 ) -> tuple[list[Tensor], Sequence[Tensor | None]]:
         """Per (layer, direction): the initial h and c (c only for LSTM), checked."""
         name = type(self).__name__
         count = self.num_layers * len(self._suffixes())
@@ -216,7 +226,7 @@ class _Recurrent(Module):
         return out[0], out[1] if self.kind == "lstm" else [None] * count
 
     def _run(self, seq: Tensor, h: Tensor, c: Tensor | None, tag: str
-             ) -> tuple[Tensor, Tensor, Any]:
+             ) -> tuple[Tensor, Tensor, Tensor | None]:
         """One layer in one direction over ``seq`` (L, [N,] features), in the order given."""
         w_ih, w_hh = getattr(self, f"weight_ih_{tag}"), getattr(self, f"weight_hh_{tag}")
         b_ih = getattr(self, f"bias_ih_{tag}") if self.bias else None
@@ -230,7 +240,8 @@ class _Recurrent(Module):
             outs.append(h)
         return stack(outs), h, c
 
-    def forward(self, input: Any, hx: Any = None) -> tuple[Tensor, Any]:
+    def forward(self, input: TensorLike, hx: HiddenState = None
+                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         name = type(self).__name__
         x = _as_input(name, input)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -284,7 +295,8 @@ class LSTM(_Recurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, rng: Any = None, dtype: Any = np.float64) -> None:
+                 bidirectional: bool = False, rng: RngLike | None = None,
+                 dtype: DTypeLike = np.float64) -> None:
         super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first,
                          dropout, bidirectional, rng, dtype)
 

@@ -24,19 +24,22 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from ..tensor import Tensor
 from .module import Module, StateDictError
 
+if TYPE_CHECKING:
+    from ..types import TensorLike
+
 
 class SerializationError(StateDictError):
     """A parameter file is unreadable, not an .npz archive, or does not fit the model."""
 
 
-def _arrays_of(obj: Module | Mapping[str, Any]) -> dict[str, np.ndarray]:
+def _arrays_of(obj: Module | Mapping[str, TensorLike]) -> dict[str, np.ndarray]:
     if isinstance(obj, Module):
         return obj.state_dict()
     if not isinstance(obj, Mapping):
@@ -54,7 +57,7 @@ def _arrays_of(obj: Module | Mapping[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def save(obj: Module | Mapping[str, Any], path: str | os.PathLike) -> str:
+def save(obj: Module | Mapping[str, TensorLike], path: str | os.PathLike) -> str:
     """Write a module's state dict (or a mapping name -> array) to the ``.npz`` file ``path``."""
     arrays = _arrays_of(obj)
     path = os.fspath(path)

@@ -12,13 +12,16 @@ PyTorch's layout and name. These two functions transpose exactly the weights tha
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .layers import Linear
 from .module import Module
 from .recurrent import _Cell, _Recurrent
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def transposed_names(model: Module) -> set[str]:
@@ -34,13 +37,14 @@ def transposed_names(model: Module) -> set[str]:
     return names
 
 
-def _numpy(v: Any) -> np.ndarray:
+def _numpy(v: ArrayLike) -> np.ndarray:
     if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch.Tensor
         return v.detach().cpu().numpy()
     return np.asarray(v)
 
 
-def from_torch_state_dict(model: Module, state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def from_torch_state_dict(model: Module, state_dict: Mapping[str, ArrayLike]
+                          ) -> dict[str, np.ndarray]:
     """A PyTorch state dict (tensors or arrays) as arrays in this package's layout, ready
     for ``model.load_state_dict``."""
     flip = transposed_names(model)
