@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, overload
 
 import numpy as np
 
@@ -19,8 +19,17 @@ from .errors import as_flag
 from .seeding import as_generator
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
-def _as_array(a: Any, what: str) -> np.ndarray:
+    from .types import DTypeLike, RngLike, TensorLike
+
+#: what comes back: a Tensor where a Tensor went in, else a numpy array
+ArrayOrTensor: TypeAlias = "Tensor | np.ndarray"
+
+
+def _as_array(a: TensorLike, what: str) -> np.ndarray:
     arr = a._data if isinstance(a, Tensor) else np.asarray(a)
     if arr.ndim == 0:
         raise ValueError(f"{what}: a 0-d value has no samples to split; give arrays whose "
@@ -28,12 +37,12 @@ def _as_array(a: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _like(template: Any, arr: np.ndarray) -> Any:
+def _like(template: object, arr: np.ndarray) -> ArrayOrTensor:
     """``arr`` as the kind of ``template`` (a new leaf Tensor outside any graph, or numpy)."""
     return Tensor._from_op(arr, None) if isinstance(template, Tensor) else arr
 
 
-def _n_samples(arrays: tuple, what: str) -> int:
+def _n_samples(arrays: tuple[TensorLike, ...], what: str) -> int:
     if not arrays:
         raise ValueError(f"{what}: give at least one array")
     lengths = [len(_as_array(a, what)) for a in arrays]
@@ -54,8 +63,8 @@ class BatchIterator:
     give new Tensor batches that do not require grad.
     """
 
-    def __init__(self, *arrays: Any, batch_size: int = 32, shuffle: bool = False,
-                 rng: Any = None, drop_last: bool = False) -> None:
+    def __init__(self, *arrays: TensorLike, batch_size: int = 32, shuffle: bool = False,
+                 rng: RngLike | None = None, drop_last: bool = False) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size <= 0:
             raise ValueError(f"BatchIterator: batch_size must be a positive int, "
@@ -80,7 +89,7 @@ class BatchIterator:
             return self.num_samples // self.batch_size
         return math.ceil(self.num_samples / self.batch_size)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[ArrayOrTensor | tuple[ArrayOrTensor, ...]]:
         n = self.num_samples
         order = self.rng.permutation(n) if self.shuffle else None
         for b in range(len(self)):
@@ -94,7 +103,7 @@ class BatchIterator:
                 f"shuffle={self.shuffle}, drop_last={self.drop_last})")
 
 
-def _n_test(test_size: Any, n: int) -> int:
+def _n_test(test_size: object, n: int) -> int:
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.integer,
                                                                  np.floating)):
         raise TypeError(f"train_test_split: test_size must be a fraction or a count, "
@@ -140,8 +149,24 @@ def _stratified_test_indices(labels: np.ndarray, n_test: int,
     return np.concatenate(picks)
 
 
-def train_test_split(*arrays: Any, test_size: float | int = 0.25, rng: Any = None,
-                     shuffle: bool = True, stratify: Any = None) -> list[Any]:
+@overload
+def train_test_split(*arrays: np.ndarray, test_size: float | int = ..., rng: RngLike | None = ...,
+                     shuffle: bool = ..., stratify: TensorLike | None = ...) -> list[np.ndarray]:
+    ...
+@overload
+def train_test_split(*arrays: Tensor, test_size: float | int = ..., rng: RngLike | None = ...,
+                     shuffle: bool = ..., stratify: TensorLike | None = ...) -> list[Tensor]:
+    ...
+@overload
+def train_test_split(*arrays: TensorLike, test_size: float | int = ...,
+                     rng: RngLike | None = ..., shuffle: bool = ...,
+                     stratify: TensorLike | None = ...) -> list[ArrayOrTensor]:
+    ...
+# (list is invariant: the body's list[Tensor | ndarray] holds one kind when one kind went in)
+def train_test_split(*arrays: TensorLike,  # type: ignore[misc]
+                     test_size: float | int = 0.25,
+                     rng: RngLike | None = None, shuffle: bool = True,
+                     stratify: TensorLike | None = None) -> list[ArrayOrTensor]:
     """Split arrays (same first axis) into training and test parts:
     ``X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, rng=0)``.
 
@@ -187,7 +212,7 @@ class Standardizer:
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
 
-    def fit(self, X: Any) -> Standardizer:
+    def fit(self, X: TensorLike) -> Self:
         arr = _as_array(X, "Standardizer.fit").astype(np.float64)
         if len(arr) == 0:
             raise ValueError("Standardizer.fit: no samples")
@@ -206,23 +231,51 @@ class Standardizer:
             raise ValueError(f"Standardizer.{what}: data with feature shape {arr.shape[1:]}, "
                              f"but it was fitted on {self.mean.shape}")  # type: ignore[union-attr]
 
-    def transform(self, X: Any) -> Any:
+    @overload
+    def transform(self, X: np.ndarray) -> np.ndarray: ...
+    @overload
+    def transform(self, X: Tensor) -> Tensor: ...
+    @overload
+    def transform(self, X: TensorLike) -> ArrayOrTensor: ...
+    def transform(self, X: TensorLike) -> ArrayOrTensor:
         mean, std = self._fitted("transform")
         arr = _as_array(X, "Standardizer.transform")
         self._check_shape(arr, "transform")
         return _like(X, (arr - mean) / std)
 
-    def fit_transform(self, X: Any) -> Any:
+    @overload
+    def fit_transform(self, X: np.ndarray) -> np.ndarray: ...
+    @overload
+    def fit_transform(self, X: Tensor) -> Tensor: ...
+    @overload
+    def fit_transform(self, X: TensorLike) -> ArrayOrTensor: ...
+    def fit_transform(self, X: TensorLike) -> ArrayOrTensor:
         return self.fit(X).transform(X)
 
-    def inverse_transform(self, Z: Any) -> Any:
+    @overload
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray: ...
+    @overload
+    def inverse_transform(self, Z: Tensor) -> Tensor: ...
+    @overload
+    def inverse_transform(self, Z: TensorLike) -> ArrayOrTensor: ...
+    def inverse_transform(self, Z: TensorLike) -> ArrayOrTensor:
         mean, std = self._fitted("inverse_transform")
         arr = _as_array(Z, "Standardizer.inverse_transform")
         self._check_shape(arr, "inverse_transform")
         return _like(Z, arr * std + mean)
 
 
-def standardize(X: Any, mean: Any = None, std: Any = None) -> tuple[Any, np.ndarray, np.ndarray]:
+@overload
+def standardize(X: np.ndarray, mean: ArrayLike | None = ..., std: ArrayLike | None = ...
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+@overload
+def standardize(X: Tensor, mean: ArrayLike | None = ..., std: ArrayLike | None = ...
+                ) -> tuple[Tensor, np.ndarray, np.ndarray]: ...
+@overload
+def standardize(X: TensorLike, mean: ArrayLike | None = ..., std: ArrayLike | None = ...
+                ) -> tuple[ArrayOrTensor, np.ndarray, np.ndarray]: ...
+def standardize(X: TensorLike, mean: ArrayLike | None = None, std: ArrayLike | None = None
+                ) -> tuple[ArrayOrTensor, np.ndarray, np.ndarray]:
     """``(Z, mean, std)`` with ``Z = (X - mean) / std``; mean and std are computed from X
     unless given (pass the training set's to standardise a test set the same way)."""
     s = Standardizer()
@@ -235,7 +288,16 @@ def standardize(X: Any, mean: Any = None, std: Any = None) -> tuple[Any, np.ndar
     return s.transform(X), s.mean, s.std  # type: ignore[return-value]
 
 
-def one_hot(labels: Any, num_classes: int | None = None, dtype: Any = np.float64) -> Any:
+@overload
+def one_hot(labels: np.ndarray, num_classes: int | None = ...,
+            dtype: DTypeLike = ...) -> np.ndarray: ...
+@overload
+def one_hot(labels: Tensor, num_classes: int | None = ..., dtype: DTypeLike = ...) -> Tensor: ...
+@overload
+def one_hot(labels: TensorLike, num_classes: int | None = ...,
+            dtype: DTypeLike = ...) -> ArrayOrTensor: ...
+def one_hot(labels: TensorLike, num_classes: int | None = None,
+            dtype: DTypeLike = np.float64) -> ArrayOrTensor:
     """Rows of zeros with a 1 at each label: shape ``labels.shape + (num_classes,)``.
 
     ``labels`` are ints (or floats with whole values) in ``[0, num_classes)``;

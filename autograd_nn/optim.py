@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -22,11 +22,20 @@ from .mode import enable_grad
 from .optim_checks import check_number, checked_state, sections
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from .nn.module import Module
+
+    L = TypeVar("L")  # what step's closure returns (the loss)
+
+#: ``params``: parameters, parameter groups (dicts with a ``"params"`` entry and hyperparameters
+#: overriding the defaults) or a Module (its ``parameters()``)
+ParamsLike: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]] | Module"
+
 
 class Optimizer:
     """Base class: parameter groups, per-parameter state, ``zero_grad``, state dicts."""
 
-    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
@@ -83,7 +92,7 @@ class Optimizer:
                 else:
                     p.grad = Tensor._from_op(np.zeros_like(p.grad._data), None)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+    def step(self, closure: Callable[[], L] | None = None) -> L | None:
         """One update of every parameter that has a gradient. ``closure`` (optional)
         recomputes and returns the loss first; its value is returned."""
         loss = None
@@ -207,7 +216,7 @@ class SGD(Optimizer):
         p = p - lr * g
     """
 
-    def __init__(self, params: Any, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+    def __init__(self, params: ParamsLike, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       nesterov=nesterov, weight_decay=weight_decay))
@@ -252,8 +261,9 @@ class Adam(Optimizer):
     _STATE = {"step": (True, "count"), "exp_avg": (True, "array"),
               "exp_avg_sq": (True, "array"), "max_exp_avg_sq": (False, "array")}
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
+    def __init__(self, params: ParamsLike, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad))
 
@@ -304,8 +314,9 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+    def __init__(self, params: ParamsLike, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad)
 
@@ -321,7 +332,7 @@ class RMSprop(Optimizer):
         p = p - lr * g / avg                                  (momentum = 0)
     """
 
-    def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+    def __init__(self, params: ParamsLike, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
