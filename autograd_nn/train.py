@@ -8,8 +8,8 @@ matplotlib draws `plot_history` (without it a `MissingDependencyError` says what
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -19,16 +19,27 @@ from .history_plot import plot_history
 from .mode import no_grad
 from .tensor import Tensor
 
+if TYPE_CHECKING:
+    from .nn.module import Module
+    from .optim import Optimizer
+    from .types import RngLike, TensorLike
+
+#: a metric: ``f(outputs, targets) -> float`` on numpy arrays
 Metric = Callable[[np.ndarray, np.ndarray], float]
+#: ``metrics=``: a name (``"accuracy"``) or a `Metric`, several of them, or {name: metric}
+Metrics: TypeAlias = "str | Metric | Iterable[str | Metric] | Mapping[str, str | Metric] | None"
+#: ``loss_fn(outputs, targets)`` -> a single-element Tensor; ``outputs`` is whatever the model
+#: returns and ``targets`` whatever the batches hold, hence Any
+LossFn = Callable[[Any, Any], Tensor]
 __all__ = ["MissingDependencyError", "accuracy", "evaluate", "fit", "plot_history",
            "progress_bar"]
 
 
-def _plain(a: Any) -> np.ndarray:
+def _plain(a: TensorLike) -> np.ndarray:
     return a._data if isinstance(a, Tensor) else np.asarray(a)
 
 
-def accuracy(outputs: Any, targets: Any, threshold: float = 0.5) -> float:
+def accuracy(outputs: TensorLike, targets: TensorLike, threshold: float = 0.5) -> float:
     """Fraction of correct predictions.
 
     Outputs with several columns are read as classes by their largest entry (targets: class
@@ -57,7 +68,7 @@ def accuracy(outputs: Any, targets: Any, threshold: float = 0.5) -> float:
 _METRICS: dict[str, Metric] = {"accuracy": accuracy, "acc": accuracy}
 
 
-def _resolve_metrics(metrics: Any) -> list[tuple[str, Metric]]:
+def _resolve_metrics(metrics: Metrics) -> list[tuple[str, Metric]]:
     if metrics is None:
         return []
     if isinstance(metrics, (str,)) or callable(metrics):
@@ -77,11 +88,11 @@ def _resolve_metrics(metrics: Any) -> list[tuple[str, Metric]]:
     return out
 
 
-def _as_input(x: Any) -> Tensor:
+def _as_input(x: TensorLike) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor._from_op(np.asarray(x), None)
 
 
-def _is_array(a: Any) -> bool:
+def _is_array(a: object) -> bool:
     return isinstance(a, (np.ndarray, Tensor))
 
 
@@ -106,7 +117,8 @@ def _check_pair(what: str, data: Any) -> tuple[Any, Any]:
     return X, y
 
 
-def _batches(data: Any, batch_size: int | None, shuffle: bool, rng: Any) -> Iterable[Any]:
+def _batches(data: object, batch_size: int | None, shuffle: bool, rng: RngLike | None
+             ) -> Iterable[Any]:
     """The contract, decided by type and never by length: a tuple is one ``(X, y)`` pair of
     arrays, batched here; any other re-iterable (a list, a `BatchIterator`) holds batches."""
     if isinstance(data, tuple):
@@ -155,7 +167,7 @@ def _check_finite(loss: Tensor, params: list[tuple[str, Tensor]], epoch: int,
                                      f"{where} (the loss is {value:.6g}){kept}")
 
 
-def _named(model: Any, optimizer: Any) -> list[tuple[str, Tensor]]:
+def _named(model: Module, optimizer: Optimizer) -> list[tuple[str, Tensor]]:
     """The optimizer's parameters with the model's dotted names where it has them."""
     names = {}
     if hasattr(model, "named_parameters"):
@@ -164,15 +176,15 @@ def _named(model: Any, optimizer: Any) -> list[tuple[str, Tensor]]:
     return [(names.get(id(p), f"#{i}"), p) for i, p in enumerate(params)]
 
 
-def _scalar_loss(loss: Any) -> Tensor:
+def _scalar_loss(loss: object) -> Tensor:
     if not isinstance(loss, Tensor) or loss.size != 1:
         raise TypeError("fit: loss_fn(outputs, targets) must return a single-element Tensor, "
                         f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
     return loss
 
 
-def evaluate(model: Any, loss_fn: Callable[[Any, Any], Tensor] | None, X: Any, y: Any,
-             metrics: Any = (), batch_size: int | None = None) -> dict[str, float]:
+def evaluate(model: Module, loss_fn: LossFn | None, X: TensorLike, y: TensorLike,
+             metrics: Metrics = (), batch_size: int | None = None) -> dict[str, float]:
     """Loss (when ``loss_fn`` is given) and metrics of ``model`` on ``(X, y)``, in eval mode
     and without recording a graph; the mean over batches, weighted by batch size."""
     resolved = _resolve_metrics(metrics)
@@ -199,7 +211,7 @@ def evaluate(model: Any, loss_fn: Callable[[Any, Any], Tensor] | None, X: Any, y
     return {k: v / n for k, v in sums.items()}
 
 
-def progress_bar(total: int, desc: str, unit: str) -> Any:
+def progress_bar(total: int, desc: str, unit: str) -> Any:  # a tqdm bar (no stubs) or None
     """A ``tqdm.auto`` bar (the notebook widget in Jupyter, text on stderr elsewhere), or None
     when tqdm is not installed (the caller then prints plain lines)."""
     try:
@@ -215,11 +227,12 @@ def _line(epoch: int, epochs: int, history: dict[str, list[float]]) -> str:
     return f"epoch {epoch}/{epochs}  " + "  ".join(parts)
 
 
-def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor],
-        optimizer: Any, data: Any, epochs: int = 1, *, batch_size: int | None = 32,
-        shuffle: bool = True, rng: Any = None,
-        metrics: Any = (), validation_data: tuple[Any, Any] | None = None,
-        callback: Callable[[int, dict[str, list[float]]], Any] | None = None,
+def fit(model: Module, loss_fn: LossFn,
+        optimizer: Optimizer, data: tuple[TensorLike, TensorLike] | Iterable[object],
+        epochs: int = 1, *, batch_size: int | None = 32, shuffle: bool = True,
+        rng: RngLike | None = None, metrics: Metrics = (),
+        validation_data: tuple[TensorLike, TensorLike] | None = None,
+        callback: Callable[[int, dict[str, list[float]]], object] | None = None,
         progress: bool | int = True) -> dict[str, list[float]]:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the history.
 
@@ -271,8 +284,9 @@ def fit(model: Any, loss_fn: Callable[[Any, Any], Tensor],
     return history
 
 
-def _fit_plan(model: Any, optimizer: Any, data: Any, epochs: int, batch_size: int | None,
-              shuffle: bool, rng: Any, metrics: Any, validation_data: Any,
+def _fit_plan(model: Module, optimizer: Optimizer, data: object, epochs: int,
+              batch_size: int | None, shuffle: bool, rng: RngLike | None, metrics: Metrics,
+              validation_data: tuple[TensorLike, TensorLike] | None,
               ) -> tuple[list[tuple[str, Metric]], Iterable[Any], list[tuple[str, Tensor]]]:
     """`fit`'s arguments checked before training: the metrics, the batches of an epoch and
     the named parameters."""
@@ -324,7 +338,7 @@ class _Progress:
             self.bar.close()
 
 
-def _train_epoch(model: Any, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any,
+def _train_epoch(model: Module, loss_fn: LossFn, optimizer: Optimizer,
                  batches: Iterable[Any], resolved: list[tuple[str, Metric]], epoch: int,
                  params: list[tuple[str, Tensor]]) -> tuple[dict[str, float], int]:
     """One pass over the batches: the batch-size weighted sums of loss and metrics, and the
