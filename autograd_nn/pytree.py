@@ -13,7 +13,7 @@ entry, as in ``args[0]['layers'][1]``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from .tensor import Tensor
 
-LeafCheck = Callable[[Any], "str | None"]  # None when the object is a valid leaf, else why not
+LeafCheck = Callable[[object], "str | None"]  # None when the object is a valid leaf, else why not
 CONTAINERS = "a tuple, list or dict (None is an empty subtree)"
 
 
@@ -46,7 +46,7 @@ LEAF = TreeDef()
 EMPTY = TreeDef(type(None))
 
 
-def numeric_leaf(x: Any) -> str | None:
+def numeric_leaf(x: object) -> str | None:
     """Why ``x`` cannot be a differentiated leaf (None when it can): a Tensor, a real numeric
     ndarray or numpy scalar, or a Python bool, int or float."""
     if isinstance(x, Tensor | bool | int | float):
@@ -63,7 +63,7 @@ def numeric_leaf(x: Any) -> str | None:
             f"container {CONTAINERS}")
 
 
-def _is_namedtuple(x: Any) -> bool:
+def _is_namedtuple(x: object) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
 
@@ -117,7 +117,7 @@ def unflatten(spec: TreeDef, leaves: list[Any]) -> Any:
     return _build(spec, iter(leaves))
 
 
-def _build(spec: TreeDef, leaves: Any) -> Any:
+def _build(spec: TreeDef, leaves: Iterator[Any]) -> Any:
     if spec.kind is None:
         return next(leaves)
     if spec.kind is type(None):
@@ -177,7 +177,7 @@ def _describe(x: Any) -> str:
     return f"a {type(x).__name__} of {len(x)}"
 
 
-def _keys(keys: Any) -> str:
+def _keys(keys: Iterable[object]) -> str:
     return "[" + ", ".join(sorted(map(repr, keys))) + "]"
 
 
@@ -191,7 +191,7 @@ def _describe_spec(spec: TreeDef) -> str:
     return f"a {spec.kind.__name__} of {len(spec.children)}"
 
 
-def map_tensors(fn: Callable[[Tensor], Any], tree: Any) -> Any:
+def map_tensors(fn: Callable[[Tensor], object], tree: Any) -> Any:
     """``tree`` with ``fn`` applied to every Tensor in it; other objects (any type: this is for
     a function's auxiliary results) are kept as they are."""
     found = None if isinstance(tree, Tensor) else _entries(tree)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from . import autograd, pytree
 from .mode import enable_grad, is_grad_enabled
 from .ops import reshape, stack
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from .types import TensorLike
 
 Argnums = int | tuple[int, ...]
 
@@ -40,7 +43,7 @@ def _argnums(argnums: Argnums, n: int, name: str) -> tuple[int, ...]:
     return nums
 
 
-def _variable(a: Any) -> Tensor:
+def _variable(a: TensorLike) -> Tensor:
     """A fresh variable for one leaf: a new leaf, or an identity node on a tensor of a graph."""
     if isinstance(a, Tensor) and a.requires_grad and is_grad_enabled():
         return reshape(a, a.shape)  # identity node: a fresh variable still tied to a
@@ -110,7 +113,7 @@ def _variables(xs: list[Tensor]) -> Iterator[None]:
                 x._requires_grad = False
 
 
-def _call(f: Callable, args: list, name: str, has_aux: bool) -> tuple[Any, Any]:
+def _call(f: Callable[..., object], args: list, name: str, has_aux: bool) -> tuple[Any, Any]:
     """``f(*args)`` split into (output, aux); aux is None without ``has_aux``."""
     with enable_grad():
         result = f(*args)
@@ -123,7 +126,7 @@ def _call(f: Callable, args: list, name: str, has_aux: bool) -> tuple[Any, Any]:
     return result
 
 
-def _scalar(out: Any, name: str) -> Tensor:
+def _scalar(out: object, name: str) -> Tensor:
     if not isinstance(out, Tensor):
         hint = " (pass has_aux=True if it returns (output, aux))" if isinstance(out, tuple) else ""
         raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__}"
@@ -134,14 +137,14 @@ def _scalar(out: Any, name: str) -> Tensor:
     return out
 
 
-def _tensor_leaf(x: Any) -> str | None:
+def _tensor_leaf(x: object) -> str | None:
     if isinstance(x, Tensor):
         return None
     return (f"is a {type(x).__name__}; the function must return a Tensor (or a tuple, list or "
             "dict of Tensors)")
 
 
-def _outputs(result: Any, name: str) -> tuple[list[Tensor], pytree.TreeDef]:
+def _outputs(result: object, name: str) -> tuple[list[Tensor], pytree.TreeDef]:
     return pytree.flatten(result, name, "the function's output", _tensor_leaf)
 
 
@@ -166,12 +169,12 @@ def _grads(outs: Tensor | list[Tensor], xs: list[Tensor], create_graph: bool,
             for x, g in zip(xs, found)]
 
 
-def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0,
-                   has_aux: bool = False) -> Callable[..., tuple]:
+def value_and_grad(f: Callable[..., object], argnums: Argnums = 0,
+                   has_aux: bool = False) -> Callable[..., tuple[Any, Any]]:
     """``value_and_grad(f)(*args) -> (f(*args), df/dargs[argnums])`` for scalar-valued f; with
     ``has_aux`` f returns ``(value, aux)`` and the result is ``((value, aux), gradient)``."""
 
-    def wrapped(*args: Any) -> tuple:
+    def wrapped(*args: Any) -> tuple[Any, Any]:
         args_, xs, specs = _leaves(args, argnums, "grad")
         with _variables(xs):
             out, aux = _call(f, args_, "grad", has_aux)
@@ -183,7 +186,8 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0,
     return wrapped
 
 
-def grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
+def grad(f: Callable[..., object], argnums: Argnums = 0,
+         has_aux: bool = False) -> Callable[..., Any]:
     """``grad(f)(*args)``: the gradient of scalar-valued ``f`` with respect to ``args[argnums]``
     (``(gradient, aux)`` with ``has_aux``)."""
     vg = value_and_grad(f, argnums, has_aux)
@@ -216,7 +220,7 @@ def _jacobian_rows(out: Tensor, xs: list[Tensor], keep_graph: bool) -> list[Tens
     return result
 
 
-def jacobian(f: Callable[..., Any], argnums: Argnums = 0,
+def jacobian(f: Callable[..., object], argnums: Argnums = 0,
              has_aux: bool = False) -> Callable[..., Any]:
     """``jacobian(f)(*args)``: d f / d args[argnums], shaped ``f's shape + the argument's shape``
     for each output tensor and argument leaf (the output's structure outside, the argument's
@@ -237,7 +241,7 @@ def jacobian(f: Callable[..., Any], argnums: Argnums = 0,
     return wrapped
 
 
-def hessian(f: Callable[..., Any], argnums: Argnums = 0,
+def hessian(f: Callable[..., object], argnums: Argnums = 0,
             has_aux: bool = False) -> Callable[..., Any]:
     """``hessian(f)(*args)``: second derivatives of scalar ``f``, shaped ``x.shape + x.shape``
     for an array argument; for structured arguments or an argnums tuple, nested as
@@ -275,8 +279,8 @@ def _fresh_zeros(like: Tensor) -> Tensor:
     return u
 
 
-def hvp(f: Callable[..., Any], primals: Any, tangents: Any,
-        has_aux: bool = False) -> tuple:
+def hvp(f: Callable[..., object], primals: Any, tangents: Any,
+        has_aux: bool = False) -> tuple[Any, ...]:
     """Hessian-vector product of scalar ``f`` at ``primals`` along ``tangents``, by double
     backward: returns ``(f(primals), H @ v)``, ``H @ v`` in the primals' structure (a tuple
     when primals is a tuple of arguments); ``(f(primals), H @ v, aux)`` with ``has_aux``."""
@@ -293,7 +297,8 @@ def hvp(f: Callable[..., Any], primals: Any, tangents: Any,
     return (value, hv, aux) if has_aux else (value, hv)
 
 
-def jvp(f: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
+def jvp(f: Callable[..., object], primals: Any, tangents: Any,
+        has_aux: bool = False) -> tuple[Any, ...]:
     """Jacobian-vector product (forward-mode derivative) of ``f`` at ``primals`` along
     ``tangents``, by the double-backward trick: returns ``(f(primals), J @ v)``, both in the
     output's structure; ``(f(primals), J @ v, aux)`` with ``has_aux``."""
