@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .seeding import as_generator
 from .tensor import Tensor
 
-Shape = Any  # an int, a tuple of ints, or ints given one by one
+if TYPE_CHECKING:
+    from .types import DTypeLike, RngLike, ShapeLike, TensorLike
 
 
-def _shape(shape: tuple) -> tuple[int, ...]:
+def _shape(shape: tuple) -> tuple[int, ...]:  # ints, or one tuple or list of them
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     for n in shape:
@@ -28,34 +29,37 @@ def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+def tensor(data: TensorLike, requires_grad: bool = False,
+           dtype: DTypeLike | None = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (same as ``Tensor(...)``)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*shape: Shape, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def zeros(*shape: ShapeLike, dtype: DTypeLike = np.float64, requires_grad: bool = False) -> Tensor:
     return _leaf(np.zeros(_shape(shape), dtype=dtype), requires_grad)
 
 
-def ones(*shape: Shape, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
+def ones(*shape: ShapeLike, dtype: DTypeLike = np.float64, requires_grad: bool = False) -> Tensor:
     return _leaf(np.ones(_shape(shape), dtype=dtype), requires_grad)
 
 
-def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: TensorLike, dtype: DTypeLike | None = None,
+               requires_grad: bool = False) -> Tensor:
     return _leaf(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad)
 
 
-def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: TensorLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     return _leaf(np.ones_like(np.asarray(t), dtype=dtype), requires_grad)
 
 
-def full(shape: Shape, fill_value: float, dtype: Any = np.float64,
+def full(shape: ShapeLike, fill_value: float, dtype: DTypeLike = np.float64,
          requires_grad: bool = False) -> Tensor:
     shape = _shape((shape,) if not isinstance(shape, (tuple, list)) else tuple(shape))
     return _leaf(np.full(shape, fill_value, dtype=dtype), requires_grad)
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None,
+def arange(start: float, stop: float | None = None, step: float = 1,
+           dtype: DTypeLike | None = None,
            requires_grad: bool = False) -> Tensor:
     """numpy's arange (integer arguments give an integer tensor unless dtype says otherwise)."""
     if stop is None:
@@ -65,17 +69,17 @@ def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any 
     return _leaf(arr, requires_grad)
 
 
-def linspace(start: float, stop: float, num: int = 50, dtype: Any = None,
+def linspace(start: float, stop: float, num: int = 50, dtype: DTypeLike | None = None,
              requires_grad: bool = False) -> Tensor:
     return _leaf(np.linspace(start, stop, num, dtype=dtype), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = np.float64,
+def eye(n: int, m: int | None = None, dtype: DTypeLike = np.float64,
         requires_grad: bool = False) -> Tensor:
     return _leaf(np.eye(n, m, dtype=dtype), requires_grad)
 
 
-def randn(*shape: Shape, rng: Any = None, dtype: Any = np.float64,
+def randn(*shape: ShapeLike, rng: RngLike | None = None, dtype: DTypeLike = np.float64,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples; ``rng`` is an int seed or a numpy Generator (None: numpy's
     global generator, see `autograd_nn.seeding`)."""
@@ -83,7 +87,7 @@ def randn(*shape: Shape, rng: Any = None, dtype: Any = np.float64,
     return _leaf(arr, requires_grad)
 
 
-def rand(*shape: Shape, rng: Any = None, dtype: Any = np.float64,
+def rand(*shape: ShapeLike, rng: RngLike | None = None, dtype: DTypeLike = np.float64,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1); ``rng`` is an int seed or a numpy Generator (None: numpy's
     global generator, see `autograd_nn.seeding`)."""

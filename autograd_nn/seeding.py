@@ -20,9 +20,12 @@ reproduced bit for bit with `autograd_nn.nn.init.fill_from_numpy_global`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .types import RngLike
 
 
 def manual_seed(seed: int) -> None:
@@ -45,7 +48,7 @@ def default_generator() -> np.random.Generator:
     return np.random.Generator(np.random.get_bit_generator())  # type: ignore[attr-defined]
 
 
-def as_generator(rng: Any) -> np.random.Generator:
+def as_generator(rng: RngLike | None) -> np.random.Generator:
     """A numpy Generator from a seed (int: a fresh ``default_rng(seed)``), a Generator (used as
     is) or None (`default_generator`, numpy's global stream)."""
     if isinstance(rng, np.random.Generator):
