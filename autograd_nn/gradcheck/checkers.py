@@ -4,21 +4,24 @@ differences (the comparison is ``check.py``'s); a failure is localised to the gr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .analytical import Analytical, forward
 from .check import Options, make_options, run_check
 from .localise import localise, vjp_problem
-from .problem import Problem, _floating_or_none
+from .problem import Inputs, Problem, _floating_or_none
 from .result import GradcheckError, GradcheckResult
 from .trust import input_verdicts
+
+if TYPE_CHECKING:
+    from ..types import TensorLike
 
 __all__ = ["gradcheck", "gradgradcheck"]
 
 
-def gradcheck(f: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+def gradcheck(f: Callable[..., object], inputs: Inputs, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-4, raise_exception: bool = True, fast_mode: bool = False,
               nondiff: str = "report", seed: int | None = None, nondet_tol: float = 0.0,
               allow_unused: bool = False) -> GradcheckResult:
@@ -58,7 +61,8 @@ def _finish(result: GradcheckResult, opts: Options, order: int,
     return result
 
 
-def gradgradcheck(f: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
+def gradgradcheck(f: Callable[..., object], inputs: Inputs,
+                  grad_outputs: TensorLike | Sequence[TensorLike] | None = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4,
                   raise_exception: bool = True, fast_mode: bool = False,
                   nondiff: str = "report", seed: int | None = None,

@@ -32,7 +32,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from .problem import Problem
+from .problem import Inputs, Problem
 from .trust import deterministic_values, refuse_large_jacobian
 
 _EPS64 = float(np.finfo(np.float64).eps)
@@ -267,7 +267,8 @@ def scalar_gradient(problem: Problem, i: int, eps: float) -> np.ndarray:
 
 
 # ---- public -------------------------------------------------------------------------------
-def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
+def numerical_jacobian(f: Callable[..., object], inputs: Inputs, eps: float = 1e-6
+                       ) -> np.ndarray | tuple[Any, ...]:  # nested as the docstring says
     """The Jacobian of ``f`` at ``inputs`` by central differences in float64.
 
     ``f`` takes the inputs as arguments (Tensors: each differentiable input arrives as a fresh
@@ -288,7 +289,8 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
         refuse_large_jacobian(problem, 1, "Differentiate a smaller problem, or measure "
                               "directional derivatives instead.")
         per_input = {i: jacobian_columns(problem, i, eps)[0] for i in problem.diff}
-    results = []
+    # one input and one output: an array (both were checked to have a derivative)
+    results: list[Any] = []
     for k, oshape in enumerate(problem.out_shapes):
         row: list[np.ndarray | None] = []
         for i in range(len(problem.args)):
@@ -301,7 +303,8 @@ def numerical_jacobian(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
     return results[0] if problem.single_output else tuple(results)
 
 
-def numerical_grad(f: Callable, inputs: Any, eps: float = 1e-6) -> Any:
+def numerical_grad(f: Callable[..., object], inputs: Inputs, eps: float = 1e-6
+                   ) -> np.ndarray | tuple[np.ndarray | None, ...]:
     """The gradient of a single-element ``f`` by central differences in float64.
 
     Returns float64 arrays shaped like the inputs: one for a single input, a tuple (None for

@@ -20,20 +20,28 @@ from __future__ import annotations
 import contextlib
 import inspect
 import warnings
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from ..mode import enable_grad
 from ..tensor import Tensor
 
+if TYPE_CHECKING:
+    from ..types import DTypeLike, TensorLike
+
+#: a checker's ``inputs``: a Tensor or array, a sequence or any iterable of inputs (a generator
+#: such as ``net.parameters()``), or a dict ``name -> input``; entries that are not
+#: differentiable are passed to ``f`` as they are, whatever they are
+Inputs: TypeAlias = "TensorLike | Iterable[object] | Mapping[str, object]"
+
 
 class GradcheckPrecisionWarning(UserWarning):
     """An input was not float64; the check ran on float64 copies of it."""
 
 
-def warn_precision(where: str, name: str, dtype: Any, stacklevel: int = 4) -> None:
+def warn_precision(where: str, name: str, dtype: DTypeLike, stacklevel: int = 4) -> None:
     warnings.warn(
         f"{where}: input {name} has dtype {dtype}. Finite differences need float64: with a step "
         f"of ~1e-6, {dtype} round-off (relative ~{np.finfo(dtype).eps:.0e}) is larger than the "
@@ -56,7 +64,8 @@ def takes_arguments(fn: Callable) -> bool:
         for p in params)
 
 
-def as_argument_list(inputs: Any, where: str = "gradcheck") -> tuple[list, bool, list | None]:
+def as_argument_list(inputs: Any, where: str = "gradcheck"  # Inputs, checked here
+                     ) -> tuple[list, bool, list | None]:
     """``inputs`` as a list of arguments, whether a single input (not a collection) was given,
     and the names a dict gave them (else None)."""
     if isinstance(inputs, (Tensor, np.ndarray)):
@@ -79,7 +88,7 @@ def as_argument_list(inputs: Any, where: str = "gradcheck") -> tuple[list, bool,
     return args, False, names
 
 
-def is_differentiable(a: Any) -> bool:
+def is_differentiable(a: object) -> bool:
     """Tensors that require grad and floating ndarrays are differentiated; the rest is constant."""
     if isinstance(a, Tensor):
         return a.requires_grad
@@ -123,8 +132,8 @@ class Problem:
     marked (the finite-difference tools).
     """
 
-    def __init__(self, f: Callable, inputs: Any, where: str, *, all_floating: bool = False,
-                 warn: bool = True, names: Sequence[str] | None = None,
+    def __init__(self, f: Callable[..., object], inputs: Inputs, where: str, *,
+                 all_floating: bool = False, warn: bool = True, names: Sequence[str] | None = None,
                  output_names: Sequence[str] | None = None,
                  live: Collection[int] | None = None, every_input: bool = False,
                  tensor_outputs: bool = True) -> None:

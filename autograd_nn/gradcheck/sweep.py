@@ -8,17 +8,22 @@ gradient check should work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .analytical import Analytical, forward
 from .numerical import check_eps, jacobian_columns
-from .problem import Problem
+from .problem import Inputs, Problem
 from .tables import format_table
 from .trust import deterministic_values, refuse_large_jacobian
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ..types import DTypeLike
 
 
 @dataclass
@@ -62,7 +67,7 @@ class SweepTable:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[SweepRow]:
         return iter(self.rows)
 
     def __str__(self) -> str:
@@ -115,8 +120,8 @@ class SweepTable:
         return str(path)
 
 
-def eps_sweep(f: Callable[..., Any], inputs: Any, eps_values: Any = None,
-              plot: str | None = None, dtype: Any = np.float64) -> SweepTable:
+def eps_sweep(f: Callable[..., object], inputs: Inputs, eps_values: ArrayLike | None = None,
+              plot: str | None = None, dtype: DTypeLike = np.float64) -> SweepTable:
     """The error between the engine's Jacobian and central differences for each step.
 
     ``eps_values`` defaults to ``1e-1 ... 1e-12`` (12 steps). The analytical Jacobian is

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -15,6 +15,12 @@ from .analytical import Analytical, forward
 from .numerical import check_eps, scalar_gradient
 from .problem import Problem, _floating_or_none
 from .trust import input_verdicts, low_precision_outputs, mutated_inputs, output_drift
+
+if TYPE_CHECKING:
+    from ..types import TensorLike
+
+#: named gradients: a dict ``name -> array/Tensor``, a sequence of them, or one of them
+Gradients: TypeAlias = "Mapping[str, TensorLike] | Sequence[TensorLike] | TensorLike"
 
 
 def format_table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
@@ -75,10 +81,10 @@ class _Rows:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Any]:  # the subclass's rows
         return iter(self.rows)
 
-    def __getitem__(self, name: str) -> Any:
+    def __getitem__(self, name: str) -> Any:  # the subclass's row
         for r in self.rows:
             if r.name == name:
                 return r
@@ -131,8 +137,9 @@ def _named(x: Any, names: list[str] | None, keys: list[str] | None, what: str) -
     return dict(zip(labels, seq))
 
 
-def compare_gradients(a: Any, b: Any, names: list[str] | None = None, rtol: float = 1e-7,
-                      atol: float = 1e-12, labels: tuple[str, str] = ("a", "b")) -> GradientTable:
+def compare_gradients(a: Gradients, b: Gradients, names: list[str] | None = None,
+                      rtol: float = 1e-7, atol: float = 1e-12,
+                      labels: tuple[str, str] = ("a", "b")) -> GradientTable:
     """Compare two sets of named gradients (``b`` is the reference), e.g. engine vs hand.
 
     ``a`` and ``b`` are dicts ``name -> array/Tensor`` or sequences (named by ``names``, or
@@ -257,9 +264,11 @@ def _engine_and_fd(loss_fn: Callable, params: dict, eps: float, need_engine: boo
     return grads, fd, reasons
 
 
-def check_three_way(loss_fn: Callable[..., Tensor] | None, params: Any,
-                    hand: Mapping[str, Any], *, engine: Mapping[str, Any] | None = None,
-                    numerical: Mapping[str, Any] | None = None, eps: float = 1e-6,
+def check_three_way(loss_fn: Callable[..., Tensor] | None,
+                    params: Mapping[str, TensorLike] | Iterable[tuple[str, TensorLike]],
+                    hand: Mapping[str, TensorLike], *,
+                    engine: Mapping[str, TensorLike] | None = None,
+                    numerical: Mapping[str, TensorLike] | None = None, eps: float = 1e-6,
                     rtol: float = 1e-7, atol: float = 1e-12, fd_rtol: float = 1e-4,
                     fd_atol: float = 1e-5, allow_unused: bool = False) -> ThreeWayTable:
     """Engine vs hand-derived vs central-difference gradients of a scalar loss, per parameter.
