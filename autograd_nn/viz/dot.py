@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from .graph import (
     CONSTANT,
     ConstEntry,
     GraphView,
+    ParamsArg,
     TensorEntry,
     array_lines,
     as_roots,
@@ -21,9 +22,9 @@ from .graph import (
     shape_text,
     short_value,
 )
-from .layout import Layout, box_lines, plan
+from .layout import CollapseArg, Layout, box_lines, plan
 from .render import digraph_class
-from .resolve import grad_lookup, resolve_highlight, resolve_notes
+from .resolve import GradsArg, HighlightArg, NotesArg, grad_lookup, resolve_highlight, resolve_notes
 from .style import (
     BOX_STYLE,
     CLUSTER_STYLE,
@@ -41,6 +42,9 @@ from .style import (
     quote,
 )
 
+if TYPE_CHECKING:
+    import graphviz  # no stubs: a Digraph is Any to mypy
+
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 _DTYPE_NAMES: dict[Any, str] = {}
 __all__ = ["COLORS", "draw_graph", "draw_view"]
@@ -48,22 +52,22 @@ __all__ = ["COLORS", "draw_graph", "draw_view"]
 
 def draw_graph(
     root: Tensor | list[Tensor],
-    params: Any = None,
+    params: ParamsArg = None,
     show_data: bool = True,
     show_grad: bool = True,
     max_elements: int = 20,
-    collapse: Any = None,
+    collapse: CollapseArg = None,
     rankdir: str = "LR",
-    highlight: Any = None,
+    highlight: HighlightArg = None,
     hide_constants: bool = False,
     *,
-    grads: Any = None,
+    grads: GradsArg = None,
     legend: bool = False,
     precision: int = 4,
     title: str | None = None,
-    notes: Mapping[Any, str] | None = None,
+    notes: NotesArg = None,
     clusters: bool = True,
-) -> Any:
+) -> graphviz.Digraph:
     """The graph that produced ``root`` as a ``graphviz.Digraph`` (nothing is written).
 
     One box per tensor: its name (see `autograd_nn.viz` for the naming rule), shape and dtype;
@@ -152,7 +156,7 @@ def tensor_lines(
 def draw_view(
     view: GraphView,
     *,
-    collapse: Any = None,
+    collapse: CollapseArg = None,
     rankdir: str = "LR",
     show_data: bool = True,
     show_grad: bool = True,
@@ -173,7 +177,7 @@ def draw_view(
     notes: Mapping[str, str] | None = None,
     grad_root: Any = None,
     clusters: bool = True,
-) -> Any:
+) -> graphviz.Digraph:
     """Emit the Digraph of a view (draw_graph's and the backward trace's common renderer).
 
     ``edge_labels`` (operand key, op key) -> text marks gradient edges: drawn with the arrow

@@ -9,12 +9,19 @@ order they are discovered. Nothing in the graph is modified.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from ..nn.module import Module
+
+#: ``params=``: a Module (parameter and module names from ``named_parameters()`` and
+#: ``named_modules()``), a dict name -> Tensor, or (name, Tensor) pairs
+ParamsArg: TypeAlias = "Module | Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None"
 
 # The role of a tensor, which decides its style.
 OUTPUT, PARAMETER, LEAF, INTERMEDIATE, CONSTANT = (
@@ -98,7 +105,7 @@ class GraphView:
         return f"{name} ({cls})" if name else cls
 
 
-def as_roots(root: Any, where: str) -> list[Tensor]:
+def as_roots(root: object, where: str) -> list[Tensor]:
     """The output tensor(s) given to a renderer, checked."""
     if isinstance(root, Tensor):
         return [root]
@@ -110,7 +117,8 @@ def as_roots(root: Any, where: str) -> list[Tensor]:
     )
 
 
-def read_params(params: Any, where: str) -> tuple[dict[int, str], dict[int, str], dict[int, Any]]:
+def read_params(params: ParamsArg, where: str
+                ) -> tuple[dict[int, str], dict[int, str], dict[int, Any]]:
     """Parameter names, module names and parameter owners from a Module or a name->Tensor map.
 
     A Module (anything with ``named_parameters()``) also gives module names through
@@ -149,7 +157,8 @@ def _is_parameter_class(t: Tensor) -> bool:
     return any(c.__name__ == "Parameter" for c in type(t).__mro__)
 
 
-def build_view(roots: Sequence[Tensor], params: Any = None, where: str = "draw_graph") -> GraphView:
+def build_view(roots: Sequence[Tensor], params: ParamsArg = None,
+               where: str = "draw_graph") -> GraphView:
     """Walk the graph below ``roots`` without recursion, visiting every object once."""
     walk = _Walk(roots, params, where)
     stack: list[TensorEntry] = []
@@ -167,7 +176,7 @@ class _Walk:
     """`build_view`'s walk: one entry per tensor, node and array operand (a number operand
     gets one per use), named and classified as they are first met."""
 
-    def __init__(self, roots: Sequence[Tensor], params: Any, where: str) -> None:
+    def __init__(self, roots: Sequence[Tensor], params: ParamsArg, where: str) -> None:
         self.view = view = GraphView()
         view.param_names, view.module_names, view.param_owner = read_params(params, where)
         self.explicit = params is not None and not hasattr(params, "named_parameters")

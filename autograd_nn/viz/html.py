@@ -16,11 +16,21 @@ import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from .graph import format_number
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ..tensor import Tensor
+    from .trace import BackwardTrace, TraceStep
+
+#: ``hand=``: tensor name (or Tensor) -> ``(title, array)``, a hand-derived value to compare
+HandArg: TypeAlias = ("Mapping[str, tuple[str, ArrayLike]] | Mapping[Tensor, tuple[str, ArrayLike]]"
+                      " | None")
 
 DIGITS = 6  # significant digits of every number on the page
 
@@ -124,7 +134,7 @@ show(0);
 """
 
 
-def matrix_json(a: Any) -> dict[str, Any]:
+def matrix_json(a: ArrayLike) -> dict[str, Any]:  # JSON: values of several kinds
     """An array as rows of formatted numbers (0-d: one cell; n-d: rows of the last axis)."""
     arr = np.asarray(a)
     rows2d = arr.reshape(1, 1) if arr.ndim == 0 else arr.reshape(-1, arr.shape[-1]) \
@@ -133,7 +143,8 @@ def matrix_json(a: Any) -> dict[str, Any]:
             "rows": [[format_number(v, DIGITS) for v in row] for row in rows2d.tolist()]}
 
 
-def _step_json(trace: Any, s: Any, hand: Mapping[str, tuple[str, Any]]) -> dict[str, Any]:
+def _step_json(trace: BackwardTrace, s: TraceStep, hand: Mapping[str, tuple[str, ArrayLike]]
+               ) -> dict[str, Any]:
     root = trace.steps[0].label
     op = trace.view.op_by_id.get(id(s.node)) if s.node is not None else None
     out: dict[str, Any] = {
@@ -174,7 +185,7 @@ def _step_json(trace: Any, s: Any, hand: Mapping[str, tuple[str, Any]]) -> dict[
     return out
 
 
-def _svg(trace: Any, clusters: bool) -> tuple[str, str | None]:
+def _svg(trace: BackwardTrace, clusters: bool) -> tuple[str, str | None]:
     """The graph as inline SVG markup, or ("", the install hint) without ``dot``."""
     from .dot import draw_view
 
@@ -187,11 +198,11 @@ def _svg(trace: Any, clusters: bool) -> tuple[str, str | None]:
     return svg[svg.index("<svg"):], None
 
 
-def stepper_html(trace: Any, hand: Mapping[Any, tuple[str, Any]] | None = None,
+def stepper_html(trace: BackwardTrace, hand: HandArg = None,
                  title: str | None = None, clusters: bool = True) -> str:
     """The page's HTML text (see the module docstring); ``hand`` maps tensor names (or
     Tensors) to ``(title, array)``, e.g. ``{"z4": ("δ4 (hand-derived)", delta4)}``."""
-    named: dict[str, tuple[str, Any]] = {}
+    named: dict[str, tuple[str, ArrayLike]] = {}
     for k, v in (hand or {}).items():
         name = k if isinstance(k, str) else trace.step_of(k).label
         if not (isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)):
@@ -222,8 +233,8 @@ def stepper_html(trace: Any, hand: Mapping[Any, tuple[str, Any]] | None = None,
     )
 
 
-def write_stepper_html(trace: Any, path: str | Path, hand: Mapping[Any, tuple[str, Any]] |
-                       None = None, title: str | None = None, clusters: bool = True) -> Path:
+def write_stepper_html(trace: BackwardTrace, path: str | Path, hand: HandArg = None,
+                       title: str | None = None, clusters: bool = True) -> Path:
     """Write `stepper_html` to ``path`` (UTF-8) and return the path."""
     path = Path(path)
     path.write_text(stepper_html(trace, hand, title, clusters), encoding="utf-8")

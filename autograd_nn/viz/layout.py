@@ -10,11 +10,19 @@ tensors entering and leaving it stay visible, so edges keep going tensor -> box 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from .graph import PARAMETER, ConstEntry, GraphView, OpEntry, TensorEntry
+
+if TYPE_CHECKING:
+    from ..nn.module import Module
+
+#: ``collapse=``: True or "all" (every innermost module), a module's name or class name, a
+#: module, or a list of those; None or False collapses nothing
+CollapseArg: TypeAlias = (
+    "bool | str | Module | list[str | Module] | tuple[str | Module, ...] | set[str] | None")
 
 
 class Box:
@@ -59,7 +67,7 @@ def module_paths(view: GraphView) -> dict[int, tuple]:
     return paths
 
 
-def resolve_collapse(view: GraphView, spec: Any, paths: dict[int, tuple]) -> set[int]:
+def resolve_collapse(view: GraphView, spec: CollapseArg, paths: dict[int, tuple]) -> set[int]:
     """ids of the modules to collapse.
 
     ``True`` or ``"all"``: every innermost module (one whose forward called no other module
@@ -97,7 +105,7 @@ def resolve_collapse(view: GraphView, spec: Any, paths: dict[int, tuple]) -> set
     return chosen
 
 
-def plan(view: GraphView, collapse: Any, keep: set[str]) -> Layout:
+def plan(view: GraphView, collapse: CollapseArg, keep: set[str]) -> Layout:
     """Decide clusters and boxes. ``keep`` holds keys that must stay visible (the roots)."""
     paths = module_paths(view)
     planner = _Planner(view, keep, paths, resolve_collapse(view, collapse, paths))

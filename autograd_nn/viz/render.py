@@ -6,7 +6,10 @@ graphviz is imported on first use, not when autograd_nn (or autograd_nn.viz) is 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import graphviz  # no stubs: a Digraph is Any to mypy
 
 INSTALL_HINT = (
     "graphviz's `dot` program was not found on PATH, so the graph cannot be rendered to {fmt} "
@@ -89,7 +92,12 @@ def digraph_class() -> type:
     return _classes()[0]
 
 
-def render(graph: Any, path: str | Path | None = None, format: str | None = None) -> Any:
+@overload
+def render(graph: graphviz.Digraph, path: None = None, format: str | None = None) -> bytes: ...
+@overload
+def render(graph: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path: ...
+def render(graph: graphviz.Digraph, path: str | Path | None = None,
+           format: str | None = None) -> bytes | Path:
     """Render a Digraph with graphviz's ``pipe``: write it to ``path`` (format from the suffix
     unless given) and return the path, or return the bytes when ``path`` is None (default SVG).
 

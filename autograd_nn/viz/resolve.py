@@ -3,15 +3,28 @@ to paint (``highlight``) and the tensors to annotate (``notes``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..function import Function
 from ..tensor import Tensor
 from .graph import GraphView
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def resolve_notes(view: GraphView, notes: Mapping[Any, str] | None) -> dict[str, str]:
+    from ..gradcheck.result import GradcheckResult
+    from .trace import BackwardTrace
+
+#: ``notes=``: Tensor (or tensor name) -> a line of text for its box
+NotesArg: TypeAlias = "Mapping[Tensor, str] | Mapping[str, str] | None"
+#: ``grads=``: the gradients to show: a `BackwardTrace` or a dict Tensor -> gradient
+GradsArg: TypeAlias = "BackwardTrace | Mapping[Tensor, ArrayLike] | None"
+#: ``highlight=``: a gradcheck result (its ``failed_nodes``), or Function nodes / Tensors
+HighlightArg: TypeAlias = "GradcheckResult | Tensor | Function | Iterable[Tensor | Function] | None"
+
+
+def resolve_notes(view: GraphView, notes: NotesArg) -> dict[str, str]:
     """Keys of the tensors that ``notes`` (Tensor or name -> text) annotates."""
     if notes is None:
         return {}
@@ -36,7 +49,7 @@ def resolve_notes(view: GraphView, notes: Mapping[Any, str] | None) -> dict[str,
     return out
 
 
-def grad_lookup(grads: Any) -> Callable[[Tensor], Any]:
+def grad_lookup(grads: Any) -> Callable[[Tensor], Any]:  # a GradsArg, checked here
     """id-keyed gradient lookup from a trace (``grad_map()``) or a dict Tensor -> array."""
     if hasattr(grads, "grad_map"):
         by_id = grads.grad_map()
@@ -54,7 +67,8 @@ def grad_lookup(grads: Any) -> Callable[[Tensor], Any]:
     return lambda t: by_id.get(id(t))
 
 
-def resolve_highlight(view: GraphView, highlight: Any) -> tuple[set[str], bool]:
+def resolve_highlight(view: GraphView, highlight: Any  # a HighlightArg, checked here
+                      ) -> tuple[set[str], bool]:
     """Keys of the nodes to paint, and whether they came from a gradcheck result."""
     if highlight is None:
         return set(), False

@@ -4,7 +4,7 @@ needed)."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from ..tensor import Tensor
 from .graph import (
     INTERMEDIATE,
     ConstEntry,
+    ParamsArg,
     TensorEntry,
     array_inline,
     as_roots,
@@ -21,7 +22,11 @@ from .graph import (
     short_value,
 )
 
-_STDOUT = object()
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+# print_graph's default file: sys.stdout as it is when print_graph runs (Any: it stands for one)
+_STDOUT: Any = object()
 MAX_INDENT = 24  # tree levels drawn in full; deeper lines show their depth as a number
 _TAIL = 6  # levels of tree lines kept after the depth number
 
@@ -53,7 +58,7 @@ def _prefix(rest: _Rest | None, connector: str, depth: int) -> str:
 
 def format_graph(
     root: Tensor | list[Tensor],
-    params: Any = None,
+    params: ParamsArg = None,
     *,
     show_data: bool = True,
     show_grad: bool = True,
@@ -108,14 +113,14 @@ def format_graph(
 
 def print_graph(
     root: Tensor | list[Tensor],
-    params: Any = None,
+    params: ParamsArg = None,
     *,
     show_data: bool = True,
     show_grad: bool = True,
     max_elements: int = 8,
     precision: int = 4,
     max_depth: int = 100,
-    file: Any = _STDOUT,
+    file: SupportsWrite[str] = _STDOUT,
 ) -> None:
     """Print the graph below ``root`` as a tree (see `format_graph`, which returns the text)
     to ``file`` (default ``sys.stdout``). Returns None, like ``print``, so a notebook cell

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -33,8 +34,14 @@ from ..function import Function
 from ..registry import op_of
 from ..tensor import Tensor
 from .dot import draw_view
-from .graph import GraphView, TensorEntry, array_inline, build_view, op_label
+from .graph import GraphView, ParamsArg, TensorEntry, array_inline, build_view, op_label
 from .resolve import resolve_notes
+
+if TYPE_CHECKING:
+    import graphviz  # no stubs: a Digraph is Any to mypy
+
+    from ..types import TensorLike
+    from .html import HandArg
 
 
 def _derivative_text(node: Function) -> str | tuple[str, ...]:
@@ -78,9 +85,9 @@ class TraceStep:
 
 def trace_backward(
     root: Tensor,
-    grad: Any = None,
+    grad: TensorLike | None = None,
     retain_graph: bool = False,
-    params: Any = None,
+    params: ParamsArg = None,
     accumulate: bool = True,
 ) -> BackwardTrace:
     """Run ``root.backward(grad, retain_graph)`` and return the `BackwardTrace` of its steps.
@@ -103,7 +110,7 @@ def trace_backward(
     return BackwardTrace(view, steps)
 
 
-def _label(view: GraphView, x: Any) -> str:
+def _label(view: GraphView, x: object) -> str:
     if isinstance(x, Tensor):
         e = view.tensor_by_id.get(id(x))
         return e.label if e is not None else (x.name or "?")
@@ -185,7 +192,14 @@ class BackwardTrace:
     def __iter__(self) -> Iterator[TraceStep]:
         return iter(self.steps)
 
-    def __getitem__(self, key: Any) -> Any:
+    @overload
+    def __getitem__(self, key: Tensor | str) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, key: int | np.integer) -> TraceStep: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[TraceStep]: ...
+    def __getitem__(self, key: Tensor | str | int | np.integer | slice
+                    ) -> np.ndarray | TraceStep | list[TraceStep]:
         """``trace[t]`` or ``trace["z4"]``: d root / d that tensor (an ndarray);
         ``trace[i]``: the i-th step (from 0)."""
         if isinstance(key, Tensor):
@@ -229,8 +243,8 @@ class BackwardTrace:
                    "engine's order (upstream grad = d root / d tensor)")
         return html_table(head, rows, caption)
 
-    def to_html(self, path: Any, hand: Any = None, title: str | None = None,
-                clusters: bool = True) -> Any:
+    def to_html(self, path: str | Path, hand: HandArg = None, title: str | None = None,
+                clusters: bool = True) -> Path:
         """Write one self-contained HTML page (no network access; opens from ``file://``)
         that steps through this backward pass: previous/next buttons and the arrow keys, the
         current tensor and op highlighted in the graph, its upstream gradient, each operand's
@@ -292,7 +306,8 @@ class BackwardTrace:
         return self.format()
 
     # ---- pictures ---------------------------------------------------------------------------
-    def draw(self, step: int | None = None, edge_elements: int = 4, **options: Any) -> Any:
+    def draw(self, step: int | None = None, edge_elements: int = 4,
+             **options: Any) -> graphviz.Digraph:
         """The graph with every gradient computed up to ``step`` (1-based; all by default)
         in its tensor's box (headed ``grad = dJ/dz4``) and on the edge it travelled, drawn
         blue with the arrow pointing the way the gradient flows (op -> operand); the step's
@@ -344,7 +359,7 @@ class BackwardTrace:
             grad_root=self.view.roots[0], **options,
         )
 
-    def draw_steps(self, **options: Any) -> list:
+    def draw_steps(self, **options: Any) -> list[graphviz.Digraph]:
         """One picture per step (``draw(step=k)`` for k = 1..len(trace))."""
         return [self.draw(step=k, **options) for k in range(1, len(self.steps) + 1)]
 
