@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import autograd, ops
 from .anomaly import AnomalyError, detect_anomaly
@@ -40,6 +40,22 @@ from .ops import *  # noqa: F403  (every public op function: ops.__all__)
 from .seeding import manual_seed
 from .tensor import Tensor
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
+
+if TYPE_CHECKING:  # what type checkers cannot read from the computed ops.__all__ and __getattr__
+    from . import cli, data, datasets, linalg, nn, optim, reference, train, viz  # noqa: F401
+    from .ops.arithmetic import *  # noqa: F403
+    from .ops.contract import *  # noqa: F403
+    from .ops.diagonals import *  # noqa: F403
+    from .ops.elementwise import *  # noqa: F403
+    from .ops.elementwise_binary import *  # noqa: F403
+    from .ops.elementwise_math import *  # noqa: F403
+    from .ops.joining import *  # noqa: F403
+    from .ops.manipulation import *  # noqa: F403
+    from .ops.ordering import *  # noqa: F403
+    from .ops.reduce import *  # noqa: F403
+    from .ops.shape import *  # noqa: F403
+    from .train import fit, plot_history  # noqa: F401
+    from .viz import draw_graph, format_graph, print_graph, trace_backward  # noqa: F401
 
 __version__ = "0.1.0"
 

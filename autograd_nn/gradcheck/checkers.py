@@ -4,7 +4,7 @@ differences (the comparison is ``check.py``'s); a failure is localised to the gr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,8 @@ from .result import GradcheckError, GradcheckResult
 from .trust import input_verdicts
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..types import TensorLike
 
 __all__ = ["gradcheck", "gradgradcheck"]

@@ -8,7 +8,7 @@ gradient check should work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,8 @@ from .tables import format_table
 from .trust import deterministic_values, refuse_large_jacobian
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from numpy.typing import ArrayLike
 
     from ..types import DTypeLike

@@ -12,7 +12,6 @@ first; the two agree wherever the maximum is unique.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
@@ -34,6 +33,8 @@ from .window_args import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..types import DTypeLike, IntOrTuple, TensorLike
 
 #: adaptive pooling's ``output_size``: an int (every axis) or one per axis; None keeps an axis

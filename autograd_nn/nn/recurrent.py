@@ -23,7 +23,6 @@ backward of the unrolled graph.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
@@ -37,6 +36,8 @@ from .module import Module, Parameter
 from .window_args import is_int
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..types import DTypeLike, RngLike, TensorLike
 
 #: ``hx``: h (RNN, GRU) or the pair (h, c) (LSTM); None starts from zeros
@@ -266,7 +267,8 @@ class _Recurrent(Module):
             seq = outs[0] if len(outs) == 1 else concatenate(outs, axis=-1)
         output = seq.swapaxes(0, 1) if batched and self.batch_first else seq
         hidden = stack(h_n)
-        return output, ((hidden, stack(c_n)) if self.kind == "lstm" else hidden)
+        cells = stack(c_n) if self.kind == "lstm" else None  # type: ignore[arg-type]  # LSTM: Tensors
+        return output, ((hidden, cells) if cells is not None else hidden)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

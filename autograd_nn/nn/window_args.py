@@ -4,7 +4,6 @@ padding specs, the operand's rank and dtype. Every error names the op and the ar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,6 +12,8 @@ from ..ops import transpose
 from ..tensor import Tensor
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
     from ..types import PaddingLike, TensorLike

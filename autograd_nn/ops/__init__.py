@@ -32,6 +32,16 @@ from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 
 assert decompositions and linalg and norms  # registered on import; exported by autograd_nn.linalg
-__all__ = [*arithmetic.__all__, *elementwise.__all__, *reduce.__all__, *shape.__all__,
-           *elementwise_math.__all__, *elementwise_binary.__all__, *diagonals.__all__,
-           *manipulation.__all__, *joining.__all__, *contract.__all__, *ordering.__all__]
+# one += per family: the form type checkers read, so ``from autograd_nn import sum`` is typed
+__all__: list[str] = []
+__all__ += arithmetic.__all__
+__all__ += elementwise.__all__
+__all__ += reduce.__all__
+__all__ += shape.__all__
+__all__ += elementwise_math.__all__
+__all__ += elementwise_binary.__all__
+__all__ += diagonals.__all__
+__all__ += manipulation.__all__
+__all__ += joining.__all__
+__all__ += contract.__all__
+__all__ += ordering.__all__

@@ -23,7 +23,10 @@ from .manipulation import moveaxis
 from .shape import _shape, concatenate, expand_dims, getitem, reshape
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..tensor import Tensor
+    from ..types import TensorLike
 
 _LETTERS = string.ascii_letters
 
@@ -109,7 +112,8 @@ def _operand_grad(ctx: Any, xs: tuple, g: Any, i: int) -> Any:
     for spec, shapes in [("ij,jk->ik", ((2, 3), (3, 4))), ("ii->i", ((3, 3),)),
                          ("...ij,...jk", ((2, 1, 2, 3), (4, 3, 2))),
                          ("ij,ij,ij->i", ((2, 3),) * 3)])))
-def einsum(subscripts: str, *operands: Any, optimize: Any = False, **kwargs: Any) -> Tensor:
+def einsum(subscripts: str, *operands: TensorLike, optimize: bool | str | Sequence[object] = False,
+           **kwargs: object) -> Tensor:
     """numpy's einsum on tensors: explicit (``->``) or implicit output, repeated indices
     (diagonals, traces), ``...`` broadcasting, any number of operands; ``optimize`` is passed
     to numpy (it changes the order of the contraction, not the value)."""
@@ -132,7 +136,8 @@ add_to_namespaces("einsum", np.einsum, _explicit_einsum)  # ctx.xp.einsum: expli
 
 @register(numpy=(np.tensordot,),
           cases=calls(("(2, 3, 4) (3, 4, 2) axes=2", None, ((2, 3, 4), (3, 4, 2)))))
-def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
+def tensordot(a: TensorLike, b: TensorLike, axes: int | Sequence[int | Sequence[int]] = 2
+              ) -> Tensor:
     """Sum products over the last ``axes`` axes of a and the first of b, or over the axis
     pairs ``axes = (axes_a, axes_b)`` (numpy's tensordot)."""
     na, nb = len(_shape(a)), len(_shape(b))
@@ -155,7 +160,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
 
 @register(numpy=(np.dot,), methods=("dot",),
           cases=calls(("(2, 3, 4) . (2, 4, 3)", None, ((2, 3, 4), (2, 4, 3)))))
-def dot(a: Any, b: Any, out: Any = None) -> Tensor:
+def dot(a: TensorLike, b: TensorLike, out: None = None) -> Tensor:
     """numpy's dot: a product with a scalar, matmul's rule for 1-d and 2-d, and for n-d the sum
     over the last axis of a and the second-to-last of b."""
     if out is not None:
@@ -167,7 +172,7 @@ def dot(a: Any, b: Any, out: Any = None) -> Tensor:
 
 
 @register(numpy=(np.inner,), cases=calls(("(2, 3) (4, 3)", None, ((2, 3), (4, 3)))))
-def inner(a: Any, b: Any) -> Tensor:
+def inner(a: TensorLike, b: TensorLike) -> Tensor:
     """The sum of products over the last axes (a product when either is a scalar)."""
     if len(_shape(a)) == 0 or len(_shape(b)) == 0:
         return multiply(a, b)
@@ -175,7 +180,7 @@ def inner(a: Any, b: Any) -> Tensor:
 
 
 @register(numpy=(np.outer,), cases=calls(("(3,) (2,)", None, ((3,), (2,)))))
-def outer(a: Any, b: Any, out: Any = None) -> Tensor:
+def outer(a: TensorLike, b: TensorLike, out: None = None) -> Tensor:
     """out[i, j] = a.ravel()[i] * b.ravel()[j]."""
     if out is not None:
         raise TypeError("outer: the out= argument is not supported on Tensors")
@@ -183,13 +188,13 @@ def outer(a: Any, b: Any, out: Any = None) -> Tensor:
 
 
 @register(numpy=(np.vdot,), cases=calls(("(2, 3) (3, 2)", None, ((2, 3), (3, 2)))))
-def vdot(a: Any, b: Any) -> Tensor:
+def vdot(a: TensorLike, b: TensorLike) -> Tensor:
     """The dot product of the flattened arrays (real data: no conjugation)."""
     return einsum("i,i->", reshape(a, (-1,)), reshape(b, (-1,)))
 
 
 @register(numpy=(np.kron,), cases=calls(("(2, 3) (2, 2)", None, ((2, 3), (2, 2)))))
-def kron(a: Any, b: Any) -> Tensor:
+def kron(a: TensorLike, b: TensorLike) -> Tensor:
     """The Kronecker product: blocks a[i, j...] * b (numpy's kron, axes aligned at the end)."""
     sa, sb = tuple(_shape(a)), tuple(_shape(b))
     n = max(len(sa), len(sb))
@@ -200,7 +205,7 @@ def kron(a: Any, b: Any) -> Tensor:
 
 
 @register(numpy=(np.cross,), cases=calls(("(2, 3) x (3,)", None, ((2, 3), (3,)))))
-def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+def cross(a: TensorLike, b: TensorLike, axisa: int = -1, axisb: int = -1, axisc: int = -1,
           axis: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``axisa``/``axisb`` (broadcast over the other
     axes), placed along ``axisc``. 2-vectors (deprecated by numpy 2.0) are not supported."""

@@ -6,7 +6,7 @@ backward rule. Conventions at repeated eigenvalues / singular values are in docs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .shape import _shape, getitem, swapaxes
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
+    from ..types import TensorLike
 
 
 def _pair_inverse(xp: Any, d: Any) -> Any:
@@ -87,7 +88,7 @@ class EighResult(NamedTuple):
 @register(Eigh, numpy=(np.linalg.eigh,), public=False, cases=calls(
     ("(3, 3) eigenvalues and vectors",
      lambda f, a: f(a).eigenvalues + f(a).eigenvectors[0], ((3, 3),)), domain=wellconditioned))
-def eigh(a: Any, UPLO: str = "L") -> EighResult:
+def eigh(a: TensorLike, UPLO: str = "L") -> EighResult:
     """Eigen-decomposition of a symmetric matrix from its lower (``UPLO='L'``) or upper
     triangle, as numpy; the gradient lives in that triangle."""
     _square("eigh", a)
@@ -99,7 +100,7 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
 
 
 @register(numpy=(np.linalg.eigvalsh,), public=False, checked=False)
-def eigvalsh(a: Any, UPLO: str = "L") -> Tensor:
+def eigvalsh(a: TensorLike, UPLO: str = "L") -> Tensor:
     """The eigenvalues of a symmetric matrix (ascending)."""
     return eigh(a, UPLO).eigenvalues
 
@@ -145,11 +146,23 @@ class SVDResult(NamedTuple):
     Vh: Tensor
 
 
+@overload
+def svd(a: TensorLike, full_matrices: bool = ..., compute_uv: Literal[True] = ...,
+        hermitian: bool = ...) -> SVDResult: ...
+@overload
+def svd(a: TensorLike, full_matrices: bool, compute_uv: Literal[False],
+        hermitian: bool = ...) -> Tensor: ...
+@overload
+def svd(a: TensorLike, full_matrices: bool = ..., *, compute_uv: Literal[False],
+        hermitian: bool = ...) -> Tensor: ...
+@overload
+def svd(a: TensorLike, full_matrices: bool = ..., compute_uv: bool = ...,
+        hermitian: bool = ...) -> SVDResult | Tensor: ...
 @register(Svd, numpy=(np.linalg.svd,), public=False, cases=calls(
     ("(4, 2) reduced", lambda f, a: f(a, full_matrices=False).U[0]
      + f(a, full_matrices=False).S, ((4, 2),)), domain=wellconditioned))
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
-        hermitian: bool = False) -> Any:
+def svd(a: TensorLike, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> SVDResult | Tensor:
     """numpy's svd. ``full_matrices=True`` is the reduced SVD for square matrices; for others
     the completed bases are not unique (no gradient exists): pass ``full_matrices=False``."""
     shape = _shape(a)
@@ -171,7 +184,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
 
 
 @register(numpy=(np.linalg.svdvals,), public=False, checked=False)
-def svdvals(x: Any) -> Tensor:
+def svdvals(x: TensorLike) -> Tensor:
     """The singular values (descending)."""
     return svd(x, compute_uv=False)
 
@@ -207,7 +220,7 @@ class QRResult(NamedTuple):
 
 @register(Qr, numpy=(np.linalg.qr,), public=False, cases=calls(
     ("(4, 3)", lambda f, a: f(a).Q[0] + f(a).R[1], ((4, 3),)), domain=wellconditioned))
-def qr(a: Any, mode: str = "reduced") -> Any:
+def qr(a: TensorLike, mode: str = "reduced") -> QRResult | Tensor:
     """numpy's qr for m >= n (modes 'reduced', 'r', and 'complete' of a square matrix); the
     gradient needs R invertible (a of full column rank)."""
     shape = _shape(a)

@@ -18,6 +18,7 @@ from .shape import _shape, getitem, index_add, transpose
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
+    from ..types import DTypeLike, TensorLike
 
 
 def _as_tensor(x: Any) -> Any:
@@ -27,7 +28,7 @@ def _as_tensor(x: Any) -> Any:
 @register(numpy=(np.tril,), cases=calls(*(
     (f"{shape_label(s)} k={k}", lambda f, x, k=k: f(x, k), (s,))
     for s, k in [((3, 4), 0), ((2, 3, 3), -1), ((4,), 1)])))
-def tril(m: Any, k: int = 0) -> Tensor:
+def tril(m: TensorLike, k: int = 0) -> Tensor:
     """The lower triangle of the last two axes (entries above diagonal ``k`` set to 0); a 1-d
     input is taken as a row broadcast to a square, as numpy does."""
     shape = _shape(m)
@@ -38,7 +39,7 @@ def tril(m: Any, k: int = 0) -> Tensor:
 @register(numpy=(np.triu,), cases=calls(*(
     (f"{shape_label(s)} k={k}", lambda f, x, k=k: f(x, k), (s,))
     for s, k in [((3, 4), 0), ((2, 3, 3), 1)])))
-def triu(m: Any, k: int = 0) -> Tensor:
+def triu(m: TensorLike, k: int = 0) -> Tensor:
     """The upper triangle of the last two axes (entries below diagonal ``k`` set to 0)."""
     shape = _shape(m)
     rows, cols = (shape[-2], shape[-1]) if len(shape) >= 2 else (shape[-1], shape[-1])
@@ -56,7 +57,7 @@ def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[np.ndarray, np.ndarr
 @register(numpy=(np.diagonal,), methods=("diagonal",), cases=calls(*(
     (f"{shape_label(s)} offset={o} axes={a}", lambda f, x, o=o, a=a: f(x, o, *a), (s,))
     for s, o, a in [((3, 4), 1, (0, 1)), ((2, 3, 3), 0, (-2, -1))])))
-def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+def diagonal(a: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """numpy's diagonal: the diagonal of axes (axis1, axis2) becomes the last axis."""
     shape = _shape(a)
     if len(shape) < 2:
@@ -72,8 +73,8 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
 
 @register(numpy=(np.trace,), methods=("trace",),
           cases=calls(*((shape_label(s), None, (s,)) for s in [(3, 3), (3, 4, 2)])))
-def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
-          out: Any = None) -> Tensor:
+def trace(a: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1,
+          dtype: DTypeLike | None = None, out: None = None) -> Tensor:
     """The sum along a diagonal (numpy's trace: stacked over the other axes)."""
     if dtype is not None or out is not None:
         raise TypeError("trace: the dtype= and out= arguments are not supported on Tensors")
@@ -83,7 +84,7 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
 @register(numpy=(np.diag,), cases=calls(*(
     (f"{shape_label(s)} k={k}", lambda f, x, k=k: f(x, k), (s,))
     for s, k in [((3,), 0), ((2,), -1), ((3, 4), 1)])))
-def diag(v: Any, k: int = 0) -> Tensor:
+def diag(v: TensorLike, k: int = 0) -> Tensor:
     """numpy's diag: a 1-d ``v`` gives the square matrix with ``v`` on diagonal ``k``; a 2-d
     ``v`` gives its diagonal ``k``."""
     shape = _shape(v)

@@ -23,7 +23,10 @@ from .shape import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..tensor import Tensor
+    from ..types import DTypeLike, TensorLike
 
 
 def _tensor(a: Any) -> Tensor:
@@ -41,25 +44,25 @@ def _at_least(a: Any, n: int) -> Tensor:
     return reshape(a, (1,) * (n - len(shape)) + shape)
 
 
-def _each(n: int, arys: tuple) -> Any:
+def _each(n: int, arys: tuple) -> Tensor | tuple[Tensor, ...]:
     out = tuple(_at_least(a, n) for a in arys)
     return out[0] if len(out) == 1 else out
 
 
 @register(numpy=(np.atleast_1d,), checked=False)
-def atleast_1d(*arys: Any) -> Any:
+def atleast_1d(*arys: TensorLike) -> Tensor | tuple[Tensor, ...]:
     """Each input as a tensor with at least one axis (a tuple for several inputs)."""
     return _each(1, arys)
 
 
 @register(numpy=(np.atleast_2d,), checked=False)
-def atleast_2d(*arys: Any) -> Any:
+def atleast_2d(*arys: TensorLike) -> Tensor | tuple[Tensor, ...]:
     """Each input with at least two axes: (N,) becomes (1, N)."""
     return _each(2, arys)
 
 
 @register(numpy=(np.atleast_3d,), checked=False)
-def atleast_3d(*arys: Any) -> Any:
+def atleast_3d(*arys: TensorLike) -> Tensor | tuple[Tensor, ...]:
     """Each input with at least three axes: (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
     return _each(3, arys)
 
@@ -75,7 +78,8 @@ def _sequence(op: str, tup: Any) -> list:
 
 @register(numpy=(np.vstack,),
           cases=calls(("(3,) (2, 3)", lambda f, a, b: f([a, b]), ((3,), (2, 3)))))
-def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
+def vstack(tup: Sequence[TensorLike], *, dtype: DTypeLike | None = None,
+           casting: str = "same_kind") -> Tensor:
     """Stack along the first axis after atleast_2d (rows)."""
     check_join_arguments("vstack", None, dtype, casting)
     return concatenate([_at_least(a, 2) for a in _sequence("vstack", tup)], axis=0)
@@ -83,7 +87,8 @@ def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor
 
 @register(numpy=(np.hstack,),
           cases=calls(("(2, 1) (2, 3)", lambda f, a, b: f([a, b]), ((2, 1), (2, 3)))))
-def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
+def hstack(tup: Sequence[TensorLike], *, dtype: DTypeLike | None = None,
+           casting: str = "same_kind") -> Tensor:
     """Stack along the second axis (the first for 1-d inputs)."""
     check_join_arguments("hstack", None, dtype, casting)
     arrs = [_at_least(a, 1) for a in _sequence("hstack", tup)]
@@ -92,14 +97,14 @@ def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Tensor
 
 @register(numpy=(np.dstack,),
           cases=calls(("(2,) (1, 2, 2)", lambda f, a, b: f([a, b]), ((2,), (1, 2, 2)))))
-def dstack(tup: Any) -> Tensor:
+def dstack(tup: Sequence[TensorLike]) -> Tensor:
     """Stack along the third axis after atleast_3d (depth)."""
     return concatenate([_at_least(a, 3) for a in _sequence("dstack", tup)], axis=2)
 
 
 @register(numpy=(np.column_stack,),
           cases=calls(("(3,) (3, 2)", lambda f, a, b: f([a, b]), ((3,), (3, 2)))))
-def column_stack(tup: Any) -> Tensor:
+def column_stack(tup: Sequence[TensorLike]) -> Tensor:
     """1-d inputs become columns; 2-d inputs are stacked as they are (along axis 1)."""
     cols = []
     for a in _sequence("column_stack", tup):
@@ -109,7 +114,7 @@ def column_stack(tup: Any) -> Tensor:
 
 
 @register(numpy=(np.append,), cases=calls(("(2, 3) (4,) flat", None, ((2, 3), (4,)))))
-def append(arr: Any, values: Any, axis: int | None = None) -> Tensor:
+def append(arr: TensorLike, values: TensorLike, axis: int | None = None) -> Tensor:
     """``values`` appended to ``arr`` (both flattened when ``axis`` is None)."""
     if axis is None:
         return concatenate([flatten(arr), flatten(values)], axis=0)
@@ -144,7 +149,7 @@ def _join_blocks(arrays: Any, depth: int, ndim: int) -> Tensor:
 
 @register(numpy=(np.block,), cases=calls(
     ("[[(2, 2), (2, 1)], [(3,)]]", lambda f, a, b, c: f([[a, b], [c]]), ((2, 2), (2, 1), (3,)))))
-def block(arrays: Any) -> Tensor:
+def block(arrays: TensorLike) -> Tensor:  # nested lists of blocks
     """numpy's block: an array assembled from nested lists of blocks. The innermost lists are
     joined along the last axis, the next ones along the second last, and so on; every block is
     first given as many axes as the result has (leading axes of size 1)."""
@@ -156,7 +161,8 @@ def block(arrays: Any) -> Tensor:
 
 @register(numpy=(np.array_split,),
           cases=calls(("(5, 2) 3 sections", lambda f, x: f(x, 3)[1], ((5, 2),))))
-def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+def array_split(ary: TensorLike, indices_or_sections: int | Sequence[int],
+                axis: int = 0) -> list[Tensor]:
     """numpy's array_split: like split, but ``k`` sections need not divide the axis (the first
     ``n % k`` parts are one longer)."""
     if not isinstance(indices_or_sections, (int, np.integer)):
@@ -180,18 +186,18 @@ def _split_at(op: str, ary: Any, ios: Any, axis: int, min_dims: int) -> list[Ten
 
 
 @register(numpy=(np.vsplit,), checked=False)
-def vsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
+def vsplit(ary: TensorLike, indices_or_sections: int | Sequence[int]) -> list[Tensor]:
     return _split_at("vsplit", ary, indices_or_sections, 0, 2)
 
 
 @register(numpy=(np.hsplit,), checked=False)
-def hsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
+def hsplit(ary: TensorLike, indices_or_sections: int | Sequence[int]) -> list[Tensor]:
     axis = 1 if len(_shape(ary)) > 1 else 0
     return _split_at("hsplit", ary, indices_or_sections, axis, 1)
 
 
 @register(numpy=(np.dsplit,), checked=False)
-def dsplit(ary: Any, indices_or_sections: Any) -> list[Tensor]:
+def dsplit(ary: TensorLike, indices_or_sections: int | Sequence[int]) -> list[Tensor]:
     return _split_at("dsplit", ary, indices_or_sections, 2, 3)
 
 

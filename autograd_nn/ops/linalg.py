@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ..domains import calls, wellconditioned
-from ..function import Function, constant, data_of
+from ..function import Function, as_tensor, constant, data_of
 from ..registry import add_to_namespaces, register
 from .arithmetic import matmul
 from .elementwise import _Unary, where
@@ -21,6 +21,7 @@ from .shape import _shape, expand_dims, squeeze, swapaxes
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
+    from ..types import ArrayLike, TensorLike
 
 
 def _mT(xp: Any, x: Any) -> Any:
@@ -106,7 +107,7 @@ def cofactor(a: Any, det: Any) -> Any:
     return sign[..., None, None] * ((u * numpy_exclusive_prod(s)[..., None, :]) @ vh)
 
 
-def cofactor_op(a: Any, det: Any) -> Tensor:
+def cofactor_op(a: TensorLike, det: TensorLike) -> Tensor:
     """cofactor, differentiable (det's rule under create_graph): invertible matrices only."""
     if (np.asarray(data_of(det)) == 0).any():
         raise ValueError("det: second derivatives at a singular matrix are not supported "
@@ -193,7 +194,7 @@ class Pinv(_OnOperandAndOutput):
 # ---- the functions with numpy.linalg's names ----------------------------------------------------
 @register(Inv, plain=np.linalg.inv, numpy=(np.linalg.inv,), public=False, cases=calls(
     ("(3, 3)", None, ((3, 3),)), ("(2, 2, 2)", None, ((2, 2, 2),)), domain=wellconditioned))
-def inv(a: Any) -> Tensor:
+def inv(a: TensorLike) -> Tensor:
     """The inverse of a (stack of) square matrices."""
     _square("inv", a)
     return Inv.apply(a)
@@ -201,7 +202,7 @@ def inv(a: Any) -> Tensor:
 
 @register(Solve, numpy=(np.linalg.solve,), public=False,
           cases=calls(("(3, 3) (3, 2)", None, ((3, 3), (3, 2))), domain=wellconditioned))
-def solve(a: Any, b: Any) -> Tensor:
+def solve(a: TensorLike, b: TensorLike) -> Tensor:
     """x with a @ x = b; b is a vector when 1-d, else a (stack of) matrices (numpy 2's rule)."""
     _square("solve", a)
     if len(_shape(b)) == 1:
@@ -211,7 +212,7 @@ def solve(a: Any, b: Any) -> Tensor:
 
 @register(Det, numpy=(np.linalg.det,), public=False, cases=calls(
     ("(3, 3)", None, ((3, 3),)), ("(2, 2, 2)", None, ((2, 2, 2),)), domain=wellconditioned))
-def det(a: Any) -> Tensor:
+def det(a: TensorLike) -> Tensor:
     """The determinant of a (stack of) square matrices."""
     _square("det", a)
     return Det.apply(a)
@@ -225,7 +226,7 @@ class SlogdetResult(NamedTuple):
 @register(LogAbsDet, numpy=(np.linalg.slogdet,), public=False,
           cases=calls(("(3, 3)", lambda f, a: f(a).logabsdet, ((3, 3),)),
                       domain=wellconditioned))
-def slogdet(a: Any) -> SlogdetResult:
+def slogdet(a: TensorLike) -> SlogdetResult:
     """(sign, log|det|): the sign is a constant, log|det| is differentiable."""
     _square("slogdet", a)
     data = np.asarray(data_of(a))
@@ -235,7 +236,7 @@ def slogdet(a: Any) -> SlogdetResult:
 
 @register(Cholesky, numpy=(np.linalg.cholesky,), public=False,
           cases=calls(("(3, 3) lower", None, ((3, 3),)), domain=wellconditioned))
-def cholesky(a: Any, upper: bool = False) -> Tensor:
+def cholesky(a: TensorLike, upper: bool = False) -> Tensor:
     """numpy's cholesky: lower L (from a's lower triangle), or upper U = L^T (from a's upper
     triangle) with ``upper=True``."""
     _square("cholesky", a)
@@ -246,7 +247,8 @@ def cholesky(a: Any, upper: bool = False) -> Tensor:
 
 @register(Pinv, numpy=(np.linalg.pinv,), public=False,
           cases=calls(("(3, 2)", None, ((3, 2),)), domain=wellconditioned))
-def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kwargs: Any) -> Tensor:
+def pinv(a: TensorLike, rcond: ArrayLike | None = None, hermitian: bool = False,
+         **kwargs: Any) -> Tensor:
     """The pseudo-inverse (numpy's cutoff ``rcond``); the derivative assumes the rank does not
     change nearby (true away from singular values at the cutoff)."""
     if hermitian or kwargs:
@@ -260,7 +262,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kwargs: Any) -> T
 @register(numpy=(np.linalg.matrix_power,), public=False,
           cases=calls(("(3, 3) ** 3", lambda f, a: f(a, 3), ((3, 3),)),
                       domain=wellconditioned))
-def matrix_power(a: Any, n: int) -> Tensor:
+def matrix_power(a: TensorLike, n: int) -> Tensor:
     """a to the integer power n by repeated squaring (inv first for n < 0; identity for 0)."""
     _square("matrix_power", a)
     if not isinstance(n, (int, np.integer)):
@@ -268,7 +270,7 @@ def matrix_power(a: Any, n: int) -> Tensor:
     shape = _shape(a)
     if n == 0:  # the identity, in the graph with a zero gradient
         return where(np.ones(shape, dtype=bool), np.broadcast_to(np.eye(shape[-1]), shape), a)
-    base = inv(a) if n < 0 else a
+    base = inv(a) if n < 0 else as_tensor(a)  # n = 1: an array comes back as a Tensor too
     result: Tensor | None = None
     bits = bin(abs(int(n)))[2:][::-1]  # least significant first
     for i, bit in enumerate(bits):

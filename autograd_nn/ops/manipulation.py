@@ -26,7 +26,10 @@ from .shape import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..tensor import Tensor
+    from ..types import ArrayLike, Axis, TensorLike
 
 _X = ((2, 3),)  # the operand shape of most gradient-check cases
 
@@ -43,7 +46,7 @@ def _axis(op: str, axis: Any, shape: tuple) -> int:
 @register(numpy=(np.repeat,), methods=("repeat",), cases=calls(
     ("(2, 3) 2 axis=1", lambda f, x: f(x, 2, axis=1), _X),
     ("(2, 3) [1, 0] axis=0", lambda f, x: f(x, [1, 0], axis=0), _X)))
-def repeat(a: Any, repeats: Any, axis: int | None = None) -> Tensor:
+def repeat(a: TensorLike, repeats: TensorLike, axis: int | None = None) -> Tensor:
     """Repeat elements (numpy's repeat); ``axis=None`` repeats the flattened array."""
     if axis is None:
         a, axis = flatten(a), 0
@@ -54,9 +57,11 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Tensor:
 
 
 @register(numpy=(np.tile,), cases=calls(("(2, 3) (2, 1, 2)", lambda f, x: f(x, (2, 1, 2)), _X)))
-def tile(A: Any, reps: Any) -> Tensor:
+def tile(A: TensorLike, reps: int | Sequence[int]) -> Tensor:
     """Construct an array by repeating ``A`` ``reps`` times (numpy's tile)."""
-    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    # np.ndim(reps) == 0: an int (or numpy integer); else a sequence of them
+    reps = ((int(reps),) if np.ndim(reps) == 0  # type: ignore[arg-type]
+            else tuple(int(r) for r in reps))  # type: ignore[union-attr]
     shape = _shape(A)
     d = max(len(reps), len(shape))
     reps = (1,) * (d - len(reps)) + reps
@@ -68,7 +73,7 @@ def tile(A: Any, reps: Any) -> Tensor:
 
 @register(numpy=(np.roll,), cases=calls(("(2, 3) 2", lambda f, x: f(x, 2), _X),
                                          ("(2, 3) -1 axis=1", lambda f, x: f(x, -1, 1), _X)))
-def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
+def roll(a: TensorLike, shift: int | Sequence[int], axis: Axis = None) -> Tensor:
     """Roll elements along ``axis`` (several shifts and axes allowed); ``axis=None`` rolls the
     flattened array and restores the shape."""
     if axis is None:
@@ -82,11 +87,11 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
     out = a
     for ax, s in total.items():
         out = getitem(out, _along(ax, (np.arange(shape[ax]) - s) % max(shape[ax], 1)))
-    return out
+    return as_tensor(out)  # no shift at all (shift=[]): an array comes back as a Tensor too
 
 
 @register(numpy=(np.flip,), cases=calls(("(2, 3) axis=None", None, _X)))
-def flip(m: Any, axis: Any = None) -> Tensor:
+def flip(m: TensorLike, axis: Axis = None) -> Tensor:
     """Reverse the order of elements along ``axis`` (all axes when None)."""
     shape = _shape(m)
     axes = range(len(shape)) if axis is None else axis_tuple("flip", axis, len(shape), shape)
@@ -97,14 +102,14 @@ def flip(m: Any, axis: Any = None) -> Tensor:
 
 
 @register(numpy=(np.flipud,), checked=False)
-def flipud(m: Any) -> Tensor:
+def flipud(m: TensorLike) -> Tensor:
     if len(_shape(m)) < 1:
         raise ValueError("flipud: the input must be at least 1-d")
     return flip(m, 0)
 
 
 @register(numpy=(np.fliplr,), checked=False)
-def fliplr(m: Any) -> Tensor:
+def fliplr(m: TensorLike) -> Tensor:
     if len(_shape(m)) < 2:
         raise ValueError("fliplr: the input must be at least 2-d")
     return flip(m, 1)
@@ -112,7 +117,7 @@ def fliplr(m: Any) -> Tensor:
 
 @register(numpy=(np.rot90,), cases=calls(("(2, 3) k=1", None, _X),
                                           ("(2, 3) k=3", lambda f, x: f(x, 3), _X)))
-def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Tensor:
+def rot90(m: TensorLike, k: int = 1, axes: Sequence[int] = (0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (first towards second)."""
     shape = _shape(m)
     if len(axes) != 2:
@@ -134,7 +139,8 @@ def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Tensor:
 
 @register(numpy=(np.moveaxis,),
           cases=calls(("(2, 3, 4) 0 -> -1", lambda f, x: f(x, 0, -1), ((2, 3, 4),))))
-def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
+def moveaxis(a: TensorLike, source: int | Sequence[int],
+             destination: int | Sequence[int]) -> Tensor:
     """Move axes to new positions; the others keep their order (numpy's moveaxis)."""
     shape = _shape(a)
     src = axis_tuple("moveaxis", source, len(shape), shape)
@@ -148,7 +154,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
 
 
 @register(numpy=(np.rollaxis,), checked=False)
-def rollaxis(a: Any, axis: int, start: int = 0) -> Tensor:
+def rollaxis(a: TensorLike, axis: int, start: int = 0) -> Tensor:
     """numpy's rollaxis: move ``axis`` to before position ``start``."""
     n = len(_shape(a))
     axis = _axis("rollaxis", axis, _shape(a))
@@ -168,7 +174,8 @@ _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 @register(numpy=(np.pad,), cases=calls(*(
     (f"(2, 3) mode={m}", lambda f, x, m=m: f(x, ((1, 2), (2, 1)), m), _X)
     for m in ("constant", "edge", "reflect", "symmetric", "wrap"))))
-def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Tensor:
+def pad(array: TensorLike, pad_width: ArrayLike, mode: str = "constant",
+        **kwargs: ArrayLike) -> Tensor:
     """numpy's pad for modes constant (``constant_values``), edge, reflect, symmetric and wrap
     (``reflect_type='even'``); axis by axis, as numpy, so corners follow the later axes."""
     if mode not in _PAD_MODES:
@@ -206,7 +213,8 @@ def _pad_constant(x: Tensor, ax: int, before: int, after: int, values: Any) -> T
 
 
 @register(numpy=(np.diff,), cases=calls(("(2, 4) n=2", lambda f, x: f(x, 2), ((2, 4),))))
-def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+def diff(a: TensorLike, n: int = 1, axis: int = -1, prepend: TensorLike | None = None,
+         append: TensorLike | None = None) -> Tensor:
     """The n-th discrete difference along ``axis`` (numpy's diff, prepend/append included)."""
     shape = _shape(a)
     ax = _axis("diff", axis, shape)
@@ -231,7 +239,7 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
 
 @register(numpy=(np.take,), methods=("take",),
           cases=calls(("(2, 3) [0, 5, 5] flat", lambda f, x: f(x, [0, 5, 5]), _X)))
-def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
+def take(a: TensorLike, indices: TensorLike, axis: int | None = None, out: None = None,
          mode: str = "raise") -> Tensor:
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None);
     ``mode`` 'raise', 'wrap' or 'clip' as numpy."""
@@ -255,7 +263,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None,
 
 @register(numpy=(np.take_along_axis,), cases=calls(("(2, 3) axis=1", lambda f, x: f(
     x, np.array([[2, 0], [1, 1]]), 1), _X)))
-def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Tensor:
+def take_along_axis(arr: TensorLike, indices: TensorLike, axis: int | None = -1) -> Tensor:
     """numpy's take_along_axis: ``indices`` has ``arr``'s number of axes and broadcasts with it
     along the others (the companion of argsort/argmax with keepdims)."""
     idx = np.asarray(data_of(indices))
@@ -278,7 +286,8 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Tensor:
 
 @register(numpy=(np.select,), cases=calls(("two conditions", lambda f, x, y: f(
     [x.data > 0, x.data <= 0], [x * y, y]), ((2, 3), (3,)))))
-def select(condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
+def select(condlist: Sequence[TensorLike], choicelist: Sequence[TensorLike],
+           default: TensorLike = 0) -> Tensor:
     """numpy's select: where the first true condition picks its choice; ``default`` elsewhere."""
     condlist, choicelist = list(condlist), list(choicelist)
     if len(condlist) != len(choicelist):
@@ -293,7 +302,8 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
         out = where(c, choice, out)
     shape = np.broadcast_shapes(*(np.shape(c) for c in condlist),
                                 *(_shape(c) for c in choicelist))
-    return broadcast_to(out, shape) if _shape(out) != shape else out
+    # condlist is not empty, so out is where's Tensor
+    return broadcast_to(out, shape) if _shape(out) != shape else out  # type: ignore[return-value]
 
 
 __all__ = [

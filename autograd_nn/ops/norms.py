@@ -22,6 +22,7 @@ from .shape import _shape, expand_dims, squeeze
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
+    from ..types import Axis, TensorLike
 
 
 class Norm2(ReductionOnInputAndOutput):
@@ -85,7 +86,8 @@ def _drop(x: Tensor, axes: tuple) -> Tensor:
 @register(Norm2, numpy=(np.linalg.norm,), public=False, cases=calls(*(
     (f"(3, 3) ord={o}", lambda f, a, o=o: f(a, o), ((3, 3),)) for o in (None, "nuc", 2, 1, np.inf)),
     domain=wellconditioned))
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+def norm(x: TensorLike, ord: float | str | None = None, axis: Axis = None,
+         keepdims: bool = False) -> Tensor:
     """numpy.linalg.norm: a vector norm over one axis, a matrix norm over two (axis None: the
     2-norm of the flattened array when ord is None, else x must be 1-d or 2-d)."""
     shape = _shape(x)

@@ -17,7 +17,10 @@ from .manipulation import take_along_axis
 from .shape import _shape, concatenate, flatten, getitem
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..tensor import Tensor
+    from ..types import Axis, DTypeLike, TensorLike
 
 
 def _data(a: Any) -> np.ndarray:
@@ -26,7 +29,8 @@ def _data(a: Any) -> np.ndarray:
 
 @register(numpy=(np.sort,), cases=calls(("(3, 4) axis=-1 (distinct values)", None, ((3, 4),)),
                                          domain=distinct()))
-def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> Tensor:
+def sort(a: TensorLike, axis: int | None = -1, kind: str | None = None,
+         order: str | list[str] | None = None) -> Tensor:
     """Sorted copy along ``axis`` (flattened when None). Ties are ordered stably (numpy's
     'stable' kind), so each tied element's gradient goes to where it came from; the values
     equal numpy's for every ``kind``."""
@@ -40,8 +44,9 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None) -> 
 
 @register(numpy=(np.partition,), cases=calls(
     ("(2, 5) kth=2 (distinct values)", lambda f, x: f(x, 2), ((2, 5),)), domain=distinct()))
-def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
-              order: Any = None) -> Tensor:
+def partition(a: TensorLike, kth: int | Sequence[int], axis: int | None = -1,
+              kind: str = "introselect",
+              order: str | list[str] | None = None) -> Tensor:
     """numpy's partition (the k-th element in its sorted place, smaller ones before it); the
     gradient follows numpy's argpartition permutation."""
     if order is not None:
@@ -113,14 +118,16 @@ def _accumulate(op: str, cls: type[Function], a: Any, axis: Any, dtype: Any, out
 
 @register(Cumsum, numpy=(np.cumsum,), methods=("cumsum",),
           cases=calls(("(2, 3) axis=1", lambda f, x: f(x, 1), ((2, 3),))))
-def cumsum(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
+def cumsum(a: TensorLike, axis: int | None = None, dtype: DTypeLike | None = None,
+           out: None = None) -> Tensor:
     """Cumulative sum along ``axis`` (of the flattened array when None)."""
     return _accumulate("cumsum", Cumsum, a, axis, dtype, out)
 
 
 @register(Cumprod, numpy=(np.cumprod,), methods=("cumprod",), cases=calls(
     ("(2, 3) axis=1", lambda f, x: f(x, 1), ((2, 3),)), domain=nonzero(0.5, 1.5)))
-def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Tensor:
+def cumprod(a: TensorLike, axis: int | None = None, dtype: DTypeLike | None = None,
+            out: None = None) -> Tensor:
     """Cumulative product along ``axis`` (of the flattened array when None)."""
     return _accumulate("cumprod", Cumprod, a, axis, dtype, out)
 
@@ -174,7 +181,8 @@ def _edge(part: Any, h1: float, h2: float, at: tuple, front: bool) -> Tensor:
 @register(numpy=(np.gradient,), cases=calls(("(4, 3) axis=0 edge_order=2",
                                              lambda f, x: f(x, 0.5, axis=0, edge_order=2),
                                              ((4, 3),))))
-def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+def gradient(f: TensorLike, *varargs: TensorLike, axis: Axis = None, edge_order: int = 1
+             ) -> Tensor | tuple[Tensor, ...]:
     """numpy's gradient: central differences inside and one-sided (``edge_order`` 1 or 2) at
     the edges, with scalar spacings or coordinate arrays per axis; a tuple of tensors for
     several axes."""

@@ -14,8 +14,10 @@ from ..registry import register
 from .axes import axis_tuple
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..tensor import Tensor
-    from ..types import DTypeLike, ShapeLike, TensorLike
+    from ..types import Axis, DTypeLike, IndexLike, ShapeLike, TensorLike
 
 __all__ = ["astype", "broadcast_to", "concatenate", "expand_dims", "flatten", "getitem",
            "reshape", "split", "squeeze", "stack", "swapaxes", "transpose"]
@@ -234,7 +236,7 @@ def _transpose_cases(fn: Any) -> list[Case]:
 @register(Transpose, plain=np.transpose, numpy=(np.transpose,),
           methods=(("transpose", _transpose_method),), derivative="transpose g back",
           cases=_transpose_cases)
-def transpose(x: TensorLike, axes: Any = None) -> Tensor:
+def transpose(x: TensorLike, axes: Sequence[int] | None = None) -> Tensor:
     return Transpose.apply(x, axes=None if axes is None else tuple(axes))
 
 
@@ -261,7 +263,7 @@ def _getitem_cases(fn: Any) -> list[Case]:
 
 @register(GetItem, operators=("__getitem__",), derivative="g scattered into zeros{shape}",
           cases=_getitem_cases)
-def getitem(x: TensorLike, index: Any) -> Tensor:
+def getitem(x: TensorLike, index: IndexLike) -> Tensor:
     """x[index] with numpy's rules: slices, negative steps, integer arrays, boolean masks."""
     return GetItem.apply(x, index=plain_index(index))
 
@@ -271,7 +273,7 @@ def index_add(g: TensorLike, shape: tuple[int, ...], index: Any, basic: bool) ->
     return IndexAdd.apply(g, shape=shape, index=index, basic=basic)
 
 
-def check_join_arguments(op: str, out: Any, dtype: Any, casting: str) -> None:
+def check_join_arguments(op: str, out: None, dtype: DTypeLike | None, casting: str) -> None:
     """Refuse numpy's join arguments that autograd_nn does not take, naming the first given."""
     for given, arg in ((out is not None, "out"), (dtype is not None, "dtype"),
                        (casting != "same_kind", "casting")):
@@ -285,8 +287,8 @@ def check_join_arguments(op: str, out: Any, dtype: Any, casting: str) -> None:
                                  lambda x, y, ax=ax: fn([x, y], axis=ax), (a, b), (STD, STD))
                             for a, b, ax in [((2, 3), (4, 3), 0), ((2, 3), (2, 1), 1),
                                              ((3,), (2,), 0)]])
-def concatenate(tensors: Any, axis: int | None = 0, out: Any = None, *, dtype: Any = None,
-                casting: str = "same_kind") -> Tensor:
+def concatenate(tensors: Sequence[TensorLike], axis: int | None = 0, out: None = None, *,
+                dtype: DTypeLike | None = None, casting: str = "same_kind") -> Tensor:
     """Join tensors along an existing axis (``axis=None``: flattened first, as numpy)."""
     check_join_arguments("concatenate", out, dtype, casting)
     if axis is None:
@@ -315,7 +317,7 @@ def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
 
 @register(plain=np.squeeze, numpy=(np.squeeze,), methods=("squeeze",),
           cases=lambda fn: [Case("(2, 1, 3, 1)", fn, ((2, 1, 3, 1),), (STD,))])
-def squeeze(x: TensorLike, axis: Any = None) -> Tensor:
+def squeeze(x: TensorLike, axis: Axis = None) -> Tensor:
     shape = _shape(x)
     axes = (
         tuple(i for i, n in enumerate(shape) if n == 1)
@@ -331,7 +333,7 @@ def squeeze(x: TensorLike, axis: Any = None) -> Tensor:
 @register(plain=np.expand_dims, numpy=(np.expand_dims,),
           cases=lambda fn: [Case("(2, 3) axis=(0, 2)", lambda x: fn(x, (0, 2)), ((2, 3),),
                                  (STD,))])
-def expand_dims(x: TensorLike, axis: Any) -> Tensor:
+def expand_dims(x: TensorLike, axis: Axis) -> Tensor:
     shape = _shape(x)
     ndim = len(shape) + (len(axis) if isinstance(axis, tuple) else 1)
     axes = axis_tuple("expand_dims", axis, ndim, shape)
@@ -349,7 +351,8 @@ def flatten(x: TensorLike) -> Tensor:
           cases=lambda fn: [Case(f"{shape_label(a)}, {shape_label(a)} axis={ax}",
                                  lambda x, y, ax=ax: fn([x, y], axis=ax), (a, a), (STD, STD))
                             for a, ax in [((3,), 0), ((2, 3), -1)]])
-def stack(tensors: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
+def stack(tensors: Sequence[TensorLike], axis: int = 0, out: None = None, *,
+          dtype: DTypeLike | None = None,
           casting: str = "same_kind") -> Tensor:
     """Join same-shape tensors along a new axis."""
     check_join_arguments("stack", out, dtype, casting)
@@ -365,7 +368,7 @@ def stack(tensors: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
 
 
 @register(numpy=(np.split,), checked=False)
-def split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+def split(x: TensorLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """numpy's split: an int gives equal parts (it must divide the axis), a list cut points."""
     shape = _shape(x)
     axis = axis_tuple("split", axis, len(shape), shape)[0]

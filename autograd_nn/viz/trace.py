@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -38,6 +37,8 @@ from .graph import GraphView, ParamsArg, TensorEntry, array_inline, build_view, 
 from .resolve import resolve_notes
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import graphviz  # no stubs: a Digraph is Any to mypy
 
     from ..types import TensorLike
