@@ -350,3 +350,15 @@ def test_linalg_on_drawn_stacked_matrices(batch, n, seed):
 def test_linalg_refuses_what_it_does_not_support_by_name(call, kind, match):
     with pytest.raises(kind, match=match):
         call(ag.Tensor(np.eye(3) + 0.1, requires_grad=True))
+
+
+def test_roll_without_shifts_and_matrix_power_one_return_tensors_for_arrays():
+    # both returned the ndarray itself (not a Tensor) before; numpy's results are the oracle
+    x = np.arange(6.0).reshape(2, 3)
+    r = ag.roll(x, [], axis=[])
+    assert isinstance(r, ag.Tensor)
+    np.testing.assert_array_equal(r.numpy(), np.roll(x, [], axis=[]))
+    a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    p = ag.linalg.matrix_power(a, 1)
+    assert isinstance(p, ag.Tensor)
+    np.testing.assert_array_equal(p.numpy(), np.linalg.matrix_power(a, 1))
