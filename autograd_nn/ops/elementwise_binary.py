@@ -19,7 +19,10 @@ from .elementwise import _split_ties
 from .elementwise_math import LN2
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..tensor import Tensor
+    from ..types import TensorLike
 
 
 def _value(a: Any) -> Any:
@@ -164,9 +167,10 @@ class Fmod(_Remainder):
 _DIVIDEND, _DIVISOR = nonzero(3.0, 3.3), nonzero(1.7, 2.0)  # |x / y| never an integer
 
 
-def _fn2(cls: Any, domains: tuple[Domain, Domain], symbol: str = "vs", **registration: Any) -> Any:
+def _fn2(cls: Any, domains: tuple[Domain, Domain], symbol: str = "vs",
+         **registration: Any) -> Callable[[TensorLike, TensorLike], Tensor]:
     """numpy's ufunc ``cls.ufunc`` of two tensors (broadcasting), registered."""
-    def f(x1: Any, x2: Any) -> Tensor:
+    def f(x1: TensorLike, x2: TensorLike) -> Tensor:
         return cls.apply(x1, x2)
 
     f.__name__ = f.__qualname__ = cls.name

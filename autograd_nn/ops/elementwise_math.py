@@ -20,7 +20,10 @@ from ..registry import add_to_namespaces, register
 from .bases import OnInputAndOutput, UnaryWithSetting
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..tensor import Tensor
+    from ..types import TensorLike
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -155,9 +158,10 @@ _INTEGERS = tuple(float(k) for k in range(-3, 4))
 _HALVES = tuple(k + 0.5 for k in range(-3, 3))
 
 
-def _fn1(cls: Any, domain: Domain, also: tuple = (), **registration: Any) -> Any:
+def _fn1(cls: Any, domain: Domain, also: tuple = (),
+         **registration: Any) -> Callable[[TensorLike], Tensor]:
     """numpy's ufunc ``cls.ufunc`` of one tensor, registered (``also``: other numpy names)."""
-    def f(x: Any) -> Tensor:
+    def f(x: TensorLike) -> Tensor:
         return cls.apply(x)
 
     f.__name__ = f.__qualname__ = cls.name
@@ -186,12 +190,12 @@ cbrt = _fn1(Cbrt, nonzero(0.3, 2.0))
 
 
 @register(SincDerivative, numpy=(np.sinc,), cases=unary(uniform(-2.5, 2.5)))
-def sinc(x: Any) -> Tensor:
+def sinc(x: TensorLike) -> Tensor:
     """numpy's sinc, sin(pi x) / (pi x) (1 at 0); derivatives of every order exact, at 0 too."""
     return SincDerivative.apply(x, order=0)
 
 
-def sinc_derivative_op(x: Any, order: int) -> Tensor:
+def sinc_derivative_op(x: TensorLike, order: int) -> Tensor:
     """The ``order``-th derivative of sinc, differentiable (sinc's rule under create_graph)."""
     return SincDerivative.apply(x, order=order)
 
@@ -203,8 +207,8 @@ radians, degrees = deg2rad, rad2deg
 
 
 @register(NanToNum, numpy=(np.nan_to_num,), cases=unary(STD))
-def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
-               neginf: Any = None) -> Tensor:
+def nan_to_num(x: TensorLike, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
     """NaN -> ``nan``, +-inf -> ``posinf``/``neginf`` (numpy's defaults: the largest finite
     values); the gradient passes at finite entries and is 0 at replaced ones."""
     if not copy:
@@ -220,7 +224,7 @@ rint = _fn1(Rint, away_from(_HALVES, -3, 3))
 
 
 @register(Round, numpy=(np.round, np.around), cases=unary(away_from(_HALVES, -3, 3)))
-def round(a: Any, decimals: int = 0, out: Any = None) -> Tensor:
+def round(a: TensorLike, decimals: int = 0, out: None = None) -> Tensor:
     """numpy's round (half to even), to ``decimals`` places; its gradient is zero."""
     if out is not None:
         raise TypeError("round: the out= argument is not supported on Tensors")
