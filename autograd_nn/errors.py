@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 
@@ -17,7 +15,7 @@ def same_kind(e: Exception, msg: str) -> Exception:
         return next(k for k in kinds if isinstance(e, k))(msg)
 
 
-def as_flag(where: str, value: Any) -> bool:
+def as_flag(where: str, value: object) -> bool:
     """``value`` as a bool if it is one (Python's or numpy's); anything else, a string such
     as ``"no"`` or a number, raises TypeError instead of being read as truthy."""
     if isinstance(value, (bool, np.bool_)):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..seeding import as_generator
+
+if TYPE_CHECKING:
+    from ..types import RngLike
 
 
 def _check_count(name: str, value: Any, minimum: int) -> int:
@@ -22,7 +25,7 @@ def _check_noise(noise: Any) -> float:
     return float(noise)
 
 
-def make_moons(n_samples: int = 100, noise: float = 0.0, rng: Any = None,
+def make_moons(n_samples: int = 100, noise: float = 0.0, rng: RngLike | None = None,
                shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (scikit-learn's construction): ``X`` (n, 2) float64,
     ``y`` (n,) int64 in {0, 1}: class 0 is the upper moon (``n - n // 2`` points), class 1
@@ -43,8 +46,8 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, rng: Any = None,
     return X, y
 
 
-def make_spirals(n_samples: int = 300, classes: int = 3, noise: float = 0.2, rng: Any = None,
-                 shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def make_spirals(n_samples: int = 300, classes: int = 3, noise: float = 0.2,
+                 rng: RngLike | None = None, shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``classes`` interleaved spiral arms (the classic CS231n construction): arm k has
     radius r in [0, 1] and angle ``4 (k + r) + noise * N(0, 1)`` (radians), point
     ``(r sin angle, r cos angle)``. ``n_samples`` is the total, shared out as evenly as

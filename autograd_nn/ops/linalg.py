@@ -248,7 +248,7 @@ def cholesky(a: TensorLike, upper: bool = False) -> Tensor:
 @register(Pinv, numpy=(np.linalg.pinv,), public=False,
           cases=calls(("(3, 2)", None, ((3, 2),)), domain=wellconditioned))
 def pinv(a: TensorLike, rcond: ArrayLike | None = None, hermitian: bool = False,
-         **kwargs: Any) -> Tensor:
+         **kwargs: object) -> Tensor:
     """The pseudo-inverse (numpy's cutoff ``rcond``); the derivative assumes the rank does not
     change nearby (true away from singular values at the cutoff)."""
     if hermitian or kwargs:

@@ -43,7 +43,12 @@ from . import window_kernels as wk
 from .elementwise import tanh
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..tensor import Tensor
+
+    Sizes = Sequence[int]  # one int per spatial axis
+    Pads = Sequence[tuple[int, int]]  # (before, after) per spatial axis
     from ..types import TensorLike
 
 
@@ -199,7 +204,7 @@ _G = ((2, 2), (1, 1), (1, 1))
 _C = ((1, 1), ((1, 0), (0, 1)), (1, 1))
 
 
-def _geometry(stride: Any, pads: Any, dilation: Any) -> dict[str, tuple]:
+def _geometry(stride: Sizes, pads: Pads, dilation: Sizes) -> dict[str, tuple]:
     return {"stride": tuple(int(s) for s in stride), "dilation": tuple(int(d) for d in dilation),
             "pads": tuple((int(b), int(a)) for b, a in pads)}
 
@@ -209,8 +214,8 @@ def _geometry(stride: Any, pads: Any, dilation: Any) -> dict[str, tuple]:
      lambda f, x, w: tanh(f(x, w, *_C)), ((1, 2, 4, 3), (3, 2, 2, 2))),
     ("(2, 2, 5) * (3, 2, 2) stride 2 dilation 2, bias",
      lambda f, x, w, b: tanh(f(x, w, (2,), ((1, 1),), (2,), b)), ((2, 2, 5), (3, 2, 2), (3,)))))
-def correlate(x: TensorLike, w: Any, stride: Any, pads: Any, dilation: Any,
-              bias: Any = None) -> Tensor:
+def correlate(x: TensorLike, w: TensorLike, stride: Sizes, pads: Pads, dilation: Sizes,
+              bias: TensorLike | None = None) -> Tensor:
     """Convolution's product (cross-correlation, PyTorch's layout): ``x`` (N, C, *spatial)
     zero-padded by ``pads`` ((before, after) per spatial axis) times ``w`` (O, C, *kernel),
     (N, O, *out), plus ``bias`` (O,) if given."""
@@ -223,8 +228,8 @@ def correlate(x: TensorLike, w: Any, stride: Any, pads: Any, dilation: Any,
      lambda f, g, w: tanh(f(g, w, (4, 3), *_C)), ((1, 3, 4, 3), (3, 2, 2, 2))),
     ("(2, 3, 3) * (3, 2, 2) stride 2 -> (2, 2, 6)",
      lambda f, g, w: tanh(f(g, w, (6,), (2,), ((0, 0),), (1,))), ((2, 3, 3), (3, 2, 2)))))
-def correlate_input_grad(g: TensorLike, w: Any, spatial: Any, stride: Any, pads: Any,
-                         dilation: Any) -> Tensor:
+def correlate_input_grad(g: TensorLike, w: TensorLike, spatial: Sizes, stride: Sizes,
+                         pads: Pads, dilation: Sizes) -> Tensor:
     """`correlate`'s gradient in its input: (N, O, *out) -> (N, C, *spatial)."""
     return CorrelateInputGrad.apply(g, w, spatial=tuple(int(n) for n in spatial),
                                     **_geometry(stride, pads, dilation))
@@ -233,8 +238,8 @@ def correlate_input_grad(g: TensorLike, w: Any, spatial: Any, stride: Any, pads:
 @register(CorrelateWeightGrad, plain=wk.correlate_weight_grad, public=False, cases=calls(
     ("(1, 2, 4, 3), (1, 3, 4, 3) -> (3, 2, 2, 2)",
      lambda f, x, g: tanh(f(x, g, (2, 2), *_C)), ((1, 2, 4, 3), (1, 3, 4, 3))),))
-def correlate_weight_grad(x: TensorLike, g: TensorLike, kernel: Any, stride: Any, pads: Any,
-                          dilation: Any) -> Tensor:
+def correlate_weight_grad(x: TensorLike, g: TensorLike, kernel: Sizes, stride: Sizes,
+                          pads: Pads, dilation: Sizes) -> Tensor:
     """`correlate`'s gradient in its weight: (O, C, *kernel)."""
     return CorrelateWeightGrad.apply(x, g, kernel=tuple(int(k) for k in kernel),
                                      **_geometry(stride, pads, dilation))
@@ -243,7 +248,7 @@ def correlate_weight_grad(x: TensorLike, g: TensorLike, kernel: Any, stride: Any
 @register(PadConstant, plain=wk.pad_constant, public=False, cases=calls(
     ("(2, 3, 2) widths ((0, 0), (1, 2), (-1, 1))",
      lambda f, x: f(x, ((0, 0), (1, 2), (-1, 1)), 0.5), ((2, 3, 2),))))
-def pad_constant(x: TensorLike, widths: Any, value: float = 0.0) -> Tensor:
+def pad_constant(x: TensorLike, widths: Pads, value: float = 0.0) -> Tensor:
     """``x`` with ``widths[i] = (before, after)`` elements of ``value`` on axis ``i``
     (negative widths crop). ``value`` is a constant (no gradient flows to it)."""
     return PadConstant.apply(x, widths=tuple((int(b), int(a)) for b, a in widths),
@@ -252,7 +257,7 @@ def pad_constant(x: TensorLike, widths: Any, value: float = 0.0) -> Tensor:
 
 @register(UnfoldWindows, plain=wk.unfold_windows, public=False, cases=calls(
     ("(1, 4, 3, 2) kernel 2x2", lambda f, x: tanh(f(x, *_G)), ((1, 4, 3, 2),))))
-def unfold_windows(x: TensorLike, kernel: Any, stride: Any, dilation: Any) -> Tensor:
+def unfold_windows(x: TensorLike, kernel: Sizes, stride: Sizes, dilation: Sizes) -> Tensor:
     """The sliding windows (N, *out, *kernel, C) of channels-last ``x`` (N, *spatial, C)."""
     return UnfoldWindows.apply(x, kernel=tuple(kernel), stride=tuple(stride),
                                dilation=tuple(dilation))
@@ -261,7 +266,8 @@ def unfold_windows(x: TensorLike, kernel: Any, stride: Any, dilation: Any) -> Te
 @register(FoldWindows, plain=wk.fold_windows, public=False, cases=calls(
     ("(1, 3, 2, 2, 2, 2) -> (1, 4, 3, 2)", lambda f, x: tanh(f(x, (4, 3), *_G)),
      ((1, 3, 2, 2, 2, 2),))))
-def fold_windows(cols: Any, spatial: Any, kernel: Any, stride: Any, dilation: Any) -> Tensor:
+def fold_windows(cols: TensorLike, spatial: Sizes, kernel: Sizes, stride: Sizes,
+                 dilation: Sizes) -> Tensor:
     """Windows (N, *out, *kernel, C) summed back into (N, *spatial, C): unfold's adjoint."""
     return FoldWindows.apply(cols, spatial=tuple(spatial), kernel=tuple(kernel),
                              stride=tuple(stride), dilation=tuple(dilation))
