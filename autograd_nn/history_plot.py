@@ -46,8 +46,9 @@ def _figure_class(Figure: Any, FigureCanvasAgg: Any) -> Any:
     return HistoryFigure
 
 
-def plot_history(history: dict[str, Sequence[float]], path: str | os.PathLike | None = None,
-                 metrics: Sequence[str] | None = None, title: str | None = None) -> Any:
+def plot_history(history: dict[str, list[float]] | dict[str, Sequence[float]],
+                 path: str | os.PathLike | None = None, metrics: Sequence[str] | None = None,
+                 title: str | None = None) -> Any:  # a matplotlib Figure (optional: no stubs)
     """The curves of a `fit` history as a matplotlib ``Figure``: one panel per quantity (loss,
     accuracy, ...), training and ``val_`` curves together. With ``path`` it is also saved
     there as a PNG.
