@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 import numpy as np
 
@@ -92,6 +92,10 @@ class Optimizer:
                 else:
                     p.grad = Tensor._from_op(np.zeros_like(p.grad._data), None)
 
+    @overload
+    def step(self, closure: None = None) -> None: ...
+    @overload
+    def step(self, closure: Callable[[], L]) -> L: ...
     def step(self, closure: Callable[[], L] | None = None) -> L | None:
         """One update of every parameter that has a gradient. ``closure`` (optional)
         recomputes and returns the loss first; its value is returned."""

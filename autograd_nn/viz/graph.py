@@ -9,19 +9,25 @@ order they are discovered. Nothing in the graph is modified.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
 
-if TYPE_CHECKING:
-    from ..nn.module import Module
 
-#: ``params=``: a Module (parameter and module names from ``named_parameters()`` and
-#: ``named_modules()``), a dict name -> Tensor, or (name, Tensor) pairs
-ParamsArg: TypeAlias = "Module | Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None"
+class NamedParameters(Protocol):
+    """What ``params=`` reads from a Module (any object with ``named_parameters()``; its
+    ``named_modules()`` too, when it has one)."""
+
+    def named_parameters(self) -> Iterable[tuple[str, Tensor]]: ...
+
+
+#: ``params=``: a Module or any object with ``named_parameters()`` (parameter and module
+#: names), a dict name -> Tensor, or (name, Tensor) pairs
+ParamsArg: TypeAlias = (
+    "NamedParameters | Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None")
 
 # The role of a tensor, which decides its style.
 OUTPUT, PARAMETER, LEAF, INTERMEDIATE, CONSTANT = (

@@ -3,8 +3,8 @@ to paint (``highlight``) and the tensors to annotate (``notes``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from ..function import Function
 from ..tensor import Tensor
@@ -13,15 +13,21 @@ from .graph import GraphView
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from ..gradcheck.result import GradcheckResult
     from .trace import BackwardTrace
+
+
+class FailedNodes(Protocol):
+    """A gradcheck result (`GradcheckResult`), as ``highlight=`` reads it."""
+
+    @property
+    def failed_nodes(self) -> Sequence[Function] | None: ...
 
 #: ``notes=``: Tensor (or tensor name) -> a line of text for its box
 NotesArg: TypeAlias = "Mapping[Tensor, str] | Mapping[str, str] | None"
 #: ``grads=``: the gradients to show: a `BackwardTrace` or a dict Tensor -> gradient
 GradsArg: TypeAlias = "BackwardTrace | Mapping[Tensor, ArrayLike] | None"
 #: ``highlight=``: a gradcheck result (its ``failed_nodes``), or Function nodes / Tensors
-HighlightArg: TypeAlias = "GradcheckResult | Tensor | Function | Iterable[Tensor | Function] | None"
+HighlightArg: TypeAlias = "FailedNodes | Tensor | Function | Iterable[Tensor | Function] | None"
 
 
 def resolve_notes(view: GraphView, notes: NotesArg) -> dict[str, str]:
