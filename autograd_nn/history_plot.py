@@ -6,10 +6,14 @@ from __future__ import annotations
 import functools
 import io
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure  # an optional dependency
 
 __all__ = ["plot_history"]
 
@@ -46,9 +50,9 @@ def _figure_class(Figure: Any, FigureCanvasAgg: Any) -> Any:
     return HistoryFigure
 
 
-def plot_history(history: dict[str, list[float]] | dict[str, Sequence[float]],
+def plot_history(history: Mapping[str, Sequence[float] | np.ndarray],
                  path: str | os.PathLike | None = None, metrics: Sequence[str] | None = None,
-                 title: str | None = None) -> Any:  # a matplotlib Figure (optional: no stubs)
+                 title: str | None = None) -> Figure:
     """The curves of a `fit` history as a matplotlib ``Figure``: one panel per quantity (loss,
     accuracy, ...), training and ``val_`` curves together. With ``path`` it is also saved
     there as a PNG.
