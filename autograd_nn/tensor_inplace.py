@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .ops.shape import plain_index
 
 if TYPE_CHECKING:
     from .tensor import Tensor
-    from .types import TensorLike
+    from .types import IndexLike, TensorLike
 
 
 class InPlaceMethods:
@@ -113,7 +113,7 @@ class InPlaceMethods:
     def zero_(self) -> Tensor:
         return self.copy_(0)
 
-    def __setitem__(self, index: Any, value: TensorLike) -> None:
+    def __setitem__(self, index: IndexLike, value: TensorLike) -> None:
         self._check_inplace("item assignment", value)
         value = data_of(value)
         try:
