@@ -9,12 +9,15 @@ order they are discovered. Nothing in the graph is modified.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 class NamedParameters(Protocol):
@@ -255,7 +258,7 @@ class _Walk:
 
 # ---- text shared by the renderers -------------------------------------------------------------
 
-def short_value(v: Any, limit: int = 24) -> str:
+def short_value(v: object, limit: int = 24) -> str:
     """A compact one-line description of an operand or keyword value."""
     if isinstance(v, np.ndarray):
         if v.size <= 4 and v.ndim <= 1:
@@ -277,7 +280,7 @@ def short_value(v: Any, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def op_label(node: Function, constants: Sequence[Any] | None = None) -> str:
+def op_label(node: Function, constants: Sequence[str | None] | None = None) -> str:
     """``sum(axis=0)``: the op's name and its keyword parameters (None and False left out);
     with ``constants`` (one text per operand, None for the tensors drawn as nodes) also the
     constant operands folded in, e.g. ``power(·, 2)``."""
@@ -292,7 +295,7 @@ def op_label(node: Function, constants: Sequence[Any] | None = None) -> str:
     return f"{name}({', '.join(parts)})" if parts else name
 
 
-def format_number(x: Any, precision: int) -> str:
+def format_number(x: float | np.number | np.bool_, precision: int) -> str:
     """A number in ``precision`` significant digits: ``0.0123``, ``-1.2e-04``, ``3.5e+05``,
     ``0`` (never ``0.`` or ``-0.`` for a small non-zero value); exponent form below 1e-3 and
     from 10**precision up."""
@@ -325,7 +328,7 @@ def summary(arr: np.ndarray, precision: int = 4) -> str:
     )
 
 
-def array_lines(arr: Any, max_elements: int, precision: int = 4) -> list[str]:
+def array_lines(arr: ArrayLike, max_elements: int, precision: int = 4) -> list[str]:
     """An array as text lines: all its values (each in ``precision`` significant digits, see
     `format_number`, in aligned columns) when ``size <= max_elements``, else a summary."""
     arr = np.asarray(arr)
@@ -342,7 +345,7 @@ def array_lines(arr: Any, max_elements: int, precision: int = 4) -> list[str]:
     return text.splitlines()
 
 
-def array_inline(arr: Any, max_elements: int, precision: int = 4) -> str:
+def array_inline(arr: ArrayLike, max_elements: int, precision: int = 4) -> str:
     """An array on one line: values (flattened, after the shape) when small, else a summary."""
     arr = np.asarray(arr)
     if arr.ndim == 0:
@@ -353,6 +356,6 @@ def array_inline(arr: Any, max_elements: int, precision: int = 4) -> str:
     return f"{tuple(arr.shape)} [{vals}]"
 
 
-def shape_text(arr: Any) -> str:
+def shape_text(arr: ArrayLike) -> str:
     shape = np.shape(arr)
     return "()" if shape == () else str(tuple(shape))
