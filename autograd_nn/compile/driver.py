@@ -76,16 +76,11 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     src.miss_if(f"st.tracer is not None or st.anomaly or st.grad_enabled is not "
                 f"{LOCAL.mode.grad_enabled}")
     src.miss_if(" or ".join(f"type({n}) is not Tensor" for n in names))
-    if len(args) > 1:
-        src.miss_if(f"len({{{', '.join(f'id({n})' for n in names)}}}) != {len(args)}")
     region_names = [arg_of[id(v.tensor)] for v in entry_inputs]
     region_names += [src.consts.ref(v.tensor, "_cap") for v in captured]
     checked = [*args, *[v.tensor for v in captured]]
-    for t, n in zip(checked, names + region_names[len(entry_inputs):]):
-        d = t._data
-        src.miss_if(f"{n}._data.shape != {d.shape!r} or {n}._data.dtype != "
-                    f"{src.consts.ref(d.dtype, '_dt')} or {n}._requires_grad is not "
-                    f"{t._requires_grad}")
+    datas = _signature_checks(src, checked, names + region_names[len(entry_inputs):])
+    _distinct_check(src, args, names)
     receivers = [n for n, h in zip(region_names, program.has_grad) if h]
     if receivers:
         src.miss_if(" or ".join(f"{n}._hooks" for n in receivers))
@@ -94,7 +89,8 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
         _effect(src, obj, method, a, kw, arg_of)
     bp = _buffer_lines(src, program.buffers)
     # a guard that fails raises Retrace: the caller does not repeat the effects above
-    src.add(f"out, saved = _forward({', '.join([f'{n}._data' for n in region_names] + bp)})")
+    data_of = dict(zip(names + region_names[len(entry_inputs):], datas))
+    src.add(f"out, saved = _forward({', '.join([data_of[n] for n in region_names] + bp)})")
     for obj, method, a, kw in plan.middle:  # zero_grad() between ops: once the guards passed
         _effect(src, obj, method, a, kw, arg_of)
     src.lines[at:at] = src.guards  # the checks inlined effects need, before any effect
@@ -105,7 +101,8 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
             obj.driver_lines(src)
         else:
             _effect(src, obj, method, a, kw, arg_of)
-    src.add("return _from_op(out, None)")
+    new_tensor_lines(src, "t", "out", 1)
+    src.add("return t")
     if program.buffers or any(u.buffers for u in plan.updates):  # one call at a time
         src.lines[:1] = ["def _step(args):"]
         src.lines += ["def step(args):", "    if not _LOCK.acquire(False):", "        return MISS",
@@ -116,9 +113,47 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
           "_forward": program.forward, "_backward": program.backward, "Retrace": Retrace,
           "_from_op": Tensor._from_op, "_slow_deliver": _slow_deliver,
           "_CLOCK": MUTATIONS, "_LOCK": threading.Lock(), "_rc": sys.getrefcount,
-          "_wrc": weakref.getweakrefcount, "_empty": np.empty}
+          "_wrc": weakref.getweakrefcount, "_empty": np.empty,
+          "_new": object.__new__, "_NOSTATE": {}}
     exec(compile(source, "<compiled step driver>", "exec"), ns)  # noqa: S102
     return ns["step"], source
+
+
+def _signature_checks(src: _Source, tensors: list, names: list) -> list[str]:
+    """The checks that each tensor has the traced shape, dtype and ``requires_grad``; the
+    names of the locals holding their arrays. A dtype is compared by identity first (numpy's
+    builtin dtypes are singletons), then by ``!=``: 0.1 us a tensor on W1."""
+    datas = []
+    for i, (t, n) in enumerate(zip(tensors, names)):
+        d, dn = t._data, f"d{i}"
+        dt = src.consts.ref(d.dtype, "_dt")
+        src.add(f"{dn} = {n}._data")
+        src.miss_if(f"{dn}.shape != {d.shape!r} or ({dn}.dtype is not {dt} and {dn}.dtype != "
+                    f"{dt}) or {n}._requires_grad is not {t._requires_grad}")
+        datas.append(dn)
+    return datas
+
+
+def _distinct_check(src: _Source, args: tuple, names: list) -> None:
+    """The check that the arguments are distinct tensors, where the signature checks do not
+    already imply it: two arguments traced with different shapes, dtypes or ``requires_grad``
+    cannot be one tensor (on W1 no pair is left: 0.5 us)."""
+    groups: dict = {}
+    for a, n in zip(args, names):
+        groups.setdefault((a._data.shape, a._data.dtype, a._requires_grad), []).append(n)
+    for same in groups.values():
+        if len(same) > 1:
+            src.miss_if(f"len({{{', '.join(f'id({n})' for n in same)}}}) != {len(same)}")
+
+
+def new_tensor_lines(src: Any, var: str, data: str, depth: int) -> None:
+    """``var = Tensor._from_op(data, None)`` written out (the same three stores; a call less:
+    0.15 us a tensor, four a W1 step). tests/test_compile_fast.py checks it against
+    ``_from_op``."""
+    src.add(f"{var} = _new(Tensor)", depth)
+    src.add(f"{var}._data = {data}", depth)
+    src.add(f"{var}._requires_grad = False", depth)
+    src.add(f"{var}.grad_fn = None", depth)
 
 
 def _effect(src: _Source, obj: Any, method: Any, args: tuple, kwargs: dict,
@@ -178,12 +213,13 @@ _FREE_COUNT = _free_count()
 
 
 def members_check(src: Any, opt: Any) -> list[str]:
-    """Conditions: ``opt``'s groups hold the parameters they held when the step was traced."""
+    """Conditions: ``opt``'s groups hold the parameters they held when the step was traced
+    (each list read once, into a local: 0.3 us on W2s)."""
     o = src.consts.ref(opt, "_opt")
-    conds = [f"len({o}.param_groups) == {len(opt.param_groups)}"]
+    conds = [f"len({o}_pg := {o}.param_groups) == {len(opt.param_groups)}"]
     for gi, group in enumerate(opt.param_groups):
-        g = f"{o}.param_groups[{gi}]['params']"
-        conds.append(f"len({g}) == {len(group['params'])}")
+        g = f"{o}_ps{gi}"
+        conds.append(f"len({g} := {o}_pg[{gi}]['params']) == {len(group['params'])}")
         conds += [f"{g}[{j}] is {src.consts.ref(p, '_p')}" for j, p in enumerate(group["params"])]
     return conds
 
@@ -203,14 +239,15 @@ def _delivery(src: _Source, program: Any, region_names: list) -> None:
     """Each gradient into ``.grad``: a fresh array becomes the new ``.grad`` (the engine's
     copy-on-write rule: a view, or an array already handed to another tensor, is copied)."""
     given: list[str] = []
+    src.add(f"{', '.join(f'g{i}' if h else '_' for i, h in enumerate(program.has_grad))}, = grads")
     for i, (n, has) in enumerate(zip(region_names, program.has_grad)):
         if not has:
             continue
         g = f"g{i}"
-        src.add(f"{g} = grads[{i}]")
         fresh = f"{g}.base is None" + "".join(f" and {g} is not {p}" for p in given)
         src.add(f"if {n}._grad is None and {fresh}:")
-        src.add(f"{n}._grad = _from_op({g}, None)", 2)
+        new_tensor_lines(src, "t", g, 2)
+        src.add(f"{n}._grad = t", 2)
         src.add("else:")
         src.add(f"_slow_deliver({n}, {g}, ({''.join(p + ', ' for p in given)}))", 2)
         given.append(g)

@@ -92,19 +92,19 @@ class EmittedUpdate:
         o = src.consts.ref(self.opt, "_opt")
         ps = [src.consts.ref(p, "_p") for p in self.params]
         conds = [] if id(self.opt) in src.checked else members_check(src, self.opt)
-        for gi, hyper in enumerate(self.groups):
-            g = f"{o}.param_groups[{gi}]"
-            conds.append(f"len({g}) == {len(hyper) + 1}")
+        for gi, hyper in enumerate(self.groups):  # each group and state read once (walrus)
+            g = f"{o}_g{gi}"
+            conds.append(f"len({g} := {o}.param_groups[{gi}]) == {len(hyper) + 1}")
             conds += [f"{g}[{key!r}] == {src.value(v, '_h')}" for key, v in hyper.items()]
         args = []
-        for p, (keys, shapes) in zip(ps, self.layout):
-            st = f"{o}.state.get({p})"
+        for k, (p, (keys, shapes)) in enumerate(zip(ps, self.layout)):
+            st = f"{o}_s{k}"
             conds += [f"{p}._grad is not None", f"{p}._data.flags.writeable",
-                      f"len({st} or ()) == {len(keys)}" if keys else f"{st} == {{}}"]
+                      f"len({st} := {o}.state.get({p}) or ()) == {len(keys)}" if keys
+                      else f"{o}.state.get({p}) == _NOSTATE"]
             conds += [f"getattr({st}.get({key!r}), 'shape', None) == {shape!r}"
                       for key, shape in zip(keys, shapes)]
-            args += [f"{p}._data", f"{p}._grad._data", *[f"{o}.state[{p}][{key!r}]"
-                                                         for key in keys]]
+            args += [f"{p}._data", f"{p}._grad._data", *[f"{st}[{key!r}]" for key in keys]]
         src.add("if (" + "\n            and ".join(conds or ["True"]) + "):")
         if self.buffers:
             args.append(src.consts.ref([np.empty(shape, dtype) for shape, dtype, _ in
