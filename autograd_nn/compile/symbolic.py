@@ -29,6 +29,8 @@ from .rewrite import (
     foldable,
     frozen,
     identity,
+    negation,
+    reduce_args,
     register,
     scalar_operands,
 )
@@ -279,11 +281,9 @@ class Recorder:
         same = identity(op, left, right, value)
         if same is not None:
             return same
-        parts = binop_parts(op, left, right, value, self.consts)
+        parts, operands = binop_parts(op, left, right, value, self.consts)
         out = self.expr(value, parts)
-        if parts[1] == ".dot(":
-            return made(out, "dot", (parts[0], parts[2]))
-        return made(out, _UFUNCS.get(op), (parts[0], parts[2]))
+        return made(out, "dot" if parts[1] == ".dot(" else _UFUNCS.get(op), operands)
 
     def constant_sym(self, value: Any, hint: str = "_c") -> Sym:
         return self.expr(value, (self.consts.ref(value),), hint=hint)
@@ -303,7 +303,11 @@ class Recorder:
         fname = f"np.{ufunc.__name__}" if getattr(np, ufunc.__name__, None) is ufunc \
             else self.consts.ref(ufunc)
         callee = fname if method == "__call__" else f"{fname}.{method}"
-        parts = (f"{callee}(", *call_args(inputs, kwargs), ")")
+        shown = (inputs, kwargs)
+        if ufunc is np.add and method == "reduce" and out is None:
+            shown = reduce_args(tuple(inputs), kwargs)
+        parts = negation(ufunc, method, inputs, kwargs) or (f"{callee}(", *call_args(*shown),
+                                                            ")")
         if out is not None:
             self.lines.append(frozen(parts))
             return out
@@ -375,9 +379,11 @@ class RecordingXP:
             if _is_matmul(fn, args, kwargs) and dot_is_matmul(args[0], args[1], value):
                 return made(rec.expr(value, (args[0], ".dot(", args[1], ")")), "dot", args)
             callee = f"xp.{name}"
+            shown = args, kwargs
             if _is_add_reduce(fn, args, kwargs):
                 callee = "np.add.reduce"  # what xp.sum calls: 0.93 us instead of 1.02 (1x16)
-            out = rec.expr(value, (f"{callee}(", *call_args(args, kwargs), ")"))
+                shown = reduce_args(args, kwargs)
+            out = rec.expr(value, (f"{callee}(", *call_args(*shown), ")"))
             ufunc = fn if isinstance(fn, np.ufunc) and not kwargs and getattr(np, fn.__name__,
                                                                              None) is fn else None
             return made(out, ufunc, args, reader=name == "sum")
