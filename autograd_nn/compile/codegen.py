@@ -244,7 +244,8 @@ class _Generator:
             self.bwd.statement(prev, " += ", gi)
         else:
             acc = self.bwd.expr(prev.value + gi.value, (prev, " + ", gi))
-            owned.add(id(acc))
+            if not acc.const:  # a folded sum (of two folded gradients) is never added into
+                owned.add(id(acc))
             grads[p] = acc
 
     def _fit(self, gi: Any, p: Var, n: Node) -> Sym:
