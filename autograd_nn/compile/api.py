@@ -73,7 +73,7 @@ class _Entry:
     def run_driver(self, args: tuple) -> tuple:
         """(the driver's loss or MISS, the effects it performed when a guard failed); MISS
         without running it when an attribute of a module the trace ran changed."""
-        if not self.modules.unchanged():
+        if self.modules.watched and not self.modules.unchanged():  # no call when none
             return MISS, None
         saved = save_random_state(self.rngs) if self.rngs else []
         try:
@@ -131,12 +131,12 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        mode = LOCAL.mode
         fast, done = self._fast, None
         if fast is not None and not kwargs:
             out, done = fast.run_driver(args)  # checks the call itself (and anomaly mode)
             if out is not MISS:  # MISS: it does not apply
                 return out
+        mode = LOCAL.mode
         if mode.tracer is not None or mode.anomaly:  # inside another trace: its ops join that
             return self.fn(*args, **kwargs)  # trace; ag.detect_anomaly(): every op is checked
         key, flat = signature(args, kwargs)
