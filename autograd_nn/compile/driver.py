@@ -12,7 +12,11 @@ after (each emitted update checks, as straight-line code, that its hyperparamete
 and state are as generated, and calls ``opt.step()`` otherwise). A failed check of the call
 returns `MISS` before anything changed, and the general path runs.
 With the rewrites of rewrite.py it took the compiled W1 step from 1.80x to 0.77x of
-hand-written numpy (one benchmark run each; the glue it replaces was ~15 us of 44).
+hand-written numpy (one benchmark run each; the glue it replaces was ~15 us of 44). Its checks
+written cheaply (each array read once, dtypes by identity first, distinctness only where the
+signatures leave it open, groups and state read once, tensors made inline) took W1's step
+from 214k to 203k instructions and W2s's from 555k to 541k (callgrind, with the rewrites of
+2026-12-02; instruction counts, since timings on the shared machine move by +-15%).
 """
 
 from __future__ import annotations
