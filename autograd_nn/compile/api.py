@@ -21,6 +21,7 @@ from .aliasing import share_versions, view_source
 from .codegen import Program, generate
 from .driver import MISS, build_driver
 from .guards import watching
+from .higher import Replay, recorded_backward
 from .modules import ModuleAttributes, module_of
 from .retrace import check_replayed, random_sources, restore_random_state, save_random_state
 from .step import StepPlan
@@ -28,25 +29,25 @@ from .trace import CompileError, Retrace, Tracer
 
 
 class CompiledOp(Function):
-    """The compiled region as one op: forward and backward are the generated functions.
-    It is differentiable once (its backward is numpy code, not recorded)."""
+    """The compiled region as one op: forward and backward are the generated functions. Under
+    ``create_graph=True`` its backward replays the traced ops eagerly (higher.py)."""
 
     name = "compiled"
 
     @staticmethod
-    def forward(ctx: Any, *arrays: Any, program: Program) -> Any:
+    def forward(ctx: Any, *arrays: Any, program: Program, replay: Replay) -> Any:
+        replay.before_forward(ctx)
         out, saved = program.forward(*arrays)
         ctx.program = program
-        ctx.save_for_backward(*saved)
+        ctx.n_saved = len(saved)  # then private copies of the plain arrays given (higher.py)
+        ctx.save_for_backward(*saved, *[arrays[i] for i in replay.array_slots])
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         if ctx.xp is not PLAIN:
-            raise RuntimeError("compiled: the backward of a compiled function is numpy code and "
-                               "cannot be differentiated again (create_graph=True); call the "
-                               "function uncompiled for higher derivatives")
-        return ctx.program.backward(*ctx.saved_tensors, g)
+            return recorded_backward(ctx, g)
+        return ctx.program.backward(*ctx.saved_tensors[:ctx.n_saved], g)
 
 
 class _Entry:
@@ -69,6 +70,9 @@ class _Entry:
         self.rngs = random_sources(tracer.nodes) if guarded else []
         self.view_of = view_source(tracer.var_of(graph), tracer.inputs + tracer.captured) \
             if plan is None and isinstance(graph, Tensor) else None
+        out = tracer.var_of(graph)
+        self.replay = Replay(tracer.nodes, out, program.region) \
+            if plan is None and out is not None else None
 
     def run_driver(self, args: tuple) -> tuple:
         """(the driver's loss or MISS, the effects it performed when a guard failed); MISS
@@ -110,7 +114,7 @@ class _Entry:
             return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured,
                                  done)
         region = [flat[i] for i in self.slots] + self.captured
-        out = CompiledOp.apply(*region, program=self.program)
+        out = CompiledOp.apply(*region, program=self.program, replay=self.replay)
         if self.view_of is not None:  # the output is a view of an input: as in eager mode
             share_versions(out, region[self.view_of])
         return out
