@@ -35,9 +35,12 @@ class CompiledOp(Function):
     name = "compiled"
 
     @staticmethod
-    def forward(ctx: Any, *arrays: Any, program: Program, replay: Replay) -> Any:
+    def forward(ctx: Any, *arrays: Any, program: Program, replay: Replay,
+                written: tuple = ()) -> Any:
         replay.before_forward(ctx)
         out, saved = program.forward(*arrays)
+        for t in written:  # the forward changed them in place (inplace.py)
+            t._bump_version()
         ctx.program = program
         ctx.n_saved = len(saved)  # then private copies of the plain arrays given (higher.py)
         ctx.save_for_backward(*saved, *[arrays[i] for i in replay.array_slots])
@@ -114,7 +117,9 @@ class _Entry:
             return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured,
                                  done)
         region = [flat[i] for i in self.slots] + self.captured
-        out = CompiledOp.apply(*region, program=self.program, replay=self.replay)
+        written = tuple(region[i] for i in self.program.written)
+        out = CompiledOp.apply(*region, program=self.program, replay=self.replay,
+                               written=written)
         if self.view_of is not None:  # the output is a view of an input: as in eager mode
             share_versions(out, region[self.view_of])
         return out

@@ -95,6 +95,7 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     bp = _buffer_lines(src, program.buffers)
     # a guard that fails raises Retrace: the caller does not repeat the effects above
     src.add(f"out, saved = _forward({', '.join([f'{n}._data' for n in region_names] + bp)})")
+    _bump_written(src, program, region_names)
     for obj, method, a, kw in plan.middle:  # zero_grad() between ops: once the guards passed
         _effect(src, obj, method, a, kw, arg_of)
     src.lines[at:at] = src.guards  # the checks inlined effects need, before any effect
@@ -119,6 +120,12 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
           "_wrc": weakref.getweakrefcount, "_empty": np.empty}
     exec(compile(source, "<compiled step driver>", "exec"), ns)  # noqa: S102
     return ns["step"], source
+
+
+def _bump_written(src: _Source, program: Any, region_names: list) -> None:
+    """The version bumps of the tensors the forward changed in place (inplace.py)."""
+    for i in program.written:
+        bump_lines(src, region_names[i], 1)
 
 
 def _effect(src: _Source, obj: Any, method: Any, args: tuple, kwargs: dict,

@@ -152,6 +152,9 @@ def _init(original: Any) -> Any:
         if _traced(data) is not None:
             raise _refuse("Tensor(t) copies a tensor's value")
         original(self, data, *args, **kwargs)
+        tr = active()
+        if tr is not None:  # a constant made inside the function (inplace.py)
+            tr.made[id(self)] = self
 
     return init
 
@@ -210,6 +213,8 @@ def _from_op(original: Any) -> Any:
 
             if sys._getframe(1).f_globals.get("__name__") not in _CONSTANT_MAKERS:
                 tr.loose[id(t)] = t
+            else:
+                tr.made[id(t)] = t
         return t
 
     return staticmethod(from_op)

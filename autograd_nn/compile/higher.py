@@ -27,7 +27,7 @@ from ..mode import LOCAL
 from ..passes import RecordedPass
 from ..tensor import Tensor
 from .retrace import random_sources, save_random_state
-from .trace import Node, Var
+from .trace import Node, Var, vars_in
 
 
 class Replay:
@@ -41,7 +41,7 @@ class Replay:
         self.array_slots = [i for i, v in enumerate(region) if v.tensor is None]
         written = {id(n.out) for n in nodes if getattr(n, "writes", False)}
         self.reads_written = any(id(o) in written for n in self.nodes
-                                 for o in [*n.operands, *_vars_in(n.kwargs)])
+                                 for o in [*n.operands, *vars_in(n.kwargs)])
 
     def before_forward(self, ctx: Any) -> None:
         """What a later replay needs of this call, taken before its forward runs."""
@@ -160,16 +160,6 @@ def _arrays(x: Any, env: dict) -> Any:
     return x
 
 
-def _vars_in(x: Any) -> list:
-    if isinstance(x, Var):
-        return [x]
-    if isinstance(x, dict):
-        x = list(x.values())
-    if isinstance(x, (tuple, list)):
-        return [v for e in x for v in _vars_in(e)]
-    return []
-
-
 def _cone(nodes: list[Node], out: Var) -> list[Node]:
     """The nodes ``out`` depends on (through operands and keyword parameters), in order."""
     wanted = {id(out)}
@@ -177,7 +167,7 @@ def _cone(nodes: list[Node], out: Var) -> list[Node]:
     for node in reversed(nodes):
         if id(node.out) in wanted and not getattr(node, "writes", False):
             keep.append(node)
-            wanted.update(id(o) for o in [*node.operands, *_vars_in(node.kwargs)]
+            wanted.update(id(o) for o in [*node.operands, *vars_in(node.kwargs)]
                           if isinstance(o, Var))
     return keep[::-1]
 

@@ -68,7 +68,7 @@ def _as_target(op: str, t: TensorLike, like: Tensor) -> Tensor | np.ndarray:
             raise TypeError(f"{op}: target has unsupported dtype {t.dtype}")
         t = t.astype(like.dtype, copy=False)
     elif t.dtype.kind != "f":
-        t = Tensor(t._data.astype(like.dtype))
+        t = t.detach().astype(like.dtype)  # an op, not a read of ._data: ag.compile follows it
     if t.shape != like.shape:
         hint = ""
         if t.shape == like.shape[:1] and like.shape[1:] == (1,):
@@ -254,7 +254,7 @@ def nll_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> 
 
 
 def _pick(x: Tensor, idx: np.ndarray) -> Tensor:
-    return x[np.arange(x.shape[0]), idx] if x.ndim == 2 else x[int(idx)]
+    return x[np.arange(x.shape[0]), idx] if x.ndim == 2 else x[idx]  # idx: a 0-d array
 
 
 def cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
