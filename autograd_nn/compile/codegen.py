@@ -22,11 +22,11 @@ from ..registry import PLAIN
 from .buffers import Buffers, plan, with_dels
 from .interpret import interpretable
 from .naming import _GENERIC, _name_all, _refs
+from .recording_xp import RecordingXP
 from .runtime import make_ctx, rollback, run_backward, run_forward
 from .symbolic import (
     Constants,
     Recorder,
-    RecordingXP,
     Sym,
     call_args,
     frozen,

@@ -134,10 +134,10 @@ def _effect(src: _Source, obj: Any, method: Any, args: tuple, kwargs: dict,
     the argument it was called on when that was an argument of the step. ``t.grad = None``
     and an optimizer's ``zero_grad()`` are written out: 0.6 us of W2s's 44 us."""
     from ..optim import Optimizer
-    from .step import _clear_grad
+    from .runtime import clear_grad
 
     target = arg_of.get(id(obj)) or src.consts.ref(obj, "_obj")
-    if method is _clear_grad:
+    if method is clear_grad:
         src.add(f"{target}._grad = None")
         return
     if method is Optimizer.zero_grad and not args and kwargs in ({}, {"set_to_none": True}):

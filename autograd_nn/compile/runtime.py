@@ -42,3 +42,8 @@ def rollback(pairs: tuple, label: str) -> Retrace:
     for target, copy in zip(pairs[::2], pairs[1::2]):
         target[...] = copy
     return Retrace(label)
+
+
+def clear_grad(t: Any) -> None:
+    """``t.grad = None``, as a recorded effect of a training step (step.py, driver.py)."""
+    t.grad = None

@@ -19,6 +19,7 @@ from .. import engine, passes
 from ..mode import LOCAL
 from ..tensor import Tensor
 from .retrace import replaying, same_effects
+from .runtime import clear_grad as _clear_grad
 from .trace import CompileError, Retrace, active, user_site
 
 
@@ -79,10 +80,6 @@ def _grad_property(original: property) -> property:
         original.fset(self, value)  # type: ignore[misc]
 
     return property(original.fget, set_grad, None, original.__doc__)
-
-
-def _clear_grad(t: Tensor) -> None:
-    t.grad = None
 
 
 def patches() -> list[tuple[Any, str, Any]]:
