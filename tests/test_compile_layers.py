@@ -308,3 +308,17 @@ def test_losses_follow_their_targets():
         t = Tensor(np.array(k))
         assert float(ce(logits, t)) == float(F.cross_entropy(logits, t))
     assert mse.trace_count == 1 and ce.trace_count == 1
+
+
+def test_a_replaced_buffer_is_followed():
+    bn, twin = nn.BatchNorm1d(2), nn.BatchNorm1d(2)
+    cm = ag.compile(bn)
+    x = Tensor(np.arange(8.0).reshape(4, 2))
+    cm(x)
+    cm(x)
+    twin(x)
+    twin(x)
+    for m in (bn, twin):
+        m.running_mean = Tensor(np.array([5.0, -5.0]))
+    assert _same(cm(x), twin(x)) and _same(cm(x), twin(x))
+    assert _state_equal(bn, twin) and cm.trace_count == 2

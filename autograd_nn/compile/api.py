@@ -240,6 +240,7 @@ class CompiledFunction:
         for v in tr.vars.values():
             if v.tensor is not None and v.tensor.name and v.kind == "node":
                 v.name = v.tensor.name
+        _name_module_tensors(tr)
         title = getattr(self.fn, "__qualname__", "fn")
         program = generate(tr.nodes, out, tr.inputs + tr.captured, title, step=plan is not None)
         if plan is not None:
@@ -264,6 +265,16 @@ def _name_inputs(tr: Tracer, fn: Any, args: tuple, kwargs: dict) -> None:
         v = tr.var_of(value) if isinstance(value, (Tensor, np.ndarray)) else None
         if v is not None and v.name is None:
             v.name = pname
+
+
+def _name_module_tensors(tr: Tracer) -> None:
+    """Tensors reached through the modules the trace ran are named as in their state_dict
+    (``running_mean``, ``0_weight``), the outermost module's names first."""
+    for m in tr.modules.values():
+        for n, t in [*m.named_parameters(), *m.named_buffers()]:
+            v = tr.vars.get(id(t))
+            if v is not None and v.name is None:
+                v.name = n.replace(".", "_")
 
 
 def signature(args: tuple, kwargs: dict) -> tuple:
