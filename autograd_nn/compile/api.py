@@ -23,6 +23,7 @@ from .driver import MISS, build_driver
 from .guards import watching
 from .higher import Replay, recorded_backward
 from .modules import ModuleAttributes, module_of
+from .pinning import reached_otherwise
 from .retrace import check_replayed, random_sources, restore_random_state, save_random_state
 from .step import StepPlan
 from .trace import CompileError, Retrace, Tracer
@@ -65,6 +66,7 @@ class _Entry:
         self.slots = [ids.index(id(v.tensor if v.tensor is not None else v.value))
                       for v in tracer.inputs]
         self.captured = [v.tensor for v in tracer.captured]
+        self.pinned: list[tuple[int, Tensor]] = []  # pinning.py
         self.driver: Any = None  # the step's steady state as one function (driver.py)
         self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
@@ -82,6 +84,9 @@ class _Entry:
         without running it when an attribute of a module the trace ran changed."""
         if not self.modules.unchanged():
             return MISS, None
+        for i, t in self.pinned:  # a driver's arguments are its tensors, in order
+            if i >= len(args) or args[i] is not t:
+                return MISS, None
         saved = save_random_state(self.rngs) if self.rngs else []
         try:
             return self.driver(args), None
@@ -93,7 +98,10 @@ class _Entry:
         if built is not None:
             self.driver, self.driver_source = built
 
-    def fits(self) -> bool:
+    def fits(self, flat: list) -> bool:
+        for i, t in self.pinned:  # an argument that was also a tensor reached otherwise
+            if flat[i] is not t:
+                return False
         for t, e in zip(self.captured, self.expect):
             d = t._data
             if d.shape != e[0] or d.dtype != e[1] or t._requires_grad != e[2]:
@@ -153,7 +161,7 @@ class CompiledFunction:
         if entries:
             self._cache.move_to_end(key)
             for entry in entries:
-                if entry.fits():
+                if entry.fits(flat):
                     try:
                         self._fast = entry if entry.driver is not None else None
                         return entry.run(flat, done)
@@ -246,6 +254,9 @@ class CompiledFunction:
         if plan is not None:
             plan.emit_updates(program)
         entry = _Entry(program, tr, flat, result, plan)
+        reached = reached_otherwise(self.fn, list(tr.modules.values()))
+        entry.pinned = [(i, x) for i, x in enumerate(flat)
+                        if isinstance(x, Tensor) and id(x) in reached]
         if plan is not None and not kwargs:
             entry.add_driver(build_driver(plan, program, tr.inputs, tr.captured, args))
         self._latest = entry
