@@ -322,3 +322,18 @@ def test_a_replaced_buffer_is_followed():
         m.running_mean = Tensor(np.array([5.0, -5.0]))
     assert _same(cm(x), twin(x)) and _same(cm(x), twin(x))
     assert _state_equal(bn, twin) and cm.trace_count == 2
+
+
+def test_indices_out_of_range_raise_on_a_compiled_call_too():
+    emb = nn.Embedding(5, 2, rng=0)
+    ce = ag.compile(lambda z, t: F.cross_entropy(z, t))
+    ce_emb = ag.compile(lambda i: emb(i).sum())
+    logits = Tensor(np.zeros((2, 3)), requires_grad=True)
+    ce(logits, Tensor(np.array([0, 2])))
+    ce_emb(Tensor(np.array([1, 4])))
+    for bad in ([0, 3], [-1, 0]):  # eager mode raises; so must the compiled calls
+        with pytest.raises(ValueError, match="out of range"):
+            ce(logits, Tensor(np.array(bad)))
+        with pytest.raises(IndexError, match="indices must be in"):
+            ce_emb(Tensor(np.array(bad) + np.array([0, 2])))
+    assert float(ce(logits, Tensor(np.array([1, 1])))) == float(np.log(3.0))

@@ -31,6 +31,7 @@ from ..function import Function
 from ..ops import log_softmax, softplus
 from ..registry import register
 from ..tensor import Tensor
+from . import window_args
 from .module import Module
 
 if TYPE_CHECKING:
@@ -230,8 +231,8 @@ def _class_indices(op: str, target: TensorLike, input_shape: tuple[int, ...]) ->
             raise ValueError(f"{op}: a floating target of shape {arr.shape} must hold whole "
                              "class indices; probabilities need the input's shape")
         arr = arr.astype(np.int64)
-    bad = (arr < 0) | (arr >= n_classes)
-    if np.any(bad):
+    if not window_args.indices_in_range(arr, n_classes):
+        bad = (arr < 0) | (arr >= n_classes)
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at target{list(pos)}" if pos else ""
         raise ValueError(f"{op}: class index {arr[pos]}{where} is out of range for "

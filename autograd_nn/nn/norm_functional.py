@@ -19,6 +19,7 @@ from ..mode import no_grad
 from ..ops import getitem, mean, reshape, sqrt, tanh, where
 from ..registry import register
 from ..tensor import Tensor
+from . import window_args
 from .window_args import as_tensor, is_int
 
 
@@ -178,7 +179,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None,
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: input must hold integer indices, got dtype {idx.dtype}")
     n = w.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if not window_args.indices_in_range(idx, n):
         raise IndexError(f"{op}: indices must be in [0, {n}), got values from {idx.min()} to "
                          f"{idx.max()}")
     out = getitem(w, idx)
