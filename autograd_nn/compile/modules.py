@@ -74,4 +74,5 @@ class ModuleAttributes:
                     return False
         except KeyError:  # an attribute was deleted
             return False
-        return all(tuple(map(id, d.values())) == ids for d, ids in self.buffers)
+        return not self.buffers or all(tuple(map(id, d.values())) == ids
+                                       for d, ids in self.buffers)
