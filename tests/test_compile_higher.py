@@ -302,3 +302,42 @@ def test_view_outputs_and_a_compiled_node_used_twice(rng):
     for a, b in zip(got, want):
         close(a.detach().numpy(), b.detach().numpy())
     assert cv.trace_count == 1
+
+
+def test_batch_norm_in_training_second_order_updates_the_statistics_once(rng):
+    import copy
+
+    model = ag.nn.Sequential(ag.nn.Linear(3, 4, rng=1), ag.nn.BatchNorm1d(4),
+                             ag.nn.Tanh(), ag.nn.Linear(4, 1, rng=2))
+    twin = copy.deepcopy(model)
+    cm = ag.compile(model)
+    for _ in range(3):
+        x = Tensor(rng.normal(size=(6, 3)), requires_grad=True)
+        results = []
+        for m in (cm, twin):
+            (gx,) = ag.autograd.grad(m(x).sum(), x, create_graph=True)
+            results.append(ag.autograd.grad((gx ** 2).sum(), x))
+        assert _tensors_equal(results[0], results[1])
+        s1, s2 = model.state_dict(), twin.state_dict()
+        assert all(np.array_equal(s1[k], s2[k]) for k in s1)  # the replay wrote nothing
+    assert cm.trace_count == 1
+
+
+def test_an_output_reading_a_buffer_it_changes_is_not_differentiated_twice():
+    total = Tensor(np.zeros(2))
+
+    @ag.compile
+    def f(x):
+        with ag.no_grad():
+            total.add_(1.0)
+        return (x * x * total).sum()
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    f(x)
+    y = f(x)
+    (g,) = ag.autograd.grad(f(x), x)  # first order: fine
+    assert np.array_equal(g.numpy(), 2 * x.numpy() * 3.0)
+    with pytest.raises(RuntimeError, match="modified in place"):  # as eager mode: the third
+        ag.autograd.grad(y, x, create_graph=True)  # call changed what the second saved
+    with pytest.raises(RuntimeError, match="changes in place"):
+        ag.autograd.grad(f(x), x, create_graph=True)
