@@ -38,7 +38,7 @@ class CompiledOp(Function):
     @staticmethod
     def forward(ctx: Any, *arrays: Any, program: Program, replay: Replay,
                 written: tuple = ()) -> Any:
-        replay.before_forward(ctx)
+        replay.before_forward(ctx, arrays)
         out, saved = program.forward(*arrays)
         for t in written:  # the forward changed them in place (inplace.py)
             t._bump_version()

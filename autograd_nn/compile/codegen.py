@@ -98,8 +98,8 @@ def _live(nodes: list[Node], out: Var) -> list[Node]:
     """The nodes the output (or a guard) depends on, in recording order."""
     wanted = {id(out)}
     keep = []
-    for node in reversed(nodes):
-        if id(node.out) in wanted or node.guards or node.writes:
+    for node in reversed(nodes):  # every random draw too: it moves its generator
+        if id(node.out) in wanted or node.guards or node.writes or node.opaque:
             keep.append(node)
             for o in list(node.operands) + vars_in(node.kwargs):
                 if isinstance(o, Var):

@@ -13,7 +13,9 @@ What the replay needs of the call it differentiates, it takes from that call: th
 the random generators before its forward (a dropout mask is drawn again from a copy of that
 state: the same mask, and the user's generator does not move), private copies of plain numpy
 arrays it was given, and the inputs themselves, which must not have changed in place since
-(that raises, as eager mode raises for a saved array that changed).
+(that raises, as eager mode raises for a saved array that changed). When the output reads a
+tensor the function changes in place (a buffer), the forward also keeps a copy of it as it was
+before the call, and the whole trace is replayed, its writes into that copy.
 """
 
 from __future__ import annotations
@@ -34,19 +36,26 @@ class Replay:
     """The traced ops the compiled node's output depends on, to re-run eagerly."""
 
     def __init__(self, nodes: list[Node], out: Var, region: list[Var]) -> None:
-        self.nodes = _cone(nodes, out)
+        cone = _cone(nodes, out)
+        written = {id(n.out) for n in nodes if n.writes}
+        reads_written = any(id(o) in written for n in cone
+                            for o in [*n.operands, *vars_in(n.kwargs)])
+        # when the output reads a tensor the function changes in place, the whole trace is
+        # replayed, its writes too, on copies of those tensors as they were before the call
+        self.nodes = list(nodes) if reads_written else cone
         self.out = out
         self.region = region
         self.rngs = random_sources(self.nodes)
         self.array_slots = [i for i, v in enumerate(region) if v.tensor is None]
-        written = {id(n.out) for n in nodes if getattr(n, "writes", False)}
-        self.reads_written = any(id(o) in written for n in self.nodes
-                                 for o in [*n.operands, *vars_in(n.kwargs)])
+        self.written_slots = [i for i, v in enumerate(region) if id(v) in written] \
+            if reads_written else []
 
-    def before_forward(self, ctx: Any) -> None:
+    def before_forward(self, ctx: Any, arrays: tuple) -> None:
         """What a later replay needs of this call, taken before its forward runs."""
         if self.rngs:
             ctx.random = save_random_state(self.rngs)
+        if self.written_slots:
+            ctx.before_writes = [arrays[i].copy() for i in self.written_slots]
 
     def run(self, inputs: tuple, random: list) -> Tensor:
         """The output, recomputed by eager ops on ``inputs`` (the compiled node's operands)."""
@@ -63,15 +72,13 @@ def recorded_backward(ctx: Any, g: Tensor) -> tuple:
     GraphCtx): the gradients, as Tensors with a graph, of each of its operands."""
     node = ctx._node
     replay: Replay = node.kwargs["replay"]
-    if replay.reads_written:
-        raise RuntimeError("compiled: create_graph=True through a compiled function whose "
-                           "output reads a tensor it changes in place is not supported; call "
-                           "the function uncompiled for higher derivatives")
     inputs = list(node.inputs)
-    _check_unchanged(node, inputs)
     extra = node.saved_tensors[node.n_saved:]  # private copies of the plain arrays given
     for i, copy in zip(replay.array_slots, extra):
         inputs[i] = copy
+    for i, before in zip(replay.written_slots, getattr(node, "before_writes", [])):
+        inputs[i] = Tensor._from_op(before.copy(), None)  # the replay writes into it
+    _check_unchanged(node, inputs)
     out = replay.run(tuple(inputs), getattr(node, "random", []))
     return region_backward(out, g, inputs, node.needs_input_grad)
 
@@ -165,7 +172,8 @@ def _cone(nodes: list[Node], out: Var) -> list[Node]:
     wanted = {id(out)}
     keep = []
     for node in reversed(nodes):
-        if id(node.out) in wanted and not getattr(node, "writes", False):
+        if node.opaque or (id(node.out) in wanted and not node.writes):  # every random draw,
+            # in order: a later one in the cone draws after the earlier ones
             keep.append(node)
             wanted.update(id(o) for o in [*node.operands, *vars_in(node.kwargs)]
                           if isinstance(o, Var))
