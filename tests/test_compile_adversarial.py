@@ -422,3 +422,38 @@ def test_trace_cache_evicts_the_least_recently_used_and_retraces_it():
     assert cf.trace_count == 4
     for t in (a, b, c):
         assert float(cf(t)) == 2.0 * t.shape[0]
+
+
+def test_an_argument_traced_as_the_global_it_also_is():
+    """Traced with the argument being the global the function also reads: a call with another
+    tensor there must not read it where the function reads the global."""
+    rng = np.random.default_rng(5)
+    W = Tensor(rng.normal(size=3), requires_grad=True)
+    V = Tensor(rng.normal(size=3), requires_grad=True)
+
+    def f(a, b):
+        return (ag.sin(a * b) * W).sum() + (a * W * W).sum()
+
+    cf = ag.compile(f)
+    for args in ((V, W), (V, W), (W, V), (V, W), (W, V)):
+        got = grads_after(cf, args, [V, W])
+        want = grads_after(f, args, [V, W])
+        close(got[0], want[0])
+        for g, w in zip(got[1], want[1]):
+            close(g, w)
+
+    opt = ag.optim.SGD([W], lr=0.1)
+
+    def step(a):
+        opt.zero_grad()
+        loss = (a * W).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    cs = ag.compile(step)
+    twin_W, twin_V = W.numpy().copy(), V.numpy().copy()
+    for a in (W, W, V, V, W):
+        want = float(a.numpy() @ W.numpy())  # the loss, before the step moves W
+        assert float(cs(a)) == want
+    assert not np.array_equal(W.numpy(), twin_W) and np.array_equal(V.numpy(), twin_V)

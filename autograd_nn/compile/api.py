@@ -21,32 +21,37 @@ from .aliasing import share_versions, view_source
 from .codegen import Program, generate
 from .driver import MISS, build_driver
 from .guards import watching
+from .higher import Replay, recorded_backward
 from .modules import ModuleAttributes, module_of
+from .pinning import reached_otherwise
 from .retrace import check_replayed, random_sources, restore_random_state, save_random_state
 from .step import StepPlan
 from .trace import CompileError, Retrace, Tracer
 
 
 class CompiledOp(Function):
-    """The compiled region as one op: forward and backward are the generated functions.
-    It is differentiable once (its backward is numpy code, not recorded)."""
+    """The compiled region as one op: forward and backward are the generated functions. Under
+    ``create_graph=True`` its backward replays the traced ops eagerly (higher.py)."""
 
     name = "compiled"
 
     @staticmethod
-    def forward(ctx: Any, *arrays: Any, program: Program) -> Any:
+    def forward(ctx: Any, *arrays: Any, program: Program, replay: Replay,
+                written: tuple = ()) -> Any:
+        replay.before_forward(ctx, arrays)
         out, saved = program.forward(*arrays)
+        for t in written:  # the forward changed them in place (inplace.py)
+            t._bump_version()
         ctx.program = program
-        ctx.save_for_backward(*saved)
+        ctx.n_saved = len(saved)  # then private copies of the plain arrays given (higher.py)
+        ctx.save_for_backward(*saved, *[arrays[i] for i in replay.array_slots])
         return out
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         if ctx.xp is not PLAIN:
-            raise RuntimeError("compiled: the backward of a compiled function is numpy code and "
-                               "cannot be differentiated again (create_graph=True); call the "
-                               "function uncompiled for higher derivatives")
-        return ctx.program.backward(*ctx.saved_tensors, g)
+            return recorded_backward(ctx, g)
+        return ctx.program.backward(*ctx.saved_tensors[:ctx.n_saved], g)
 
 
 class _Entry:
@@ -61,6 +66,7 @@ class _Entry:
         self.slots = [ids.index(id(v.tensor if v.tensor is not None else v.value))
                       for v in tracer.inputs]
         self.captured = [v.tensor for v in tracer.captured]
+        self.pinned: list[tuple[int, Tensor]] = []  # pinning.py
         self.driver: Any = None  # the step's steady state as one function (driver.py)
         self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
@@ -69,12 +75,18 @@ class _Entry:
         self.rngs = random_sources(tracer.nodes) if guarded else []
         self.view_of = view_source(tracer.var_of(graph), tracer.inputs + tracer.captured) \
             if plan is None and isinstance(graph, Tensor) else None
+        out = tracer.var_of(graph)
+        self.replay = Replay(tracer.nodes, out, program.region) \
+            if plan is None and out is not None else None
 
     def run_driver(self, args: tuple) -> tuple:
         """(the driver's loss or MISS, the effects it performed when a guard failed); MISS
         without running it when an attribute of a module the trace ran changed."""
         if self.modules.watched and not self.modules.unchanged():  # no call when none
             return MISS, None
+        for i, t in self.pinned:  # a driver's arguments are its tensors, in order
+            if i >= len(args) or args[i] is not t:
+                return MISS, None
         saved = save_random_state(self.rngs) if self.rngs else []
         try:
             return self.driver(args), None
@@ -86,7 +98,10 @@ class _Entry:
         if built is not None:
             self.driver, self.driver_source = built
 
-    def fits(self) -> bool:
+    def fits(self, flat: list) -> bool:
+        for i, t in self.pinned:  # an argument that was also a tensor reached otherwise
+            if flat[i] is not t:
+                return False
         for t, e in zip(self.captured, self.expect):
             d = t._data
             if d.shape != e[0] or d.dtype != e[1] or t._requires_grad != e[2]:
@@ -110,7 +125,9 @@ class _Entry:
             return self.plan.run(self.program, [flat[i] for i in self.slots] + self.captured,
                                  done)
         region = [flat[i] for i in self.slots] + self.captured
-        out = CompiledOp.apply(*region, program=self.program)
+        written = tuple(region[i] for i in self.program.written)
+        out = CompiledOp.apply(*region, program=self.program, replay=self.replay,
+                               written=written)
         if self.view_of is not None:  # the output is a view of an input: as in eager mode
             share_versions(out, region[self.view_of])
         return out
@@ -144,7 +161,7 @@ class CompiledFunction:
         if entries:
             self._cache.move_to_end(key)
             for entry in entries:
-                if entry.fits():
+                if entry.fits(flat):
                     try:
                         self._fast = entry if entry.driver is not None else None
                         return entry.run(flat, done)
@@ -231,11 +248,15 @@ class CompiledFunction:
         for v in tr.vars.values():
             if v.tensor is not None and v.tensor.name and v.kind == "node":
                 v.name = v.tensor.name
+        _name_module_tensors(tr)
         title = getattr(self.fn, "__qualname__", "fn")
         program = generate(tr.nodes, out, tr.inputs + tr.captured, title, step=plan is not None)
         if plan is not None:
             plan.emit_updates(program)
         entry = _Entry(program, tr, flat, result, plan)
+        reached = reached_otherwise(self.fn, list(tr.modules.values()))
+        entry.pinned = [(i, x) for i, x in enumerate(flat)
+                        if isinstance(x, Tensor) and id(x) in reached]
         if plan is not None and not kwargs:
             entry.add_driver(build_driver(plan, program, tr.inputs, tr.captured, args))
         self._latest = entry
@@ -255,6 +276,16 @@ def _name_inputs(tr: Tracer, fn: Any, args: tuple, kwargs: dict) -> None:
         v = tr.var_of(value) if isinstance(value, (Tensor, np.ndarray)) else None
         if v is not None and v.name is None:
             v.name = pname
+
+
+def _name_module_tensors(tr: Tracer) -> None:
+    """Tensors reached through the modules the trace ran are named as in their state_dict
+    (``running_mean``, ``0_weight``), the outermost module's names first."""
+    for m in tr.modules.values():
+        for n, t in [*m.named_parameters(), *m.named_buffers()]:
+            v = tr.vars.get(id(t))
+            if v is not None and v.name is None:
+                v.name = n.replace(".", "_")
 
 
 def signature(args: tuple, kwargs: dict) -> tuple:

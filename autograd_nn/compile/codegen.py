@@ -11,7 +11,7 @@ An op whose rule reads a value while interpreted is emitted as a call of that ru
 from __future__ import annotations
 
 import linecache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
@@ -22,11 +22,11 @@ from ..registry import PLAIN
 from .buffers import Buffers, plan, with_dels
 from .interpret import interpretable
 from .naming import _GENERIC, _name_all, _refs
-from .runtime import make_ctx, run_backward, run_forward
+from .recording_xp import RecordingXP
+from .runtime import make_ctx, rollback, run_backward, run_forward
 from .symbolic import (
     Constants,
     Recorder,
-    RecordingXP,
     Sym,
     call_args,
     frozen,
@@ -34,7 +34,7 @@ from .symbolic import (
     render_part,
     values,
 )
-from .trace import Node, Retrace, Var
+from .trace import Node, Retrace, Var, vars_in
 
 XP = RecordingXP(PLAIN)
 _CTX_OWN = ("xp", "inputs", "kwargs")
@@ -53,6 +53,7 @@ class Program:
     fallbacks: list  # ops emitted as calls of their rules (their rules read a value)
     has_grad: list  # per region input: does the backward give it a gradient
     buffers: list  # the ``_B`` slots of a training step (buffers.py): (shape, dtype, kind)
+    written: list = field(default_factory=list)  # region inputs the forward changes in place
 
 
 def generate(nodes: list[Node], out: Var, region: list[Var], title: str,
@@ -62,11 +63,15 @@ def generate(nodes: list[Node], out: Var, region: list[Var], title: str,
     gen = _Generator(region)
     gen.step = step
     live = _live(nodes, out)
-    for node in live:
+    last_guard = max((i for i, n in enumerate(live) if n.guards), default=-1)
+    for i, node in enumerate(live):
+        if node.writes and i < last_guard:
+            gen.keep_for_rollback(node.out)
         gen.env[node.out] = gen.forward_of(node)
         for v, value in node.guards:
-            gen.fwd.statement("if bool(", gen.env[v], f") is not {bool(value)!r}: "
-                              f"raise Retrace({node.label!r})")
+            undo = ("_rollback(", tuple(gen.rollback), ", ") if gen.rollback else ("Retrace(",)
+            gen.fwd.statement("if bool(", gen.env[v], f") is not {bool(value)!r}: raise ",
+                              *undo, f"{node.label!r})")
     grads = gen.backward_of(live, out) if out.requires_grad else {}
     return gen.finish(out, grads, title, len(live))
 
@@ -93,23 +98,13 @@ def _live(nodes: list[Node], out: Var) -> list[Node]:
     """The nodes the output (or a guard) depends on, in recording order."""
     wanted = {id(out)}
     keep = []
-    for node in reversed(nodes):
-        if id(node.out) in wanted or node.guards:
+    for node in reversed(nodes):  # every random draw too: it moves its generator
+        if id(node.out) in wanted or node.guards or node.writes or node.opaque:
             keep.append(node)
-            for o in list(node.operands) + _vars_in(node.kwargs):
+            for o in list(node.operands) + vars_in(node.kwargs):
                 if isinstance(o, Var):
                     wanted.add(id(o))
     return keep[::-1]
-
-
-def _vars_in(x: Any) -> list:
-    if isinstance(x, Var):
-        return [x]
-    if isinstance(x, dict):
-        x = list(x.values())
-    if isinstance(x, (tuple, list)):
-        return [v for e in x for v in _vars_in(e)]
-    return []
 
 
 class _Generator:
@@ -129,6 +124,14 @@ class _Generator:
         self.ctxs: dict[int, tuple] = {}
         self.fallbacks: list[str] = []
         self.step = False
+        self.written: list[int] = []
+        self.rollback: list[Sym] = []  # written array, its copy, ...: put back if a guard fails
+
+    def keep_for_rollback(self, v: Var) -> None:
+        """Copy a region array before its first write that a guard follows (inplace.py)."""
+        target = self.env[v]
+        if not any(target is r for r in self.rollback[::2]):
+            self.rollback += [target, target.copy()]
 
     def sub(self, x: Any) -> Any:
         if isinstance(x, Var):
@@ -143,6 +146,9 @@ class _Generator:
     def forward_of(self, node: Node) -> Sym:
         ops, kw = self.sub(node.operands), self.sub(node.kwargs)
         fwd = self.fwd
+        if node.writes:  # a write into a region array: the same call, on that array
+            self.written.append(self.region.index(node.out))
+            return node.fn(*ops, **kw)
         if node.cls is None:
             if node.opaque:  # a random draw: the same call, every time (not repeated here)
                 value = np.array(node.out.value, copy=True)
@@ -329,13 +335,13 @@ class _Generator:
         source = "\n".join(src) + "\n"
         filename = f"<compiled {next(_programs)}: {title}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        ns = {**c.namespace, "xp": PLAIN, "Retrace": Retrace, "_run_forward": run_forward,
-              "_run_backward": run_backward, "_make_ctx": make_ctx,
+        ns = {**c.namespace, "xp": PLAIN, "Retrace": Retrace, "_rollback": rollback,
+              "_run_forward": run_forward, "_run_backward": run_backward, "_make_ctx": make_ctx,
               "_NOBUF": [None] * len(bufs.slots)}
         exec(compile(source, filename, "exec"), ns)  # noqa: S102
         has_grad = [v in grads for v in self.region]
         return Program(source, ns["forward"], ns.get("backward"), self.region, n_ops,
-                       self.fallbacks, has_grad, bufs.slots)
+                       self.fallbacks, has_grad, bufs.slots, self.written)
 
     def _plan_buffers(self, out_sym: Sym, saved: list, results: list) -> tuple:
         """The forward's and backward's lines with buffer reuse (`buffers.py`); the buffers
@@ -374,7 +380,7 @@ def _describe(n: Node, env: dict) -> list:
     parts: list = [env[n.out], f" = {n.label}("]
     args = [show(o) for o in n.operands]
     for k, v in n.kwargs.items():
-        text = None if _vars_in(v) else literal(v)
+        text = None if vars_in(v) else literal(v)
         if v is not None and v is not False:
             args.append(f"{k}={text}" if text is not None and len(text) < 40 else f"{k}=...")
     for i, a in enumerate(args):

@@ -95,6 +95,7 @@ def build_driver(plan: Any, program: Any, entry_inputs: list, captured: list,
     # a guard that fails raises Retrace: the caller does not repeat the effects above
     data_of = dict(zip(names + region_names[len(entry_inputs):], datas))
     src.add(f"out, saved = _forward({', '.join([data_of[n] for n in region_names] + bp)})")
+    _bump_written(src, program, region_names)
     for obj, method, a, kw in plan.middle:  # zero_grad() between ops: once the guards passed
         _effect(src, obj, method, a, kw, arg_of)
     src.lines[at:at] = src.guards  # the checks inlined effects need, before any effect
@@ -160,16 +161,22 @@ def new_tensor_lines(src: Any, var: str, data: str, depth: int) -> None:
     src.add(f"{var}.grad_fn = None", depth)
 
 
+def _bump_written(src: _Source, program: Any, region_names: list) -> None:
+    """The version bumps of the tensors the forward changed in place (inplace.py)."""
+    for i in program.written:
+        bump_lines(src, region_names[i], 1)
+
+
 def _effect(src: _Source, obj: Any, method: Any, args: tuple, kwargs: dict,
             arg_of: dict) -> None:
     """A recorded effect (``opt.zero_grad()``, ``t.grad = None``) called as it was traced, on
     the argument it was called on when that was an argument of the step. ``t.grad = None``
     and an optimizer's ``zero_grad()`` are written out: 0.6 us of W2s's 44 us."""
     from ..optim import Optimizer
-    from .step import _clear_grad
+    from .runtime import clear_grad
 
     target = arg_of.get(id(obj)) or src.consts.ref(obj, "_obj")
-    if method is _clear_grad:
+    if method is clear_grad:
         src.add(f"{target}._grad = None")
         return
     if method is Optimizer.zero_grad and not args and kwargs in ({}, {"set_to_none": True}):

@@ -152,6 +152,9 @@ def _init(original: Any) -> Any:
         if _traced(data) is not None:
             raise _refuse("Tensor(t) copies a tensor's value")
         original(self, data, *args, **kwargs)
+        tr = active()
+        if tr is not None:  # a constant made inside the function (inplace.py)
+            tr.made[id(self)] = self
 
     return init
 
@@ -194,6 +197,26 @@ def _class_indices(original: Any) -> Any:
     return class_indices
 
 
+def _range_check(original: Any) -> Any:
+    """``indices_in_range`` of a traced index array: recorded, and guarded (a call whose
+    indices leave [0, n) traces again, and the eager trace raises the layer's error)."""
+
+    def in_range(arr: Any, n: int) -> bool:
+        ok = original(arr, n)
+        tr = _traced(arr)
+        if tr is not None:
+            flag = Tensor._from_op(np.asarray(ok), None)
+            tr.record_outside(_all_in_range, [arr], {"n": n}, flag, "indices_in_range")
+            tr.guard(flag, ok)
+        return ok
+
+    return in_range
+
+
+def _all_in_range(a: Any, n: int) -> Any:
+    return ((a >= 0) & (a < n)).all()
+
+
 def _int_indices(target: Any) -> Any:
     return target.astype(np.int64)
 
@@ -210,6 +233,8 @@ def _from_op(original: Any) -> Any:
 
             if sys._getframe(1).f_globals.get("__name__") not in _CONSTANT_MAKERS:
                 tr.loose[id(t)] = t
+            else:
+                tr.made[id(t)] = t
         return t
 
     return staticmethod(from_op)
@@ -278,6 +303,9 @@ def _install() -> list[tuple[Any, str, Any]]:
 
         if hasattr(losses, "_class_indices"):
             swap(losses, "_class_indices", _class_indices(losses._class_indices))
+        from ..nn import window_args
+
+        swap(window_args, "indices_in_range", _range_check(window_args.indices_in_range))
         from ..nn.module import Module
         from .modules import module_call
 

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .symbolic import Recorder
+
+class Named:
+    """A 0-d array constant rendered by a readable name (``c1_0``, ``c0_5_float32``)."""
+
+    __slots__ = ("value", "name")
+
+    def __init__(self, value: np.ndarray, name: str) -> None:
+        self.value, self.name = value, name
 
 
 class Constants:
     """Objects the generated code refers to by name (arrays, functions, classes, contexts)."""
 
-    active: Recorder  # where lines go now: set by each Recorder made on these constants
+    # where lines go now: the symbolic.Recorder made last on these constants (typed Any: this
+    # module is below symbolic.py, imports flow one way)
+    active: Any
 
     def __init__(self) -> None:
         self.names: dict[int, str] = {}
         self.namespace: dict[str, Any] = {"np": np}
-        self.scalars: dict[tuple, Any] = {}  # (dtype, value) -> rewrite.Named
+        self.scalars: dict[tuple, Named] = {}  # (dtype, value) -> its name
 
-    def named_scalar(self, c: np.ndarray) -> Any:
+    def named_scalar(self, c: np.ndarray) -> Named:
         """A 0-d array constant by a readable name: ``c1_0``, ``c0_5_float32``, ``cm1_0``."""
-        from .rewrite import Named
-
         key = (c.dtype.str, repr(c.item()))
         if key not in self.scalars:
             name = "c" + repr(c.item()).replace(".", "_").replace("-", "m").replace("+", "p")

@@ -55,7 +55,11 @@ class ModuleAttributes:
     def __init__(self, modules: list) -> None:
         self.modules = modules  # kept alive: the dicts below are theirs
         self.watched: list[tuple] = []
+        self.buffers: list[tuple] = []  # (a module's buffer dict, its tensors' identities)
         for m in modules:
+            bufs = getattr(m, "_buffers", None)
+            if bufs:  # a buffer replaced (bn.running_mean = ...) is another captured tensor
+                self.buffers.append((bufs, tuple(map(id, bufs.values()))))
             d = vars(m)
             keys = [k for k, v in d.items() if _plain(v)]
             if keys:
@@ -70,4 +74,5 @@ class ModuleAttributes:
                     return False
         except KeyError:  # an attribute was deleted
             return False
-        return True
+        return not self.buffers or all(tuple(map(id, d.values())) == ids
+                                       for d, ids in self.buffers)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .literals import Constants, literal
+from .literals import Constants, Named, literal
 
 
 class Frozen:
@@ -39,15 +39,6 @@ class Frozen:
 
     def __init__(self, value: Any) -> None:
         self.value = value.copy() if isinstance(value, np.ndarray) else value
-
-
-class Named:
-    """A 0-d array constant rendered by a readable name (``c1_0``, ``c0_5_float32``)."""
-
-    __slots__ = ("value", "name")
-
-    def __init__(self, value: np.ndarray, name: str) -> None:
-        self.value, self.name = value, name
 
 
 _SYM: list = []  # [Sym, Quoted]: registered by symbolic.py, which imports this module

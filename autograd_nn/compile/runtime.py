@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .trace import Retrace
+
 
 def run_forward(cls: Any, *arrays: Any, **kwargs: Any) -> tuple:
     """``cls.forward`` on a fresh ctx, as `Function.apply` runs it: (ctx, output array)."""
@@ -33,3 +35,15 @@ def run_backward(ctx: Any, needs: tuple, g: Any) -> tuple:
     out = type(ctx).backward(ctx, g)
     out = out if type(out) is tuple else (tuple(out) if isinstance(out, list) else (out,))
     return tuple(None if r is None else np.asarray(r) for r in out)
+
+
+def rollback(pairs: tuple, label: str) -> Retrace:
+    """A guard failed: put back the arrays the forward wrote (array, copy, array, copy...)."""
+    for target, copy in zip(pairs[::2], pairs[1::2]):
+        target[...] = copy
+    return Retrace(label)
+
+
+def clear_grad(t: Any) -> None:
+    """``t.grad = None``, as a recorded effect of a training step (step.py, driver.py)."""
+    t.grad = None

@@ -19,6 +19,7 @@ from .. import engine, passes
 from ..mode import LOCAL
 from ..tensor import Tensor
 from .retrace import replaying, same_effects
+from .runtime import clear_grad as _clear_grad
 from .trace import CompileError, Retrace, active, user_site
 
 
@@ -67,18 +68,6 @@ def _effect(kind: str, original: Any) -> Any:
     return method
 
 
-def _refuse_inplace(original: Any, what: str) -> Any:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
-        tr = active()
-        if tr is not None and tr.var_of(self) is not None:
-            raise CompileError(f"{user_site()}{what} on a tensor of the compiled function: "
-                               "ag.compile does not follow in-place changes of its tensors "
-                               "(optimizers' own updates in opt.step() are followed)")
-        return original(self, *args, **kwargs)
-
-    return method
-
-
 def _grad_property(original: property) -> property:
     def set_grad(self: Tensor, value: Any) -> None:
         tr = active()
@@ -93,10 +82,6 @@ def _grad_property(original: property) -> property:
     return property(original.fget, set_grad, None, original.__doc__)
 
 
-def _clear_grad(t: Tensor) -> None:
-    t.grad = None
-
-
 def patches() -> list[tuple[Any, str, Any]]:
     """(owner, attribute, replacement) for every call a training step may make."""
     from ..nn.module import Module
@@ -109,10 +94,9 @@ def patches() -> list[tuple[Any, str, Any]]:
             if kind in vars(cls):
                 out.append((cls, kind, _effect(kind, vars(cls)[kind])))
     out.append((Tensor, "grad", _grad_property(vars(Tensor)["grad"])))
-    for attr, what in (("_inplace", "an in-place operation"), ("copy_", "copy_"),
-                       ("__setitem__", "item assignment")):
-        out.append((Tensor, attr, _refuse_inplace(getattr(Tensor, attr), what)))
-    return out
+    from .inplace import patches as inplace_patches
+
+    return out + inplace_patches()
 
 
 def _subclasses(cls: type) -> list[type]:
@@ -192,6 +176,8 @@ class StepPlan:
         except Retrace as e:
             e.done = self.first  # type: ignore[attr-defined]
             raise
+        for i in program.written:  # changed in place by the forward (inplace.py)
+            region[i]._bump_version()
         for obj, method, args, kwargs in self.middle:
             method(obj, *args, **kwargs)
         grads = program.backward(*saved)  # its seed, ones, is folded into the code

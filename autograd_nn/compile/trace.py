@@ -54,6 +54,7 @@ class Node:
     opaque: bool = False  # fn is emitted as a call of itself (a random draw)
     label: str = ""
     guards: list = field(default_factory=list)  # (Var, value) checked after this node
+    writes: bool = False  # an in-place write into operands[0] (out is that Var): inplace.py
 
 
 class Tracer:
@@ -68,6 +69,7 @@ class Tracer:
         self.keep: list = []  # what the ids above refer to stays alive while tracing
         self.names: dict[int, str] = {}  # id(Tensor) -> name (module parameters)
         self.loose: dict[int, Any] = {}  # tensors made outside the recorded ops while tracing
+        self.made: dict[int, Any] = {}  # constants made inside the function (ag.zeros, Tensor())
         self.effects: list[tuple] = []  # (kind, number of nodes before it, payload): step.py
         self.replay: list[tuple] = []  # effects already performed, not to be run again: retrace.py
         self.modules: dict[int, Any] = {}  # id -> module whose __call__ ran: modules.py
@@ -175,6 +177,17 @@ class Tracer:
             raise CompileError(user_site() + "bool() of an input: pass it as a static Python "
                                "value instead")
         node.guards.append((v, value))
+
+
+def vars_in(x: Any) -> list:
+    """The Vars in a (nested) keyword parameter."""
+    if isinstance(x, Var):
+        return [x]
+    if isinstance(x, dict):
+        x = list(x.values())
+    if isinstance(x, (tuple, list)):
+        return [v for e in x for v in vars_in(e)]
+    return []
 
 
 def active() -> Tracer | None:

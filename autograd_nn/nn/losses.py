@@ -31,6 +31,7 @@ from ..function import Function
 from ..ops import log_softmax, softplus
 from ..registry import register
 from ..tensor import Tensor
+from . import window_args
 from .module import Module
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def _as_target(op: str, t: TensorLike, like: Tensor) -> Tensor | np.ndarray:
             raise TypeError(f"{op}: target has unsupported dtype {t.dtype}")
         t = t.astype(like.dtype, copy=False)
     elif t.dtype.kind != "f":
-        t = Tensor(t._data.astype(like.dtype))
+        t = t.detach().astype(like.dtype)  # an op, not a read of ._data: ag.compile follows it
     if t.shape != like.shape:
         hint = ""
         if t.shape == like.shape[:1] and like.shape[1:] == (1,):
@@ -230,8 +231,8 @@ def _class_indices(op: str, target: TensorLike, input_shape: tuple[int, ...]) ->
             raise ValueError(f"{op}: a floating target of shape {arr.shape} must hold whole "
                              "class indices; probabilities need the input's shape")
         arr = arr.astype(np.int64)
-    bad = (arr < 0) | (arr >= n_classes)
-    if np.any(bad):
+    if not window_args.indices_in_range(arr, n_classes):
+        bad = (arr < 0) | (arr >= n_classes)
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at target{list(pos)}" if pos else ""
         raise ValueError(f"{op}: class index {arr[pos]}{where} is out of range for "
@@ -254,7 +255,7 @@ def nll_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> 
 
 
 def _pick(x: Tensor, idx: np.ndarray) -> Tensor:
-    return x[np.arange(x.shape[0]), idx] if x.ndim == 2 else x[int(idx)]
+    return x[np.arange(x.shape[0]), idx] if x.ndim == 2 else x[idx]  # idx: a 0-d array
 
 
 def cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:

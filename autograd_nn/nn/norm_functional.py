@@ -9,14 +9,17 @@ rule), in place, outside the graph.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
 
 from ..domains import calls
+from ..mode import no_grad
 from ..ops import getitem, mean, reshape, sqrt, tanh, where
 from ..registry import register
 from ..tensor import Tensor
+from . import window_args
 from .window_args import as_tensor, is_int
 
 
@@ -66,7 +69,7 @@ def _array_of(op: str, name: str, stat: Any, c: int) -> np.ndarray | None:
     ("(4, 2, 2) training, affine", lambda f, x, w, b: f(x, None, None, w, b, training=True),
      ((4, 2, 2), (2,), (2,)))))
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
-               bias: Any = None, training: bool = False, momentum: float = 0.1,
+               bias: Any = None, training: bool = False, momentum: float | Tensor = 0.1,
                eps: float = 1e-5) -> Tensor:
     """Normalise each channel of (N, C, *) over the batch and spatial axes.
 
@@ -91,21 +94,36 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             raise ValueError(f"{op}: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")
         y, mu, var = _normalise(x, axes, eps)
-        m = float(momentum)
-        for arr, stat in ((rm, mu), (rv, var)):
-            if arr is not None:
-                s = stat._data.reshape(c) * (n / (n - 1) if arr is rv else 1.0)
-                arr *= 1.0 - m
-                arr += m * s
-        for stat in (running_mean, running_var):
-            if isinstance(stat, Tensor):
-                stat._bump_version()
+        with no_grad():
+            _update_running(running_mean, mu, 1.0, momentum, c)
+            _update_running(running_var, var, n / (n - 1), momentum, c)
     else:
         if rm is None or rv is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when not "
                              "training")
-        y = (x - rm.reshape(view)) / np.sqrt(rv.reshape(view) + eps)
+        y = (x - reshape(running_mean, view)) / sqrt(reshape(running_var, view) + eps)
     return _affine(y, wb, view)
+
+
+def _update_running(stat: Any, batch: Tensor, scale: float, momentum: float | Tensor,
+                    c: int) -> None:
+    """``stat = (1 - momentum) * stat + momentum * batch * scale``, in place, as tensor ops
+    (so ag.compile records the update; a plain array is updated through a Tensor on it).
+    ``momentum``: a number, or a 0-d Tensor (the cumulative average's 1 / count), then cast to
+    the statistic's dtype as numpy casts a Python number."""
+    if stat is None:
+        return
+    t = stat if isinstance(stat, Tensor) else Tensor._from_op(stat, None)
+    s = batch.detach().reshape(c)
+    if scale != 1.0:
+        s = s * scale
+    keep: float | Tensor
+    m: float | Tensor
+    if isinstance(momentum, Tensor):
+        keep, m = (1.0 - momentum).astype(t.dtype), momentum.astype(t.dtype)
+    else:
+        keep, m = 1.0 - float(momentum), float(momentum)
+    t.copy_(t * keep + m * s)
 
 
 @register(public=False, cases=calls(
@@ -161,7 +179,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None,
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: input must hold integer indices, got dtype {idx.dtype}")
     n = w.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if not window_args.indices_in_range(idx, n):
         raise IndexError(f"{op}: indices must be in [0, {n}), got values from {idx.min()} to "
                          f"{idx.max()}")
     out = getitem(w, idx)
@@ -170,8 +188,13 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None,
     if not is_int(padding_idx) or not -n <= padding_idx < n:
         raise ValueError(f"{op}: padding_idx must be an int in [-{n}, {n}), got "
                          f"{padding_idx!r}")
-    pad = (idx == padding_idx % n)[..., None]
-    return where(pad, out.detach(), out)
+    # a comparison of the indices as Tensors compare (ag.compile records it: the mask follows
+    # the indices of every call)
+    pad = tensor_module._compare(np.equal, input if isinstance(input, Tensor) else idx,
+                                 padding_idx % n)
+    return where(getitem(pad, (Ellipsis, None)), out.detach(), out)
 
+
+tensor_module = importlib.import_module("..tensor", __package__)  # not ag.tensor, the function
 
 __all__ = ["batch_norm", "embedding", "group_norm", "layer_norm"]

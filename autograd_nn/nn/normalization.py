@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..mode import no_grad
 from ..seeding import as_generator
 from ..tensor import Tensor
 from . import init as nn_init
@@ -44,20 +45,24 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
 
     def forward(self, x: Any) -> Tensor:
-        ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+        ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
         if ndim not in self.expected_ndim:
             raise ValueError(f"{type(self).__name__}: expected input of "
                              f"{' or '.join(map(str, self.expected_ndim))} axes, got {ndim}")
-        factor = 0.0 if self.momentum is None else float(self.momentum)
+        factor: float | Tensor = 0.0 if self.momentum is None else float(self.momentum)
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / int(self.num_batches_tracked.data)
+            # tensor ops, not reads of .data: ag.compile records them (the count moves on
+            # every compiled call, and 1 / count is computed from it, as PyTorch does)
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+                if self.momentum is None:  # cumulative moving average
+                    factor = 1.0 / self.num_batches_tracked
         use_batch = self.training or not self.track_running_stats
         keep = not self.training or self.track_running_stats
         return NF.batch_norm(x, self.running_mean if keep else None,

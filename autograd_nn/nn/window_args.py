@@ -27,6 +27,12 @@ def as_tensor(op: str, x: TensorLike, what: str = "input") -> Tensor:
     return t
 
 
+def indices_in_range(arr: np.ndarray, n: int) -> bool:
+    """Are all the integer indices of ``arr`` in [0, n)? (ag.compile guards this check: a call
+    whose indices fall outside traces again, and the trace raises as eager mode does.)"""
+    return not arr.size or bool(arr.min() >= 0 and arr.max() < n)
+
+
 def is_int(v: object) -> TypeIs[int | np.integer]:
     """An int or numpy integer, not a bool."""
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
