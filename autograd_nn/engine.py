@@ -177,19 +177,20 @@ def node_backward(fn: Function, out: Tensor, g: G, mode: Pass[G], store: Store[G
     the operand (`_fit`: the one place gradients are reduced to their operands' shapes and
     cast), add it into the store and schedule the operands whose gradient is now complete.
     ``traced``: return what each operand received (None where it needs none)."""
-    if fn.saved_tensors is None:
-        raise RuntimeError(RELEASED.format(op=fn.name))
-    if fn.recorded_at != MUTATIONS.now:  # something changed in place since fn was recorded
-        check_versions(fn, out)
+    if fn.recorded_at != MUTATIONS.now or fn.saved_tensors is None:
+        check_node(fn, out)  # released, or something changed in place since fn was recorded
     # a plain pass calls the rule itself, not through _rule: -2.3% instructions a node on W3
     rule_out = type(fn).backward(fn, g) if mode.direct else _rule(fn, out, g, mode)
-    grads = rule_out if isinstance(rule_out, tuple) else \
-        tuple(rule_out) if isinstance(rule_out, list) else (rule_out,)
-    if len(grads) != len(fn.needs_input_grad):
+    # type(...) is tuple before isinstance: -0.2% instructions on W3
+    grads = rule_out if type(rule_out) is tuple else \
+        tuple(rule_out) if isinstance(rule_out, (tuple, list)) else (rule_out,)
+    needs = fn.needs_input_grad  # read once (fn's type varies: each read is a generic lookup,
+    # -0.3% instructions on W3)
+    if len(grads) != len(needs):
         raise RuntimeError(_wrong_count(fn, grads))
     sums = store.sums
     sent: list[G | None] | None = [] if traced else None
-    for p, need, gi in zip(fn.inputs, fn.needs_input_grad, grads):
+    for p, need, gi in zip(fn.inputs, needs, grads):
         if need:
             if gi is not None:
                 d = p._data
@@ -202,9 +203,12 @@ def node_backward(fn: Function, out: Tensor, g: G, mode: Pass[G], store: Store[G
                     store.add(p, got)
                 else:
                     sums[p] = got
+            # a count that reaches 0 is not stored back (with check_node's one test above for
+            # two: -0.6% instructions on W3)
             left = consumers[p] - 1
-            consumers[p] = left
-            if not left and p in sums:
+            if left:
+                consumers[p] = left
+            elif p in sums:
                 ready.append(p)
         if sent is not None:
             sent.append(got if need and gi is not None else None)
@@ -279,6 +283,14 @@ def reduce_to(g: S, shape: tuple[int, ...], xp: SumNamespace | SimpleNamespace, 
     if ones:
         g = xp.sum(g, axis=ones, keepdims=True)
     return g
+
+
+def check_node(fn: Function, out: Tensor) -> None:
+    """Raise if ``fn``'s saved arrays were released by an earlier backward, or if one of them
+    was modified in place (`check_versions`)."""
+    if fn.saved_tensors is None:
+        raise RuntimeError(RELEASED.format(op=fn.name))
+    check_versions(fn, out)
 
 
 def check_versions(fn: Function, out: Tensor) -> None:

@@ -15,7 +15,7 @@ from ..domains import calls, wellconditioned
 from ..function import Function, as_tensor, constant, data_of
 from ..registry import add_to_namespaces, register
 from .arithmetic import matmul
-from .elementwise import _Unary, where
+from .elementwise import where
 from .reduce import numpy_exclusive_prod
 from .shape import _shape, expand_dims, squeeze, swapaxes
 
@@ -34,17 +34,24 @@ def _square(op: str, a: Any) -> None:
         raise ValueError(f"{op}: expected a (stack of) square matrices, got shape {tuple(shape)}")
 
 
-class _OnOutput(_Unary):
+class _OnOutput(Function):
     """A matrix function of one operand, numpy.linalg's ``name``, whose derivative is read off
-    its output (elementwise's `_Unary`, whose ``chain(xp, g, out)`` gives the gradient)."""
-
-    on_output = True
+    its output: ``chain(xp, g, out)`` gives the gradient."""
 
     @classmethod
     def forward(cls, ctx: Any, a: Any) -> Any:
         out = getattr(np.linalg, cls.name)(a)  # np, not a captured function: compile records it
         ctx.save_for_backward(out)
         return out
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return cls.chain(ctx.xp, g, out)
+
+    @staticmethod
+    def chain(xp: Any, g: Any, out: Any) -> Any:  # pragma: no cover - every op has one
+        raise NotImplementedError
 
 
 class Inv(_OnOutput):
