@@ -12,7 +12,7 @@ the node's saved arrays. Whether the pass is plain (numpy arrays, nothing record
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
@@ -114,12 +114,14 @@ def _run(mode: Pass[G], roots: Sequence[Tensor], seeds: Sequence[G], retain_grap
 
 
 # ---- phase 1: count consumers -----------------------------------------------------------------
-def count_consumers(roots: Sequence[Tensor]) -> dict[Tensor, int]:
+def count_consumers(roots: Sequence[Tensor], stop: Collection[Tensor] = ()
+                    ) -> dict[Tensor, int]:
     """For every tensor below the roots that needs a gradient: how many edges will bring one
-    (iteratively, so any depth is fine). A root that feeds another root is walked once."""
+    (iteratively, so any depth is fine). A root that feeds another root is walked once; the
+    operands of a tensor in ``stop`` are not walked (a region's inputs: compile/higher.py)."""
     consumers: dict[Tensor, int] = {}
-    stack = list(dict.fromkeys(roots))
-    roots_set = set(stack) if len(stack) > 1 else ()
+    stack = [r for r in dict.fromkeys(roots) if r not in stop]
+    roots_set = set(stack).union(stop) if len(stack) > 1 or stop else ()
     while stack:
         fn = stack.pop().grad_fn
         if fn is None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import node_backward
+from ..engine import count_consumers, node_backward
 from ..mode import LOCAL
 from ..passes import RecordedPass
 from ..tensor import Tensor
@@ -87,8 +87,8 @@ def region_backward(root: Tensor, seed: Tensor, inputs: list, needs: tuple) -> t
     """The engine's recorded pass from ``root`` down to ``inputs`` (not below them): their
     gradients (None where not needed, or not reached)."""
     mode = RecordedPass(LOCAL.mode.anomaly)
-    stop = {id(x) for x, need in zip(inputs, needs) if need}
-    consumers = _count_consumers(root, stop)
+    stop = {x for x, need in zip(inputs, needs) if need}
+    consumers = count_consumers([root], stop)
     store = mode.store([root], [seed])
     found: dict[int, Tensor] = {}
     with mode.grad_mode():
@@ -96,30 +96,13 @@ def region_backward(root: Tensor, seed: Tensor, inputs: list, needs: tuple) -> t
         while ready:
             t = ready.pop()
             gt = store.sums.pop(t)
-            if id(t) in stop:
+            if t in stop:
                 found[id(t)] = gt
             elif t.grad_fn is not None:
                 node_backward(t.grad_fn, t, gt, mode, store, consumers, ready)
     return tuple(found.get(id(x)) if need else None for x, need in zip(inputs, needs))
 
 
-def _count_consumers(root: Tensor, stop: set[int]) -> dict[Tensor, int]:
-    """`engine.count_consumers` for the region: the walk does not go below its inputs."""
-    consumers: dict[Tensor, int] = {}
-    stack = [root]
-    while stack:
-        t = stack.pop()
-        fn = t.grad_fn
-        if fn is None or id(t) in stop:
-            continue
-        for p, need in zip(fn.inputs, fn.needs_input_grad):
-            if need:
-                if p in consumers:
-                    consumers[p] += 1
-                else:
-                    consumers[p] = 1
-                    stack.append(p)
-    return consumers
 
 
 def _check_unchanged(node: Any, inputs: list) -> None:

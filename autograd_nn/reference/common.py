@@ -1,6 +1,6 @@
-"""What the five reference networks share besides their report (`report.py`): the numpy
-sigmoid of the hand-derived code, the engine-vs-hand gradient comparison of one step, the
-side-by-side training loops, and the legacy-numpy weight draws.
+"""What the five reference networks share besides their report (`report.py`; R2 and R3 also
+share `two_layer.py`): the numpy sigmoid of the hand-derived code, the engine-vs-hand gradient
+comparison of one step, the side-by-side training loop, and the legacy-numpy weight draws.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from typing import Any, overload
 
 import numpy as np
 
-from .. import nn, optim
+from .. import nn
 from ..gradcheck import check_three_way, compare_gradients
 from ..mode import no_grad
-from ..nn import functional as F
 from ..tensor import Tensor
 from .report import Progress, SideBySideRun, as_arrays, bitwise_equal
 
@@ -99,28 +98,6 @@ def run_side_by_side(steps: int, hand_step: Callable[[], tuple[float, Mapping[st
     return run
 
 
-def run_adding_updates(iterations: int, data: tuple[np.ndarray, np.ndarray],
-                       W: dict[str, np.ndarray], hand_updates: Callable[..., Any],
-                       model: Any, engine_loss: Callable[[Any, Tensor, Tensor], Tensor],
-                       check_fd: bool, bar: Progress,
-                       engine_reported: Callable[[Tensor], float] | None = None
-                       ) -> SideBySideRun:
-    """`run_side_by_side` for R2 and R3, whose recipes add updates ``W += dW`` with
-    ``dW = -∂L/∂W`` (learning rate 1): ``hand_updates(X, y, W)`` gives ``(loss, dW)``, and the
-    engine takes SGD steps (lr 1) on ``engine_loss(model, X, y)``."""
-    X, y = data
-    Xt, yt = Tensor(X), Tensor(y)
-
-    def hand_step() -> tuple[float, dict[str, np.ndarray]]:
-        loss, dW = hand_updates(X, y, W)
-        add_updates(W, dW)
-        return loss, {k: -v for k, v in dW.items()}  # the engine's gradient is -dW
-
-    return run_side_by_side(iterations, hand_step, lambda: engine_loss(model, Xt, yt),
-                            optim.SGD(model.parameters(), lr=1.0), model.weights(), check_fd,
-                            bar, engine_reported)
-
-
 def final_engine_state(model: Any, X: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The trained engine model's predictions on ``X`` and its final ``weights()``."""
     with no_grad():
@@ -144,35 +121,7 @@ def filled_from_legacy_seed(model: nn.Module, seed: int, distribution: str = "ra
     return model
 
 
-def sigmoid_layers(X: np.ndarray, W: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Two sigmoid layers without biases (R2, R3): ``(σ(X@W1), σ(σ(X@W1)@W2))``."""
-    hidden = sigmoid(X @ W["W1"])
-    return hidden, sigmoid(hidden @ W["W2"])
-
-
-def add_updates(W: dict[str, np.ndarray], dW: Mapping[str, np.ndarray]) -> None:
-    """``W += dW`` per weight, in place (R2, R3: the updates already point downhill, lr 1)."""
-    for k in W:
-        W[k] += dW[k]
-
-
 def descend(W: dict[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> None:
     """``W ← W - lr·∂L/∂W`` per weight, in place (R1, R5)."""
     for k in W:
         W[k] -= lr * grads[k]
-
-
-class TwoLayerSigmoid(nn.Module):
-    """``n_in -> n_hidden -> n_out``, sigmoid after both layers, no biases (R2 and R3):
-    W1 = ``hidden.weight`` (n_in, n_hidden), W2 = ``output.weight`` (n_hidden, n_out)."""
-
-    def __init__(self, n_in: int, n_hidden: int, n_out: int) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(n_in, n_hidden, bias=False)
-        self.output = nn.Linear(n_hidden, n_out, bias=False)
-
-    def forward(self, X: Tensor) -> Tensor:
-        return F.sigmoid(self.output(F.sigmoid(self.hidden(X))))
-
-    def weights(self) -> dict[str, nn.Parameter]:
-        return {"W1": self.hidden.weight, "W2": self.output.weight}

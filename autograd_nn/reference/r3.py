@@ -29,15 +29,9 @@ from ..datasets import study_sleep_scores
 from ..mode import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
-from .common import (
-    TwoLayerSigmoid,
-    filled_from_legacy_seed,
-    final_engine_state,
-    run_adding_updates,
-    seeded_legacy_weights,
-    sigmoid_layers,
-)
+from .common import filled_from_legacy_seed, final_engine_state, seeded_legacy_weights
 from .report import Progress, ReferenceReport, format_rows
+from .two_layer import TwoLayerSigmoid, run_adding_updates, sigmoid_layers
 
 SEED = 1
 ITERATIONS = 1000
