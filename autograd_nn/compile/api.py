@@ -23,7 +23,7 @@ from .driver import MISS, build_driver
 from .guards import watching
 from .higher import Replay, recorded_backward
 from .modules import ModuleAttributes, module_of
-from .pinning import reached_otherwise
+from .pinning import named_globals_and_cells, reached_otherwise
 from .retrace import check_replayed, random_sources, restore_random_state, save_random_state
 from .step import StepPlan
 from .trace import CompileError, Retrace, Tracer
@@ -65,11 +65,15 @@ class _Entry:
         ids = [id(x) for x in flat]
         self.slots = [ids.index(id(v.tensor if v.tensor is not None else v.value))
                       for v in tracer.inputs]
-        self.captured = [v.tensor for v in tracer.captured]
+        self.captured = [v.tensor for v in tracer.captured] + \
+            [v.value for v in tracer.captured_arrays]  # plain arrays last (capture_arrays)
+        self.n_tensors = len(tracer.captured)
         self.pinned: list[tuple[int, Tensor]] = []  # pinning.py
         self.driver: Any = None  # the step's steady state as one function (driver.py)
         self.driver_source = ""
-        self.expect = [(t._data.shape, t._data.dtype, t._requires_grad) for t in self.captured]
+        self.expect = [(t._data.shape, t._data.dtype, t._requires_grad)
+                       for t in self.captured[:self.n_tensors]]
+        self.array_expect = [(a.shape, a.dtype) for a in self.captured[self.n_tensors:]]
         self.modules = ModuleAttributes(list(tracer.modules.values()))
         guarded = any(n.guards for n in tracer.nodes)
         self.rngs = random_sources(tracer.nodes) if guarded else []
@@ -105,6 +109,9 @@ class _Entry:
         for t, e in zip(self.captured, self.expect):
             d = t._data
             if d.shape != e[0] or d.dtype != e[1] or t._requires_grad != e[2]:
+                return False
+        for a, (shape, dtype) in zip(self.captured[self.n_tensors:], self.array_expect):
+            if a.shape != shape or a.dtype != dtype:  # a.shape = ..., a.resize(): trace again
                 return False
         return self.modules.unchanged()
 
@@ -234,6 +241,9 @@ class CompiledFunction:
         check_replayed(tr)
         out = tr.var_of(result) if isinstance(result, Tensor) else None
         plan = StepPlan(tr, result, tr.inputs + tr.captured) if tr.effects else None
+        if plan is None:
+            tr.capture_arrays()
+            _name_arrays(tr, self.fn)
         if plan is not None:
             out = plan.root
         if out is None:
@@ -250,13 +260,14 @@ class CompiledFunction:
                 v.name = v.tensor.name
         _name_module_tensors(tr)
         title = getattr(self.fn, "__qualname__", "fn")
-        program = generate(tr.nodes, out, tr.inputs + tr.captured, title, step=plan is not None)
+        program = generate(tr.nodes, out, tr.inputs + tr.captured + tr.captured_arrays, title,
+                           step=plan is not None)
         if plan is not None:
             plan.emit_updates(program)
         entry = _Entry(program, tr, flat, result, plan)
         reached = reached_otherwise(self.fn, list(tr.modules.values()))
         entry.pinned = [(i, x) for i, x in enumerate(flat)
-                        if isinstance(x, Tensor) and id(x) in reached]
+                        if isinstance(x, (Tensor, np.ndarray)) and id(x) in reached]
         if plan is not None and not kwargs:
             entry.add_driver(build_driver(plan, program, tr.inputs, tr.captured, args))
         self._latest = entry
@@ -276,6 +287,14 @@ def _name_inputs(tr: Tracer, fn: Any, args: tuple, kwargs: dict) -> None:
         v = tr.var_of(value) if isinstance(value, (Tensor, np.ndarray)) else None
         if v is not None and v.name is None:
             v.name = pname
+
+
+def _name_arrays(tr: Tracer, fn: Any) -> None:
+    """Captured plain arrays are named after the global or closure variable holding them."""
+    for name, value in named_globals_and_cells(fn):
+        v = tr.arrays.get(id(value)) if isinstance(value, np.ndarray) else None
+        if v is not None and v.kind == "captured" and v.name is None:
+            v.name = name
 
 
 def _name_module_tensors(tr: Tracer) -> None:

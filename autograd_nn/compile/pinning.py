@@ -14,6 +14,8 @@ from __future__ import annotations
 import types
 from typing import Any
 
+import numpy as np
+
 from ..tensor import Tensor
 
 
@@ -29,14 +31,21 @@ def reached_otherwise(fn: Any, modules: list) -> set[int]:
 
 
 def _globals_and_cells(func: Any) -> list:
+    return [value for _, value in named_globals_and_cells(func)]
+
+
+def named_globals_and_cells(func: Any) -> list[tuple[str, Any]]:
+    """(name, value) of ``func``'s filled closure cells and the globals its code names."""
+    func = getattr(func, "__func__", func)
     if not isinstance(func, types.FunctionType):
         return []
-    values = [c.cell_contents for c in func.__closure__ or () if _filled(c)]
+    cells = zip(func.__code__.co_freevars, func.__closure__ or ())
+    values = [(n, c.cell_contents) for n, c in cells if _filled(c)]
     g = func.__globals__
     stack = [func.__code__]
     while stack:
         code = stack.pop()
-        values += [g[n] for n in code.co_names if n in g]
+        values += [(n, g[n]) for n in code.co_names if n in g]
         stack += [c for c in code.co_consts if isinstance(c, types.CodeType)]
     return values
 
@@ -50,15 +59,16 @@ def _filled(cell: Any) -> bool:
 
 
 def _collect(value: Any, found: set[int]) -> None:
-    """Tensors in ``value``: a Tensor, a list/tuple/dict of them, a module's, an optimizer's."""
-    if isinstance(value, Tensor):
+    """Tensors and plain arrays in ``value``: a Tensor or ndarray, a list/tuple/dict of
+    them, a module's, an optimizer's."""
+    if isinstance(value, (Tensor, np.ndarray)):
         found.add(id(value))
     elif isinstance(value, (list, tuple)):
         for v in value:
-            if isinstance(v, Tensor):
+            if isinstance(v, (Tensor, np.ndarray)):
                 found.add(id(v))
     elif isinstance(value, dict):
-        found.update(id(v) for v in value.values() if isinstance(v, Tensor))
+        found.update(id(v) for v in value.values() if isinstance(v, (Tensor, np.ndarray)))
     elif hasattr(value, "named_parameters") and hasattr(value, "buffers"):
         found.update(id(t) for t in [*value.parameters(), *value.buffers()])
     elif hasattr(value, "param_groups"):

@@ -66,6 +66,7 @@ class Tracer:
         self.arrays: dict[int, Var] = {}  # id(ndarray) -> Var (a tensor's data, an array input)
         self.inputs: list[Var] = []
         self.captured: list[Var] = []
+        self.captured_arrays: list[Var] = []  # plain numpy arrays the ops read: capture_arrays
         self.keep: list = []  # what the ids above refer to stays alive while tracing
         self.names: dict[int, str] = {}  # id(Tensor) -> name (module parameters)
         self.loose: dict[int, Any] = {}  # tensors made outside the recorded ops while tracing
@@ -123,6 +124,23 @@ class Tracer:
             self.captured.append(v)
             return v
         return x
+
+    def capture_arrays(self) -> None:
+        """Make the plain numpy arrays the ops take as operands (a global or closure array, not
+        a traced value) inputs of the region, read at each call as eager mode reads them: so the
+        compiled node keeps a private copy of those its backward reads, as `Function.apply`
+        does (a write into one between the forward and the backward is not seen), and a
+        replay under create_graph reads that copy too. For a plain compiled function only: a
+        training step's backward runs in the same call as its forward."""
+        for node in self.nodes:
+            for k, o in enumerate(node.operands):
+                if isinstance(o, np.ndarray) and not node.writes:
+                    v = self.arrays.get(id(o))
+                    if v is None:
+                        v = Var("captured", o)
+                        self._register(v, o)
+                        self.captured_arrays.append(v)
+                    node.operands[k] = v
 
     def parameter(self, x: Any, where: str) -> Any:
         """A keyword parameter: arrays that are traced values become Vars (nested in tuples)."""
