@@ -68,7 +68,7 @@ class _Entry:
         self.captured = [v.tensor for v in tracer.captured] + \
             [v.value for v in tracer.captured_arrays]  # plain arrays last (capture_arrays)
         self.n_tensors = len(tracer.captured)
-        self.pinned: list[tuple[int, Tensor]] = []  # pinning.py
+        self.pinned: list[tuple[int, Any]] = []  # pinning.py (a Tensor or ndarray)
         self.driver: Any = None  # the step's steady state as one function (driver.py)
         self.driver_source = ""
         self.expect = [(t._data.shape, t._data.dtype, t._requires_grad)
