@@ -192,29 +192,55 @@ def _class_indices(original: Any) -> Any:
         idx = original(op, target, input_shape)
         if tr is not None and idx is not None and tr.var_of(idx) is None:
             tr.record_outside(_int_indices, [target], {}, idx, "class_indices")
+            from ..nn import window_args  # the range check ran on the untraced conversion
+
+            window_args.indices_in_range(idx, input_shape[-1])
         return idx
 
     return class_indices
 
 
-def _range_check(original: Any) -> Any:
-    """``indices_in_range`` of a traced index array: recorded, and guarded (a call whose
-    indices leave [0, n) traces again, and the eager trace raises the layer's error)."""
+def _value_check(original: Any, recorded: Any) -> Any:
+    """A value check of ``nn.window_args`` on a traced array (``indices_in_range``,
+    ``probabilities``, ``whole_numbers``): recorded, and guarded (a call whose values fail the
+    check traces again, and the eager trace raises the layer's error)."""
 
-    def in_range(arr: Any, n: int) -> bool:
-        ok = original(arr, n)
+    def check(arr: Any, *args: Any) -> bool:
+        ok = original(arr, *args)
         tr = _traced(arr)
         if tr is not None:
             flag = Tensor._from_op(np.asarray(ok), None)
-            tr.record_outside(_all_in_range, [arr], {"n": n}, flag, "indices_in_range")
+            tr.record_outside(recorded, [arr, *args], {}, flag, original.__name__)
             tr.guard(flag, ok)
         return ok
 
-    return in_range
+    return check
 
 
-def _all_in_range(a: Any, n: int) -> Any:
+def _all_in_range(a: Any, n: int) -> Any:  # the predicates as the generated code computes them
     return ((a >= 0) & (a < n)).all()
+
+
+def _all_probabilities(a: Any) -> Any:
+    return ((a >= 0) & (a <= 1)).all()
+
+
+def _all_whole(a: Any) -> Any:
+    return (np.isfinite(a) & (a == np.round(a))).all()
+
+
+def _followed(original: Any) -> Any:
+    """A function of index arrays computed outside the graph (take's wrapped or clipped
+    indices): recorded when its operand is traced, so the compiled code computes it anew."""
+
+    def followed(idx: Any, n: int) -> Any:
+        out = original(idx, n)
+        tr = _traced(idx)
+        if tr is not None:
+            tr.record_outside(original, [idx, n], {}, out, original.__name__)
+        return out
+
+    return followed
 
 
 def _int_indices(target: Any) -> Any:
@@ -305,7 +331,15 @@ def _install() -> list[tuple[Any, str, Any]]:
             swap(losses, "_class_indices", _class_indices(losses._class_indices))
         from ..nn import window_args
 
-        swap(window_args, "indices_in_range", _range_check(window_args.indices_in_range))
+        swap(window_args, "indices_in_range",
+             _value_check(window_args.indices_in_range, _all_in_range))
+        swap(window_args, "probabilities",
+             _value_check(window_args.probabilities, _all_probabilities))
+        swap(window_args, "whole_numbers", _value_check(window_args.whole_numbers, _all_whole))
+        from ..ops import manipulation
+
+        for name in ("wrapped_indices", "clipped_indices"):
+            swap(manipulation, name, _followed(getattr(manipulation, name)))
         from ..nn.module import Module
         from .modules import module_call
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..domains import Case, shape_label, uniform
 from ..function import Function
-from ..ops import log_softmax, softplus
+from ..ops import astype, log_softmax, softplus
 from ..registry import register
 from ..tensor import Tensor
 from . import window_args
@@ -67,7 +67,8 @@ def _as_target(op: str, t: TensorLike, like: Tensor) -> Tensor | np.ndarray:
         t = np.asarray(t)
         if t.dtype.kind not in "biuf":
             raise TypeError(f"{op}: target has unsupported dtype {t.dtype}")
-        t = t.astype(like.dtype, copy=False)
+        if t.dtype != like.dtype:  # an op, not numpy's astype: ag.compile follows it
+            t = astype(t, like.dtype)
     elif t.dtype.kind != "f":
         t = t.detach().astype(like.dtype)  # an op, not a read of ._data: ag.compile follows it
     if t.shape != like.shape:
@@ -95,14 +96,16 @@ def _as_weight(op: str, name: str, w: TensorLike, like: Tensor) -> Tensor | np.n
         raise ValueError(f"{op}: {name} of shape {arr.shape} does not broadcast to the input's "
                          f"shape {like.shape} without changing it (give shape {like.shape}, "
                          f"or one that broadcasts to it, such as {like.shape[-1:]})")
-    return w if isinstance(w, Tensor) else arr.astype(like.dtype, copy=False)
+    if isinstance(w, Tensor) or arr.dtype == like.dtype:
+        return w if isinstance(w, Tensor) else arr
+    return astype(arr, like.dtype)  # an op, not numpy's astype: ag.compile follows it
 
 
 def _check_probability_target(op: str, t: Tensor | np.ndarray) -> None:
     """Binary cross-entropy targets are probabilities: every element in [0, 1] (NaN refused)."""
     arr = t._data if isinstance(t, Tensor) else t
-    bad = ~((arr >= 0) & (arr <= 1))
-    if np.any(bad):
+    if not window_args.probabilities(arr):
+        bad = ~((arr >= 0) & (arr <= 1))
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at target{list(pos)}" if pos else ""
         raise ValueError(f"{op}: every target must be a probability in [0, 1], got "
@@ -227,7 +230,7 @@ def _class_indices(op: str, target: TensorLike, input_shape: tuple[int, ...]) ->
             f"{hint}"
         )
     if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        if not window_args.whole_numbers(arr):
             raise ValueError(f"{op}: a floating target of shape {arr.shape} must hold whole "
                              "class indices; probabilities need the input's shape")
         arr = arr.astype(np.int64)

@@ -27,10 +27,24 @@ def as_tensor(op: str, x: TensorLike, what: str = "input") -> Tensor:
     return t
 
 
+# Value checks of an operand's values, for a layer or loss to raise on bad values. ag.compile
+# guards each of them (compile/guards.py): the compiled code computes the predicate on every
+# call, and a call where it changes traces again, so the trace raises as eager mode does. A new
+# value check belongs here, called as ``window_args.<name>(...)``.
+
 def indices_in_range(arr: np.ndarray, n: int) -> bool:
-    """Are all the integer indices of ``arr`` in [0, n)? (ag.compile guards this check: a call
-    whose indices fall outside traces again, and the trace raises as eager mode does.)"""
+    """Are all the integer indices of ``arr`` in [0, n)? (guarded by ag.compile)"""
     return not arr.size or bool(arr.min() >= 0 and arr.max() < n)
+
+
+def probabilities(arr: np.ndarray) -> bool:
+    """Is every element of ``arr`` in [0, 1] (NaN is not)? (guarded by ag.compile)"""
+    return bool(((arr >= 0) & (arr <= 1)).all())
+
+
+def whole_numbers(arr: np.ndarray) -> bool:
+    """Is every element of ``arr`` finite and a whole number? (guarded by ag.compile)"""
+    return bool((np.isfinite(arr) & (arr == np.round(arr))).all())
 
 
 def is_int(v: object) -> TypeIs[int | np.integer]:

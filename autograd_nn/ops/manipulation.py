@@ -237,6 +237,16 @@ def diff(a: TensorLike, n: int = 1, axis: int = -1, prepend: TensorLike | None =
     return as_tensor(out)
 
 
+def wrapped_indices(idx: np.ndarray, n: int) -> np.ndarray:
+    """``take(mode='wrap')``'s indices (ag.compile records this call: the indices may be traced)."""
+    return idx % n
+
+
+def clipped_indices(idx: np.ndarray, n: int) -> np.ndarray:
+    """``take(mode='clip')``'s indices (ag.compile records this call: the indices may be traced)."""
+    return np.clip(idx, 0, n - 1)
+
+
 @register(numpy=(np.take,), methods=("take",),
           cases=calls(("(2, 3) [0, 5, 5] flat", lambda f, x: f(x, [0, 5, 5]), _X)))
 def take(a: TensorLike, indices: TensorLike, axis: int | None = None, out: None = None,
@@ -253,9 +263,9 @@ def take(a: TensorLike, indices: TensorLike, axis: int | None = None, out: None 
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
     if mode == "wrap":
-        idx = idx % shape[ax]
+        idx = wrapped_indices(idx, shape[ax])
     elif mode == "clip":
-        idx = np.clip(idx, 0, shape[ax] - 1)
+        idx = clipped_indices(idx, shape[ax])
     elif mode != "raise":
         raise ValueError(f"take: mode={mode!r} must be 'raise', 'wrap' or 'clip'")
     return getitem(a, _along(ax, idx))
