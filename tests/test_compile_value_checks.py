@@ -132,3 +132,48 @@ def test_embedding_and_class_index_ranges_still_guarded():
                      (ag.Tensor(np.array([0, 4])),), IndexError, r"in \[0, 4\)")
     _raises_as_eager(F.cross_entropy, (X, np.array([0, 2])), (X, np.array([0, 3])),
                      ValueError, "out of range")
+
+
+def _same_as_eager(fn, first, second):
+    """Traced on ``first``, the compiled call on ``second`` equals eager mode's, value and
+    gradients of the float tensors that require grad, bit for bit."""
+    compiled = ag.compile(fn)
+    compiled(*first)
+    y, e = compiled(*second), fn(*second)
+    assert np.array_equal(y.detach().numpy(), e.detach().numpy(), equal_nan=True)
+    leaves = [a for a in second if isinstance(a, ag.Tensor) and a.requires_grad]
+    gy = ag.autograd.grad(y, leaves)
+    ge = ag.autograd.grad(e, leaves)
+    for a, b in zip(gy, ge):
+        assert np.array_equal(a.numpy(), b.numpy())
+    assert compiled.trace_count == 1
+
+
+def _t(values, requires_grad=True):
+    return ag.Tensor(np.array(values, dtype=float), requires_grad=requires_grad)
+
+
+def test_clip_with_tensor_bounds_follows_the_values():
+    def fn(x, lo, hi):
+        return (ag.clip(x, lo, hi) * _t([1.0, 10.0, 100.0], False)).sum()
+
+    _same_as_eager(fn, (_t([1.0, 2.0, 3.0]), _t([1.5, 1.5, 1.5]), _t([2.5, 2.5, 2.5])),
+                   (_t([1.0, 2.0, 3.0]), _t([0.5, 3.0, 1.0]), _t([0.7, 4.0, 2.0])))
+
+
+def test_sort_and_partition_follow_the_values():
+    w = _t([1.0, 10.0, 100.0], False)
+    _same_as_eager(lambda x: (ag.sort(x) * w).sum(), (_t([1.0, 2.0, 3.0]),),
+                   (_t([3.0, 1.0, 2.0]),))
+    _same_as_eager(lambda x: (np.partition(x, 1) * w).sum(), (_t([1.0, 2.0, 3.0]),),
+                   (_t([3.0, 1.0, 2.0]),))
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_coordinates_follow_the_values(edge_order):
+    def fn(f, h):
+        return (ag.gradient(f, h, edge_order=edge_order) * _t([1.0, 2.0, 3.0, 4.0], False)).sum()
+
+    f = _t([1.0, 2.0, 4.0, 7.0])
+    _same_as_eager(fn, (f, np.array([0.0, 1.0, 2.0, 3.0])), (f, np.array([0.0, 1.0, 3.0, 4.5])))
+    _same_as_eager(fn, (f, ag.Tensor(2.0)), (f, ag.Tensor(0.25)))

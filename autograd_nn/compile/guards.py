@@ -230,17 +230,22 @@ def _all_whole(a: Any) -> Any:
 
 
 def _followed(original: Any) -> Any:
-    """A function of index arrays computed outside the graph (take's wrapped or clipped
-    indices): recorded when its operand is traced, so the compiled code computes it anew."""
+    """A function of an array computed outside the graph (take's wrapped or clipped indices,
+    sort's permutation): recorded when its operand is traced, so the compiled code computes
+    it anew at each call."""
 
-    def followed(idx: Any, n: int) -> Any:
-        out = original(idx, n)
-        tr = _traced(idx)
+    def followed(arr: Any, *args: Any) -> Any:
+        out = original(arr, *args)
+        tr = _traced(arr)
         if tr is not None:
-            tr.record_outside(original, [idx, n], {}, out, original.__name__)
+            tr.record_outside(original, [arr, *args], {}, out, original.__name__)
         return out
 
     return followed
+
+
+_FOLLOWED = [("manipulation", "wrapped_indices"), ("manipulation", "clipped_indices"),
+             ("ordering", "sort_indices"), ("ordering", "partition_indices")]
 
 
 def _int_indices(target: Any) -> Any:
@@ -336,10 +341,11 @@ def _install() -> list[tuple[Any, str, Any]]:
         swap(window_args, "probabilities",
              _value_check(window_args.probabilities, _all_probabilities))
         swap(window_args, "whole_numbers", _value_check(window_args.whole_numbers, _all_whole))
-        from ..ops import manipulation
+        from ..ops import manipulation, ordering
 
-        for name in ("wrapped_indices", "clipped_indices"):
-            swap(manipulation, name, _followed(getattr(manipulation, name)))
+        for owner, name in _FOLLOWED:
+            module = manipulation if owner == "manipulation" else ordering
+            swap(module, name, _followed(getattr(module, name)))
         from ..nn.module import Module
         from .modules import module_call
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..domains import PAIRS, STD, Case, away_from, binary, distinct, shape_label, unary, uniform
-from ..function import Function, constant, data_of, holds_graph
+from ..function import Function, constant, data_of, holds_graph, is_tensor
 from ..registry import register
 from .bases import UnaryWithSetting
 
@@ -328,12 +328,13 @@ def clip(x: TensorLike, a_min: TensorLike | None = None,
     if not holds_graph([a_min, a_max]):
         return Clip.apply(x, a_min=data_of(a_min), a_max=data_of(a_max))
     out: Any = x
+    # the masks are computed on the tensors (comparisons ag.compile follows), not their data
     if a_min is not None:  # np.maximum(x, a_min), x kept at a tie, a NaN bound propagated
-        lo = np.asarray(data_of(a_min))
-        out = where(np.less(data_of(out), lo) | np.isnan(lo), a_min, out)
+        lo = a_min if is_tensor(a_min) else np.asarray(a_min)
+        out = where(np.less(out, lo) | np.isnan(lo), a_min, out)
     if a_max is not None:
-        hi = np.asarray(data_of(a_max))
-        out = where(np.greater(data_of(out), hi) | np.isnan(hi), a_max, out)
+        hi = a_max if is_tensor(a_max) else np.asarray(a_max)
+        out = where(np.greater(out, hi) | np.isnan(hi), a_max, out)
     return out
 
 

@@ -13,8 +13,8 @@ from ..function import Function, data_of, is_tensor
 from ..registry import add_to_namespaces, register
 from .arithmetic import add, multiply
 from .axes import axis_tuple
-from .manipulation import take_along_axis
-from .shape import _shape, concatenate, flatten, getitem
+from .manipulation import diff, take_along_axis
+from .shape import _shape, astype, broadcast_to, concatenate, flatten, getitem
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,8 +38,17 @@ def sort(a: TensorLike, axis: int | None = -1, kind: str | None = None,
         raise TypeError("sort: the order= argument (structured arrays) is not supported")
     if axis is None:
         a, axis = flatten(a), -1
-    idx = np.argsort(_data(a), axis=axis, kind="stable")
-    return take_along_axis(a, idx, axis)
+    return take_along_axis(a, sort_indices(_data(a), axis), axis)
+
+
+def sort_indices(arr: np.ndarray, axis: int) -> np.ndarray:
+    """sort's permutation (ag.compile records this call: it depends on the values)."""
+    return np.argsort(arr, axis=axis, kind="stable")
+
+
+def partition_indices(arr: np.ndarray, kth: Any, axis: int, kind: str) -> np.ndarray:
+    """partition's permutation (ag.compile records this call: it depends on the values)."""
+    return np.argpartition(arr, kth, axis=axis, kind=kind)  # type: ignore[arg-type]
 
 
 @register(numpy=(np.partition,), cases=calls(
@@ -53,8 +62,7 @@ def partition(a: TensorLike, kth: int | Sequence[int], axis: int | None = -1,
         raise TypeError("partition: the order= argument (structured arrays) is not supported")
     if axis is None:
         a, axis = flatten(a), -1
-    idx = np.argpartition(_data(a), kth, axis=axis, kind=kind)  # type: ignore[arg-type]
-    return take_along_axis(a, idx, axis)
+    return take_along_axis(a, partition_indices(_data(a), kth, axis, kind), axis)
 
 
 def _reverse(g: Any, axis: int) -> Any:
@@ -132,18 +140,20 @@ def cumprod(a: TensorLike, axis: int | None = None, dtype: DTypeLike | None = No
     return _accumulate("cumprod", Cumprod, a, axis, dtype, out)
 
 
-def _spacing(op: str, h: Any, n: int) -> np.ndarray:
+def _spacing(op: str, h: Any, n: int) -> Any:
     """The n - 1 steps of one axis from a scalar spacing or a coordinate array."""
     if is_tensor(h) and h.requires_grad:
         raise TypeError(f"{op}: a spacing or coordinate Tensor that requires grad is not "
                         "supported (no gradient flows to it); pass h.detach()")
-    h = np.asarray(data_of(h), dtype=float)
-    if h.ndim == 0:
+    if isinstance(h, (int, float, np.number)) and not isinstance(h, bool):
         return np.full(n - 1, float(h))
-    if h.shape != (n,):
+    arr = np.asarray(data_of(h), dtype=float)
+    if arr.ndim != 0 and arr.shape != (n,):
         raise ValueError(f"{op}: a coordinate array must have the axis' length {n}, got "
-                         f"shape {h.shape}")
-    return np.diff(h)
+                         f"shape {arr.shape}")
+    # an array or Tensor: the steps as ops (ag.compile follows them; numpy's same calls)
+    steps = astype(h, np.float64) if arr.ndim == 0 else diff(astype(h, np.float64))
+    return broadcast_to(steps, (n - 1,)) if arr.ndim == 0 else steps
 
 
 def _axis_gradient(f: Any, ax: int, dx: np.ndarray, edge_order: int) -> Tensor:
