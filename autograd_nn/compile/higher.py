@@ -49,6 +49,7 @@ class Replay:
         self.array_slots = [i for i, v in enumerate(region) if v.tensor is None]
         self.written_slots = [i for i, v in enumerate(region) if id(v) in written] \
             if reads_written else []
+        self.aliased = _aliased_writes(nodes, region)
 
     def before_forward(self, ctx: Any, arrays: tuple) -> None:
         """What a later replay needs of this call, taken before its forward runs."""
@@ -72,6 +73,12 @@ def recorded_backward(ctx: Any, g: Tensor) -> tuple:
     GraphCtx): the gradients, as Tensors with a graph, of each of its operands."""
     node = ctx._node
     replay: Replay = node.kwargs["replay"]
+    if replay.aliased:
+        raise RuntimeError(
+            f"compiled: the function writes in place into {replay.aliased}, which shares memory "
+            "with another tensor it reads, so the re-run that computes its higher derivatives "
+            "(create_graph=True) cannot see what each op read. Call the function uncompiled "
+            "for higher derivatives, or write into a tensor that is not a view of another.")
     inputs = list(node.inputs)
     extra = node.saved_tensors[node.n_saved:]  # private copies of the plain arrays given
     for i, copy in zip(replay.array_slots, extra):
@@ -103,6 +110,18 @@ def region_backward(root: Tensor, seed: Tensor, inputs: list, needs: tuple) -> t
     return tuple(found.get(id(x)) if need else None for x, need in zip(inputs, needs))
 
 
+def _aliased_writes(nodes: list[Node], region: list[Var]) -> str:
+    """A description of a region tensor the function writes into that shares memory with
+    another region tensor ('' when none): the replay's copies could not keep them aliased."""
+    for n in nodes:
+        if not n.writes:
+            continue
+        for v in region:
+            if v is not n.out and isinstance(v.value, np.ndarray) and \
+                    np.may_share_memory(v.value, n.out.value):
+                shape = np.shape(n.out.value)
+                return f"a tensor of shape {shape}" + (f" ({n.out.name!r})" if n.out.name else "")
+    return ""
 
 
 def _check_unchanged(node: Any, inputs: list) -> None:

@@ -4,9 +4,11 @@ When an argument *is* a tensor the function also reads through a global, a closu
 (``f(w)`` with ``w`` a global that ``f`` uses too), the trace cannot tell the two uses apart:
 both are that argument. The compiled version is then valid only for calls that pass that same
 tensor in that position; a call with another tensor there traces again (without the pin it
-would read the argument where the function reads the global). Found here: the tensors among
-the function's closure cells and the globals its code names (nested code too), and the
-parameters and buffers of the modules the trace ran (and of the optimizers' groups).
+would read the argument where the function reads the global). Found here: the tensors and
+arrays among the function's closure cells, default arguments and the globals its code names
+(nested code too), followed a few levels into containers, plain objects' attributes, the
+helper functions found there (their own globals, closures and defaults) and a bound method's
+object; and the parameters and buffers of the modules the trace ran and of the optimizers.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from ..tensor import Tensor
 def reached_otherwise(fn: Any, modules: list) -> set[int]:
     """ids of the tensors ``fn`` may reach other than through its arguments."""
     found: set[int] = set()
+    seen: set[int] = set()
     func = getattr(fn, "__func__", fn)
-    for value in _globals_and_cells(func):
-        _collect(value, found)
+    if hasattr(fn, "__self__"):  # a bound method: what its object holds
+        _collect(fn.__self__, found, seen, 0)
+    _collect(func, found, seen, 0)
     for m in modules:
         found.update(id(t) for t in [*m.parameters(), *m.buffers()])
     return found
@@ -58,18 +62,40 @@ def _filled(cell: Any) -> bool:
     return True
 
 
-def _collect(value: Any, found: set[int]) -> None:
-    """Tensors and plain arrays in ``value``: a Tensor or ndarray, a list/tuple/dict of
-    them, a module's, an optimizer's."""
+_DEPTH = 4  # how far attributes, containers and helper functions are followed
+
+
+def _collect(value: Any, found: set[int], seen: set[int], depth: int) -> None:
+    """Tensors and plain arrays in ``value``: a Tensor or ndarray; what a list, tuple, dict or
+    plain object's attributes hold; a module's or an optimizer's tensors; what a function (a
+    helper the function calls) reaches through its globals and closure. Followed ``_DEPTH``
+    levels deep, each object once; Python modules and classes are not followed."""
     if isinstance(value, (Tensor, np.ndarray)):
         found.add(id(value))
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            if isinstance(v, (Tensor, np.ndarray)):
-                found.add(id(v))
-    elif isinstance(value, dict):
-        found.update(id(v) for v in value.values() if isinstance(v, (Tensor, np.ndarray)))
-    elif hasattr(value, "named_parameters") and hasattr(value, "buffers"):
+        return
+    if depth > _DEPTH or id(value) in seen or isinstance(value, (type, types.ModuleType)):
+        return
+    seen.add(id(value))
+    if hasattr(value, "named_parameters") and hasattr(value, "buffers"):
         found.update(id(t) for t in [*value.parameters(), *value.buffers()])
-    elif hasattr(value, "param_groups"):
+        return
+    if hasattr(value, "param_groups"):
         found.update(id(p) for g in value.param_groups for p in g["params"])
+        return
+    for item in _contents(value):
+        _collect(item, found, seen, depth + 1)
+
+
+def _contents(value: Any) -> list:
+    """What ``value`` holds that a function may read: items, attributes, globals and cells."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, types.FunctionType):
+        defaults = [*(value.__defaults__ or ()), *(value.__kwdefaults__ or {}).values()]
+        return [v for _, v in named_globals_and_cells(value)] + defaults
+    if isinstance(value, types.MethodType):
+        return [value.__self__, value.__func__]
+    attrs = getattr(value, "__dict__", None)
+    return list(attrs.values()) if isinstance(attrs, dict) else []

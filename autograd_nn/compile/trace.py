@@ -134,7 +134,7 @@ class Tracer:
         training step's backward runs in the same call as its forward."""
         for node in self.nodes:
             for k, o in enumerate(node.operands):
-                if isinstance(o, np.ndarray) and not node.writes:
+                if isinstance(o, np.ndarray):
                     v = self.arrays.get(id(o))
                     if v is None:
                         v = Var("captured", o)
