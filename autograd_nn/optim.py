@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 ParamsLike: TypeAlias = "Iterable[Tensor] | Iterable[dict[str, Any]] | Module"
 
 
+def _sqrt(x: Any) -> Any:
+    """``math.sqrt(x)``; for a Python number of a compiled step's generated update
+    (`compile.pynum.PyNum`), the same call recorded as a line of that update."""
+    record = getattr(type(x), "record_sqrt", None)
+    return math.sqrt(x) if record is None else record(x)
+
+
 class Optimizer:
     """Base class: parameter groups, per-parameter state, ``zero_grad``, state dicts."""
 
@@ -302,7 +309,7 @@ class Adam(Optimizer):
         m += (1 - beta1) * (g - m)
         v *= beta2
         v += (1 - beta2) * (g * g)
-        bias_correction2_sqrt = math.sqrt(1 - beta2**t)
+        bias_correction2_sqrt = _sqrt(1 - beta2**t)
         if group["amsgrad"]:
             vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p._data))
             np.maximum(vmax, v, out=vmax)

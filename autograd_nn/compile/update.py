@@ -12,6 +12,7 @@ for an update that changes a Python number in its state (Adam's step count), a s
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from .buffers import Buffers, plan
 from .literals import Constants
 from .naming import _name_all
+from .pynum import PyNum, number
 from .symbolic import Recorder, Sym, render_part
 
 
@@ -36,8 +38,10 @@ class EmittedUpdate:
 
     def __init__(self, opt: Any, params: list, fn: Any, source: str, layout: list) -> None:
         self.opt, self.params, self.fn, self.source = opt, params, fn, source
-        self.layout = layout  # per parameter: (state keys, their shapes)
-        self.groups = [_hyper(g) for g in opt.param_groups]
+        self.layout = layout  # per parameter: (state keys, their shapes or `int` for a count)
+        self.rates: dict[int, type] = {}  # groups whose lr is read each call: its type
+        self.counts: list = []  # (parameter, key) of each count the update returns
+        self.groups: list = []
         self.buffers: list = []  # the ``_B`` slots of its large temporaries (buffers.py)
         self.members = _members(opt)  # each group's parameters, by identity
 
@@ -65,55 +69,95 @@ class EmittedUpdate:
         for p, (keys, _) in zip(self.params, self.layout):
             state = opt.state[p]
             args += [p._data, p.grad._data, *[state[k] for k in keys]]
-        self.fn(*args)
+        args += [opt.param_groups[gi]["lr"] for gi in self.rates]
+        new = self.fn(*args)
+        for (p, key), v in zip(self.counts, new or ()):
+            opt.state[p][key] = v
         for p in self.params:
             p._bump_version()
 
     def _unchanged(self) -> bool:
         opt = self.opt
-        if [_hyper(g) for g in opt.param_groups] != self.groups or _members(opt) != self.members:
+        if [_hyper(g, gi in self.rates) for gi, g in enumerate(opt.param_groups)] \
+                != self.groups or _members(opt) != self.members:
             return False
-        for p, (keys, shapes) in zip(self.params, self.layout):
+        if not all(_rate_ok(opt.param_groups[gi]["lr"], kind) for gi, kind in self.rates.items()):
+            return False
+        for p, (keys, specs) in zip(self.params, self.layout):
             state = opt.state.get(p)
             if p.grad is None or not p._data.flags.writeable or state is None \
                     or tuple(state) != keys:
                 return False
-            for k, shape in zip(keys, shapes):
-                if np.shape(state[k]) != shape:
+            for k, spec in zip(keys, specs):
+                if not (_count_ok(state[k]) if spec is int else np.shape(state[k]) == spec):
                     return False
         return True
 
     def driver_lines(self, src: Any) -> None:
         """This update as lines of the step driver (`driver.py`): the checks of `_unchanged`
-        written out (no dicts rebuilt), then the generated update and the version bumps, or
-        ``opt.step()`` when a check fails."""
+        written out (no dicts rebuilt), then the generated update, its counts stored and the
+        version bumps, or ``opt.step()`` when a check fails."""
         from .driver import bump_lines, members_check
 
         o = src.consts.ref(self.opt, "_opt")
         ps = [src.consts.ref(p, "_p") for p in self.params]
         conds = [] if id(self.opt) in src.checked else members_check(src, self.opt)
-        for gi, hyper in enumerate(self.groups):  # each group and state read once (walrus)
-            g = f"{o}_g{gi}"
-            conds.append(f"len({g} := {o}.param_groups[{gi}]) == {len(hyper) + 1}")
-            conds += [f"{g}[{key!r}] == {src.value(v, '_h')}" for key, v in hyper.items()]
-        args = []
-        for k, (p, (keys, shapes)) in enumerate(zip(ps, self.layout)):
+        rates = self._group_checks(src, o, conds)
+        args, counts = [], []
+        for k, (p, (keys, specs)) in enumerate(zip(ps, self.layout)):
             st = f"{o}_s{k}"
             conds += [f"{p}._grad is not None", f"{p}._data.flags.writeable",
                       f"len({st} := {o}.state.get({p}) or ()) == {len(keys)}" if keys
                       else f"{o}.state.get({p}) == _NOSTATE"]
-            conds += [f"getattr({st}.get({key!r}), 'shape', None) == {shape!r}"
-                      for key, shape in zip(keys, shapes)]
+            conds += [_state_check(st, key, spec) for key, spec in zip(keys, specs)]
             args += [f"{p}._data", f"{p}._grad._data", *[f"{st}[{key!r}]" for key in keys]]
+            counts += [f"{st}[{key!r}]" for key, spec in zip(keys, specs) if spec is int]
         src.add("if (" + "\n            and ".join(conds or ["True"]) + "):")
         if self.buffers:
-            args.append(src.consts.ref([np.empty(shape, dtype) for shape, dtype, _ in
-                                        self.buffers], "_UB"))
-        src.add(f"{src.consts.ref(self.fn, '_update')}({', '.join(args)})", 2)
+            rates.append(src.consts.ref([np.empty(shape, dtype) for shape, dtype, _ in
+                                         self.buffers], "_UB"))
+        call = f"{src.consts.ref(self.fn, '_update')}({', '.join(args + rates)})"
+        src.add(f"{', '.join(counts)}, = {call}" if counts else call, 2)
         for p in ps:
             bump_lines(src, p, 2)
         src.add("else:")
         src.add(f"{o}.step()", 2)
+
+    def _group_checks(self, src: Any, o: str, conds: list) -> list[str]:
+        """Conditions on each group's hyperparameters (each group read once, by a walrus):
+        equal to the generated code's, or, for a learning rate read each call, of its type
+        and valid; the names of those learning rates."""
+        rates = []
+        for gi, hyper in enumerate(self.groups):
+            g = f"{o}_g{gi}"
+            conds.append(f"len({g} := {o}.param_groups[{gi}]) == "
+                         f"{len(hyper) + 1 + (gi in self.rates)}")
+            conds += [f"{g}[{key!r}] == {src.value(v, '_h')}" for key, v in hyper.items()]
+            if gi in self.rates:
+                lr = f"{o}_lr{gi}"
+                low = "0.0 < " if self.rates[gi] is float else "0 < "
+                high = " <= 1.7976931348623157e308" if self.rates[gi] is float else ""
+                conds.append(f"type({lr} := {g}['lr']) is {self.rates[gi].__name__} "
+                             f"and {low}{lr}{high}")
+                rates.append(lr)
+        return rates
+
+
+def _state_check(st: str, key: str, spec: Any) -> str:
+    """The driver's condition on one state entry: a count a non-negative int (as
+    `optim_checks.checked_state` requires), an array of the generated shape."""
+    if spec is int:
+        return f"type({st}.get({key!r})) is int and {st}[{key!r}] >= 0"
+    return f"getattr({st}.get({key!r}), 'shape', None) == {spec!r}"
+
+
+def _count_ok(v: Any) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _rate_ok(lr: Any, kind: type) -> bool:
+    """Is ``lr`` of the generated code's type and a valid learning rate (finite, > 0)?"""
+    return type(lr) is kind and 0 < lr < math.inf
 
 
 def _members(opt: Any) -> list:
@@ -121,40 +165,83 @@ def _members(opt: Any) -> list:
     return [tuple(map(id, g["params"])) for g in opt.param_groups]
 
 
-def _hyper(group: dict) -> dict:
-    return {k: v for k, v in group.items() if k != "params"}
+def _hyper(group: dict, rate_read: bool = False) -> dict:
+    skip = ("params", "lr") if rate_read else ("params",)
+    return {k: v for k, v in group.items() if k not in skip}
+
+
+def _inputs_of(rec: Recorder, state: dict, gi: int) -> dict | None:
+    """A parameter's state entries as symbols: arrays, and counts (Python ints) as numbers of
+    the update (`pynum.py`); None for anything else."""
+    syms: dict = {}
+    for k, v in state.items():
+        if isinstance(v, np.ndarray):
+            syms[k] = Sym(rec, v.copy(), hint=f"{k}{gi}")
+        elif type(v) is int:
+            syms[k] = number(rec, v, f"{k}{gi}")
+        else:
+            return None
+    return syms
+
+
+def _run_rule(opt: Any, rec: Recorder, p: Any, group: dict, syms: dict) -> tuple | None:
+    """The rule on symbols: the inputs (parameter, gradient, state) and the counts it
+    returns, or None when it rebound an array or made a count of something else."""
+    data = Sym(rec, p._data.copy(), hint=p.name or "p")
+    grad = Sym(rec, np.zeros_like(p._data), hint="g_" + (p.name or "p"))
+    sym_state = dict(syms)
+    holder = _Param(data)
+    opt._update(holder, grad, group, sym_state)
+    if holder._data is not data or set(sym_state) != set(syms):
+        return None
+    outs = []
+    for k, s in syms.items():
+        new = sym_state[k]
+        if type(s) is PyNum and type(new) is PyNum and new.rec is rec:
+            outs.append((k, new))
+        elif new is not s:
+            return None  # the rule rebound an array instead of updating it in place
+    return [data, grad, *syms.values()], outs
 
 
 def _emit(cls: Any, opt: Any, params: list) -> EmittedUpdate | None:
     consts = Constants()
     rec = Recorder(consts)
-    inputs, layout = [], []
-    for i, group in enumerate(opt.param_groups):
+    states = [opt.state.get(p) for p in params]
+    if any(not s for s in states):
+        return None  # no steady state yet
+    # an optimizer with a count in its state computes Python numbers each call anyway: its
+    # learning rate is read each call too (a schedule keeps the generated update)
+    counted = any(type(v) is int for s in states for v in s.values())  # type: ignore[union-attr]
+    inputs, layout, counts, rates, rate_syms = [], [], [], {}, []
+    for gi, group in enumerate(opt.param_groups):
+        group = dict(group)
+        if counted and type(group["lr"]) in (int, float):
+            rates[gi] = type(group["lr"])
+            group["lr"] = number(rec, group["lr"], f"lr{gi}")
+            rate_syms.append(group["lr"])
         for p in group["params"]:
-            state = opt.state.get(p)
-            if state is None or any(not isinstance(v, np.ndarray) for v in state.values()):
-                return None  # no steady state yet, or Python numbers in it (step counts)
-            keys = tuple(state)
-            syms = {k: Sym(rec, state[k].copy(), hint=f"{k}{i}") for k in keys}
-            data = Sym(rec, p._data.copy(), hint=p.name or "p")
-            grad = Sym(rec, np.zeros_like(p._data), hint="g_" + (p.name or "p"))
-            sym_state = dict(syms)
-            holder = _Param(data)
-            opt._update(holder, grad, dict(group), sym_state)
-            if holder._data is not data or set(sym_state) != set(syms) \
-                    or any(sym_state[k] is not syms[k] for k in syms):
-                return None  # the rule rebound an array instead of updating it in place
-            inputs += [data, grad, *syms.values()]
-            layout.append((keys, tuple(state[k].shape for k in keys)))
-    _name_all(inputs, rec.lines)
+            state = opt.state[p]
+            syms = _inputs_of(rec, state, gi)
+            ran = None if syms is None else _run_rule(opt, rec, p, group, syms)
+            if ran is None:
+                return None
+            inputs += ran[0]
+            counts += [(p, k, s) for k, s in ran[1]]
+            layout.append((tuple(state), tuple(int if type(state[k]) is int else state[k].shape
+                                               for k in state)))
+    _name_all(inputs + rate_syms, rec.lines)
     bufs = Buffers()  # the step's own buffers for large temporaries (buffers.py)
     lines = plan(rec.lines, [], bufs, {})
     body = ["    " + "".join(render_part(x, consts) for x in line) for line in lines]
-    names = [s.name for s in inputs] + ["_B=_NOBUF"] * bool(bufs.slots)
+    if counts:
+        body.append("    return " + "".join(render_part(s, consts) + ", " for *_, s in counts))
+    names = [s.name for s in inputs + rate_syms] + ["_B=_NOBUF"] * bool(bufs.slots)
     source = (f"# {type(opt).__name__}.step()\ndef update({', '.join(names)}):\n"
               + "\n".join(body or ["    pass"]) + "\n")
     ns = {**consts.namespace, "_NOBUF": [None] * len(bufs.slots)}
     exec(compile(source, f"<compiled {type(opt).__name__}.step>", "exec"), ns)  # noqa: S102
     up = cls(opt, params, ns["update"], source, layout)
-    up.buffers = bufs.slots
+    up.buffers, up.rates, up.counts = bufs.slots, rates, [(p, k) for p, k, _ in counts]
+    up.groups = [_hyper(g, gi in rates) for gi, g in enumerate(opt.param_groups)]
     return up
