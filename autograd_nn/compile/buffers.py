@@ -153,11 +153,12 @@ def _rewrite(out: Sym, ufunc: Any, operands: tuple, into: Any) -> tuple:
 DEL_MIN = 1000  # lines; a longer function drops its dead arrays as it goes (`with_dels`)
 
 
-def with_dels(lines: list, keep: list) -> list:
+def with_dels(lines: list, keep: list, min_lines: int = DEL_MIN) -> list:
     """``lines`` with ``del`` of each array after the line that reads it last, for functions of
-    more than `DEL_MIN` lines: numpy then reuses the memory of small arrays (on W3's 10,000-op
-    chain the forward went from 0.46 to 0.38 us an op, best of 7 x 20 calls, 2026-12-02)."""
-    if len(lines) <= DEL_MIN:
+    more than ``min_lines`` lines: numpy then reuses the memory of small arrays (on W3's
+    10,000-op chain the forward went from 0.46 to 0.38 us an op, best of 7 x 20 calls,
+    2026-12-02; an optimizer's update, update.py, always)."""
+    if len(lines) <= min_lines:
         return lines
     last: dict = {}
     for i, line in enumerate(lines):
