@@ -49,7 +49,7 @@ class PyNum(Sym):
     def _compare(self, *_: Any) -> Any:
         raise Untraceable("a rule compared a Python number of the update")
 
-    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _compare  # type: ignore[assignment]
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _compare
     __hash__ = Sym.__hash__
 
 

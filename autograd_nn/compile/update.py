@@ -2,12 +2,19 @@
 
 The optimizer's own per-parameter rule (``_update(p, g, group, state)``) is run once more on
 symbols, after the traced step, when its state is in the steady form every later step sees; the
-numpy it does becomes one function over the parameters, their gradients and state arrays. It is
-used only while nothing it took as fixed has changed: the hyperparameters of every group, the
-parameters in each group (by identity: a ``params`` list edited in place is seen), which
-parameters have a gradient, the state's entries and shapes, writable parameters. Otherwise, and
-for an update that changes a Python number in its state (Adam's step count), a step of its own
-(``step`` overridden) or a rule that reads a value, the compiled step calls ``opt.step()``.
+numpy it does becomes one function over the parameters, their gradients and state arrays. A
+count in the state (Adam's and RMSprop's ``step``, a Python int) is a Python number of the
+update (`pynum.py`): its arithmetic (``t + 1``, ``beta2 ** t``, ``math.sqrt``) becomes Python
+lines, the update returns the new counts and the caller stores them in ``opt.state``; such an
+optimizer's learning rate is read from its group each call (checked to be a valid number of the
+traced type) rather than taken as fixed. On W2s trained with Adam this took the compiled step
+from 1.12M to 0.92M instructions (callgrind, 2026-12-02; RMSprop 0.95M to 0.80M).
+
+It is used only while nothing it took as fixed has changed: the other hyperparameters of every
+group, the parameters in each group (by identity: a ``params`` list edited in place is seen),
+which parameters have a gradient, the state's entries, shapes and count types, writable
+parameters. Otherwise, and for a step of its own (``step`` overridden) or a rule that reads a
+value (a branch on its step count), the compiled step calls ``opt.step()``.
 """
 
 from __future__ import annotations
@@ -157,7 +164,8 @@ def _count_ok(v: Any) -> bool:
 
 def _rate_ok(lr: Any, kind: type) -> bool:
     """Is ``lr`` of the generated code's type and a valid learning rate (finite, > 0)?"""
-    return type(lr) is kind and 0 < lr < math.inf
+    same_type = type(lr) is kind
+    return same_type and 0 < lr < math.inf
 
 
 def _members(opt: Any) -> list:
@@ -225,7 +233,7 @@ def _emit(cls: Any, opt: Any, params: list) -> EmittedUpdate | None:
         return None  # no steady state yet
     # an optimizer with a count in its state computes Python numbers each call anyway: its
     # learning rate is read each call too (a schedule keeps the generated update)
-    counted = any(type(v) is int for s in states for v in s.values())  # type: ignore[union-attr]
+    counted = any(type(v) is int for s in states for v in s.values())
     inputs, layout, counts, rates, rate_syms = [], [], [], {}, []
     for gi, group in enumerate(opt.param_groups):
         group = dict(group)
