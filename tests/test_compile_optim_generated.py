@@ -308,3 +308,32 @@ def test_source_shows_the_update_lines():
                  "return "):
         assert line in update, line
     assert "type(_obj" in src and "['lr']) is float" in src  # the learning rate read each call
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cls,kw", [CASES[4], CASES[6], CASES[13]],
+                         ids=lambda v: getattr(v, "__name__", str(v)))
+def test_large_parameters_written_into_buffers_bit_exact(cls, kw, dtype):
+    """A 200x200 weight (40,000 elements: the update's temporaries go into ``out=`` buffers,
+    buffers.py) with a learning-rate schedule."""
+    runs = []
+    for compiled in (False, True):
+        rng = np.random.default_rng(0)
+        x = Tensor(rng.normal(size=(4, 200)).astype(dtype))
+        y = Tensor(rng.normal(size=(4, 1)).astype(dtype))
+        model = nn.Sequential(nn.Linear(200, 200, rng=1, dtype=dtype), nn.Tanh(),
+                              nn.Linear(200, 1, rng=2, dtype=dtype))
+        opt = cls(model.parameters(), **kw)
+        fn = make_step(model, opt, True)
+        fn = ag.compile(fn) if compiled else fn
+        calls = None
+        for i in range(20):
+            opt.param_groups[0]["lr"] = 0.01 * 0.95 ** i
+            fn(x, y)
+            if compiled and i == 1:
+                calls = count_eager_updates(opt)
+        runs.append(snapshot(model, opt))
+        if compiled:
+            src = fn.source
+            assert calls[0] == 0 and "_B[" in src[src.index(f"# {cls.__name__}.step()"):]
+    assert runs[0] == runs[1]

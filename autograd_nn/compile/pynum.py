@@ -58,7 +58,9 @@ def _operand(x: Any) -> Any:
     if type(x) is PyNum:
         return x
     if type(x) in (int, float):
-        return f"({x!r})" if x < 0 or not math.isfinite(x) else x
+        if not math.isfinite(x):
+            raise Untraceable("a non-finite number in an update's arithmetic")
+        return f"({x!r})" if x < 0 else x
     return None
 
 
