@@ -8,7 +8,8 @@ update (`pynum.py`): its arithmetic (``t + 1``, ``beta2 ** t``, ``math.sqrt``) b
 lines, the update returns the new counts and the caller stores them in ``opt.state``; such an
 optimizer's learning rate is read from its group each call (checked to be a valid number of the
 traced type) rather than taken as fixed. On W2s trained with Adam this took the compiled step
-from 1.12M to 0.92M instructions (callgrind, 2026-12-02; RMSprop 0.95M to 0.80M).
+from 1.10-1.13M to 0.91-0.95M instructions (callgrind, four runs side by side with main,
+2026-12-02; RMSprop 0.92-0.97M to 0.79-0.81M).
 
 It is used only while nothing it took as fixed has changed: the other hyperparameters of every
 group, the parameters in each group (by identity: a ``params`` list edited in place is seen),
