@@ -99,3 +99,41 @@ def _contents(value: Any) -> list:
         return [value.__self__, value.__func__]
     attrs = getattr(value, "__dict__", None)
     return list(attrs.values()) if isinstance(attrs, dict) else []
+
+
+def bindings(fn: Any) -> list[tuple[Any, str | None, Any]]:
+    """The names ``fn``'s own code reads from its globals and closure, with the object each
+    holds now (after the trace): ``(its globals dict, the name, the object)`` or ``(a closure
+    cell, None, the object)``. The trace read those objects (a tensor, an array, a number
+    written into the code as a constant, a module, a helper function), so a later call checks
+    that each name still holds its object (`still_bound`): rebinding one (``W = Tensor(...)``,
+    ``scale = 3.0``) traces again, where the compiled code would read the old one. Python
+    modules (``np``) are not watched; what an object holds is not (in-place changes of tensors
+    are followed by their versions, a module's attributes by modules.py)."""
+    func = getattr(fn, "__func__", fn)
+    if not isinstance(func, types.FunctionType):
+        return []
+    found: list[tuple[Any, str | None, Any]] = [
+        (c, None, c.cell_contents) for c in func.__closure__ or ()
+        if _filled(c) and not isinstance(c.cell_contents, types.ModuleType)]
+    g, stack = func.__globals__, [func.__code__]
+    while stack:
+        code = stack.pop()
+        found += [(g, n, g[n]) for n in code.co_names
+                  if n in g and not isinstance(g[n], types.ModuleType)]
+        stack += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return found
+
+
+def still_bound(held: list[tuple[Any, str | None, Any]]) -> bool:
+    """Does every name of `bindings` still hold its object?"""
+    for holder, name, value in held:
+        if name is not None:
+            if holder.get(name, _UNBOUND) is not value:
+                return False
+        elif not _filled(holder) or holder.cell_contents is not value:
+            return False
+    return True
+
+
+_UNBOUND = object()
