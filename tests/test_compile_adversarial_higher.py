@@ -3,6 +3,7 @@ writes under compile (compile/inplace.py) and pinned arguments (compile/pinning.
 result against eager mode (bit for bit where the same calls run, else 1e-12 relative in
 float64) and, for second derivatives, float64 central differences (tests/fd_oracle.py)."""
 
+import functools
 import threading
 
 import numpy as np
@@ -319,6 +320,41 @@ def test_argument_reached_otherwise_through_attributes_helpers_defaults(case):
 
         holder = Holder()
         w, f = holder.w, holder.f
+    c = ag.compile(f)
+    x = _t([3.0, 4.0])
+    assert float(c(x, w)) == float(f(x, w))
+    other = ag.Tensor(np.array([5.0, 6.0]))
+    assert float(c(x, other)) == float(f(x, other)) == 63.0
+
+
+
+class _CallsWithGlobal:
+    def __call__(self, x, v):
+        return (x * CFG.w * v).sum()
+
+
+def _times_w(x, v, w):
+    return (x * w * v).sum()
+
+
+@pytest.mark.parametrize("case", ["callable object", "partial keyword", "partial positional",
+                                  "partial of a function reading a global"])
+def test_argument_reached_otherwise_through_partials_and_callable_objects(case):
+    # a callable object's __call__ and a functools.partial's function and bound arguments are
+    # followed too: the argument is pinned (the compiled call read the other tensor where the
+    # function reads CFG.w, a wrong value without an error, before)
+    w = CFG.w
+    if case == "callable object":
+        f = _CallsWithGlobal()
+    elif case == "partial keyword":
+        f = functools.partial(_times_w, w=w)
+    elif case == "partial positional":
+        def g(w_, x, v):
+            return (x * w_ * v).sum()
+
+        f = functools.partial(g, w)
+    else:
+        f = functools.partial(_CallsWithGlobal().__call__)
     c = ag.compile(f)
     x = _t([3.0, 4.0])
     assert float(c(x, w)) == float(f(x, w))

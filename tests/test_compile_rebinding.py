@@ -125,3 +125,27 @@ def test_a_name_the_trace_rebinds_itself_does_not_retrace_every_call():
     for _ in range(5):
         f(x)
     assert f.trace_count == 1
+
+
+def test_a_rebound_global_read_by_a_partial_or_a_callable_object():
+    import functools
+
+    global W
+    old = W
+
+    def h(x, k):
+        return (x * W).sum() * k
+
+    class Call:
+        def __call__(self, x):
+            return (x * W).sum()
+
+    x = ag.Tensor(np.ones(3))
+    for fn in (functools.partial(h, k=2.0), Call()):
+        f = ag.compile(fn)
+        try:
+            first = f(x).item()
+            W = ag.Tensor(np.array([10.0, 20.0, 30.0]))
+            assert f(x).item() == fn(x).item() != first
+        finally:
+            W = old

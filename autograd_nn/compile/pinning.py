@@ -7,12 +7,14 @@ tensor in that position; a call with another tensor there traces again (without 
 would read the argument where the function reads the global). Found here: the tensors and
 arrays among the function's closure cells, default arguments and the globals its code names
 (nested code too), followed a few levels into containers, plain objects' attributes, the
-helper functions found there (their own globals, closures and defaults) and a bound method's
-object; and the parameters and buffers of the modules the trace ran and of the optimizers.
+helper functions found there (their own globals, closures and defaults), a bound method's
+object, a callable object's ``__call__`` and a ``functools.partial``'s function and
+arguments; and the parameters and buffers of the modules the trace ran and of the optimizers.
 """
 
 from __future__ import annotations
 
+import functools
 import types
 from typing import Any
 
@@ -97,8 +99,13 @@ def _contents(value: Any) -> list:
         return [v for _, v in named_globals_and_cells(value)] + defaults
     if isinstance(value, types.MethodType):
         return [value.__self__, value.__func__]
+    if isinstance(value, functools.partial):  # its function and the arguments it binds
+        return [value.func, *value.args, *value.keywords.values()]
     attrs = getattr(value, "__dict__", None)
-    return list(attrs.values()) if isinstance(attrs, dict) else []
+    held = list(attrs.values()) if isinstance(attrs, dict) else []
+    # a callable object: what its __call__ reads (its class's own, or an inherited one)
+    call = next((vars(k)["__call__"] for k in type(value).__mro__ if "__call__" in vars(k)), None)
+    return held + [call] if isinstance(call, types.FunctionType) else held
 
 
 def bindings(fn: Any) -> list[tuple[Any, str | None, Any]]:
@@ -110,8 +117,8 @@ def bindings(fn: Any) -> list[tuple[Any, str | None, Any]]:
     ``scale = 3.0``) traces again, where the compiled code would read the old one. Python
     modules (``np``) are not watched; what an object holds is not (in-place changes of tensors
     are followed by their versions, a module's attributes by modules.py)."""
-    func = getattr(fn, "__func__", fn)
-    if not isinstance(func, types.FunctionType):
+    func = _code_of(fn)
+    if func is None:
         return []
     found: list[tuple[Any, str | None, Any]] = [
         (c, None, c.cell_contents) for c in func.__closure__ or ()
@@ -123,6 +130,18 @@ def bindings(fn: Any) -> list[tuple[Any, str | None, Any]]:
                   if n in g and not isinstance(g[n], types.ModuleType)]
         stack += [c for c in code.co_consts if isinstance(c, types.CodeType)]
     return found
+
+
+def _code_of(fn: Any) -> types.FunctionType | None:
+    """The Python function whose code a call of ``fn`` runs first: ``fn`` itself, a method's
+    function, a partial's function, or a callable object's ``__call__``."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    func = getattr(fn, "__func__", fn)
+    if not isinstance(func, types.FunctionType):
+        func = next((vars(k)["__call__"] for k in type(fn).__mro__ if "__call__" in vars(k)),
+                    None)
+    return func if isinstance(func, types.FunctionType) else None
 
 
 def still_bound(held: list[tuple[Any, str | None, Any]]) -> bool:
