@@ -149,3 +149,18 @@ def test_a_rebound_global_read_by_a_partial_or_a_callable_object():
             assert f(x).item() == fn(x).item() != first
         finally:
             W = old
+
+
+def test_an_argument_also_read_as_a_class_attribute_is_pinned():
+    w = ag.Tensor(np.array([1.0, 2.0]))
+
+    class K:
+        held = w
+
+    def f(x):
+        return (x * K.held).sum() + (x * x).sum()
+
+    g = ag.compile(f)
+    assert g(w).item() == f(w).item()
+    other = ag.Tensor(np.array([3.0, 5.0]))
+    assert g(other).item() == f(other).item() == 47.0  # 68.0 before: other read as K.held

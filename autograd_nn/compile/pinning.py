@@ -71,11 +71,18 @@ def _collect(value: Any, found: set[int], seen: set[int], depth: int) -> None:
     """Tensors and plain arrays in ``value``: a Tensor or ndarray; what a list, tuple, dict or
     plain object's attributes hold; a module's or an optimizer's tensors; what a function (a
     helper the function calls) reaches through its globals and closure. Followed ``_DEPTH``
-    levels deep, each object once; Python modules and classes are not followed."""
+    levels deep, each object once; Python modules are not followed, nor a class's methods (its
+    other attributes are)."""
     if isinstance(value, (Tensor, np.ndarray)):
         found.add(id(value))
         return
-    if depth > _DEPTH or id(value) in seen or isinstance(value, (type, types.ModuleType)):
+    if depth > _DEPTH or id(value) in seen or isinstance(value, types.ModuleType):
+        return
+    if isinstance(value, type):  # a class's attributes (``K.w``), not its methods' globals
+        seen.add(id(value))
+        for item in vars(value).values():
+            if not isinstance(item, (types.FunctionType, classmethod, staticmethod, property)):
+                _collect(item, found, seen, depth + 1)
         return
     seen.add(id(value))
     if hasattr(value, "named_parameters") and hasattr(value, "buffers"):
