@@ -110,9 +110,8 @@ def _contents(value: Any) -> list:
         return [value.func, *value.args, *value.keywords.values()]
     attrs = getattr(value, "__dict__", None)
     held = list(attrs.values()) if isinstance(attrs, dict) else []
-    # a callable object: what its __call__ reads (its class's own, or an inherited one)
-    call = next((vars(k)["__call__"] for k in type(value).__mro__ if "__call__" in vars(k)), None)
-    return held + [call] if isinstance(call, types.FunctionType) else held
+    call = _call_of(value)  # a callable object: what its __call__ reads
+    return held + [call] if call is not None else held
 
 
 def bindings(fn: Any) -> list[tuple[Any, str | None, Any]]:
@@ -145,10 +144,13 @@ def _code_of(fn: Any) -> types.FunctionType | None:
     while isinstance(fn, functools.partial):
         fn = fn.func
     func = getattr(fn, "__func__", fn)
-    if not isinstance(func, types.FunctionType):
-        func = next((vars(k)["__call__"] for k in type(fn).__mro__ if "__call__" in vars(k)),
-                    None)
-    return func if isinstance(func, types.FunctionType) else None
+    return func if isinstance(func, types.FunctionType) else _call_of(fn)
+
+
+def _call_of(value: Any) -> types.FunctionType | None:
+    """A callable object's ``__call__`` (its class's own, or an inherited one), if Python."""
+    call = next((vars(k)["__call__"] for k in type(value).__mro__ if "__call__" in vars(k)), None)
+    return call if isinstance(call, types.FunctionType) else None
 
 
 def still_bound(held: list[tuple[Any, str | None, Any]]) -> bool:
