@@ -230,8 +230,8 @@ def _emit(cls: Any, opt: Any, params: list) -> EmittedUpdate | None:
     consts = Constants()
     rec = Recorder(consts)
     states = [opt.state.get(p) for p in params]
-    if any(not s for s in states):
-        return None  # no steady state yet
+    if any(s is None for s in states):
+        return None  # no steady state yet (a stateless rule, plain SGD, keeps {})
     # an optimizer with a count in its state computes Python numbers each call anyway: its
     # learning rate is read each call too (a schedule keeps the generated update)
     counted = any(type(v) is int for s in states for v in s.values())
