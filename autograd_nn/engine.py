@@ -6,8 +6,8 @@ the gradient to ``.grad`` (leaves, retained grads) or to the caller (``inputs=``
 node's backward (`node_backward`: the one place where gradients are reduced to their operands'
 shapes and cast to their dtypes), adds the results into the `GradientStore`, and releases
 the node's saved arrays. Whether the pass is plain (numpy arrays, nothing recorded) or
-``create_graph`` (Tensors, every rule's ops recorded) is chosen once, as a `PlainPass` or a
-`RecordedPass` (passes.py); a tracer, if given, is called once per tensor.
+``create_graph`` (Tensors, every rule's ops recorded, under `enable_grad`) is chosen once, as a
+`PlainPass` or a `RecordedPass` (passes.py); a tracer, if given, is called once per tensor.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from .anomaly import check_backward
 from .function import Function
-from .mode import LOCAL
+from .mode import LOCAL, enable_grad
 from .passes import (
     G,
     Grad,
@@ -77,10 +77,12 @@ def run_backward(
     engine, input grads already reduced to their operands' shapes.
     """
     anomaly = LOCAL.mode.anomaly
-    if create_graph:  # the seeds are Tensors (autograd.seed_for)
+    if create_graph:  # the seeds are Tensors (autograd.seed_for); the rules' ops are recorded
         tensors: Sequence[Tensor] = seeds  # type: ignore[assignment]
-        return _run(RecordedPass(anomaly), roots, tensors, retain_graph, inputs, tracer)
-    arrays: Sequence[np.ndarray] = seeds  # type: ignore[assignment]  # and ndarrays here
+        with enable_grad():
+            return _run(RecordedPass(anomaly), roots, tensors, retain_graph, inputs, tracer)
+    # a plain pass runs in the caller's grad mode; its seeds are ndarrays
+    arrays: Sequence[np.ndarray] = seeds  # type: ignore[assignment]
     return _run(PlainPass(anomaly), roots, arrays, retain_graph, inputs, tracer)
 
 
@@ -92,22 +94,21 @@ def _run(mode: Pass[G], roots: Sequence[Tensor], seeds: Sequence[G], retain_grap
     wanted = None if inputs is None else set(inputs)
     found: dict[Tensor, Grad] = {}
     sums, traced = store.sums, tracer is not None
-    with mode.grad_mode():
-        ready = [r for r in sums if r not in consumers]
-        while ready:
-            t = ready.pop()
-            g = sums.pop(t)  # complete: no gradient arrives after this
-            if t._hooks:
-                g = run_hooks(t, g, mode)
-            fn = t.grad_fn
-            if wanted is not None or fn is None or t._retains_grad:
-                deliver(t, g, store, wanted, found, tracer)
-            if fn is not None:
-                sent = node_backward(fn, t, g, mode, store, consumers, ready, traced)
-                if tracer is not None:
-                    tracer(t, g, fn, sent)
-                if not retain_graph:
-                    fn.saved_tensors = None
+    ready = [r for r in sums if r not in consumers]
+    while ready:
+        t = ready.pop()
+        g = sums.pop(t)  # complete: no gradient arrives after this
+        if t._hooks:
+            g = run_hooks(t, g, mode)
+        fn = t.grad_fn
+        if wanted is not None or fn is None or t._retains_grad:
+            deliver(t, g, store, wanted, found, tracer)
+        if fn is not None:
+            sent = node_backward(fn, t, g, mode, store, consumers, ready, traced)
+            if tracer is not None:
+                tracer(t, g, fn, sent)
+            if not retain_graph:
+                fn.saved_tensors = None
     if not (retain_graph or tracer):
         release_intermediates(roots)
     return None if inputs is None else [found.get(x) for x in inputs]

@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 new_object = object.__new__
 _BAD_KINDS = "OSUVMmc"  # object, str, bytes, void, datetime, timedelta, complex
 NO_KWARGS: Mapping[str, object] = MappingProxyType({})  # the kwargs of a node given none
-_NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {}  # a shared needs_input_grad per pattern
 
 #: what a backward rule may return for one operand: a gradient (any shape that broadcasts to the
 #: operand's, any real dtype: the engine fits it), a number, or None (no gradient)
@@ -85,7 +84,7 @@ class Function:
 
     name: ClassVar[str] = ""
     xp: ClassVar[SimpleNamespace] = PLAIN  # the array namespace of a plain backward
-    is_view: ClassVar[bool] = False  # output may share operand 0's memory (and version counter)
+    is_view: ClassVar[bool] = False  # output may share operand 0's memory (`ViewFunction`)
     # The operands as given to apply: a Tensor where needs_input_grad is True (the engine reads
     # its ``_data`` and ``grad_fn``), otherwise a Tensor or a constant of any kind (a number, an
     # array, an index), or engine.RELEASED_OPERAND after release; a type cannot tie the two
@@ -155,22 +154,17 @@ class Function:
         t._data = out
         if True in needs and mode.grad_enabled and out.dtype.kind == "f":
             ctx.inputs, ctx.recorded_at = args, MUTATIONS.now
-            # shared tuples, no empty dict per node: W3's gc runs 68 -> 42, 13.6 -> 9.7 ms a step
-            needs_t = tuple(needs)
-            ctx.needs_input_grad = _NEEDS.setdefault(needs_t, needs_t) if len(args) < 5 else needs_t
+            ctx.needs_input_grad = tuple(needs)
+            # one shared empty mapping, no empty dict per node: W3's gc runs 68 -> 42 a step
             ctx.kwargs, ctx.scope = kwargs or NO_KWARGS, mode.scope
             t._requires_grad, t.grad_fn = True, ctx
-            ctx.saved_tensors = _private_copies(ctx.saved_tensors, args) if user_array else \
-                ctx.saved_tensors
+            if user_array:
+                ctx.saved_tensors = _private_copies(ctx.saved_tensors, args)
         elif out.dtype.kind in _BAD_KINDS:
             raise TypeError(f"{cls.name}: forward returned data of dtype {out.dtype}; tensors "
                             "hold bool, integer or floating data")
         else:
             t._requires_grad, t.grad_fn = False, None
-        # may_share_memory (0.5 µs) is asked only when out does not own its memory
-        if cls.is_view and isinstance(args[0], tensor) and (
-                out.base is not None or out is arrays[0]) and np.may_share_memory(out, arrays[0]):
-            t._versions = args[0]._version_counter()
         return t
 
     def _checked_output(self, raw: object, arrays: list[Operand], anomaly: bool) -> np.ndarray:
@@ -200,6 +194,26 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+class ViewFunction(Function):
+    """An op whose output may be a view of operand 0's memory (reshape, transpose, basic
+    indexing): the output then shares the operand's version counter, so an in-place change
+    through either one is seen by every node that saved the other. (Its own ``apply``, so the
+    other ops' apply asks nothing of it.)"""
+
+    is_view = True
+
+    @classmethod
+    def apply(cls, *args: TensorLike, **kwargs: object) -> Tensor:
+        t = super().apply(*args, **kwargs)
+        src = args[0]
+        if LOCAL.mode.tracer is None and isinstance(src, LINKS.tensor):
+            out, data = t._data, src._data
+            # may_share_memory (0.5 µs) is asked only when out does not own its memory
+            if (out.base is not None or out is data) and np.may_share_memory(out, data):
+                t._versions = src._version_counter()
+        return t
 
 
 def _private_copies(saved: tuple[object, ...], args: tuple[object, ...]) -> tuple[object, ...]:

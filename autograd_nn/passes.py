@@ -6,14 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from types import SimpleNamespace
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from .function import Function
-from .mode import enable_grad
 from .registry import PLAIN, RECORDED
 from .tensor import Tensor
 
@@ -100,7 +98,8 @@ class RecordedGradientStore:
 # ---- plain or create_graph: chosen once per pass ---------------------------------------------
 class Pass(Generic[G]):
     """What differs between a plain and a ``create_graph`` pass, chosen once: the kind of
-    gradient (``G``), the store, the namespace rules get, and the grad mode they run in."""
+    gradient (``G``), the store and the namespace rules get. (A recorded pass also runs under
+    `enable_grad`: engine.run_backward enters it.)"""
 
     __slots__ = ("anomaly", "direct")
     recorded: ClassVar[bool]  # rules get a GraphCtx, and every gradient goes through _fit
@@ -121,9 +120,6 @@ class Pass(Generic[G]):
         raise NotImplementedError
 
     def from_hook(self, r: Tensor, t: Tensor) -> G:
-        raise NotImplementedError
-
-    def grad_mode(self) -> AbstractContextManager[object]:
         raise NotImplementedError
 
 
@@ -147,10 +143,6 @@ class PlainPass(Pass[np.ndarray]):
     def from_hook(self, r: Tensor, t: Tensor) -> np.ndarray:
         return r._data.astype(t.dtype, copy=False)
 
-    def grad_mode(self) -> AbstractContextManager[object]:
-        """A plain pass runs in the caller's grad mode."""
-        return nullcontext()
-
 
 class RecordedPass(Pass[Tensor]):
     """``create_graph=True``: gradients are Tensors and every rule's ops are recorded (rules get
@@ -171,10 +163,6 @@ class RecordedPass(Pass[Tensor]):
 
     def from_hook(self, r: Tensor, t: Tensor) -> Tensor:
         return r
-
-    def grad_mode(self) -> AbstractContextManager[object]:
-        """Recording on, so that the rules' ops make the gradients' graph."""
-        return enable_grad()
 
 
 class GraphCtx:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 
 class MutationClock:
-    """Counts the in-place changes made through the API (any tensor, any thread)."""
+    """Counts the in-place changes made through the API (any tensor, any thread); only
+    `VersionCounter.bump` moves it."""
 
     __slots__ = ("now",)
 
     def __init__(self) -> None:
         self.now = 0
-
-    def tick(self) -> int:
-        self.now += 1
-        return self.now
 
 
 MUTATIONS = MutationClock()
@@ -37,5 +34,7 @@ class VersionCounter:
         self.changed_at = 0
 
     def bump(self) -> None:
+        """One more in-place change: count it here and on the clock."""
         self.version += 1
-        self.changed_at = MUTATIONS.tick()
+        MUTATIONS.now += 1
+        self.changed_at = MUTATIONS.now

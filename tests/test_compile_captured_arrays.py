@@ -3,6 +3,7 @@ argument): read at each call, and the backward uses the values of its own call, 
 private copy (`Function.apply`) does."""
 
 import numpy as np
+import pytest
 
 import autograd_nn as ag
 
@@ -137,3 +138,44 @@ def test_training_step_with_global_array_matches_eager():
         le, lc = step(me, oe, x), cstep(mc, oc, x)
         assert float(le) == float(lc)
     assert np.array_equal(me.weight.numpy(), mc.weight.numpy())
+
+
+def test_add_alpha_of_a_global_array_is_read_at_each_call():
+    # buf.add_(arr, alpha) scaled arr into a plain array while tracing: the compiled function
+    # kept adding the traced call's values (12.0 where eager gives 66.0)
+    arr = np.array([1.0, 2.0])
+
+    def run(compiled):
+        arr[:] = [1.0, 2.0]
+        buf = ag.Tensor(np.zeros(2))
+
+        def f(x):
+            buf.add_(arr, alpha=2.0)
+            return (x * buf).sum()
+
+        fn = ag.compile(f) if compiled else f
+        x = ag.Tensor([1.0, 1.0], requires_grad=True)
+        first = float(fn(x))
+        arr[:] = [10.0, 20.0]
+        return first, float(fn(x)), buf.numpy().copy()
+
+    eager = run(False)
+    assert eager[:2] == (6.0, 66.0) and np.array_equal(eager[2], [22.0, 44.0])
+    compiled = run(True)
+    assert compiled[:2] == eager[:2] and np.array_equal(compiled[2], eager[2])
+
+
+def test_add_alpha_with_an_operand_that_requires_grad_is_refused_as_in_eager():
+    # while tracing, the operand was detached before the check, so the graph was cut silently
+    w = ag.Tensor([1.0, 1.0], requires_grad=True)
+    buf = ag.Tensor(np.zeros(2))
+
+    def f(x):
+        buf.add_(w, alpha=2.0)
+        return (x * buf).sum()
+
+    x = ag.Tensor([1.0, 1.0], requires_grad=True)
+    for fn in (f, ag.compile(f)):
+        with pytest.raises(RuntimeError, match="in-place add_ on a tensor that requires grad"):
+            fn(x)
+        assert np.array_equal(buf.numpy(), [0.0, 0.0])

@@ -259,12 +259,26 @@ def test_in_place_op_on_a_non_leaf_in_grad_mode_is_refused():
     assert a.version == 0
 
 
-def test_in_place_op_with_an_operand_that_requires_grad_is_refused():
+WITH_OPERAND = {  # the in-place changes that take an operand, and the name their error gives
+    "add_": (lambda w, x: w.add_(x), "add_"),
+    "add_ alpha": (lambda w, x: w.add_(x, alpha=2.0), "add_"),  # was written, graph cut
+    "sub_": (lambda w, x: w.sub_(x), "sub_"),
+    "mul_": (lambda w, x: w.mul_(x), "mul_"),
+    "div_": (lambda w, x: w.div_(x), "div_"),
+    "copy_": (lambda w, x: w.copy_(x), "copy_"),
+    "setitem": (lambda w, x: w.__setitem__(slice(None), x), "item assignment"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(WITH_OPERAND))
+def test_in_place_op_with_an_operand_that_requires_grad_is_refused(how):
+    change, name = WITH_OPERAND[how]
     w = const(W)
     x = leaf(X)
-    with pytest.raises(RuntimeError, match="in-place add_"):
-        w.add_(x)
+    with pytest.raises(RuntimeError, match=f"in-place {name} on a tensor that requires grad"):
+        change(w, x)
     np.testing.assert_array_equal(w.data, W)
+    assert w.version == 0
 
 
 # ---- the normal training loop -------------------------------------------------------------------

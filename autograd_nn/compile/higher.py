@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import count_consumers, node_backward
-from ..mode import LOCAL
+from ..mode import LOCAL, enable_grad
 from ..passes import RecordedPass
 from ..tensor import Tensor
 from .retrace import random_sources, save_random_state
@@ -98,7 +98,7 @@ def region_backward(root: Tensor, seed: Tensor, inputs: list, needs: tuple) -> t
     consumers = count_consumers([root], stop)
     store = mode.store([root], [seed])
     found: dict[int, Tensor] = {}
-    with mode.grad_mode():
+    with enable_grad():  # a recorded pass: the rules' ops make the gradients' graph
         ready = [root] if root not in consumers else []
         while ready:
             t = ready.pop()

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.arithmetic import multiply
 from ..ops.shape import plain_index
 from ..tensor import Tensor
 from .trace import CompileError, Node, Tracer, active, user_site
@@ -115,13 +116,13 @@ def _record(tr: Tracer, target: Any, fn: Any, value: Any, kwargs: dict, label: s
 
 
 def _following_ufunc(original: Any) -> Any:
-    """``Tensor._inplace`` (``+=``, ``add_``, ``sub_``, ``mul_``, ``div_``) while tracing."""
-    def method(self: Tensor, op: str, ufunc: np.ufunc, other: Any, checked: bool = False) -> Any:
+    """``Tensor._write`` (``+=``, ``add_``, ``sub_``, ``mul_``, ``div_``) while tracing."""
+    def method(self: Tensor, op: str, ufunc: np.ufunc, other: Any) -> Any:
         tr = active()
         if tr is None:
-            return original(self, op, ufunc, other, checked)
+            return original(self, op, ufunc, other)
         target = _target(tr, self, other, f"in-place {op}")
-        out = original(self, op, ufunc, other, checked)
+        out = original(self, op, ufunc, other)
         if target is not None:
             _record(tr, target, _writer(ufunc), other, {}, op)
         return out
@@ -130,11 +131,13 @@ def _following_ufunc(original: Any) -> Any:
 
 
 def _following_add(original: Any) -> Any:
-    """``add_(other, alpha)``: the scaling by alpha as a recorded op (not a plain array)."""
+    """``add_(other, alpha)``: the scaling by alpha as a recorded op, so that what ``other``
+    holds is read on every call (as a plain array product it was frozen at trace time)."""
     def add_(self: Tensor, other: Any, alpha: float = 1.0) -> Any:
         tr = active()
-        if tr is not None and alpha != 1.0 and isinstance(other, Tensor):
-            other = other.detach() * alpha
+        if tr is not None and alpha != 1.0:
+            self._check_inplace("add_", other)  # as eager: before other is replaced
+            other = multiply(other.detach() if isinstance(other, Tensor) else other, alpha)
             alpha = 1.0
         return original(self, other, alpha)
 
@@ -171,7 +174,7 @@ def _following_setitem(original: Any) -> Any:
 
 def patches() -> list[tuple[Any, str, Any]]:
     """(owner, attribute, replacement) for the in-place methods, while tracing."""
-    return [(Tensor, "_inplace", _following_ufunc(Tensor._inplace)),
+    return [(Tensor, "_write", _following_ufunc(Tensor._write)),
             (Tensor, "add_", _following_add(Tensor.add_)),
             (Tensor, "copy_", _following_copy(Tensor.copy_)),
             (Tensor, "__setitem__", _following_setitem(Tensor.__setitem__))]

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..domains import STD, Case, shape_label
-from ..function import Function, data_of, is_tensor
+from ..function import Function, ViewFunction, data_of, is_tensor
 from ..registry import register
 from .axes import axis_tuple
 
@@ -60,9 +60,8 @@ def numpy_broadcast_to(a: Any, shape: tuple[int, ...]) -> np.ndarray:
 # ---- primitives -------------------------------------------------------------------------------
 
 
-class Reshape(Function):
+class Reshape(ViewFunction):
     name = "reshape"
-    is_view = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, shape: Any) -> Any:
@@ -74,9 +73,8 @@ class Reshape(Function):
         return ctx.xp.reshape(g, ctx.in_shape)
 
 
-class Transpose(Function):
+class Transpose(ViewFunction):
     name = "transpose"
-    is_view = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, axes: Any = None) -> Any:
@@ -93,9 +91,8 @@ class Transpose(Function):
         return ctx.xp.transpose(g, tuple(np.argsort(ctx.axes)))
 
 
-class BroadcastTo(Function):
+class BroadcastTo(ViewFunction):
     name = "broadcast_to"
-    is_view = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, shape: Any) -> Any:
@@ -118,11 +115,10 @@ def _is_basic(index: Any) -> bool:
     return True
 
 
-class GetItem(Function):
+class GetItem(ViewFunction):
     """x[index]; repeated (advanced) indices receive the sum of their gradients."""
 
     name = "getitem"
-    is_view = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, index: Any = None) -> Any:

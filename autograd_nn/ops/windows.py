@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..domains import calls
-from ..function import Function
+from ..function import Function, ViewFunction
 from ..registry import register
 from . import window_kernels as wk
 from .elementwise import tanh
@@ -72,9 +72,8 @@ class PadConstant(Function):
         return ctx.xp.pad_constant(g, tuple((-b, -a) for b, a in ctx.widths), 0.0)
 
 
-class UnfoldWindows(Function):
+class UnfoldWindows(ViewFunction):
     name = "unfold_windows"
-    is_view = True
 
     @staticmethod
     def forward(ctx: Any, x: Any, kernel: tuple = (), stride: tuple = (),
