@@ -45,7 +45,7 @@ def check_step(page, trace, k, hand=None, graph=True):
     np.testing.assert_allclose(shown.ravel(), s.upstream.ravel(), rtol=1e-5, atol=1e-300)
     current = page.eval_on_selector_all(
         "#graph g.node.current", "gs => gs.map(g => g.querySelector('title').textContent)")
-    assert (trace._key(s.tensor) in current) == graph
+    assert (trace.key_of(s.tensor) in current) == graph
     sends = [i for i, g in enumerate(s.sent) if g is not None]
     blocks = page.query_selector_all("div[data-role=send]")
     assert len(blocks) == len(sends)

@@ -19,10 +19,9 @@ from .graph import (
     as_roots,
     build_view,
     op_label,
-    shape_text,
     short_value,
 )
-from .layout import CollapseArg, Layout, box_lines, plan
+from .layout import CollapseArg, Layout, box_lines, plan, tensor_lines
 from .render import digraph_class
 from .resolve import GradsArg, HighlightArg, NotesArg, grad_lookup, resolve_highlight, resolve_notes
 from .style import (
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
     import graphviz  # no stubs: a Digraph is Any to mypy
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
-_DTYPE_NAMES: dict[Any, str] = {}
 __all__ = ["COLORS", "draw_graph", "draw_view"]
 
 
@@ -119,38 +117,6 @@ def draw_graph(
         grad_root=view.entry_of(traced_root) if traced_root is not None else None,
         clusters=clusters,
     )
-
-
-def tensor_lines(
-    e: TensorEntry, show_data: bool, show_grad: bool, grad: Any, max_elements: int,
-    precision: int, show_ids: bool = False, grad_title: str = "grad", note: str | None = None,
-) -> list[str]:
-    """Name (or, with ``show_ids``, the id ``t3`` of an unnamed tensor), shape and dtype;
-    then the values and the gradient (or their summaries), headed ``grad_title``. A ``note``
-    starting with ``=`` extends the gradient's heading, any other note is a line of its own."""
-    t = e.tensor
-    head = f"{e.name}  " if e.name else f"{e.key}  " if show_ids else ""
-    dtype = _DTYPE_NAMES.get(t._data.dtype)
-    if dtype is None:
-        dtype = _DTYPE_NAMES[t._data.dtype] = str(t._data.dtype)
-    lines = [f"{head}{shape_text(t._data)} {dtype}"]
-    if note is not None and not note.startswith("="):
-        lines.append(note)
-    elif note is not None:
-        grad_title = f"{grad_title} {note}"
-    blocks = []
-    if show_data:
-        blocks.append(("value", t._data))
-    if show_grad and grad is not None:
-        blocks.append((grad_title, grad._data if isinstance(grad, Tensor) else grad))
-    for title, arr in blocks:
-        body = array_lines(arr, max_elements, precision)
-        if len(body) == 1:
-            lines.append(f"{title}{' =' if ' ' in title else ''} {body[0]}")
-        else:
-            lines.append(title)
-            lines.extend(body)
-    return lines
 
 
 def draw_view(

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
+from .dot import draw_view
 from .graph import format_number
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
     from ..tensor import Tensor
-    from .trace import BackwardTrace, TraceStep
+    from .steps import RecordedTrace, TraceStep
 
 #: ``hand=``: tensor name (or Tensor) -> ``(title, array)``, a hand-derived value to compare
 HandArg: TypeAlias = ("Mapping[str, tuple[str, ArrayLike]] | Mapping[Tensor, tuple[str, ArrayLike]]"
@@ -143,12 +144,12 @@ def matrix_json(a: ArrayLike) -> dict[str, Any]:  # JSON: values of several kind
             "rows": [[format_number(v, DIGITS) for v in row] for row in rows2d.tolist()]}
 
 
-def _step_json(trace: BackwardTrace, s: TraceStep, hand: Mapping[str, tuple[str, ArrayLike]]
+def _step_json(trace: RecordedTrace, s: TraceStep, hand: Mapping[str, tuple[str, ArrayLike]]
                ) -> dict[str, Any]:
     root = trace.steps[0].label
     op = trace.view.op_by_id.get(id(s.node)) if s.node is not None else None
     out: dict[str, Any] = {
-        "label": s.label, "key": trace._key(s.tensor), "op": s.op,
+        "label": s.label, "key": trace.key_of(s.tensor), "op": s.op,
         "op_key": op.key if op is not None else None,
         "title": f"step {s.index}: {s.label}" + (f" = {s.op}(...)" if op is not None
                                                  else " (a leaf)"),
@@ -185,10 +186,8 @@ def _step_json(trace: BackwardTrace, s: TraceStep, hand: Mapping[str, tuple[str,
     return out
 
 
-def _svg(trace: BackwardTrace, clusters: bool) -> tuple[str, str | None]:
+def _svg(trace: RecordedTrace, clusters: bool) -> tuple[str, str | None]:
     """The graph as inline SVG markup, or ("", the install hint) without ``dot``."""
-    from .dot import draw_view
-
     graph = draw_view(trace.view, show_data=False, show_grad=False, show_ids=True,
                       rankdir="TB", legend=False, clusters=clusters)
     try:
@@ -198,7 +197,7 @@ def _svg(trace: BackwardTrace, clusters: bool) -> tuple[str, str | None]:
     return svg[svg.index("<svg"):], None
 
 
-def stepper_html(trace: BackwardTrace, hand: HandArg = None,
+def stepper_html(trace: RecordedTrace, hand: HandArg = None,
                  title: str | None = None, clusters: bool = True) -> str:
     """The page's HTML text (see the module docstring); ``hand`` maps tensor names (or
     Tensors) to ``(title, array)``, e.g. ``{"z4": ("δ4 (hand-derived)", delta4)}``."""
@@ -233,7 +232,7 @@ def stepper_html(trace: BackwardTrace, hand: HandArg = None,
     )
 
 
-def write_stepper_html(trace: BackwardTrace, path: str | Path, hand: HandArg = None,
+def write_stepper_html(trace: RecordedTrace, path: str | Path, hand: HandArg = None,
                        title: str | None = None, clusters: bool = True) -> Path:
     """Write `stepper_html` to ``path`` (UTF-8) and return the path."""
     path = Path(path)

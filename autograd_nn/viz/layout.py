@@ -5,6 +5,9 @@ first); it is drawn inside nested clusters, one per module of that stack. A coll
 becomes one box (an op-like node): its ops, the tensors they make and use only among
 themselves, its parameters and constants used only inside it are absorbed into the box; the
 tensors entering and leaving it stay visible, so edges keep going tensor -> box -> tensor.
+
+The text of each box is made here too: `tensor_lines` for a tensor, `box_lines` for a
+collapsed module.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
-from .graph import PARAMETER, ConstEntry, GraphView, OpEntry, TensorEntry
+from ..tensor import Tensor
+from .graph import PARAMETER, ConstEntry, GraphView, OpEntry, TensorEntry, array_lines, shape_text
 
 if TYPE_CHECKING:
     from ..nn.module import Module
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
 #: module, or a list of those; None or False collapses nothing
 CollapseArg: TypeAlias = (
     "bool | str | Module | list[str | Module] | tuple[str | Module, ...] | set[str] | None")
+_DTYPE_NAMES: dict[Any, str] = {}  # dtype -> its name, computed once per dtype (tensor_lines)
 
 
 class Box:
@@ -242,4 +247,36 @@ def box_lines(view: GraphView, b: Box, grad_of: Callable[[Any], Any] | None = No
     if outs:
         lines.append("out " + ", ".join(outs))
     lines.append(f"{len(b.ops)} op" + ("s" if len(b.ops) != 1 else ""))
+    return lines
+
+
+def tensor_lines(
+    e: TensorEntry, show_data: bool, show_grad: bool, grad: Any, max_elements: int,
+    precision: int, show_ids: bool = False, grad_title: str = "grad", note: str | None = None,
+) -> list[str]:
+    """Name (or, with ``show_ids``, the id ``t3`` of an unnamed tensor), shape and dtype;
+    then the values and the gradient (or their summaries), headed ``grad_title``. A ``note``
+    starting with ``=`` extends the gradient's heading, any other note is a line of its own."""
+    t = e.tensor
+    head = f"{e.name}  " if e.name else f"{e.key}  " if show_ids else ""
+    dtype = _DTYPE_NAMES.get(t._data.dtype)
+    if dtype is None:
+        dtype = _DTYPE_NAMES[t._data.dtype] = str(t._data.dtype)
+    lines = [f"{head}{shape_text(t._data)} {dtype}"]
+    if note is not None and not note.startswith("="):
+        lines.append(note)
+    elif note is not None:
+        grad_title = f"{grad_title} {note}"
+    blocks = []
+    if show_data:
+        blocks.append(("value", t._data))
+    if show_grad and grad is not None:
+        blocks.append((grad_title, grad._data if isinstance(grad, Tensor) else grad))
+    for title, arr in blocks:
+        body = array_lines(arr, max_elements, precision)
+        if len(body) == 1:
+            lines.append(f"{title}{' =' if ' ' in title else ''} {body[0]}")
+        else:
+            lines.append(title)
+            lines.extend(body)
     return lines

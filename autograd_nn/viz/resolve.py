@@ -13,7 +13,7 @@ from .graph import GraphView
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from .trace import BackwardTrace
+    from .steps import RecordedTrace
 
 
 class FailedNodes(Protocol):
@@ -24,8 +24,9 @@ class FailedNodes(Protocol):
 
 #: ``notes=``: Tensor (or tensor name) -> a line of text for its box
 NotesArg: TypeAlias = "Mapping[Tensor, str] | Mapping[str, str] | None"
-#: ``grads=``: the gradients to show: a `BackwardTrace` or a dict Tensor -> gradient
-GradsArg: TypeAlias = "BackwardTrace | Mapping[Tensor, ArrayLike] | None"
+#: ``grads=``: the gradients to show: a `BackwardTrace` (a `RecordedTrace`) or a dict
+#: Tensor -> gradient
+GradsArg: TypeAlias = "RecordedTrace | Mapping[Tensor, ArrayLike] | None"
 #: ``highlight=``: a gradcheck result (its ``failed_nodes``), or Function nodes / Tensors
 HighlightArg: TypeAlias = "FailedNodes | Tensor | Function | Iterable[Tensor | Function] | None"
 
