@@ -23,7 +23,7 @@ from .buffers import Buffers, plan, with_dels
 from .interpret import interpretable
 from .naming import _GENERIC, _name_all, _refs
 from .recording_xp import RecordingXP
-from .runtime import make_ctx, rollback, run_backward, run_forward
+from .runtime import make_ctx, rollback, run_backward, run_forward, run_forward_converting
 from .symbolic import (
     Constants,
     Recorder,
@@ -183,10 +183,13 @@ class _Generator:
 
     def _forward_call(self, node: Node, ops: list, kw: dict) -> Sym:
         self.fallbacks.append(node.label)
-        ctx, value = run_forward(node.cls, *values(ops), **values(kw))
+        lists = any(isinstance(o, (list, tuple)) for o in ops)  # numpy converts them, as apply
+        ctx, value = (run_forward_converting if lists else run_forward)(
+            node.cls, *values(ops), **values(kw))
         ctx_sym = Sym(self.fwd, ctx, hint=f"ctx_{node.label}")
         out = Sym(self.fwd, value)
-        self.fwd.statement(ctx_sym, ", ", out, f" = _run_forward({self.consts.ref(node.cls)}, ",
+        run = "_run_forward_converting" if lists else "_run_forward"
+        self.fwd.statement(ctx_sym, ", ", out, f" = {run}({self.consts.ref(node.cls)}, ",
                            *call_args(ops, kw), ")")
         self.ctxs[id(node)] = ("call", ctx_sym)
         return out
@@ -336,7 +339,9 @@ class _Generator:
         filename = f"<compiled {next(_programs)}: {title}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         ns = {**c.namespace, "xp": PLAIN, "Retrace": Retrace, "_rollback": rollback,
-              "_run_forward": run_forward, "_run_backward": run_backward, "_make_ctx": make_ctx,
+              "_run_forward": run_forward,
+              "_run_forward_converting": run_forward_converting, "_run_backward": run_backward,
+              "_make_ctx": make_ctx,
               "_NOBUF": [None] * len(bufs.slots)}
         exec(compile(source, filename, "exec"), ns)  # noqa: S102
         has_grad = [v in grads for v in self.region]

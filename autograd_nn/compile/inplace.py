@@ -65,7 +65,7 @@ def _target(tr: Tracer, t: Tensor, value: Any, what: str) -> Any:
     v = tr.var_of(t)
     site = user_site()
     if v is None and (id(t) in tr.loose or id(t) in tr.made):
-        if _reads_traced(tr, value):
+        if tr.reads_traced(value):
             raise CompileError(
                 f"{site}{what} writes values computed from the inputs into a tensor made inside "
                 "the compiled function; ag.compile cannot follow it. Write it out of place "
@@ -82,17 +82,6 @@ def _target(tr: Tracer, t: Tensor, value: Any, what: str) -> Any:
                            "opt.step() are followed)")
     _check_not_saved(tr, t, site, what)
     return tr.operand(t)
-
-
-def _reads_traced(tr: Tracer, value: Any) -> bool:
-    stack = [value]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (tuple, list)):
-            stack.extend(x)
-        elif isinstance(x, (Tensor, np.ndarray)) and tr.var_of(x) is not None:
-            return True
-    return False
 
 
 def _check_not_saved(tr: Tracer, t: Tensor, site: str, what: str) -> None:

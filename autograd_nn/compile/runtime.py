@@ -21,6 +21,14 @@ def run_forward(cls: Any, *arrays: Any, **kwargs: Any) -> tuple:
     return ctx, out
 
 
+def run_forward_converting(cls: Any, *operands: Any, **kwargs: Any) -> tuple:
+    """`run_forward` for an op given a list or tuple operand: converted by numpy at each call,
+    as `Function.apply` converts it (the forward would otherwise add or multiply Python lists:
+    ``[1.0] + [2.0]`` concatenates; a list of tensors from outside is read at each call)."""
+    return run_forward(cls, *[np.asarray(a) if isinstance(a, (list, tuple)) else a
+                              for a in operands], **kwargs)
+
+
 def make_ctx(cls: Any, needs: tuple, saved: tuple, **attrs: Any) -> Any:
     ctx = object.__new__(cls)
     ctx.saved_tensors = tuple(saved)

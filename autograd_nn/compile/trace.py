@@ -106,6 +106,20 @@ class Tracer:
             return self.arrays.get(id(x))
         return None
 
+    def reads_traced(self, value: Any, captured: bool = True) -> bool:
+        """Whether ``value`` (a tensor, an array, nested lists or tuples of them) holds a value
+        this trace computed or was given (or, if ``captured``, reached from outside)."""
+        stack = [value]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, (tuple, list)):
+                stack.extend(x)
+            elif isinstance(x, (Tensor, np.ndarray)):
+                v = self.var_of(x)
+                if v is not None and (captured or v.kind != "captured"):
+                    return True
+        return False
+
     def operand(self, x: Any) -> Any:
         """An op's operand as recorded: a Var, or a constant kept by reference."""
         v = self.var_of(x)
@@ -164,6 +178,13 @@ class Tracer:
 
     # ---- the hook Function.apply calls -------------------------------------------------------
     def apply(self, cls: Any, args: tuple, kwargs: dict) -> Tensor:
+        for a in args:  # apply converts a list by numpy: this call's values would be kept
+            # (a tensor from outside is read anew: `runtime.run_forward_converting`)
+            if isinstance(a, (list, tuple)) and self.reads_traced(a, captured=False):
+                raise CompileError(
+                    f"{user_site()}{cls.name}: a list or tuple holding tensors computed from "
+                    "the inputs as an operand; the compiled code would keep the values of the "
+                    "first call. Combine them with ag.stack() first")
         st = LOCAL.mode
         st.tracer = None
         try:
