@@ -120,17 +120,28 @@ def _following_ufunc(original: Any) -> Any:
 
 
 def _following_add(original: Any) -> Any:
-    """``add_(other, alpha)``: the scaling by alpha as a recorded op, so that what ``other``
-    holds is read on every call (as a plain array product it was frozen at trace time)."""
+    """``add_(other, alpha)``: the scaling of a tensor or an array by alpha as a recorded op,
+    so that what ``other`` holds is read on every call (as a plain array product it was frozen
+    at trace time); a literal (numbers, lists of them) or a tensor made inside the function
+    from Python data is scaled as in eager mode: a constant (which may then be written into a
+    tensor made inside the function)."""
     def add_(self: Tensor, other: Any, alpha: float = 1.0) -> Any:
         tr = active()
-        if tr is not None and alpha != 1.0:
+        if tr is not None and alpha != 1.0 and not (
+                _literal(other) or isinstance(other, Tensor) and id(other) in tr.made):
             self._check_inplace("add_", other)  # as eager: before other is replaced
-            other = multiply(other.detach() if isinstance(other, Tensor) else other, alpha)
+            other = multiply(other, alpha)  # no graph: refused above in grad mode
             alpha = 1.0
         return original(self, other, alpha)
 
     return add_
+
+
+def _literal(x: Any) -> bool:
+    """A Python or numpy number, or (nested) lists and tuples of them."""
+    if isinstance(x, (list, tuple)):
+        return all(_literal(e) for e in x)
+    return isinstance(x, (int, float, np.generic))
 
 
 def _following_copy(original: Any) -> Any:
