@@ -86,6 +86,8 @@ def _per_output(outputs: Tensors, given: GradOutputs, n: int, where: str,
         gs: list[Any] = [given]
     elif given is None:
         gs = [None] * n
+    elif isinstance(given, (Tensor, np.ndarray)):  # one gradient, as torch reads one tensor
+        gs = [given]  # (iterating it would give its rows to the outputs)
     elif isinstance(given, Iterable):
         gs = list(given)
     else:

@@ -366,3 +366,22 @@ def test_outputs_that_are_not_tensors_and_count_mismatches_are_named():
     assert x.grad is None
     ag.autograd.backward([y, y], [np.ones(3), np.full(3, 2.0)])  # the same root twice: summed
     np.testing.assert_array_equal(x.grad.numpy(), 2 * XB * 3.0)
+
+
+@pytest.mark.parametrize("api", ["backward", "grad"])
+def test_an_array_given_as_the_gradients_is_one_gradient_not_one_per_row(api):
+    # as torch reads one tensor: the rows of np.ones((2, 3)) were handed to y1 and y2, and the
+    # one row of np.ones((1, 3)) was taken as y's gradient of shape (3,)
+    x = ag.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y1, y2 = x * 2.0, x * 3.0
+    for outs, given, msg in (([y1, y2], np.ones((2, 3)), "2 outputs but 1"),
+                             ([y1], np.ones((1, 3)), r"shape \(1, 3\) but the output has shape"),
+                             ([y1, y2], ag.Tensor(np.ones((2, 3))), "2 outputs but 1")):
+        with pytest.raises(ValueError, match=msg):
+            if api == "backward":
+                ag.autograd.backward(outs, given, retain_graph=True)
+            else:
+                ag.autograd.grad(outs, [x], grad_outputs=given, retain_graph=True)
+        assert x.grad is None
+    ag.autograd.backward([y1], ag.Tensor(np.array([1.0, 0.5, 2.0])))  # one output: accepted
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 1.0, 4.0])

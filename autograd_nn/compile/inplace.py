@@ -65,11 +65,12 @@ def _target(tr: Tracer, t: Tensor, value: Any, what: str) -> Any:
     v = tr.var_of(t)
     site = user_site()
     if v is None and (id(t) in tr.loose or id(t) in tr.made):
-        if tr.reads_traced(value):
+        if tr.reads_traced(value) or _from_outside(tr, value):
             raise CompileError(
-                f"{site}{what} writes values computed from the inputs into a tensor made inside "
-                "the compiled function; ag.compile cannot follow it. Write it out of place "
-                "(y = x + v) instead")
+                f"{site}{what} writes values computed from the inputs, or held by an array or a "
+                "tensor from outside the function, into a tensor made inside the compiled "
+                "function; ag.compile cannot follow it (it would keep the first call's values). "
+                "Write it out of place (y = x + v) instead")
         return None
     if v is not None and v.kind == "node":
         raise CompileError(f"{site}{what} on a tensor computed by the compiled function: "
@@ -82,6 +83,19 @@ def _target(tr: Tracer, t: Tensor, value: Any, what: str) -> Any:
                            "opt.step() are followed)")
     _check_not_saved(tr, t, site, what)
     return tr.operand(t)
+
+
+def _from_outside(tr: Tracer, value: Any) -> bool:
+    """Whether ``value`` (nested lists and tuples too) holds an ndarray or a tensor that was
+    not made inside the function from Python data: what it holds may change between calls."""
+    stack = [value]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (tuple, list)):
+            stack.extend(x)
+        elif isinstance(x, (np.ndarray, Tensor)) and id(x) not in tr.made:
+            return True
+    return False
 
 
 def _check_not_saved(tr: Tracer, t: Tensor, site: str, what: str) -> None:
@@ -127,12 +141,16 @@ def _following_add(original: Any) -> Any:
     tensor made inside the function)."""
     def add_(self: Tensor, other: Any, alpha: float = 1.0) -> Any:
         tr = active()
-        if tr is not None and alpha != 1.0 and not (
-                _literal(other) or isinstance(other, Tensor) and id(other) in tr.made):
-            self._check_inplace("add_", other)  # as eager: before other is replaced
+        if tr is None or alpha == 1.0:
+            return original(self, other, alpha)
+        self._check_inplace("add_", other)  # as eager: before other is replaced
+        if _literal(other) or isinstance(other, Tensor) and id(other) in tr.made:
+            # scaled as eager scales it: a constant made inside the function
+            other = np.asarray(other._data if isinstance(other, Tensor) else other) * alpha
+            tr.made[id(other)] = other
+        else:
             other = multiply(other, alpha)  # no graph: refused above in grad mode
-            alpha = 1.0
-        return original(self, other, alpha)
+        return original(self, other, 1.0)
 
     return add_
 
