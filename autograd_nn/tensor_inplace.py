@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import same_kind
+from .function import data_of
 from .links import LINKS
 from .mode import LOCAL
 from .ops.shape import plain_index
@@ -56,7 +57,7 @@ class InPlaceMethods:
     def _write(self, op: str, ufunc: np.ufunc, other: TensorLike) -> Tensor:
         """The one in-place write of the ufunc methods (``ag.compile`` follows it while
         tracing): numpy's, then the version bump."""
-        value = other._data if isinstance(other, LINKS.tensor) else other
+        value = other._data if isinstance(other, LINKS.tensor) else other  # data_of, inline
         try:
             ufunc(self._data, value, out=self._data)
         except (TypeError, ValueError) as e:
@@ -93,7 +94,7 @@ class InPlaceMethods:
         """In place ``self += alpha * other``."""
         self._check_inplace("add_", other)  # before ``other`` is scaled into a plain array
         if alpha != 1.0:
-            other = np.asarray(other._data if isinstance(other, LINKS.tensor) else other) * alpha
+            other = np.asarray(data_of(other)) * alpha
         return self._write("add_", np.add, other)
 
     def sub_(self, other: TensorLike) -> Tensor:
@@ -108,7 +109,7 @@ class InPlaceMethods:
     def copy_(self, src: TensorLike) -> Tensor:
         """Copy ``src`` (broadcast to this shape) into this tensor's data."""
         self._check_inplace("copy_", src)
-        value = src._data if isinstance(src, LINKS.tensor) else src
+        value = data_of(src)
         try:
             np.copyto(self._data, value)
         except (TypeError, ValueError) as e:
@@ -124,7 +125,7 @@ class InPlaceMethods:
 
     def __setitem__(self, index: IndexLike, value: TensorLike) -> None:
         self._check_inplace("item assignment", value)
-        value = value._data if isinstance(value, LINKS.tensor) else value
+        value = data_of(value)
         try:
             self._data[plain_index(index)] = value
         except (TypeError, ValueError, IndexError) as e:
