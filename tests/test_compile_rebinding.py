@@ -164,3 +164,24 @@ def test_an_argument_also_read_as_a_class_attribute_is_pinned():
     assert g(w).item() == f(w).item()
     other = ag.Tensor(np.array([3.0, 5.0]))
     assert g(other).item() == f(other).item() == 47.0  # 68.0 before: other read as K.held
+
+
+def test_an_argument_also_read_as_a_modules_attribute_is_pinned():
+    # ``mymodule.w`` was not followed: a later call read its argument where f reads the module's
+    # tensor (2.0 where eager gives 5.0)
+    import types
+
+    mod = types.ModuleType("user_weights")
+    mod.w = ag.Tensor(np.array([2.0, 3.0]))
+    mod.scale = np.array([1.0, 2.0])
+
+    def f(x):
+        return (x * mod.w).sum() + (x * mod.scale).sum()
+
+    g = ag.compile(f)
+    assert g(mod.w).item() == f(mod.w).item() == 2 * 2 + 3 * 3 + 2 * 1 + 3 * 2
+    other = ag.Tensor(np.array([1.0, 1.0]))
+    assert g(other).item() == f(other).item() == 5.0 + 3.0
+    arr = np.array([1.0, 1.0])
+    assert g(mod.scale).item() == f(mod.scale).item() == 2.0 + 6.0 + 1.0 + 4.0
+    assert g(arr).item() == f(arr).item() == 8.0

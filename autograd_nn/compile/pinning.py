@@ -9,7 +9,9 @@ arrays among the function's closure cells, default arguments and the globals its
 (nested code too), followed a few levels into containers, plain objects' attributes, the
 helper functions found there (their own globals, closures and defaults), a bound method's
 object, a callable object's ``__call__`` and a ``functools.partial``'s function and
-arguments; and the parameters and buffers of the modules the trace ran and of the optimizers.
+arguments; the tensors and arrays a Python module among them holds under a name the code reads
+(``mymodule.w``); and the parameters and buffers of the modules the trace ran and of the
+optimizers.
 """
 
 from __future__ import annotations
@@ -48,12 +50,20 @@ def named_globals_and_cells(func: Any) -> list[tuple[str, Any]]:
     cells = zip(func.__code__.co_freevars, func.__closure__ or ())
     values = [(n, c.cell_contents) for n, c in cells if _filled(c)]
     g = func.__globals__
-    stack = [func.__code__]
+    stack, names = [func.__code__], set[str]()
     while stack:
         code = stack.pop()
         values += [(n, g[n]) for n in code.co_names if n in g]
+        names.update(code.co_names)
         stack += [c for c in code.co_consts if isinstance(c, types.CodeType)]
-    return values
+    return values + _module_arrays(values, names)
+
+
+def _module_arrays(values: list[tuple[str, Any]], names: set[str]) -> list[tuple[str, Any]]:
+    """The tensors and arrays that the modules among ``values`` hold under a name the code
+    reads (``mymodule.w``; `vars`, so no module ``__getattr__`` runs), as ``mymodule_w``."""
+    return [(f"{n}_{a}", x) for n, m in values if isinstance(m, types.ModuleType)
+            for a in names if isinstance(x := vars(m).get(a), (Tensor, np.ndarray))]
 
 
 def _filled(cell: Any) -> bool:
