@@ -65,7 +65,9 @@ def _target(tr: Tracer, t: Tensor, value: Any, what: str) -> Any:
     v = tr.var_of(t)
     site = user_site()
     if v is None and (id(t) in tr.loose or id(t) in tr.made):
-        if tr.reads_traced(value) or _from_outside(tr, value):
+        # an array or a tensor not made inside from Python data may hold other values at the
+        # next call (what the trace computed or was given is among them)
+        if tr.holds(value, lambda x: id(x) not in tr.made):
             raise CompileError(
                 f"{site}{what} writes values computed from the inputs, or held by an array or a "
                 "tensor from outside the function, into a tensor made inside the compiled "
@@ -83,19 +85,6 @@ def _target(tr: Tracer, t: Tensor, value: Any, what: str) -> Any:
                            "opt.step() are followed)")
     _check_not_saved(tr, t, site, what)
     return tr.operand(t)
-
-
-def _from_outside(tr: Tracer, value: Any) -> bool:
-    """Whether ``value`` (nested lists and tuples too) holds an ndarray or a tensor that was
-    not made inside the function from Python data: what it holds may change between calls."""
-    stack = [value]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (tuple, list)):
-            stack.extend(x)
-        elif isinstance(x, (np.ndarray, Tensor)) and id(x) not in tr.made:
-            return True
-    return False
 
 
 def _check_not_saved(tr: Tracer, t: Tensor, site: str, what: str) -> None:

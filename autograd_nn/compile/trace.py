@@ -10,6 +10,7 @@ the condition and traces again when it changes) or refuse with the user's file a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -106,19 +107,22 @@ class Tracer:
             return self.arrays.get(id(x))
         return None
 
-    def reads_traced(self, value: Any, captured: bool = True) -> bool:
-        """Whether ``value`` (a tensor, an array, nested lists or tuples of them) holds a value
-        this trace computed or was given (or, if ``captured``, reached from outside)."""
+    def holds(self, value: Any, test: Callable[[Any], bool]) -> bool:
+        """Whether ``value`` (a tensor, an array, nested lists or tuples of them) holds a tensor
+        or an array for which ``test`` is true."""
         stack = [value]
         while stack:
             x = stack.pop()
             if isinstance(x, (tuple, list)):
                 stack.extend(x)
-            elif isinstance(x, (Tensor, np.ndarray)):
-                v = self.var_of(x)
-                if v is not None and (captured or v.kind != "captured"):
-                    return True
+            elif isinstance(x, (Tensor, np.ndarray)) and test(x):
+                return True
         return False
+
+    def computed_or_given(self, x: Tensor | np.ndarray) -> bool:
+        """``x`` is a value this trace computed or was given (not one reached from outside)."""
+        v = self.var_of(x)
+        return v is not None and v.kind != "captured"
 
     def operand(self, x: Any) -> Any:
         """An op's operand as recorded: a Var, or a constant kept by reference."""
@@ -180,7 +184,7 @@ class Tracer:
     def apply(self, cls: Any, args: tuple, kwargs: dict) -> Tensor:
         for a in args:  # apply converts a list by numpy: this call's values would be kept
             # (a tensor from outside is read anew: `runtime.run_forward_converting`)
-            if isinstance(a, (list, tuple)) and self.reads_traced(a, captured=False):
+            if isinstance(a, (list, tuple)) and self.holds(a, self.computed_or_given):
                 raise CompileError(
                     f"{user_site()}{cls.name}: a list or tuple holding tensors computed from "
                     "the inputs as an operand; the compiled code would keep the values of the "
